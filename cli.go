@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/assetgate/assetgate/resource"
+)
+
+// cli runs one command with its configuration and standard streams.
+type cli struct {
+	cfg    config
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// flags returns a flag set for a command with the shared flags on it.
+func (c *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("assetgate "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	c.cfg.register(fs)
+	return fs
+}
+
+// parse parses args and validates the configuration. Usage mistakes and bad
+// configuration are *configError (exit status 2).
+func (c *cli) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &configError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &configError{msg: fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return c.cfg.validate()
+}
+
+// required returns a usage error when any named flag value is empty.
+func required(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if f := fs.Lookup(n); f == nil || f.Value.String() == "" || f.Value.String() == "[]" {
+			return &configError{msg: fmt.Sprintf("%s: --%s is required", fs.Name(), n)}
+		}
+	}
+	return nil
+}
+
+// openQuiet opens the database for a one-shot command; logs go to stderr at
+// warn level so they do not clutter the command's output.
+func (c *cli) openQuiet(ctx context.Context) (*app, error) {
+	return open(ctx, c.cfg, newLogger(c.stderr, slog.LevelWarn.String()), false)
+}
+
+// print writes v as one JSON object with --json, and text otherwise.
+func (c *cli) print(v any, text string) error {
+	if c.cfg.JSON {
+		return json.NewEncoder(c.stdout).Encode(v)
+	}
+	_, err := fmt.Fprintln(c.stdout, text)
+	return err
+}
+
+// readSecret reads one line from stdin (the trailing newline is dropped).
+func (c *cli) readSecret(what string) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(c.stdin, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read %s from stdin: %w", what, err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", &configError{msg: fmt.Sprintf("no %s on stdin", what)}
+	}
+	return line, nil
+}
+
+func (c *cli) migrate(ctx context.Context, args []string) error {
+	fs := c.flags("migrate")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	// open applied them; a second pass confirms nothing is pending.
+	applied, err := a.db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	return c.print(map[string]any{"status": "up to date", "applied_now": len(applied), "database": a.db.Dialect},
+		"migrations up to date ("+a.db.Dialect+")")
+}
+
+func (c *cli) customerCreate(ctx context.Context, args []string) error {
+	fs := c.flags("customer create")
+	name := fs.String("name", "", "customer `name`")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "name"); err != nil {
+		return err
+	}
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	cu, err := a.customers.Create(ctx, *name)
+	if err != nil {
+		return err
+	}
+	return c.print(map[string]any{"id": cu.ID, "name": cu.Name, "created_at": cu.CreatedAt},
+		fmt.Sprintf("customer %s created: %s", cu.Name, cu.ID))
+}
+
+func (c *cli) userCreate(ctx context.Context, args []string) error {
+	fs := c.flags("user create")
+	customer := fs.String("customer", "", "customer `ID`")
+	email := fs.String("email", "", "e-mail `address`")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from stdin (the only way to give it)")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "customer", "email"); err != nil {
+		return err
+	}
+	if !*fromStdin {
+		return &configError{msg: "user create: --password-stdin is required (a password is never taken as a flag)"}
+	}
+	password, err := c.readSecret("password")
+	if err != nil {
+		return err
+	}
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	u, err := a.users.Create(ctx, *customer, *email, password)
+	if err != nil {
+		return err
+	}
+	return c.print(map[string]any{"id": u.ID, "customer_id": u.CustomerID, "email": u.Email, "created_at": u.CreatedAt},
+		fmt.Sprintf("user %s created: %s", u.Email, u.ID))
+}
+
+func (c *cli) userSetExternalToken(ctx context.Context, args []string) error {
+	fs := c.flags("user set-external-token")
+	user := fs.String("user", "", "user `ID`")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "user"); err != nil {
+		return err
+	}
+	token, err := c.readSecret("external authentication token")
+	if err != nil {
+		return err
+	}
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.users.SetExternalToken(ctx, *user, token); err != nil {
+		return err
+	}
+	return c.print(map[string]any{"user_id": *user, "external_token_set": true},
+		"external authentication token set for user "+*user)
+}
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return fmt.Sprint([]string(*l)) }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func (c *cli) appCreate(ctx context.Context, args []string) error {
+	fs := c.flags("app create")
+	var in resource.ApplicationInput
+	owner := fs.String("owner", "", "owner user `ID`")
+	fs.StringVar(&in.Name, "name", "", "application `name`")
+	var grants, uris, scopes listFlag
+	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.GrantTypes, ", "))
+	fs.Var(&uris, "redirect-uri", "redirect `URI` (repeatable), matched exactly")
+	fs.Var(&scopes, "scope", "allowed `scope` (repeatable): me, app, basic")
+	fs.StringVar(&in.TokenEndpointAuthMethod, "auth-method", resource.AuthClientSecretBasic, "token endpoint auth `method`")
+	fs.StringVar(&in.PKCEEnforcement, "pkce", resource.PKCES256Required, "PKCE `enforcement`: optional, required, s256_required")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "owner", "name", "grant"); err != nil {
+		return err
+	}
+	in.GrantTypes, in.RedirectURIs, in.Scopes = grants, uris, scopes
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ap, secret, err := a.applications.Create(ctx, *owner, in)
+	if err != nil {
+		return err
+	}
+	out := applicationJSON(ap)
+	text := fmt.Sprintf("application %s created\nclient_id:     %s", ap.Name, ap.ID)
+	if secret != "" {
+		out["client_secret"] = secret
+		text += "\nclient_secret: " + secret + "\n(the secret is shown only now; store it safely)"
+	}
+	return c.print(out, text)
+}
+
+// applicationJSON is the CLI's JSON form of an application (never its
+// secret hash).
+func applicationJSON(ap *resource.Application) map[string]any {
+	return map[string]any{
+		"client_id": ap.ID, "name": ap.Name, "customer_id": ap.CustomerID, "owner_id": ap.OwnerID,
+		"grant_types": ap.GrantTypes, "redirect_uris": ap.RedirectURIs, "scopes": ap.Scopes,
+		"token_endpoint_auth_method": ap.TokenEndpointAuthMethod, "pkce_enforcement": ap.PKCEEnforcement,
+	}
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/assetgate/assetgate/storage"
+)
+
+// cliEnvs are the databases the CLI tests run on.
+func cliEnvs() map[string]func(t *testing.T) testEnv {
+	return map[string]func(t *testing.T) testEnv{storage.SQLite: sqliteEnv, storage.Postgres: postgresEnv}
+}
+
+func TestCLI(t *testing.T) {
+	for name, mkenv := range cliEnvs() {
+		t.Run(name, func(t *testing.T) {
+			env := mkenv(t)
+			t.Run("Migrate", func(t *testing.T) {
+				out := mustCLI(t, env, "", "migrate")
+				if out["status"] != "up to date" {
+					t.Fatalf("migrate = %v", out)
+				}
+			})
+			cust := mustCLI(t, env, "", "customer", "create", "--name", "Acme")
+			if cust["name"] != "Acme" || cust["id"] == "" {
+				t.Fatalf("customer create = %v", cust)
+			}
+			custID := cust["id"].(string)
+			user := mustCLI(t, env, "correct horse battery\n", "user", "create", "--customer", custID, "--email", "Ops@Example.com", "--password-stdin")
+			if user["email"] != "ops@example.com" || user["customer_id"] != custID {
+				t.Fatalf("user create = %v", user)
+			}
+			userID := user["id"].(string)
+
+			t.Run("ErrUnknownCustomer", func(t *testing.T) {
+				r := runCLI(t, env, "correct horse battery\n", "user", "create", "--customer", "0190f5a0-0000-7000-8000-000000000000", "--email", "x@example.com", "--password-stdin", "--json")
+				if r.code != 1 || !strings.Contains(r.stderr, "not found") {
+					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+				}
+				if e := r.jsonOf(t)["error"].(map[string]any); e["code"] != "NotFound" {
+					t.Fatalf("json error = %v", e)
+				}
+			})
+			t.Run("ErrDuplicateEmail", func(t *testing.T) {
+				r := runCLI(t, env, "another password 1\n", "user", "create", "--customer", custID, "--email", "ops@example.com", "--password-stdin", "--json")
+				if r.code != 1 || !strings.Contains(r.stderr, "already") {
+					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+				}
+				if e := r.jsonOf(t)["error"].(map[string]any); e["code"] != "Conflict" {
+					t.Fatalf("json error = %v", e)
+				}
+				// Nothing written: the first user's password still works.
+				a := openForTest(t, env)
+				if _, err := a.users.Authenticate(t.Context(), "ops@example.com", "correct horse battery"); err != nil {
+					t.Fatalf("original user changed: %v", err)
+				}
+				if _, err := a.users.Authenticate(t.Context(), "ops@example.com", "another password 1"); err == nil {
+					t.Fatal("duplicate create overwrote the password")
+				}
+			})
+			t.Run("ErrWeakPassword", func(t *testing.T) {
+				r := runCLI(t, env, "short\n", "user", "create", "--customer", custID, "--email", "weak@example.com", "--password-stdin")
+				if r.code != 1 || !strings.Contains(r.stderr, "password") {
+					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+				}
+			})
+			t.Run("ErrPasswordFlagMissing", func(t *testing.T) {
+				r := runCLI(t, env, "", "user", "create", "--customer", custID, "--email", "p@example.com")
+				if r.code != 2 || !strings.Contains(r.stderr, "--password-stdin") {
+					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+				}
+			})
+			t.Run("SetExternalToken", func(t *testing.T) {
+				out := mustCLI(t, env, "ext-token-0123456789abcdef\n", "user", "set-external-token", "--user", userID)
+				if out["external_token_set"] != true {
+					t.Fatalf("set-external-token = %v", out)
+				}
+				a := openForTest(t, env)
+				u, err := a.users.AuthenticateExternal(t.Context(), "ext-token-0123456789abcdef")
+				if err != nil || u.ID != userID {
+					t.Fatalf("AuthenticateExternal = %v, %v", u, err)
+				}
+				if u.ExternalTokenHash == "" || strings.Contains(u.ExternalTokenHash, "ext-token") {
+					t.Fatalf("external token not stored hashed: %q", u.ExternalTokenHash)
+				}
+			})
+			t.Run("AppCreate", func(t *testing.T) {
+				out := mustCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Backend", "--grant", "client_credentials", "--scope", "app", "--scope", "basic")
+				secret, _ := out["client_secret"].(string)
+				if !strings.HasPrefix(secret, "agcs_") || len(secret) < 5+43 {
+					t.Fatalf("client_secret = %q", secret)
+				}
+				a := openForTest(t, env)
+				ap, err := a.applications.Find(t.Context(), out["client_id"].(string))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ap.SecretHash == secret || strings.Contains(ap.SecretHash, secret) {
+					t.Fatal("client secret stored in plain text")
+				}
+				if _, err := a.applications.Authenticate(t.Context(), ap.ID, secret); err != nil {
+					t.Fatalf("secret does not authenticate: %v", err)
+				}
+			})
+			t.Run("AppCreatePublic", func(t *testing.T) {
+				out := mustCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Mobile", "--grant", "authorization_code", "--grant", "refresh_token",
+					"--redirect-uri", "com.example.app:/callback", "--auth-method", "none", "--pkce", "required")
+				if _, has := out["client_secret"]; has {
+					t.Fatalf("public client got a secret: %v", out)
+				}
+			})
+			t.Run("ErrAppInvalid", func(t *testing.T) {
+				r := runCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Bad", "--grant", "client_credentials", "--auth-method", "none", "--json")
+				if r.code != 1 || !strings.Contains(r.stderr, "public client") {
+					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+				}
+				if e := r.jsonOf(t)["error"].(map[string]any); e["code"] != "Invalid" {
+					t.Fatalf("json error = %v", e)
+				}
+			})
+			t.Run("ErrAppUnknownOwner", func(t *testing.T) {
+				r := runCLI(t, env, "", "app", "create", "--owner", "nope", "--name", "X", "--grant", "client_credentials")
+				if r.code != 1 || !strings.Contains(r.stderr, "not found") {
+					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+				}
+			})
+		})
+	}
+}
+
+func TestCLIUsage(t *testing.T) {
+	env := sqliteEnv(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"NoCommand", nil, "no command"},
+		{"UnknownCommand", []string{"frobnicate"}, "unknown command"},
+		{"MissingFlag", []string{"customer", "create"}, "--name is required"},
+		{"UnknownFlag", []string{"migrate", "--nope"}, "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, env, "", tc.args...)
+			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("code %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestServeDemo(t *testing.T) {
+	env := sqliteEnv(t)
+	first := demoOutput(t, env)
+	a := openForTest(t, env)
+	if _, err := a.applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err != nil {
+		t.Fatalf("printed client secret does not authenticate: %v", err)
+	}
+	if _, err := a.users.Authenticate(t.Context(), first.Email, first.Password); err != nil {
+		t.Fatalf("printed password does not authenticate: %v", err)
+	}
+	if len(first.Curl) != 3 || !strings.Contains(first.Curl[0], first.ClientSecret) {
+		t.Fatalf("curl commands = %q", first.Curl)
+	}
+
+	// A second start finds the same tenant and prints fresh credentials.
+	second := demoOutput(t, env)
+	if second.CustomerID != first.CustomerID || second.ClientID != first.ClientID || second.PublicClient != first.PublicClient {
+		t.Fatalf("second --demo made a new tenant: %+v vs %+v", second, first)
+	}
+	if _, err := a.applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err == nil {
+		t.Fatal("old client secret still works after the second --demo")
+	}
+	_, total, err := a.applications.Store.ListApplications(t.Context(), first.CustomerID, 0, 10)
+	if err != nil || total != 2 {
+		t.Fatalf("demo applications = %d, %v; want 2", total, err)
+	}
+}
+
+// demoOutput starts serve --demo --json, reads what it printed and stops it.
+func demoOutput(t *testing.T, env testEnv) demoResult {
+	t.Helper()
+	ts := startServer(t, env, "--demo", "--json")
+	if err := ts.stop(); err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(ts.stdout.String(), "\n")
+	var res demoResult
+	if err := json.Unmarshal([]byte(line), &res); err != nil {
+		t.Fatalf("demo output %q: %v", line, err)
+	}
+	return res
+}
+
+// openForTest opens the app's stores the way a command does.
+func openForTest(t *testing.T, env testEnv) *app {
+	t.Helper()
+	cfg := defaultConfig(env.get)
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := open(t.Context(), cfg, newLogger(&strings.Builder{}, "error"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.close)
+	return a
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/assetgate/assetgate/storage"
+)
+
+// config is everything the program is configured with. It is filled from the
+// environment, then from flags, and validated once at start.
+type config struct {
+	Addr          string
+	DatabaseURL   string
+	RedisURL      string
+	Issuer        string
+	SecretKey     string
+	SecretKeyFile string
+	RefreshGrace  time.Duration
+	LogLevel      string
+	JSON          bool
+}
+
+// configError is a configuration mistake: the program prints its one line
+// and exits with status 2.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+// defaultConfig returns the embedded defaults overridden by the environment.
+func defaultConfig(getenv func(string) string) config {
+	c := config{
+		Addr:          ":8080",
+		DatabaseURL:   "sqlite:./data/assetgate.db",
+		Issuer:        "http://localhost:8080",
+		SecretKeyFile: "./data/secret.key",
+		LogLevel:      "info",
+	}
+	for _, v := range []struct {
+		name string
+		dst  *string
+	}{
+		{"ASSETGATE_ADDR", &c.Addr},
+		{"ASSETGATE_DATABASE_URL", &c.DatabaseURL},
+		{"ASSETGATE_REDIS_URL", &c.RedisURL},
+		{"ASSETGATE_ISSUER", &c.Issuer},
+		{"ASSETGATE_SECRET_KEY", &c.SecretKey},
+		{"ASSETGATE_SECRET_KEY_FILE", &c.SecretKeyFile},
+		{"ASSETGATE_LOG_LEVEL", &c.LogLevel},
+	} {
+		if s, ok := lookup(getenv, v.name); ok {
+			*v.dst = s
+		}
+	}
+	if s, ok := lookup(getenv, "ASSETGATE_REFRESH_GRACE"); ok {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			d = -1 // reported by validate
+		}
+		c.RefreshGrace = d
+	}
+	return c
+}
+
+// lookup returns the value of an environment variable and whether it is set
+// to something other than the empty string.
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// register adds the flags shared by every command to fs.
+func (c *config) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "database `URL`: sqlite:PATH or postgres://... (ASSETGATE_DATABASE_URL)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "`file` holding the server key, created when missing (ASSETGATE_SECRET_KEY_FILE)")
+	fs.BoolVar(&c.JSON, "json", false, "print machine-readable JSON")
+}
+
+// registerServe adds the flags only serve has.
+func (c *config) registerServe(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen `address` (ASSETGATE_ADDR)")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis `URL`; empty keeps tokens in the database (ASSETGATE_REDIS_URL)")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "issuer `URL` (ASSETGATE_ISSUER)")
+	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a rotated refresh token may be replayed without revoking its family (ASSETGATE_REFRESH_GRACE)")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ASSETGATE_LOG_LEVEL)")
+}
+
+// validate checks every setting and returns a *configError naming the
+// variable and what is wrong with it.
+func (c *config) validate() error {
+	bad := func(name, format string, args ...any) error {
+		return &configError{msg: fmt.Sprintf("%s: %s", name, fmt.Sprintf(format, args...))}
+	}
+	if _, _, err := storage.ParseURL(c.DatabaseURL); err != nil {
+		return bad("ASSETGATE_DATABASE_URL", "%v", err)
+	}
+	if c.RedisURL != "" {
+		if _, err := storage.ParseRedisURL(c.RedisURL); err != nil {
+			return bad("ASSETGATE_REDIS_URL", "%v", err)
+		}
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		return bad("ASSETGATE_ADDR", "must be HOST:PORT or :PORT, got %q", c.Addr)
+	}
+	u, err := url.Parse(c.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return bad("ASSETGATE_ISSUER", "must be an http(s) URL without query or fragment, got %q", c.Issuer)
+	}
+	c.Issuer = strings.TrimSuffix(c.Issuer, "/")
+	if c.SecretKey != "" && len(c.SecretKey) < 32 {
+		return bad("ASSETGATE_SECRET_KEY", "must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+	}
+	if c.RefreshGrace < 0 || c.RefreshGrace > time.Hour {
+		return bad("ASSETGATE_REFRESH_GRACE", "must be a duration between 0s and 1h")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("ASSETGATE_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	return nil
+}
+
+// secretKey returns the server key: ASSETGATE_SECRET_KEY when set, otherwise
+// the contents of the key file, which is generated (32 random bytes, hex,
+// mode 0600) on first start.
+func (c *config) secretKey() ([]byte, error) {
+	if c.SecretKey != "" {
+		return []byte(c.SecretKey), nil
+	}
+	b, err := os.ReadFile(c.SecretKeyFile)
+	if err == nil {
+		key := strings.TrimSpace(string(b))
+		if len(key) < 32 {
+			return nil, &configError{msg: fmt.Sprintf("ASSETGATE_SECRET_KEY_FILE: %s holds fewer than 32 characters", c.SecretKeyFile)}
+		}
+		return []byte(key), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read secret key: %w", err)
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	key := hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(c.SecretKeyFile), 0o750); err != nil {
+		return nil, fmt.Errorf("create secret key folder: %w", err)
+	}
+	f, err := os.OpenFile(c.SecretKeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return c.secretKey() // another process wrote it first
+	} else if err != nil {
+		return nil, fmt.Errorf("create secret key: %w", err)
+	}
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return []byte(key), f.Close()
+}

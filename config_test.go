@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBadConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		name, variable, value string
+	}{
+		{"DatabaseScheme", "ASSETGATE_DATABASE_URL", "mysql://localhost/db"},
+		{"DatabaseEmptySQLitePath", "ASSETGATE_DATABASE_URL", "sqlite:"},
+		{"DatabasePostgresNoHost", "ASSETGATE_DATABASE_URL", "postgres:///nohost"},
+		{"DatabaseBadURL", "ASSETGATE_DATABASE_URL", "postgres://a b:%zz@host/db"},
+		{"RedisScheme", "ASSETGATE_REDIS_URL", "http://localhost:6379"},
+		{"RedisBadPort", "ASSETGATE_REDIS_URL", "redis://localhost:notaport"},
+		{"RedisSentinelNoMaster", "ASSETGATE_REDIS_URL", "redis+sentinel://localhost:26379"},
+		{"Addr", "ASSETGATE_ADDR", "8080"},
+		{"Issuer", "ASSETGATE_ISSUER", "localhost:8080"},
+		{"SecretKeyShort", "ASSETGATE_SECRET_KEY", "too-short"},
+		{"RefreshGrace", "ASSETGATE_REFRESH_GRACE", "soon"},
+		{"LogLevel", "ASSETGATE_LOG_LEVEL", "loud"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := sqliteEnv(t).with(tc.variable, tc.value)
+			for _, cmd := range [][]string{{"serve"}, {"migrate"}} {
+				r := runCLI(t, env, "", cmd...)
+				if r.code != 2 {
+					t.Fatalf("%v: exit %d, want 2 (err %v)", cmd, r.code, r.err)
+				}
+				lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+				if len(lines) != 1 || !strings.Contains(lines[0], tc.variable) {
+					t.Fatalf("%v: stderr %q: want one line naming %s", cmd, r.stderr, tc.variable)
+				}
+				if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
+					t.Fatalf("stack trace in stderr: %s", r.stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestFlagsOverrideEnvironment(t *testing.T) {
+	env := sqliteEnv(t).with("ASSETGATE_DATABASE_URL", "mysql://nope")
+	good := sqliteEnv(t)["ASSETGATE_DATABASE_URL"]
+	r := runCLI(t, env, "", "migrate", "--database-url", good, "--json")
+	if r.err != nil {
+		t.Fatalf("flag did not override the environment: %v\\n%s", r.err, r.stderr)
+	}
+}

@@ -1,0 +1,388 @@
+package resource
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Grant types an application may be registered for.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+	GrantPassword          = "password"
+	GrantRefreshToken      = "refresh_token"
+	GrantImplicit          = "implicit"
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+)
+
+// GrantTypes lists every grant type assetgate supports, in the order the
+// metadata document shows them.
+var GrantTypes = []string{GrantAuthorizationCode, GrantClientCredentials, GrantPassword, GrantRefreshToken, GrantImplicit, GrantDeviceCode}
+
+// Token endpoint authentication methods (RFC 7591 names).
+const (
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+	AuthNone              = "none"
+)
+
+// AuthMethods lists the supported token endpoint authentication methods.
+var AuthMethods = []string{AuthClientSecretBasic, AuthClientSecretPost, AuthNone}
+
+// PKCE enforcement levels, as PingOne names them.
+const (
+	PKCEOptional     = "optional"
+	PKCERequired     = "required"
+	PKCES256Required = "s256_required"
+)
+
+// PKCEEnforcements lists the PKCE enforcement levels.
+var PKCEEnforcements = []string{PKCEOptional, PKCERequired, PKCES256Required}
+
+// Scopes of tokens. A user token has ScopeMe; an application token has
+// ScopeApp and/or ScopeBasic.
+const (
+	ScopeMe    = "me"
+	ScopeApp   = "app"
+	ScopeBasic = "basic"
+)
+
+// Scopes lists every scope.
+var Scopes = []string{ScopeMe, ScopeApp, ScopeBasic}
+
+// Default lifetimes, in seconds (DESIGN §4).
+const (
+	DefaultAccessTokenTTL              = 2 * 60 * 60
+	DefaultRefreshTokenDuration        = 60 * 24 * 60 * 60
+	DefaultRefreshTokenRollingDuration = 180 * 24 * 60 * 60
+	DefaultDeviceTimeout               = 600
+	DefaultDevicePollingInterval       = 5
+)
+
+// Application is an OAuth client of a customer, with PingOne's settings.
+// Its ID is the OAuth client_id.
+type Application struct {
+	ID                      string
+	CustomerID              string
+	OwnerID                 string
+	Name                    string
+	SecretHash              string // SHA-256 of the client secret; "" for public clients
+	GrantTypes              []string
+	RedirectURIs            []string
+	PostLogoutRedirectURIs  []string
+	TokenEndpointAuthMethod string
+	PKCEEnforcement         string
+	Scopes                  []string
+	// AccessTokenTTL is the lifetime of access tokens, in seconds.
+	AccessTokenTTL int
+	// RefreshTokenDuration is the lifetime of one refresh token, in seconds:
+	// each rotation restarts it (the rolling window).
+	RefreshTokenDuration int
+	// RefreshTokenRollingDuration is how long, in seconds, a chain of
+	// rotated refresh tokens may live from the original grant before the
+	// user must log in again (the family's absolute deadline).
+	RefreshTokenRollingDuration int
+	DeviceTimeout               int
+	DevicePollingInterval       int
+	Enabled                     bool
+	CreatedAt                   time.Time
+	UpdatedAt                   time.Time
+}
+
+// Public reports whether the application is a public client (no secret).
+func (a *Application) Public() bool { return a.TokenEndpointAuthMethod == AuthNone }
+
+// HasGrant reports whether the application may use grant type g.
+func (a *Application) HasGrant(g string) bool { return slices.Contains(a.GrantTypes, g) }
+
+// EffectivePKCE returns the PKCE enforcement that applies: public clients
+// always need at least PKCERequired.
+func (a *Application) EffectivePKCE() string {
+	if a.Public() && a.PKCEEnforcement == PKCEOptional {
+		return PKCERequired
+	}
+	return a.PKCEEnforcement
+}
+
+// ApplicationStore persists applications.
+type ApplicationStore interface {
+	// CreateApplication inserts a.
+	CreateApplication(ctx context.Context, a *Application) error
+	// FindApplication returns the application with the given id, or
+	// ENotFound.
+	FindApplication(ctx context.Context, id string) (*Application, error)
+	// ListApplications returns a page of a customer's applications, oldest
+	// first, and how many there are in all.
+	ListApplications(ctx context.Context, customerID string, offset, limit int) ([]*Application, int, error)
+	// UpdateApplication writes every mutable field of a; ENotFound.
+	UpdateApplication(ctx context.Context, a *Application) error
+	// DeleteApplication removes the application; ENotFound.
+	DeleteApplication(ctx context.Context, id string) error
+}
+
+// ApplicationInput is what a caller gives to create an application. Zero
+// values take the defaults.
+type ApplicationInput struct {
+	Name                        string
+	GrantTypes                  []string
+	RedirectURIs                []string
+	PostLogoutRedirectURIs      []string
+	TokenEndpointAuthMethod     string
+	PKCEEnforcement             string
+	Scopes                      []string
+	AccessTokenTTL              int
+	RefreshTokenDuration        int
+	RefreshTokenRollingDuration int
+	DeviceTimeout               int
+	DevicePollingInterval       int
+	Disabled                    bool
+}
+
+// ApplicationService holds the rules for applications.
+type ApplicationService struct {
+	Store ApplicationStore
+	Users UserStore
+	Now   func() time.Time
+}
+
+// ClientSecretPrefix marks client secrets so secret scanners can find them.
+const ClientSecretPrefix = "agcs_"
+
+// Create registers an application owned by a user (and so by the user's
+// customer). It returns the application and, for confidential clients, the
+// client secret, which is never shown again. ENotFound for an unknown owner,
+// EInvalid for inconsistent settings.
+func (s *ApplicationService) Create(ctx context.Context, ownerID string, in ApplicationInput) (*Application, string, error) {
+	if !ValidID(ownerID) {
+		return nil, "", Errorf(ENotFound, "user %q not found", ownerID)
+	}
+	owner, err := s.Users.FindUser(ctx, ownerID)
+	if err != nil {
+		return nil, "", err
+	}
+	now := nowUTC(s.Now)
+	a := &Application{
+		ID: NewID(), CustomerID: owner.CustomerID, OwnerID: owner.ID,
+		Name: strings.TrimSpace(in.Name), GrantTypes: in.GrantTypes,
+		RedirectURIs: in.RedirectURIs, PostLogoutRedirectURIs: in.PostLogoutRedirectURIs,
+		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod, PKCEEnforcement: in.PKCEEnforcement,
+		Scopes: in.Scopes, AccessTokenTTL: in.AccessTokenTTL,
+		RefreshTokenDuration: in.RefreshTokenDuration, RefreshTokenRollingDuration: in.RefreshTokenRollingDuration,
+		DeviceTimeout: in.DeviceTimeout, DevicePollingInterval: in.DevicePollingInterval,
+		Enabled: !in.Disabled, CreatedAt: now, UpdatedAt: now,
+	}
+	applyApplicationDefaults(a)
+	if err := ValidateApplication(a); err != nil {
+		return nil, "", err
+	}
+	var secret string
+	if !a.Public() {
+		secret = NewSecret(ClientSecretPrefix)
+		a.SecretHash = HashSecret(secret)
+	}
+	if err := s.Store.CreateApplication(ctx, a); err != nil {
+		return nil, "", err
+	}
+	return a, secret, nil
+}
+
+// Authenticate returns the enabled application with the given client id when
+// secret is its client secret, or EUnauthenticated. The comparison is in
+// constant time, and a public client never authenticates with a secret.
+func (s *ApplicationService) Authenticate(ctx context.Context, clientID, secret string) (*Application, error) {
+	fail := Errorf(EUnauthenticated, "invalid client credentials")
+	if !ValidID(clientID) {
+		return nil, fail
+	}
+	a, err := s.Store.FindApplication(ctx, clientID)
+	if ErrorCode(err) == ENotFound {
+		return nil, fail
+	} else if err != nil {
+		return nil, err
+	}
+	if !a.Enabled || a.Public() || !SecretMatches(a.SecretHash, secret) {
+		return nil, fail
+	}
+	return a, nil
+}
+
+func applyApplicationDefaults(a *Application) {
+	if a.TokenEndpointAuthMethod == "" {
+		a.TokenEndpointAuthMethod = AuthClientSecretBasic
+	}
+	if a.PKCEEnforcement == "" {
+		a.PKCEEnforcement = PKCES256Required
+	}
+	if len(a.Scopes) == 0 {
+		if a.HasGrant(GrantClientCredentials) {
+			a.Scopes = append(a.Scopes, ScopeApp, ScopeBasic)
+		}
+		if userGrant(a.GrantTypes) {
+			a.Scopes = append(a.Scopes, ScopeMe)
+		}
+	}
+	defaultInt(&a.AccessTokenTTL, DefaultAccessTokenTTL)
+	defaultInt(&a.RefreshTokenDuration, DefaultRefreshTokenDuration)
+	defaultInt(&a.RefreshTokenRollingDuration, max(DefaultRefreshTokenRollingDuration, a.RefreshTokenDuration))
+	defaultInt(&a.DeviceTimeout, DefaultDeviceTimeout)
+	defaultInt(&a.DevicePollingInterval, DefaultDevicePollingInterval)
+	for _, p := range []*[]string{&a.GrantTypes, &a.RedirectURIs, &a.PostLogoutRedirectURIs, &a.Scopes} {
+		if *p == nil {
+			*p = []string{}
+		}
+	}
+}
+
+func defaultInt(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+// userGrant reports whether any of grants yields user (`me`) tokens.
+func userGrant(grants []string) bool {
+	for _, g := range grants {
+		switch g {
+		case GrantAuthorizationCode, GrantPassword, GrantImplicit, GrantDeviceCode:
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateApplication checks that an application's settings are known and
+// consistent; EInvalid pointing at the offending field.
+func ValidateApplication(a *Application) error {
+	if a.Name == "" || len(a.Name) > 200 {
+		return Invalidf("name", "name must be 1 to 200 characters")
+	}
+	if err := checkEnum("grant_types", a.GrantTypes, GrantTypes, true); err != nil {
+		return err
+	}
+	if !slices.Contains(AuthMethods, a.TokenEndpointAuthMethod) {
+		return Invalidf("token_endpoint_auth_method", "token_endpoint_auth_method must be one of %s", strings.Join(AuthMethods, ", "))
+	}
+	if !slices.Contains(PKCEEnforcements, a.PKCEEnforcement) {
+		return Invalidf("pkce_enforcement", "pkce_enforcement must be one of %s", strings.Join(PKCEEnforcements, ", "))
+	}
+	if err := checkEnum("scopes", a.Scopes, Scopes, true); err != nil {
+		return err
+	}
+	if a.Public() && a.HasGrant(GrantClientCredentials) {
+		return Invalidf("grant_types", "a public client (token_endpoint_auth_method none) cannot use client_credentials")
+	}
+	if a.HasGrant(GrantRefreshToken) && !userGrant(a.GrantTypes) {
+		return Invalidf("grant_types", "refresh_token needs a grant that issues user tokens")
+	}
+	for _, sc := range a.Scopes {
+		if sc == ScopeMe && !userGrant(a.GrantTypes) {
+			return Invalidf("scopes", "scope me needs a grant that issues user tokens")
+		}
+		if sc != ScopeMe && !a.HasGrant(GrantClientCredentials) {
+			return Invalidf("scopes", "scope %s needs the client_credentials grant", sc)
+		}
+	}
+	if (a.HasGrant(GrantAuthorizationCode) || a.HasGrant(GrantImplicit)) && len(a.RedirectURIs) == 0 {
+		return Invalidf("redirect_uris", "authorization_code and implicit need at least one redirect URI")
+	}
+	for _, list := range []struct {
+		field string
+		uris  []string
+	}{{"redirect_uris", a.RedirectURIs}, {"post_logout_redirect_uris", a.PostLogoutRedirectURIs}} {
+		if len(list.uris) > 20 {
+			return Invalidf(list.field, "at most 20 URIs")
+		}
+		for _, u := range list.uris {
+			if err := ValidateRedirectURI(u); err != nil {
+				return Invalidf(list.field, "%q: %s", u, err.(*Error).Message)
+			}
+		}
+	}
+	for _, r := range []struct {
+		field    string
+		v        int
+		min, max int
+	}{
+		{"access_token_ttl", a.AccessTokenTTL, 60, 86400},
+		{"refresh_token_duration", a.RefreshTokenDuration, 60, 365 * 86400},
+		{"refresh_token_rolling_duration", a.RefreshTokenRollingDuration, 60, 3 * 365 * 86400},
+		{"device_timeout", a.DeviceTimeout, 60, 3600},
+		{"device_polling_interval", a.DevicePollingInterval, 1, 60},
+	} {
+		if r.v < r.min || r.v > r.max {
+			return Invalidf(r.field, "%s must be between %d and %d", r.field, r.min, r.max)
+		}
+	}
+	if a.RefreshTokenRollingDuration < a.RefreshTokenDuration {
+		return Invalidf("refresh_token_rolling_duration", "refresh_token_rolling_duration must not be shorter than refresh_token_duration")
+	}
+	return nil
+}
+
+func checkEnum(field string, got, known []string, nonEmpty bool) error {
+	if nonEmpty && len(got) == 0 {
+		return Invalidf(field, "%s must not be empty", field)
+	}
+	for i, g := range got {
+		if !slices.Contains(known, g) {
+			return Invalidf(field, "unknown value %q; known: %s", g, strings.Join(known, ", "))
+		}
+		if slices.Contains(got[:i], g) {
+			return Invalidf(field, "%q is listed twice", g)
+		}
+	}
+	return nil
+}
+
+// ValidateRedirectURI checks one redirect URI: absolute, no fragment, no
+// user info, and plain http only towards the loopback interface (RFC 8252,
+// RFC 9700 §2.1). Private-use schemes of native apps are allowed.
+func ValidateRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Scheme == "" || len(raw) > 2000:
+		return Errorf(EInvalid, "must be an absolute URI")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return Errorf(EInvalid, "must not contain a fragment")
+	case u.User != nil:
+		return Errorf(EInvalid, "must not contain user information")
+	case u.Scheme == "https" && u.Host == "":
+		return Errorf(EInvalid, "must name a host")
+	case u.Scheme == "http":
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return Errorf(EInvalid, "http is allowed only for loopback hosts; use https")
+		}
+	case u.Scheme == "javascript" || u.Scheme == "data" || u.Scheme == "file":
+		return Errorf(EInvalid, "scheme %s is not allowed", u.Scheme)
+	}
+	return nil
+}
+
+// Find returns the application with the given id, or ENotFound.
+func (s *ApplicationService) Find(ctx context.Context, id string) (*Application, error) {
+	if !ValidID(id) {
+		return nil, Errorf(ENotFound, "application %q not found", id)
+	}
+	return s.Store.FindApplication(ctx, id)
+}
+
+// RotateSecret gives a confidential application a new client secret and
+// returns it; the old one stops working at once. EInvalid for public clients.
+func (s *ApplicationService) RotateSecret(ctx context.Context, a *Application) (string, error) {
+	if a.Public() {
+		return "", Errorf(EInvalid, "a public client has no secret")
+	}
+	secret := NewSecret(ClientSecretPrefix)
+	a.SecretHash = HashSecret(secret)
+	a.UpdatedAt = nowUTC(s.Now)
+	if err := s.Store.UpdateApplication(ctx, a); err != nil {
+		return "", err
+	}
+	return secret, nil
+}

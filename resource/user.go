@@ -1,0 +1,180 @@
+package resource
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// User is a person of a customer who logs in with an e-mail and a password
+// (or an external authentication token) and holds `me` tokens.
+type User struct {
+	ID         string `db:"id"`
+	CustomerID string `db:"customer_id"`
+	Email      string `db:"email"`
+	// PasswordHash is an argon2id PHC string; never shown.
+	PasswordHash string `db:"password_hash"`
+	// ExternalTokenHash is the keyed hash of the user's external
+	// authentication token, or "" when none is set; never shown.
+	ExternalTokenHash string    `db:"external_token_hash"`
+	CreatedAt         time.Time `db:"created_at"`
+	UpdatedAt         time.Time `db:"updated_at"`
+}
+
+// UserStore persists users. E-mail addresses are unique across customers, as
+// a login names no customer.
+type UserStore interface {
+	// CreateUser inserts u; EConflict when the e-mail is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// FindUser returns the user with the given id, or ENotFound.
+	FindUser(ctx context.Context, id string) (*User, error)
+	// FindUserByEmail returns the user with the given (lower-cased) e-mail,
+	// or ENotFound.
+	FindUserByEmail(ctx context.Context, email string) (*User, error)
+	// FindUserByExternalTokenHash returns the user whose external token has
+	// the given hash, or ENotFound.
+	FindUserByExternalTokenHash(ctx context.Context, hash string) (*User, error)
+	// UpdateUserPassword sets the password hash of a user; ENotFound.
+	UpdateUserPassword(ctx context.Context, id, hash string, now time.Time) error
+	// SetUserExternalTokenHash sets the external token hash of a user;
+	// ENotFound, or EConflict when another user has the same token.
+	SetUserExternalTokenHash(ctx context.Context, id, hash string, now time.Time) error
+}
+
+// UserService holds the rules for users.
+type UserService struct {
+	Store     UserStore
+	Customers CustomerStore
+	// Key is the server key that external tokens are hashed under.
+	Key []byte
+	Now func() time.Time
+}
+
+// Password limits: long enough to resist guessing, short enough that argon2
+// input stays bounded.
+const (
+	MinPasswordLength = 10
+	MaxPasswordLength = 256
+)
+
+// ValidatePassword returns EInvalid (pointing at field) when password is too
+// short, too long or not UTF-8.
+func ValidatePassword(field, password string) error {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case !utf8.ValidString(password):
+		return Invalidf(field, "password must be valid UTF-8")
+	case n < MinPasswordLength:
+		return Invalidf(field, "password must be at least %d characters", MinPasswordLength)
+	case len(password) > MaxPasswordLength:
+		return Invalidf(field, "password must be at most %d bytes", MaxPasswordLength)
+	}
+	return nil
+}
+
+// NormalizeEmail lower-cases and trims an e-mail address and checks its form;
+// EInvalid when it is not a plain address.
+func NormalizeEmail(email string) (string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 {
+		return "", Invalidf("email", "email must be a plain e-mail address")
+	}
+	return email, nil
+}
+
+// Create makes a user of an existing customer. It returns ENotFound for an
+// unknown customer, EInvalid for a bad e-mail or weak password and EConflict
+// for an e-mail in use.
+func (s *UserService) Create(ctx context.Context, customerID, email, password string) (*User, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if err := ValidatePassword("password", password); err != nil {
+		return nil, err
+	}
+	if !ValidID(customerID) {
+		return nil, Errorf(ENotFound, "customer %q not found", customerID)
+	}
+	if _, err := s.Customers.FindCustomer(ctx, customerID); err != nil {
+		return nil, err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	now := nowUTC(s.Now)
+	u := &User{ID: NewID(), CustomerID: customerID, Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Find returns the user with the given id, or ENotFound.
+func (s *UserService) Find(ctx context.Context, id string) (*User, error) {
+	if !ValidID(id) {
+		return nil, Errorf(ENotFound, "user %q not found", id)
+	}
+	return s.Store.FindUser(ctx, id)
+}
+
+// SetExternalToken stores the keyed hash of an external authentication token
+// for a user. EInvalid for a token shorter than 16 characters, ENotFound,
+// EConflict when another user holds the same token.
+func (s *UserService) SetExternalToken(ctx context.Context, userID, token string) error {
+	if len(token) < 16 || len(token) > 1024 {
+		return Invalidf("external_authentication_token", "token must be 16 to 1024 characters")
+	}
+	if !ValidID(userID) {
+		return Errorf(ENotFound, "user %q not found", userID)
+	}
+	return s.Store.SetUserExternalTokenHash(ctx, userID, KeyedHash(s.Key, token), nowUTC(s.Now))
+}
+
+// Authenticate returns the user with the given e-mail and password, or
+// EUnauthenticated. Unknown e-mails cost as much time as wrong passwords.
+func (s *UserService) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	fail := Errorf(EUnauthenticated, "invalid e-mail or password")
+	email = strings.ToLower(strings.TrimSpace(email))
+	u, err := s.Store.FindUserByEmail(ctx, email)
+	if ErrorCode(err) == ENotFound {
+		PasswordMatches(dummyPasswordHash(), password)
+		return nil, fail
+	} else if err != nil {
+		return nil, err
+	}
+	if !PasswordMatches(u.PasswordHash, password) {
+		return nil, fail
+	}
+	return u, nil
+}
+
+// AuthenticateExternal returns the user holding the external authentication
+// token, or EUnauthenticated.
+func (s *UserService) AuthenticateExternal(ctx context.Context, token string) (*User, error) {
+	if token == "" {
+		return nil, Errorf(EUnauthenticated, "invalid external authentication token")
+	}
+	u, err := s.Store.FindUserByExternalTokenHash(ctx, KeyedHash(s.Key, token))
+	if ErrorCode(err) == ENotFound {
+		return nil, Errorf(EUnauthenticated, "invalid external authentication token")
+	}
+	return u, err
+}
+
+// SetPassword replaces a user's password without checking the old one (an
+// operator's reset). EInvalid for a weak password, ENotFound.
+func (s *UserService) SetPassword(ctx context.Context, userID, password string) error {
+	if err := ValidatePassword("password", password); err != nil {
+		return err
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.Store.UpdateUserPassword(ctx, userID, hash, nowUTC(s.Now))
+}

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// newHandler returns the service's root handler: every route of assetgate is
+// registered here.
+func newHandler(a *app) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", handleHealthz)
+	mux.Handle("GET /readyz", handleReadyz(a))
+	return logRequests(a.log, mux)
+}
+
+// handleHealthz answers 200 while the process is alive.
+func handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz answers 200 when the database and (if configured) Redis answer
+// within two seconds, and 503 naming what is down otherwise. Causes go to the
+// log, not to the client.
+func handleReadyz(a *app) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		checks := map[string]string{"database": "ok"}
+		status := http.StatusOK
+		if err := a.db.PingContext(ctx); err != nil {
+			a.log.Error("readyz: database down", "err", err)
+			checks["database"], status = "down", http.StatusServiceUnavailable
+		}
+		if a.redis != nil {
+			checks["redis"] = "ok"
+			if err := a.redis.Ping(ctx).Err(); err != nil {
+				a.log.Error("readyz: redis down", "err", err)
+				checks["redis"], status = "down", http.StatusServiceUnavailable
+			}
+		}
+		body := map[string]any{"status": "ok", "checks": checks}
+		if status != http.StatusOK {
+			body["status"] = "unavailable"
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// writeJSON writes v as a JSON response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

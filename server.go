@@ -1,0 +1,259 @@
+// Command assetgate is an OAuth 2.0 authorization server and the resource API
+// of an IoT asset platform. See README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(exitCode(err))
+}
+
+// exitCode is 0 for success, 2 for configuration and usage mistakes and 1 for
+// everything else.
+func exitCode(err error) int {
+	var ce *configError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ce), errors.Is(err, flag.ErrHelp):
+		return 2
+	default:
+		return 1
+	}
+}
+
+const usage = `assetgate: OAuth 2.0 authorization server and IoT asset API
+
+Usage:
+  assetgate serve [--demo]          run the server; --demo seeds a demo tenant and prints its credentials
+  assetgate migrate                 apply migrations and exit
+  assetgate customer create --name NAME
+  assetgate user create --customer ID --email EMAIL --password-stdin
+  assetgate user set-external-token --user ID      (the token is read from stdin)
+  assetgate app create --owner USER_ID --name NAME --grant GRANT [--grant ...]
+                       [--redirect-uri URI ...] [--scope SCOPE ...]
+                       [--auth-method client_secret_basic|client_secret_post|none]
+                       [--pkce optional|required|s256_required]
+
+Every command accepts --json. Run "assetgate COMMAND -h" for its flags.
+`
+
+// run is the whole program: it parses args, runs one command and returns its
+// error. A returned error has already been printed to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	fmt.Fprintf(stderr, "assetgate: %s\n", errorLine(err))
+	if slices.Contains(args, "--json") || slices.Contains(args, "-json") {
+		code := resource.ErrorCode(err)
+		var ce *configError
+		if errors.As(err, &ce) {
+			code = "Usage"
+		}
+		_ = json.NewEncoder(stdout).Encode(map[string]any{"error": map[string]string{"code": code, "message": errorLine(err)}})
+	}
+	return err
+}
+
+// errorLine is the one line shown for err: a client-safe message for
+// resource errors, and the error text otherwise.
+func errorLine(err error) string {
+	var re *resource.Error
+	if errors.As(err, &re) {
+		if re.Field != "" {
+			return fmt.Sprintf("%s: %s", re.Field, re.Message)
+		}
+		return re.Message
+	}
+	return err.Error()
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return &configError{msg: "no command given"}
+	}
+	cmd := args[1]
+	rest := args[2:]
+	if cmd == "customer" || cmd == "user" || cmd == "app" {
+		if len(rest) == 0 {
+			fmt.Fprint(stderr, usage)
+			return &configError{msg: cmd + ": no subcommand given"}
+		}
+		cmd += " " + rest[0]
+		rest = rest[1:]
+	}
+	c := &cli{cfg: defaultConfig(getenv), stdin: stdin, stdout: stdout, stderr: stderr}
+	switch cmd {
+	case "serve":
+		return c.serve(ctx, rest)
+	case "migrate":
+		return c.migrate(ctx, rest)
+	case "customer create":
+		return c.customerCreate(ctx, rest)
+	case "user create":
+		return c.userCreate(ctx, rest)
+	case "user set-external-token":
+		return c.userSetExternalToken(ctx, rest)
+	case "app create":
+		return c.appCreate(ctx, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return &configError{msg: fmt.Sprintf("unknown command %q", cmd)}
+	}
+}
+
+// app holds the opened dependencies of the service.
+type app struct {
+	cfg    config
+	key    []byte
+	log    *slog.Logger
+	db     *storage.DB
+	redis  redis.UniversalClient // nil without Redis
+	stores stores
+
+	customers    *resource.CustomerService
+	users        *resource.UserService
+	applications *resource.ApplicationService
+}
+
+// stores are the token and ephemeral stores: Redis when configured,
+// otherwise the SQL database.
+type stores struct {
+	tokens    resource.TokenStore
+	ephemeral resource.EphemeralStore
+}
+
+// open connects to the database (migrating it) and, when withRedis is true
+// and a Redis URL is configured, to Redis; it builds the services.
+func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*app, error) {
+	key, err := cfg.secretKey()
+	if err != nil {
+		return nil, err
+	}
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if applied, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	} else if len(applied) > 0 {
+		log.Info("migrations applied", "names", applied)
+	}
+	a := &app{cfg: cfg, key: key, log: log, db: db}
+	if withRedis && cfg.RedisURL != "" {
+		if a.redis, err = storage.OpenRedis(ctx, cfg.RedisURL); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	a.stores = newStores(db, a.redis)
+	customerStore := storage.NewCustomerStore(db)
+	userStore := storage.NewUserStore(db)
+	a.customers = &resource.CustomerService{Store: customerStore}
+	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key}
+	a.applications = &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore}
+	return a, nil
+}
+
+// close releases Redis and the database.
+func (a *app) close() {
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	a.db.Close()
+}
+
+// serve runs the HTTP server until ctx is done, then shuts down gracefully:
+// in-flight requests finish (up to 20 s) before the stores close.
+func (c *cli) serve(ctx context.Context, args []string) error {
+	fs := c.flags("serve")
+	c.cfg.registerServe(fs)
+	demo := fs.Bool("demo", false, "seed a demo tenant (idempotent) and print its credentials")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	log := newLogger(c.stderr, c.cfg.LogLevel)
+	a, err := open(ctx, c.cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	ln, err := net.Listen("tcp", c.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	a.startBackground(bg)
+	srv := &http.Server{
+		Handler:           newHandler(a),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	base := "http://" + ln.Addr().String()
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.db.Dialect, "redis", a.redis != nil)
+	if *demo {
+		if err := c.seedDemo(ctx, a, base); err != nil {
+			_ = srv.Close()
+			return err
+		}
+	}
+	fmt.Fprintf(c.stdout, "assetgate listening on %s\n", base)
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	stopBackground()
+	log.Info("stopped")
+	return nil
+}
+
+// newLogger returns a JSON slog logger writing to w at the given level.
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,532 @@
+package storage_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+func TestSQLTokenStore(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		storagetest.TestTokenStore(t, func(*testing.T) resource.TokenStore { return storage.NewSQLTokenStore(db) })
+	})
+}
+
+func TestSQLEphemeralStore(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		storagetest.TestEphemeralStore(t, func(*testing.T) resource.EphemeralStore { return storage.NewSQLEphemeralStore(db) })
+	})
+}
+
+func TestRedisTokenStore(t *testing.T) {
+	c := mustOpenTestRedis(t)
+	storagetest.TestTokenStore(t, func(t *testing.T) resource.TokenStore {
+		return storage.NewRedisTokenStore(c, mustRedisTestPrefix(t, c))
+	})
+}
+
+func TestRedisEphemeralStore(t *testing.T) {
+	c := mustOpenTestRedis(t)
+	storagetest.TestEphemeralStore(t, func(t *testing.T) resource.EphemeralStore {
+		return storage.NewRedisEphemeralStore(c, mustRedisTestPrefix(t, c))
+	})
+}
+
+// mustOpenTestRedis connects to the Redis of ASSETGATE_TEST_REDIS_URL (the
+// test skips without it) and closes the client when the test ends.
+func mustOpenTestRedis(tb testing.TB) redis.UniversalClient {
+	tb.Helper()
+	c, err := storage.OpenRedis(tb.Context(), storagetest.RequireEnv(tb, storagetest.RedisURLEnv))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// mustRedisTestPrefix returns a random key prefix for one test and deletes
+// every key under it when the test ends.
+func mustRedisTestPrefix(tb testing.TB, c redis.UniversalClient) string {
+	tb.Helper()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "agtest:" + hex.EncodeToString(b[:]) + ":"
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		keys, err := redisKeys(ctx, c, prefix)
+		if err == nil && len(keys) > 0 {
+			for _, k := range keys {
+				err = c.Del(ctx, k).Err() // one by one: keys span Cluster slots
+			}
+		}
+		if err != nil {
+			tb.Errorf("clean up redis keys %s*: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// redisKeys returns every key starting with prefix (SCAN; on every master
+// of a Cluster).
+func redisKeys(ctx context.Context, c redis.UniversalClient, prefix string) ([]string, error) {
+	var mu sync.Mutex
+	var keys []string
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return scan(ctx, m) })
+		return keys, err
+	}
+	return keys, scan(ctx, c)
+}
+
+// redisDump returns every key under prefix with its value, TTL included, as
+// text.
+func redisDump(tb testing.TB, c redis.UniversalClient, prefix string) map[string]string {
+	tb.Helper()
+	ctx := tb.Context()
+	keys, err := redisKeys(ctx, c, prefix)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dump := map[string]string{}
+	for _, k := range keys {
+		var v any
+		switch typ := c.Type(ctx, k).Val(); typ {
+		case "string":
+			v, err = c.Get(ctx, k).Result()
+		case "hash":
+			v, err = c.HGetAll(ctx, k).Result()
+		case "set":
+			v, err = c.SMembers(ctx, k).Result()
+		case "zset":
+			v, err = c.ZRangeWithScores(ctx, k, 0, -1).Result()
+		default:
+			tb.Fatalf("key %s has unexpected type %s", k, typ)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		dump[k] = fmt.Sprint(v)
+	}
+	return dump
+}
+
+// issue returns a new raw token of kind in family f and what a store keeps
+// of it.
+func issue(f *resource.TokenFamily, kind, prefix string, exp time.Time) (raw string, t *resource.Token) {
+	raw = resource.NewToken(prefix, f.ID)
+	return raw, &resource.Token{
+		Kind: kind, FamilyID: f.ID, Hash: resource.KeyedHash([]byte("server key"), raw),
+		ClientID: f.ClientID, CustomerID: f.CustomerID, UserID: f.UserID, Scope: "me",
+		IssuedAt: time.Now(), ExpiresAt: exp,
+	}
+}
+
+// storeGrantForDump fills s with a rotated grant, a device token and an
+// ephemeral value, and returns the raw tokens and the hash of one of them.
+func storeGrantForDump(tb testing.TB, s resource.TokenStore, e resource.EphemeralStore) (raws []string, hash string) {
+	tb.Helper()
+	ctx := tb.Context()
+	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
+		UserID: resource.NewID(), ExpiresAt: time.Now().Add(time.Hour)}
+	rawA, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+	rawR, refresh := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+	rawN, next := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+	if err := s.CreateFamily(ctx, f, access, refresh); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := s.RotateRefresh(ctx, f.ID, refresh.Hash, f.ClientID, time.Minute, next); err != nil {
+		tb.Fatal(err)
+	}
+	d := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: f.ClientID, CustomerID: f.CustomerID, DeviceID: resource.NewID()}
+	rawD, device := issue(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
+	if err := s.CreateFamily(ctx, d, device); err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.Put(ctx, "session:"+access.Hash, []byte("state"), time.Minute); err != nil {
+		tb.Fatal(err)
+	}
+	return []string{rawA, rawR, rawN, rawD}, refresh.Hash
+}
+
+// checkNoRawToken fails when dump contains a raw token or its secret part,
+// and checks that it does contain hash (so the dump is real).
+func checkNoRawToken(tb testing.TB, dump, hash string, raws []string) {
+	tb.Helper()
+	if !strings.Contains(dump, hash) {
+		tb.Fatalf("the dump does not contain the rotated token's hash; dump:\n%s", dump)
+	}
+	for _, raw := range raws {
+		if strings.Contains(dump, raw) || strings.Contains(dump, raw[len(raw)-43:]) {
+			tb.Fatalf("the store holds the raw token %s", raw[:10])
+		}
+	}
+}
+
+func TestRedisTokenStoreNoRawToken(t *testing.T) {
+	c := mustOpenTestRedis(t)
+	prefix := mustRedisTestPrefix(t, c)
+	raws, hash := storeGrantForDump(t, storage.NewRedisTokenStore(c, prefix), storage.NewRedisEphemeralStore(c, prefix))
+	var all strings.Builder
+	for k, v := range redisDump(t, c, prefix) {
+		fmt.Fprintf(&all, "%s = %s\n", k, v)
+	}
+	checkNoRawToken(t, all.String(), hash, raws)
+}
+
+func TestSQLTokenStoreNoRawToken(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		raws, hash := storeGrantForDump(t, storage.NewSQLTokenStore(db), storage.NewSQLEphemeralStore(db))
+		var all strings.Builder
+		for _, table := range []string{"token_families", "tokens", "token_rotations", "ephemeral"} {
+			rows, err := db.QueryxContext(t.Context(), `SELECT * FROM `+table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				cols, err := rows.SliceScan()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range cols {
+					if b, ok := v.([]byte); ok {
+						v = string(b)
+					}
+					fmt.Fprintf(&all, "%v|", v)
+				}
+				all.WriteString("\n")
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+		}
+		checkNoRawToken(t, all.String(), hash, raws)
+	})
+}
+
+// TestRedisTokenStoreKeys checks the key layout: every key of a family is in
+// its Cluster slot (hash tag), and the TTLs follow the lifetimes.
+func TestRedisTokenStoreKeys(t *testing.T) {
+	c := mustOpenTestRedis(t)
+	prefix := mustRedisTestPrefix(t, c)
+	s := storage.NewRedisTokenStore(c, prefix)
+	ctx := t.Context()
+	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
+		UserID: resource.NewID(), ExpiresAt: time.Now().Add(24 * time.Hour)}
+	_, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+	_, refresh := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+	d := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: f.ClientID, CustomerID: f.CustomerID, DeviceID: resource.NewID()}
+	_, device := issue(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
+	for _, g := range []struct {
+		f *resource.TokenFamily
+		t []*resource.Token
+	}{{f, []*resource.Token{access, refresh}}, {d, []*resource.Token{device}}} {
+		if err := s.CreateFamily(ctx, g.f, g.t...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ttl := func(key string) time.Duration {
+		t.Helper()
+		d, err := c.PTTL(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	near := func(key string, want time.Duration) {
+		t.Helper()
+		if got := ttl(key); got > want || got < want-time.Minute {
+			t.Errorf("TTL of %s = %v, want about %v", key, got, want)
+		}
+	}
+	near(prefix+"{"+f.ID+"}:t:"+access.Hash, time.Hour)
+	near(prefix+"{"+f.ID+"}:t:"+refresh.Hash, 24*time.Hour)
+	near(prefix+"{"+f.ID+"}:f", 24*time.Hour)
+	near(prefix+"{"+f.ID+"}:m", 24*time.Hour)
+	near(prefix+"user:"+f.UserID, 24*time.Hour)
+	// The client's index lives as long as its longest family: the device
+	// family has no deadline.
+	if got := ttl(prefix + "client:" + f.ClientID); got != -1 {
+		t.Errorf("TTL of the client index = %v, want none", got)
+	}
+	if got := ttl(prefix + "{" + d.ID + "}:t:" + device.Hash); got != -1 {
+		t.Errorf("TTL of a device token without expiry = %v, want none", got)
+	}
+	for k := range redisDump(t, c, prefix) {
+		rest := strings.TrimPrefix(k, prefix)
+		if strings.HasPrefix(rest, "client:") || strings.HasPrefix(rest, "user:") {
+			continue
+		}
+		if !strings.HasPrefix(rest, "{"+f.ID+"}:") && !strings.HasPrefix(rest, "{"+d.ID+"}:") {
+			t.Errorf("key %s does not start with a family hash tag", k)
+		}
+	}
+}
+
+// commandLog is a go-redis hook that records the commands a client sends.
+type commandLog struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (l *commandLog) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (l *commandLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		l.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (l *commandLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			l.add(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (l *commandLog) add(cmd redis.Cmder) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.names = append(l.names, cmd.Name())
+}
+
+// take returns the commands recorded so far and forgets them.
+func (l *commandLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	names := l.names
+	l.names = nil
+	return names
+}
+
+// TestRedisTokenStoreCommands counts the commands of each operation: above
+// all, FindToken (run on every authenticated request) is one GET.
+func TestRedisTokenStoreCommands(t *testing.T) {
+	c := mustOpenTestRedis(t)
+	log := &commandLog{}
+	c.AddHook(log)
+	s := storage.NewRedisTokenStore(c, mustRedisTestPrefix(t, c))
+	ctx := t.Context()
+	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
+		UserID: resource.NewID(), ExpiresAt: time.Now().Add(time.Hour)}
+	_, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+	_, refresh := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+	_, next := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+	if err := s.CreateFamily(ctx, f, access, refresh); err != nil {
+		t.Fatal(err)
+	}
+	log.take()
+	for _, tc := range []struct {
+		name string
+		op   func() error
+		want []string
+	}{
+		{"FindToken", func() error { _, err := s.FindToken(ctx, f.ID, access.Hash); return err }, []string{"get"}},
+		{"FindTokenUnknown", func() error {
+			_, err := s.FindToken(ctx, f.ID, next.Hash)
+			if resource.ErrorCode(err) == resource.ENotFound {
+				return nil
+			}
+			return err
+		}, []string{"get"}},
+		{"RotateRefresh", func() error {
+			_, err := s.RotateRefresh(ctx, f.ID, refresh.Hash, f.ClientID, 0, next)
+			return err
+		}, []string{"hget", "evalsha"}},
+		{"RevokeToken", func() error { _, err := s.RevokeToken(ctx, f.ID, access.Hash); return err }, []string{"evalsha"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.op(); err != nil {
+				t.Fatal(err)
+			}
+			if got := log.take(); !slices.Equal(got, tc.want) {
+				t.Fatalf("commands %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSQLTokenStoreSweep moves the clock 2 h ahead and checks that a sweep
+// deletes exactly what has expired by then.
+func TestSQLTokenStoreSweep(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		s, e := storage.NewSQLTokenStore(db), storage.NewSQLEphemeralStore(db)
+		ctx := t.Context()
+		now := time.Now()
+		family := func(exp time.Time, device bool) *resource.TokenFamily {
+			f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(), ExpiresAt: exp}
+			if device {
+				f.DeviceID = resource.NewID()
+			}
+			return f
+		}
+		mustCreate := func(f *resource.TokenFamily, tokens ...*resource.Token) {
+			t.Helper()
+			if err := s.CreateFamily(ctx, f, tokens...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A: a rotated grant of 1 h, all gone by then.
+		a := family(now.Add(time.Hour), false)
+		_, aAccess := issue(a, resource.TokenAccess, resource.AccessTokenPrefix, now.Add(time.Hour))
+		_, aRefresh := issue(a, resource.TokenRefresh, resource.RefreshTokenPrefix, a.ExpiresAt)
+		_, aNext := issue(a, resource.TokenRefresh, resource.RefreshTokenPrefix, a.ExpiresAt)
+		mustCreate(a, aAccess, aRefresh)
+		if _, err := s.RotateRefresh(ctx, a.ID, aRefresh.Hash, a.ClientID, 0, aNext); err != nil {
+			t.Fatal(err)
+		}
+		// B: a grant of 3 h whose access token (1 h) has expired.
+		b := family(now.Add(3*time.Hour), false)
+		_, bAccess := issue(b, resource.TokenAccess, resource.AccessTokenPrefix, now.Add(time.Hour))
+		_, bRefresh := issue(b, resource.TokenRefresh, resource.RefreshTokenPrefix, b.ExpiresAt)
+		mustCreate(b, bAccess, bRefresh)
+		// C: a device family whose only token expired; D: one that never does.
+		c := family(time.Time{}, true)
+		_, cDevice := issue(c, resource.TokenDevice, resource.DeviceTokenPrefix, now.Add(time.Hour))
+		mustCreate(c, cDevice)
+		d := family(time.Time{}, true)
+		_, dDevice := issue(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
+		mustCreate(d, dDevice)
+		for key, ttl := range map[string]time.Duration{"short": time.Hour, "long": 3 * time.Hour} {
+			if err := e.Put(ctx, key, []byte(key), ttl); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		db.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		n, err := s.Sweep(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Tokens: A's access and rotated-in refresh token, B's access, C's
+		// device token; families A and C; the short value. (Rows removed
+		// by cascade, like A's rotation record, are not counted.)
+		if n != 7 {
+			t.Errorf("Sweep deleted %d rows, want 7", n)
+		}
+		for table, want := range map[string]int{"tokens": 2, "token_families": 2, "token_rotations": 0, "ephemeral": 1} {
+			var got int
+			if err := db.GetContext(ctx, &got, `SELECT COUNT(*) FROM `+table); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s has %d rows after the sweep, want %d", table, got, want)
+			}
+		}
+		if n, err := s.Sweep(ctx); err != nil || n != 0 {
+			t.Errorf("second Sweep = %d, %v; want 0", n, err)
+		}
+		db.Now = time.Now
+		for _, tok := range []*resource.Token{bRefresh, dDevice} {
+			if _, err := s.FindToken(ctx, tok.FamilyID, tok.Hash); err != nil {
+				t.Errorf("FindToken after the sweep: %v", err)
+			}
+		}
+	})
+}
+
+func TestSQLTokenStoreRunSweeper(t *testing.T) {
+	db := storagetest.MustOpenDB(t, storage.SQLite)
+	s, e := storage.NewSQLTokenStore(db), storage.NewSQLEphemeralStore(db)
+	if err := e.Put(t.Context(), "k", []byte("v"), 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	var errs []error
+	go func() {
+		defer close(done)
+		s.RunSweeper(ctx, 20*time.Millisecond, func(err error) { errs = append(errs, err) })
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var rows int
+		if err := db.GetContext(t.Context(), &rows, `SELECT COUNT(*) FROM ephemeral`); err != nil {
+			t.Fatal(err)
+		}
+		if rows == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper did not delete the expired value")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("RunSweeper did not stop with its context")
+	}
+	if len(errs) > 0 {
+		t.Fatalf("sweep errors: %v", errs)
+	}
+}
+
+// benchFindToken measures FindToken of one stored access token.
+func benchFindToken(b *testing.B, s resource.TokenStore) {
+	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
+		UserID: resource.NewID(), ExpiresAt: time.Now().Add(time.Hour)}
+	_, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+	access.Username = "someone@example.com"
+	if err := s.CreateFamily(b.Context(), f, access); err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.FindToken(ctx, f.ID, access.Hash); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRedisGet is the baseline of BenchmarkRedisFindToken: a bare GET
+// of a value of the same size.
+func BenchmarkRedisGet(b *testing.B) {
+	c := mustOpenTestRedis(b)
+	key := mustRedisTestPrefix(b, c) + "bench"
+	if err := c.Set(b.Context(), key, strings.Repeat("x", 200), time.Hour).Err(); err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Get(ctx, key).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRedisFindToken(b *testing.B) {
+	c := mustOpenTestRedis(b)
+	benchFindToken(b, storage.NewRedisTokenStore(c, mustRedisTestPrefix(b, c)))
+}
+
+func BenchmarkSQLFindToken(b *testing.B) {
+	benchFindToken(b, storage.NewSQLTokenStore(storagetest.MustOpenDB(b, storage.SQLite)))
+}

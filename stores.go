@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/storage"
+)
+
+// redisPrefix starts every key assetgate writes to Redis.
+const redisPrefix = "ag:"
+
+// newStores picks the token and ephemeral stores: Redis when a client is
+// given, the SQL database otherwise.
+func newStores(db *storage.DB, rc redis.UniversalClient) stores {
+	if rc != nil {
+		return stores{
+			tokens:    storage.NewRedisTokenStore(rc, redisPrefix),
+			ephemeral: storage.NewRedisEphemeralStore(rc, redisPrefix),
+		}
+	}
+	return stores{tokens: storage.NewSQLTokenStore(db), ephemeral: storage.NewSQLEphemeralStore(db)}
+}
+
+// startBackground starts the service's background loops; they stop with ctx.
+// Expired rows are swept from the database even with Redis configured
+// (other tables may hold expiring rows later).
+func (a *app) startBackground(ctx context.Context) {
+	sweeper := storage.NewSQLTokenStore(a.db)
+	go sweeper.RunSweeper(ctx, 5*time.Minute, func(err error) {
+		a.log.Warn("sweeping expired rows", "err", err)
+	})
+}
