@@ -1,0 +1,91 @@
+package resource
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewSecret(t *testing.T) {
+	a, b := NewSecret("agcs_"), NewSecret("agcs_")
+	if a == b {
+		t.Fatal("two secrets are equal")
+	}
+	if !strings.HasPrefix(a, "agcs_") || len(a) != len("agcs_")+43 {
+		t.Fatalf("secret %q: want prefix and 43 base64url characters (256 bits)", a)
+	}
+}
+
+func TestSecretMatches(t *testing.T) {
+	s := NewSecret("x_")
+	h := HashSecret(s)
+	for _, tc := range []struct {
+		name         string
+		hash, secret string
+		want         bool
+	}{
+		{"OK", h, s, true},
+		{"ErrWrongSecret", h, s + "x", false},
+		{"ErrEmptyStoredHash", "", "", false},
+		{"ErrEmptyStoredHashAnySecret", "", s, false},
+		{"ErrEmptySecret", h, "", false},
+		{"ErrPlainTextStored", s, s, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := SecretMatches(tc.hash, tc.secret); got != tc.want {
+				t.Fatalf("SecretMatches = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPassword(t *testing.T) {
+	h, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$") || strings.Contains(h, "correct horse") {
+		t.Fatalf("hash %q", h)
+	}
+	h2, _ := HashPassword("correct horse battery")
+	if h == h2 {
+		t.Fatal("hashes are not salted")
+	}
+	for _, tc := range []struct {
+		name, hash, pw string
+		want           bool
+	}{
+		{"OK", h, "correct horse battery", true},
+		{"ErrWrong", h, "correct horse batterY", false},
+		{"ErrEmptyHash", "", "", false},
+		{"ErrMalformed", "$argon2id$v=19$m=1,t=1,p=1$!!$!!", "x", false},
+		{"ErrOtherAlgorithm", strings.Replace(h, "argon2id", "argon2i", 1), "correct horse battery", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := PasswordMatches(tc.hash, tc.pw); got != tc.want {
+				t.Fatalf("PasswordMatches = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestKeyedHash(t *testing.T) {
+	a := KeyedHash([]byte("key-one-0123456789abcdef0123456789"), "token")
+	b := KeyedHash([]byte("key-two-0123456789abcdef0123456789"), "token")
+	if a == b || a == HashSecret("token") || len(a) != 64 {
+		t.Fatalf("keyed hashes %q %q", a, b)
+	}
+}
+
+func TestParseToken(t *testing.T) {
+	fam := NewFamilyID()
+	tok := NewToken(AccessTokenPrefix, fam)
+	prefix, got, ok := ParseToken(tok)
+	if !ok || prefix != AccessTokenPrefix || got != fam {
+		t.Fatalf("ParseToken(%q) = %q, %q, %v", tok, prefix, got, ok)
+	}
+	for _, bad := range []string{"", "agat_", tok[:len(tok)-1], tok + "x", strings.Replace(tok, "agat_", "agat", 1), tok[:30] + "!" + tok[31:]} {
+		if _, _, ok := ParseToken(bad); ok {
+			t.Errorf("ParseToken(%q) accepted", bad)
+		}
+	}
+}
