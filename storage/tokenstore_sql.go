@@ -45,7 +45,7 @@ func NewSQLTokenStore(db *DB) *SQLTokenStore {
 	forUpdate, revokeClient, revokeUser := "", `DELETE FROM token_families WHERE client_id = ?`,
 		`DELETE FROM token_families WHERE user_id = ? AND id <> ?`
 	if db.Dialect == Postgres {
-		forUpdate = ""
+		forUpdate = " FOR UPDATE"
 		// Lock the families in id order so that two bulk revocations
 		// cannot deadlock.
 		revokeClient = `DELETE FROM token_families WHERE id IN

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -131,9 +130,9 @@ func redisDump(tb testing.TB, c redis.UniversalClient, prefix string) map[string
 	return dump
 }
 
-// issue returns a new raw token of kind in family f and what a store keeps
-// of it.
-func issue(f *resource.TokenFamily, kind, prefix string, exp time.Time) (raw string, t *resource.Token) {
+// issueTestToken returns a new raw token of kind in family f and what a
+// store keeps of it.
+func issueTestToken(f *resource.TokenFamily, kind, prefix string, exp time.Time) (raw string, t *resource.Token) {
 	raw = resource.NewToken(prefix, f.ID)
 	return raw, &resource.Token{
 		Kind: kind, FamilyID: f.ID, Hash: resource.KeyedHash([]byte("server key"), raw),
@@ -149,9 +148,9 @@ func storeGrantForDump(tb testing.TB, s resource.TokenStore, e resource.Ephemera
 	ctx := tb.Context()
 	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
 		UserID: resource.NewID(), ExpiresAt: time.Now().Add(time.Hour)}
-	rawA, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
-	rawR, refresh := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
-	rawN, next := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+	rawA, access := issueTestToken(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+	rawR, refresh := issueTestToken(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+	rawN, next := issueTestToken(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
 	if err := s.CreateFamily(ctx, f, access, refresh); err != nil {
 		tb.Fatal(err)
 	}
@@ -159,7 +158,7 @@ func storeGrantForDump(tb testing.TB, s resource.TokenStore, e resource.Ephemera
 		tb.Fatal(err)
 	}
 	d := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: f.ClientID, CustomerID: f.CustomerID, DeviceID: resource.NewID()}
-	rawD, device := issue(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
+	rawD, device := issueTestToken(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
 	if err := s.CreateFamily(ctx, d, device); err != nil {
 		tb.Fatal(err)
 	}
@@ -225,151 +224,6 @@ func TestSQLTokenStoreNoRawToken(t *testing.T) {
 	})
 }
 
-// TestRedisTokenStoreKeys checks the key layout: every key of a family is in
-// its Cluster slot (hash tag), and the TTLs follow the lifetimes.
-func TestRedisTokenStoreKeys(t *testing.T) {
-	c := mustOpenTestRedis(t)
-	prefix := mustRedisTestPrefix(t, c)
-	s := storage.NewRedisTokenStore(c, prefix)
-	ctx := t.Context()
-	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
-		UserID: resource.NewID(), ExpiresAt: time.Now().Add(24 * time.Hour)}
-	_, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
-	_, refresh := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
-	d := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: f.ClientID, CustomerID: f.CustomerID, DeviceID: resource.NewID()}
-	_, device := issue(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
-	for _, g := range []struct {
-		f *resource.TokenFamily
-		t []*resource.Token
-	}{{f, []*resource.Token{access, refresh}}, {d, []*resource.Token{device}}} {
-		if err := s.CreateFamily(ctx, g.f, g.t...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ttl := func(key string) time.Duration {
-		t.Helper()
-		d, err := c.PTTL(ctx, key).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	near := func(key string, want time.Duration) {
-		t.Helper()
-		if got := ttl(key); got > want || got < want-time.Minute {
-			t.Errorf("TTL of %s = %v, want about %v", key, got, want)
-		}
-	}
-	near(prefix+"{"+f.ID+"}:t:"+access.Hash, time.Hour)
-	near(prefix+"{"+f.ID+"}:t:"+refresh.Hash, 24*time.Hour)
-	near(prefix+"{"+f.ID+"}:f", 24*time.Hour)
-	near(prefix+"{"+f.ID+"}:m", 24*time.Hour)
-	near(prefix+"user:"+f.UserID, 24*time.Hour)
-	// The client's index lives as long as its longest family: the device
-	// family has no deadline.
-	if got := ttl(prefix + "client:" + f.ClientID); got != -1 {
-		t.Errorf("TTL of the client index = %v, want none", got)
-	}
-	if got := ttl(prefix + "{" + d.ID + "}:t:" + device.Hash); got != -1 {
-		t.Errorf("TTL of a device token without expiry = %v, want none", got)
-	}
-	for k := range redisDump(t, c, prefix) {
-		rest := strings.TrimPrefix(k, prefix)
-		if strings.HasPrefix(rest, "client:") || strings.HasPrefix(rest, "user:") {
-			continue
-		}
-		if !strings.HasPrefix(rest, "{"+f.ID+"}:") && !strings.HasPrefix(rest, "{"+d.ID+"}:") {
-			t.Errorf("key %s does not start with a family hash tag", k)
-		}
-	}
-}
-
-// commandLog is a go-redis hook that records the commands a client sends.
-type commandLog struct {
-	mu    sync.Mutex
-	names []string
-}
-
-func (l *commandLog) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (l *commandLog) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		l.add(cmd)
-		return next(ctx, cmd)
-	}
-}
-
-func (l *commandLog) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			l.add(cmd)
-		}
-		return next(ctx, cmds)
-	}
-}
-
-func (l *commandLog) add(cmd redis.Cmder) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.names = append(l.names, cmd.Name())
-}
-
-// take returns the commands recorded so far and forgets them.
-func (l *commandLog) take() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	names := l.names
-	l.names = nil
-	return names
-}
-
-// TestRedisTokenStoreCommands counts the commands of each operation: above
-// all, FindToken (run on every authenticated request) is one GET.
-func TestRedisTokenStoreCommands(t *testing.T) {
-	c := mustOpenTestRedis(t)
-	log := &commandLog{}
-	c.AddHook(log)
-	s := storage.NewRedisTokenStore(c, mustRedisTestPrefix(t, c))
-	ctx := t.Context()
-	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
-		UserID: resource.NewID(), ExpiresAt: time.Now().Add(time.Hour)}
-	_, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
-	_, refresh := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
-	_, next := issue(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
-	if err := s.CreateFamily(ctx, f, access, refresh); err != nil {
-		t.Fatal(err)
-	}
-	log.take()
-	for _, tc := range []struct {
-		name string
-		op   func() error
-		want []string
-	}{
-		{"FindToken", func() error { _, err := s.FindToken(ctx, f.ID, access.Hash); return err }, []string{"get"}},
-		{"FindTokenUnknown", func() error {
-			_, err := s.FindToken(ctx, f.ID, next.Hash)
-			if resource.ErrorCode(err) == resource.ENotFound {
-				return nil
-			}
-			return err
-		}, []string{"get"}},
-		{"RotateRefresh", func() error {
-			_, err := s.RotateRefresh(ctx, f.ID, refresh.Hash, f.ClientID, 0, next)
-			return err
-		}, []string{"hget", "evalsha"}},
-		{"RevokeToken", func() error { _, err := s.RevokeToken(ctx, f.ID, access.Hash); return err }, []string{"evalsha"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.op(); err != nil {
-				t.Fatal(err)
-			}
-			if got := log.take(); !slices.Equal(got, tc.want) {
-				t.Fatalf("commands %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 // TestSQLTokenStoreSweep moves the clock 2 h ahead and checks that a sweep
 // deletes exactly what has expired by then.
 func TestSQLTokenStoreSweep(t *testing.T) {
@@ -392,24 +246,24 @@ func TestSQLTokenStoreSweep(t *testing.T) {
 		}
 		// A: a rotated grant of 1 h, all gone by then.
 		a := family(now.Add(time.Hour), false)
-		_, aAccess := issue(a, resource.TokenAccess, resource.AccessTokenPrefix, now.Add(time.Hour))
-		_, aRefresh := issue(a, resource.TokenRefresh, resource.RefreshTokenPrefix, a.ExpiresAt)
-		_, aNext := issue(a, resource.TokenRefresh, resource.RefreshTokenPrefix, a.ExpiresAt)
+		_, aAccess := issueTestToken(a, resource.TokenAccess, resource.AccessTokenPrefix, now.Add(time.Hour))
+		_, aRefresh := issueTestToken(a, resource.TokenRefresh, resource.RefreshTokenPrefix, a.ExpiresAt)
+		_, aNext := issueTestToken(a, resource.TokenRefresh, resource.RefreshTokenPrefix, a.ExpiresAt)
 		mustCreate(a, aAccess, aRefresh)
 		if _, err := s.RotateRefresh(ctx, a.ID, aRefresh.Hash, a.ClientID, 0, aNext); err != nil {
 			t.Fatal(err)
 		}
 		// B: a grant of 3 h whose access token (1 h) has expired.
 		b := family(now.Add(3*time.Hour), false)
-		_, bAccess := issue(b, resource.TokenAccess, resource.AccessTokenPrefix, now.Add(time.Hour))
-		_, bRefresh := issue(b, resource.TokenRefresh, resource.RefreshTokenPrefix, b.ExpiresAt)
+		_, bAccess := issueTestToken(b, resource.TokenAccess, resource.AccessTokenPrefix, now.Add(time.Hour))
+		_, bRefresh := issueTestToken(b, resource.TokenRefresh, resource.RefreshTokenPrefix, b.ExpiresAt)
 		mustCreate(b, bAccess, bRefresh)
 		// C: a device family whose only token expired; D: one that never does.
 		c := family(time.Time{}, true)
-		_, cDevice := issue(c, resource.TokenDevice, resource.DeviceTokenPrefix, now.Add(time.Hour))
+		_, cDevice := issueTestToken(c, resource.TokenDevice, resource.DeviceTokenPrefix, now.Add(time.Hour))
 		mustCreate(c, cDevice)
 		d := family(time.Time{}, true)
-		_, dDevice := issue(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
+		_, dDevice := issueTestToken(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
 		mustCreate(d, dDevice)
 		for key, ttl := range map[string]time.Duration{"short": time.Hour, "long": 3 * time.Hour} {
 			if err := e.Put(ctx, key, []byte(key), ttl); err != nil {
@@ -491,7 +345,7 @@ func TestSQLTokenStoreRunSweeper(t *testing.T) {
 func benchFindToken(b *testing.B, s resource.TokenStore) {
 	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
 		UserID: resource.NewID(), ExpiresAt: time.Now().Add(time.Hour)}
-	_, access := issue(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+	_, access := issueTestToken(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
 	access.Username = "someone@example.com"
 	if err := s.CreateFamily(b.Context(), f, access); err != nil {
 		b.Fatal(err)

@@ -27,8 +27,8 @@ func TestEphemeralStore(t *testing.T, newStore func(t *testing.T) resource.Ephem
 	run("Incr", testEphemeralIncr)
 }
 
-// wantValue checks that key holds want.
-func wantValue(tb testing.TB, s resource.EphemeralStore, key string, want []byte) {
+// mustHaveValue checks that key holds want.
+func mustHaveValue(tb testing.TB, s resource.EphemeralStore, key string, want []byte) {
 	tb.Helper()
 	got, err := s.Get(tb.Context(), key)
 	if err != nil {
@@ -45,8 +45,8 @@ func testEphemeralPut(t *testing.T, s resource.EphemeralStore, key func() string
 		if err := s.Put(t.Context(), k, []byte("v1\x00\xff"), time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		wantValue(t, s, k, []byte("v1\x00\xff"))
-		wantValue(t, s, k, []byte("v1\x00\xff")) // Get does not consume
+		mustHaveValue(t, s, k, []byte("v1\x00\xff"))
+		mustHaveValue(t, s, k, []byte("v1\x00\xff")) // Get does not consume
 	})
 	t.Run("Overwrite", func(t *testing.T) {
 		k := key()
@@ -55,14 +55,14 @@ func testEphemeralPut(t *testing.T, s resource.EphemeralStore, key func() string
 				t.Fatal(err)
 			}
 		}
-		wantValue(t, s, k, []byte("second"))
+		mustHaveValue(t, s, k, []byte("second"))
 	})
 	t.Run("Empty", func(t *testing.T) {
 		k := key()
 		if err := s.Put(t.Context(), k, nil, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		wantValue(t, s, k, nil)
+		mustHaveValue(t, s, k, nil)
 	})
 	t.Run("Delete", func(t *testing.T) {
 		k, other := key(), key()
@@ -75,15 +75,15 @@ func testEphemeralPut(t *testing.T, s resource.EphemeralStore, key func() string
 			t.Fatal(err)
 		}
 		_, err := s.Get(t.Context(), k)
-		wantCode(t, err, resource.ENotFound)
-		wantValue(t, s, other, []byte("v"))
+		mustHaveCode(t, err, resource.ENotFound)
+		mustHaveValue(t, s, other, []byte("v"))
 		if err := s.Delete(t.Context(), k); err != nil {
 			t.Fatalf("delete an absent key: %v", err)
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		_, err := s.Get(t.Context(), key())
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 	})
 }
 
@@ -106,15 +106,15 @@ func testEphemeralExpiry(t *testing.T, s resource.EphemeralStore, key func() str
 			t.Fatalf("Incr = %d, %v; want %d", n, err, i+1)
 		}
 	}
-	wantValue(t, s, short, []byte("short"))
+	mustHaveValue(t, s, short, []byte("short"))
 
 	time.Sleep(time.Until(start.Add(expiryWait)))
 
 	_, err := s.Get(t.Context(), short)
-	wantCode(t, err, resource.ENotFound)
+	mustHaveCode(t, err, resource.ENotFound)
 	_, err = s.Take(t.Context(), short)
-	wantCode(t, err, resource.ENotFound)
-	wantValue(t, s, long, []byte("long"))
+	mustHaveCode(t, err, resource.ENotFound)
+	mustHaveValue(t, s, long, []byte("long"))
 	n, err := s.Incr(t.Context(), counter, time.Hour)
 	if err != nil || n != 1 {
 		t.Fatalf("Incr after expiry = %d, %v; want a new counter at 1", n, err)
@@ -123,7 +123,7 @@ func testEphemeralExpiry(t *testing.T, s resource.EphemeralStore, key func() str
 	if err := s.Put(t.Context(), short, []byte("again"), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	wantValue(t, s, short, []byte("again"))
+	mustHaveValue(t, s, short, []byte("again"))
 }
 
 func testEphemeralTake(t *testing.T, s resource.EphemeralStore, key func() string) {
@@ -137,13 +137,13 @@ func testEphemeralTake(t *testing.T, s resource.EphemeralStore, key func() strin
 			t.Fatalf("Take = %q, %v", got, err)
 		}
 		_, err = s.Take(t.Context(), k)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 		_, err = s.Get(t.Context(), k)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
 		_, err := s.Take(t.Context(), key())
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 	})
 }
 
@@ -177,7 +177,7 @@ func testEphemeralTakeConcurrent(t *testing.T, s resource.EphemeralStore, key fu
 				}
 				continue
 			}
-			wantCode(t, err, resource.ENotFound)
+			mustHaveCode(t, err, resource.ENotFound)
 		}
 		if got != 1 {
 			t.Fatalf("%d takes got the value, want exactly 1", got)

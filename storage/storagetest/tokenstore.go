@@ -1,10 +1,8 @@
 package storagetest
 
 import (
-	"errors"
 	"reflect"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -102,7 +100,7 @@ func (k tokenKit) gone(tb testing.TB, tokens ...*resource.Token) {
 	tb.Helper()
 	for _, want := range tokens {
 		_, err := k.s.FindToken(tb.Context(), want.FamilyID, want.Hash)
-		wantCode(tb, err, resource.ENotFound)
+		mustHaveCode(tb, err, resource.ENotFound)
 	}
 }
 
@@ -142,8 +140,8 @@ func sameToken(tb testing.TB, got, want *resource.Token) {
 	}
 }
 
-// wantCode checks that err carries code.
-func wantCode(tb testing.TB, err error, code string) {
+// mustHaveCode checks that err carries code.
+func mustHaveCode(tb testing.TB, err error, code string) {
 	tb.Helper()
 	if got := resource.ErrorCode(err); got != code {
 		tb.Fatalf("error %v (code %q), want code %q", err, got, code)
@@ -194,7 +192,7 @@ func testCreateFamily(t *testing.T, k tokenKit) {
 	t.Run("ErrConflict", func(t *testing.T) {
 		f, access, _ := k.grant(t, "", time.Now().Add(time.Hour))
 		again := k.token(f, resource.TokenAccess, k.exp(f, time.Hour))
-		wantCode(t, k.s.CreateFamily(t.Context(), f, again), resource.EConflict)
+		mustHaveCode(t, k.s.CreateFamily(t.Context(), f, again), resource.EConflict)
 		k.found(t, access)
 		k.gone(t, again)
 	})
@@ -210,7 +208,7 @@ func testFindToken(t *testing.T, k tokenKit) {
 	})
 	t.Run("ErrOtherFamily", func(t *testing.T) {
 		_, err := k.s.FindToken(t.Context(), resource.NewFamilyID(), access.Hash)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 	})
 }
 
@@ -249,7 +247,7 @@ func testTokenExpiry(t *testing.T, k tokenKit) {
 		k.gone(t, refresh)
 		next := k.token(f1, resource.TokenRefresh, k.exp(f1, time.Hour))
 		_, err := k.s.RotateRefresh(t.Context(), f1.ID, refresh.Hash, f1.ClientID, 0, next)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 		k.gone(t, next)
 		k.found(t, access)
 	})
@@ -264,7 +262,7 @@ func testTokenExpiry(t *testing.T, k tokenKit) {
 	})
 	t.Run("ErrRevokeExpired", func(t *testing.T) {
 		_, err := k.s.RevokeToken(t.Context(), f1.ID, refresh.Hash)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 		k.found(t, access)
 	})
 }
@@ -281,7 +279,7 @@ func testRevokeToken(t *testing.T, k tokenKit) {
 		k.found(t, refresh)
 		k.list(t, f.ID, refresh)
 		_, err = k.s.RevokeToken(t.Context(), f.ID, access.Hash)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 	})
 	t.Run("RefreshRevokesFamily", func(t *testing.T) {
 		f, access, refresh := k.grant(t, resource.NewID(), time.Now().Add(time.Hour))
@@ -299,193 +297,11 @@ func testRevokeToken(t *testing.T, k tokenKit) {
 	t.Run("ErrNotFound", func(t *testing.T) {
 		f, access, _ := k.grant(t, "", time.Now().Add(time.Hour))
 		_, err := k.s.RevokeToken(t.Context(), f.ID, k.token(f, resource.TokenAccess, time.Time{}).Hash)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 		_, err = k.s.RevokeToken(t.Context(), resource.NewFamilyID(), access.Hash)
-		wantCode(t, err, resource.ENotFound)
+		mustHaveCode(t, err, resource.ENotFound)
 		k.found(t, access)
 	})
-}
-
-func testRotateRefresh(t *testing.T, k tokenKit) {
-	rotate := func(t *testing.T, f *resource.TokenFamily, old *resource.Token, clientID string, grace time.Duration) (next []*resource.Token, got *resource.Token, err error) {
-		t.Helper()
-		next = []*resource.Token{
-			k.token(f, resource.TokenAccess, k.exp(f, time.Hour)),
-			k.token(f, resource.TokenRefresh, k.exp(f, 2*time.Hour)),
-		}
-		got, err = k.s.RotateRefresh(t.Context(), f.ID, old.Hash, clientID, grace, next...)
-		return next, got, err
-	}
-	t.Run("OK", func(t *testing.T) {
-		f, access, refresh := k.grant(t, resource.NewID(), time.Now().Add(24*time.Hour))
-		next, got, err := rotate(t, f, refresh, f.ClientID, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameToken(t, got, refresh)
-		k.gone(t, refresh)
-		k.found(t, access)
-		k.found(t, next[0])
-		k.found(t, next[1])
-		// The new refresh token rotates in turn.
-		next2, _, err := rotate(t, f, next[1], f.ClientID, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k.list(t, f.ID, access, next[0], next2[0], next2[1])
-	})
-	t.Run("ErrOtherClient", func(t *testing.T) {
-		f, _, refresh := k.grant(t, resource.NewID(), time.Now().Add(time.Hour))
-		next, _, err := rotate(t, f, refresh, resource.NewID(), 0)
-		wantCode(t, err, resource.ENotFound)
-		k.gone(t, next...)
-		k.found(t, refresh) // not consumed
-		if _, _, err := rotate(t, f, refresh, f.ClientID, 0); err != nil {
-			t.Fatalf("rotate for the right client: %v", err)
-		}
-	})
-	t.Run("ErrAccessToken", func(t *testing.T) {
-		f, access, _ := k.grant(t, "", time.Now().Add(time.Hour))
-		next, _, err := rotate(t, f, access, f.ClientID, 0)
-		wantCode(t, err, resource.ENotFound)
-		k.gone(t, next...)
-		k.found(t, access)
-	})
-	t.Run("ErrUnknown", func(t *testing.T) {
-		f, _, refresh := k.grant(t, "", time.Now().Add(time.Hour))
-		next, _, err := rotate(t, f, k.token(f, resource.TokenRefresh, time.Time{}), f.ClientID, 0)
-		wantCode(t, err, resource.ENotFound)
-		k.gone(t, next...)
-		k.found(t, refresh)
-	})
-	t.Run("ErrReused", func(t *testing.T) {
-		f, access, refresh := k.grant(t, resource.NewID(), time.Now().Add(time.Hour))
-		next, _, err := rotate(t, f, refresh, f.ClientID, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		replay, _, err := rotate(t, f, refresh, f.ClientID, 0)
-		wantCode(t, err, resource.EConflict)
-		k.gone(t, access, refresh)
-		k.gone(t, next...)
-		k.gone(t, replay...)
-		k.list(t, f.ID)
-		// The family is gone: a further replay is merely unknown.
-		_, _, err = rotate(t, f, refresh, f.ClientID, 0)
-		wantCode(t, err, resource.ENotFound)
-	})
-	t.Run("ErrReplayWithinGrace", func(t *testing.T) {
-		f, access, refresh := k.grant(t, resource.NewID(), time.Now().Add(time.Hour))
-		next, _, err := rotate(t, f, refresh, f.ClientID, time.Minute)
-		if err != nil {
-			t.Fatal(err)
-		}
-		replay, _, err := rotate(t, f, refresh, f.ClientID, time.Minute)
-		wantCode(t, err, resource.ENotFound)
-		k.gone(t, replay...)
-		k.found(t, access)
-		k.found(t, next[0])
-		k.found(t, next[1])
-	})
-	t.Run("ErrReplayOtherClient", func(t *testing.T) {
-		f, access, refresh := k.grant(t, "", time.Now().Add(time.Hour))
-		if _, _, err := rotate(t, f, refresh, f.ClientID, 0); err != nil {
-			t.Fatal(err)
-		}
-		_, _, err := rotate(t, f, refresh, resource.NewID(), 0)
-		wantCode(t, err, resource.ENotFound)
-		k.found(t, access)
-	})
-	t.Run("ErrRevokedFamily", func(t *testing.T) {
-		f, _, refresh := k.grant(t, "", time.Now().Add(time.Hour))
-		if err := k.s.RevokeFamily(t.Context(), f.ID); err != nil {
-			t.Fatal(err)
-		}
-		next, _, err := rotate(t, f, refresh, f.ClientID, 0)
-		wantCode(t, err, resource.ENotFound)
-		k.gone(t, next...)
-		k.list(t, f.ID)
-	})
-}
-
-// testRotateRefreshConcurrent checks that of 20 concurrent rotations of one
-// refresh token exactly one succeeds, and only its tokens are stored.
-func testRotateRefreshConcurrent(t *testing.T, k tokenKit) {
-	f, _, refresh := k.grant(t, resource.NewID(), time.Now().Add(time.Hour))
-	const n = 20
-	next := make([]*resource.Token, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		next[i] = k.token(f, resource.TokenRefresh, k.exp(f, time.Hour))
-		wg.Go(func() {
-			<-start
-			_, errs[i] = k.s.RotateRefresh(t.Context(), f.ID, refresh.Hash, f.ClientID, time.Minute, next[i])
-		})
-	}
-	close(start)
-	wg.Wait()
-	won := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && won >= 0:
-			t.Fatalf("rotations %d and %d both succeeded", won, i)
-		case err == nil:
-			won = i
-		default:
-			wantCode(t, err, resource.ENotFound)
-		}
-	}
-	if won < 0 {
-		t.Fatal("no rotation succeeded")
-	}
-	for i, tok := range next {
-		if i == won {
-			k.found(t, tok)
-		} else {
-			k.gone(t, tok)
-		}
-	}
-}
-
-// testRotateRefreshRacesRevocation races rotations against revocations of
-// the family (directly, by client and by user): whichever wins, no token of
-// the family may survive.
-func testRotateRefreshRacesRevocation(t *testing.T, k tokenKit) {
-	revokers := map[string]func(f *resource.TokenFamily) error{
-		"Family": func(f *resource.TokenFamily) error { return k.s.RevokeFamily(t.Context(), f.ID) },
-		"Client": func(f *resource.TokenFamily) error { return k.s.RevokeClient(t.Context(), f.ClientID) },
-		"User":   func(f *resource.TokenFamily) error { return k.s.RevokeUser(t.Context(), f.UserID, "") },
-	}
-	for name, revoke := range revokers {
-		t.Run(name, func(t *testing.T) {
-			for range 15 {
-				f, access, refresh := k.grant(t, resource.NewID(), time.Now().Add(time.Hour))
-				next := []*resource.Token{
-					k.token(f, resource.TokenAccess, k.exp(f, time.Hour)),
-					k.token(f, resource.TokenRefresh, k.exp(f, time.Hour)),
-				}
-				var rotateErr, revokeErr error
-				var wg sync.WaitGroup
-				wg.Go(func() {
-					_, rotateErr = k.s.RotateRefresh(t.Context(), f.ID, refresh.Hash, f.ClientID, 0, next...)
-				})
-				wg.Go(func() { revokeErr = revoke(f) })
-				wg.Wait()
-				if revokeErr != nil {
-					t.Fatalf("revoke: %v", revokeErr)
-				}
-				var rerr *resource.Error
-				if rotateErr != nil && !(errors.As(rotateErr, &rerr) && rerr.Code == resource.ENotFound) {
-					t.Fatalf("rotate: %v", rotateErr)
-				}
-				k.gone(t, access, refresh)
-				k.gone(t, next...)
-				k.list(t, f.ID)
-			}
-		})
-	}
 }
 
 func testRevokeFamily(t *testing.T, k tokenKit) {
