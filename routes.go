@@ -13,6 +13,12 @@ func newHandler(a *app) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", handleHealthz)
 	mux.Handle("GET /readyz", handleReadyz(a))
+
+	// OAuth 2.0 (DESIGN §4).
+	mux.Handle("POST /oauth/token", a.oauth.Token())
+	mux.Handle("GET /oauth/authorize", a.oauth.Authorize())
+	mux.Handle("POST /oauth/authorize", a.oauth.Authorize())
+	mux.Handle("DELETE /oauth/authorize", a.oauth.Authorize())
 	return logRequests(a.log, mux)
 }
 

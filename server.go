@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 )
@@ -143,6 +144,7 @@ type app struct {
 	customers    *resource.CustomerService
 	users        *resource.UserService
 	applications *resource.ApplicationService
+	oauth        *oauth.Server
 }
 
 // stores are the token and ephemeral stores: Redis when configured,
@@ -182,6 +184,14 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 	a.customers = &resource.CustomerService{Store: customerStore}
 	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key}
 	a.applications = &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore}
+	oauthCfg := oauth.Config{Issuer: cfg.Issuer, Key: key, RefreshGrace: cfg.RefreshGrace}
+	if err := oauthCfg.Validate(); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.oauth = oauth.New(oauthCfg, oauth.Deps{
+		Apps: a.applications, Users: a.users, Tokens: a.stores.tokens, Ephemeral: a.stores.ephemeral, Logger: log,
+	})
 	return a, nil
 }
 

@@ -1,0 +1,142 @@
+package oauth
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+
+	"github.com/assetgate/assetgate/resource"
+)
+
+// chromiumPath is where Debian's chromium package puts the browser;
+// scripts/install-chromium.sh installs it.
+const chromiumPath = "/usr/bin/chromium"
+
+// newBrowser starts a headless Chromium with a fresh profile. It skips the
+// test when Chromium is not installed, and fails instead when CI=true.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing: CI must run the browser test (scripts/install-chromium.sh)", chromiumPath)
+		}
+		t.Skipf("%s is missing; run scripts/install-chromium.sh", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+	}
+	// The whole browser lives at most two minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelBrowser := chromedp.NewContext(ctx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// TestBrowserAuthorizationCodePKCE drives the authorization code flow with
+// PKCE in a real headless Chromium: the login page, the consent page, the
+// redirect back with code and state, the code exchange; then the deny path.
+func TestBrowserAuthorizationCodePKCE(t *testing.T) {
+	eachStore(t, grantStores, func(t *testing.T, e *env) {
+		browser := newBrowser(t)
+		user := e.MustUser(t, "browser@example.com")
+		cb := e.callbackURL()
+		app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "Fleet Mobile",
+			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+		conf := &oauth2.Config{
+			ClientID: app.ID, RedirectURL: cb, Scopes: []string{"me"},
+			Endpoint: oauth2.Endpoint{AuthURL: e.url("/oauth/authorize"), TokenURL: e.url("/oauth/token"), AuthStyle: oauth2.AuthStyleInParams},
+		}
+
+		t.Run("Approve", func(t *testing.T) {
+			verifier := oauth2.GenerateVerifier()
+			err := chromedp.Do(browser,
+				chromedp.Navigate(conf.AuthCodeURL(awkwardState, oauth2.S256ChallengeOption(verifier))),
+				chromedp.WaitVisible(chromedp.ID("email")),
+				chromedp.SendKeys(chromedp.ID("email"), user.Email),
+				chromedp.SendKeys(chromedp.ID("password"), testPassword),
+				chromedp.Click(chromedp.ID("login")),
+				chromedp.WaitVisible(chromedp.ID("approve")),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			heading, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("h1")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if heading != "Allow access?" {
+				t.Fatalf("consent page heading %q", heading)
+			}
+			err = chromedp.Do(browser,
+				chromedp.Click(chromedp.ID("approve")),
+				chromedp.WaitVisible(chromedp.ID("done")),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			landed, err := chromedp.Run(browser, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			loc, err := url.Parse(landed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := loc.Query()
+			if loc.Path != "/cb" || q.Get("state") != awkwardState || q.Get("code") == "" {
+				t.Fatalf("landed on %s", landed)
+			}
+			tok, err := conf.Exchange(context.Background(), q.Get("code"), oauth2.VerifierOption(verifier))
+			if err != nil {
+				t.Fatal(err)
+			}
+			who := e.whoami(t, tok.AccessToken)
+			if who == nil || who["user_id"] != user.ID || who["customer_id"] != user.CustomerID || who["scope"] != "me" {
+				t.Fatalf("token resolves to %v", who)
+			}
+		})
+		t.Run("Deny", func(t *testing.T) {
+			// Logged in already: the consent page comes first.
+			err := chromedp.Do(browser,
+				chromedp.Navigate(conf.AuthCodeURL("deny-state", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+				chromedp.WaitVisible(chromedp.ID("deny")),
+				chromedp.Click(chromedp.ID("deny")),
+				chromedp.WaitVisible(chromedp.ID("done")),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			landed, err := chromedp.Run(browser, chromedp.Location())
+			if err != nil {
+				t.Fatal(err)
+			}
+			loc, err := url.Parse(landed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q := loc.Query(); q.Get("error") != "access_denied" || q.Get("state") != "deny-state" || q.Has("code") {
+				t.Fatalf("landed on %s", landed)
+			}
+		})
+	})
+}

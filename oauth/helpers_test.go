@@ -1,0 +1,402 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+// Store set-ups the tests run on.
+const (
+	// onSQLite keeps data, tokens and ephemeral values in SQLite.
+	onSQLite = "sqlite"
+	// onPostgres keeps data, tokens and ephemeral values in PostgreSQL.
+	onPostgres = "postgres"
+	// onRedis keeps data in PostgreSQL, tokens and ephemeral values in Redis.
+	onRedis = "redis"
+)
+
+// testPassword is the password of every test user.
+const testPassword = "correct horse battery staple"
+
+// env is a running authorization server over real stores, behind a real
+// listening HTTP server.
+type env struct {
+	kind      string
+	srv       *Server
+	http      *httptest.Server
+	db        *storage.DB
+	tokens    resource.TokenStore
+	ephemeral resource.EphemeralStore
+	customers *resource.CustomerService
+	users     *resource.UserService
+	apps      *resource.ApplicationService
+	key       []byte
+	logs      *syncBuffer
+	// callbacks receives the query of every request to /cb.
+	callbacks chan url.Values
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// eachStore runs fn as a subtest on a new env of each of kinds,
+// configured by opts.
+func eachStore(t *testing.T, kinds []string, fn func(t *testing.T, e *env), opts ...func(*Config)) {
+	t.Helper()
+	for _, k := range kinds {
+		t.Run(k, func(t *testing.T) { fn(t, newEnv(t, k, opts...)) })
+	}
+}
+
+// grantStores are the set-ups of the grant tests: SQL tokens on SQLite, and
+// Redis tokens with PostgreSQL data.
+var grantStores = []string{onSQLite, onRedis}
+
+// allStores adds SQL tokens on PostgreSQL.
+var allStores = []string{onSQLite, onPostgres, onRedis}
+
+// newEnv starts an authorization server on the given stores. opts change
+// its configuration.
+func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
+	tb.Helper()
+	e := &env{kind: kind, logs: &syncBuffer{}, callbacks: make(chan url.Values, 64)}
+	e.key = make([]byte, 32)
+	_, _ = rand.Read(e.key)
+	switch kind {
+	case onSQLite:
+		e.db = storagetest.MustOpenDB(tb, storage.SQLite)
+	case onPostgres, onRedis:
+		e.db = storagetest.MustOpenDB(tb, storage.Postgres)
+	}
+	if kind == onRedis {
+		rc := mustRedis(tb)
+		prefix := "agtest:" + randomHex(6) + ":"
+		tb.Cleanup(func() { deleteRedisPrefix(rc, prefix) })
+		e.tokens = storage.NewRedisTokenStore(rc, prefix)
+		e.ephemeral = storage.NewRedisEphemeralStore(rc, prefix)
+	} else {
+		e.tokens = storage.NewSQLTokenStore(e.db)
+		e.ephemeral = storage.NewSQLEphemeralStore(e.db)
+	}
+	e.customers = &resource.CustomerService{Store: storage.NewCustomerStore(e.db)}
+	e.users = &resource.UserService{Store: storage.NewUserStore(e.db), Customers: e.customers.Store, Key: e.key}
+	e.apps = &resource.ApplicationService{Store: storage.NewApplicationStore(e.db), Users: e.users.Store}
+
+	mux := http.NewServeMux()
+	e.http = httptest.NewServer(mux)
+	tb.Cleanup(e.http.Close)
+	cfg := Config{Issuer: e.http.URL, Key: e.key}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.srv = New(cfg, Deps{
+		Apps: e.apps, Users: e.users, Tokens: e.tokens, Ephemeral: e.ephemeral,
+		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	for pattern, h := range e.srv.Patterns() {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("GET /whoami", e.handleWhoami)
+	mux.HandleFunc("GET /cb", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case e.callbacks <- r.URL.Query():
+		default:
+		}
+		_, _ = io.WriteString(w, "<!doctype html><title>callback</title><p id=done>done</p>")
+	})
+	return e
+}
+
+// handleWhoami is a tiny resource endpoint: it resolves the bearer token
+// with LookupAccessToken and shows whose it is.
+func (e *env) handleWhoami(w http.ResponseWriter, r *http.Request) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	t, err := e.srv.LookupAccessToken(r.Context(), tok)
+	if !ok || err != nil {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]string{
+		"client_id": t.ClientID, "customer_id": t.CustomerID, "user_id": t.UserID, "scope": t.Scope,
+	})
+}
+
+func mustRedis(tb testing.TB) redis.UniversalClient {
+	tb.Helper()
+	u := storagetest.RequireEnv(tb, storagetest.RedisURLEnv)
+	c, err := storage.OpenRedis(context.Background(), u)
+	if err != nil {
+		tb.Fatalf("open redis: %v", err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+func deleteRedisPrefix(c redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// url returns the absolute URL of path on the test server.
+func (e *env) url(path string) string { return e.http.URL + path }
+
+// callbackURL is the redirect URI the test applications register.
+func (e *env) callbackURL() string { return e.url("/cb") }
+
+// MustUser creates a customer and a user of it with testPassword.
+func (e *env) MustUser(tb testing.TB, email string) *resource.User {
+	tb.Helper()
+	ctx := context.Background()
+	c, err := e.customers.Create(ctx, "Customer of "+email)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, err := e.users.Create(ctx, c.ID, email, testPassword)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
+}
+
+// MustApp registers an application owned by owner and returns it with its
+// client secret ("" for public clients).
+func (e *env) MustApp(tb testing.TB, owner *resource.User, in resource.ApplicationInput) (*resource.Application, string) {
+	tb.Helper()
+	if in.Name == "" {
+		in.Name = "Test app"
+	}
+	app, secret, err := e.apps.Create(context.Background(), owner.ID, in)
+	if err != nil {
+		tb.Fatalf("create application: %v", err)
+	}
+	return app, secret
+}
+
+// tokenResponse is a token endpoint response.
+type tokenResponse struct {
+	Status           int
+	Header           http.Header
+	AccessToken      string  `json:"access_token"`
+	TokenType        string  `json:"token_type"`
+	ExpiresIn        float64 `json:"expires_in"`
+	RefreshToken     string  `json:"refresh_token"`
+	Scope            string  `json:"scope"`
+	CreatedAt        float64 `json:"created_at"`
+	Error            string  `json:"error"`
+	ErrorDescription string  `json:"error_description"`
+	Raw              map[string]any
+}
+
+// postToken posts form to the token endpoint, authenticating with HTTP Basic
+// when id is not "".
+func (e *env) postToken(tb testing.TB, id, secret string, form url.Values) *tokenResponse {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.url("/oauth/token"), strings.NewReader(form.Encode()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if id != "" {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	return doToken(tb, req)
+}
+
+func doToken(tb testing.TB, req *http.Request) *tokenResponse {
+	tb.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return readTokenResponse(tb, resp)
+}
+
+// readTokenResponse reads and closes a token endpoint response. It may run
+// in another goroutine than the test's: it reports with Errorf.
+func readTokenResponse(tb testing.TB, resp *http.Response) *tokenResponse {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	tr := &tokenResponse{Status: resp.StatusCode, Header: resp.Header}
+	if err := json.Unmarshal(body, tr); err != nil {
+		tb.Errorf("token response %d is not JSON: %v: %s", resp.StatusCode, err, body)
+	}
+	_ = json.Unmarshal(body, &tr.Raw)
+	return tr
+}
+
+// mustOK fails unless the response is a successful token response.
+func (tr *tokenResponse) mustOK(tb testing.TB) *tokenResponse {
+	tb.Helper()
+	if tr.Status != http.StatusOK || tr.AccessToken == "" {
+		tb.Fatalf("token request: status %d, error %q: %s", tr.Status, tr.Error, tr.ErrorDescription)
+	}
+	return tr
+}
+
+// mustError fails unless the response is the OAuth error code with status.
+func (tr *tokenResponse) mustError(tb testing.TB, status int, code string) {
+	tb.Helper()
+	if tr.Status != status || tr.Error != code {
+		tb.Fatalf("got status %d error %q (%s), want %d %q", tr.Status, tr.Error, tr.ErrorDescription, status, code)
+	}
+	if tr.AccessToken != "" {
+		tb.Fatal("an error response carries an access token")
+	}
+	if got := tr.Header.Get("Cache-Control"); got != "no-store" {
+		tb.Fatalf("Cache-Control = %q", got)
+	}
+}
+
+// whoami resolves an access token through a real request; it returns nil
+// when the token is refused.
+func (e *env) whoami(tb testing.TB, token string) map[string]string {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.url("/whoami"), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	var m map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// pageClient is a cookie-keeping HTTP client for the login and consent
+// pages that does not follow redirects.
+type pageClient struct{ c *http.Client }
+
+func newPageClient(tb testing.TB) *pageClient {
+	tb.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &pageClient{c: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+func (pc *pageClient) do(tb testing.TB, method, u string, form url.Values) (*http.Response, string) {
+	tb.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := pc.c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// hiddenFields returns the hidden inputs of a page's form.
+func hiddenFields(page string) url.Values {
+	v := url.Values{}
+	for _, m := range hiddenInput.FindAllStringSubmatch(page, -1) {
+		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	return v
+}
+
+// authorize drives an authorization request through the pages: the login
+// page (when shown) with email and testPassword, then the consent page,
+// approving or denying. It returns where the server finally redirects.
+func (e *env) authorize(tb testing.TB, pc *pageClient, params url.Values, email string, approve bool) *url.URL {
+	tb.Helper()
+	authURL := e.url("/oauth/authorize?" + params.Encode())
+	resp, page := pc.do(tb, http.MethodGet, authURL, nil)
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET authorize: status %d: %s", resp.StatusCode, page)
+	}
+	if strings.Contains(page, `value="login"`) {
+		form := hiddenFields(page)
+		form.Set("email", email)
+		form.Set("password", testPassword)
+		form.Set("action", "login")
+		resp, page = pc.do(tb, http.MethodPost, e.url("/oauth/authorize"), form)
+		if resp.StatusCode != http.StatusSeeOther {
+			tb.Fatalf("login: status %d: %s", resp.StatusCode, page)
+		}
+		resp, page = pc.do(tb, http.MethodGet, e.url(resp.Header.Get("Location")), nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="approve"`) {
+			tb.Fatalf("after login: status %d, no consent page: %s", resp.StatusCode, page)
+		}
+	}
+	form := hiddenFields(page)
+	form.Set("action", map[bool]string{true: "approve", false: "deny"}[approve])
+	resp, page = pc.do(tb, http.MethodPost, e.url("/oauth/authorize"), form)
+	if resp.StatusCode != http.StatusFound {
+		tb.Fatalf("consent: status %d: %s", resp.StatusCode, page)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return loc
+}

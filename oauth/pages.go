@@ -1,0 +1,117 @@
+package oauth
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/assetgate/assetgate/resource"
+)
+
+//go:embed templates/pages.html templates/style.css
+var templateFS embed.FS
+
+// pageCSS is the style sheet of every page, inlined and allowed by its hash
+// in the Content-Security-Policy.
+func pageCSS() string {
+	b, err := templateFS.ReadFile("templates/style.css")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func parsePages() *template.Template {
+	return template.Must(template.ParseFS(templateFS, "templates/pages.html"))
+}
+
+// pageCSP returns the Content-Security-Policy of the pages: nothing but the
+// inline style sheet, and never in a frame (clickjacking).
+func pageCSP() string {
+	sum := sha256.Sum256([]byte(pageCSS()))
+	return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; " +
+		"base-uri 'none'; frame-ancestors 'none'"
+}
+
+// hiddenField is one hidden input of a page's form.
+type hiddenField struct{ Name, Value string }
+
+// pageData is what the templates show.
+type pageData struct {
+	Title     string
+	CSS       template.CSS
+	AppName   string
+	Action    string
+	CSRF      string
+	Params    []hiddenField
+	Email     string
+	UserEmail string
+	Scopes    []string
+	Error     string
+}
+
+// scopeText says in words what a scope lets an application do.
+var scopeText = map[string]string{
+	resource.ScopeMe:    "act on your behalf: read and change your account, applications, devices and events",
+	resource.ScopeApp:   "read and change your customer's devices and events",
+	resource.ScopeBasic: "read your customer's devices and events",
+}
+
+// setPageHeaders sets the security headers of every page and redirect of
+// the authorization endpoint.
+func (s *Server) setPageHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", s.csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// render writes the page name with status.
+func (s *Server) render(w http.ResponseWriter, status int, name string, d *pageData) {
+	d.CSS = s.css
+	var buf bytes.Buffer
+	if err := s.pages.ExecuteTemplate(&buf, name, d); err != nil {
+		s.log.Error("oauth: render page", "page", name, "err", err)
+		http.Error(w, "Internal error.", http.StatusInternalServerError)
+		return
+	}
+	s.setPageHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// renderError shows an error page.
+func (s *Server) renderError(w http.ResponseWriter, status int, message string) {
+	title := "Something went wrong"
+	switch status {
+	case http.StatusBadRequest:
+		title = "Invalid request"
+	case http.StatusForbidden:
+		title = "Request refused"
+	case http.StatusTooManyRequests:
+		title = "Too many attempts"
+	}
+	s.render(w, status, "error", &pageData{Title: title, Error: message})
+}
+
+// formData returns the page data of a form for an authorization request.
+func formData(title, action string, ar *authRequest, sess *session) *pageData {
+	d := &pageData{Title: title, Action: action, AppName: ar.app.Name, CSRF: sess.CSRF}
+	for _, k := range authParams {
+		if v := ar.params.Get(k); v != "" {
+			d.Params = append(d.Params, hiddenField{k, v})
+		}
+	}
+	for _, sc := range strings.Fields(ar.scope) {
+		d.Scopes = append(d.Scopes, scopeText[sc])
+	}
+	return d
+}

@@ -1,0 +1,221 @@
+// Package oauth is assetgate's OAuth 2.0 authorization server: the token
+// endpoint (authorization code with PKCE, client credentials, password,
+// refresh token with rotation), the authorization endpoint with its login and
+// consent pages, and the look-up of access tokens for the bearer middleware.
+//
+// It is built on github.com/go-oauth2/oauth2/v4, wrapped rather than used as
+// is: assetgate's own handlers do what must happen before the library sees a
+// request (transport checks, client authentication), the library dispatches
+// the grants through its extension points, and an oauth2.Manager of this
+// package keeps every token in a resource.TokenStore and every code and
+// session in a resource.EphemeralStore. The library's defects that this
+// wrapping closes are listed, with their regression tests, in
+// defects_test.go.
+package oauth
+
+import (
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	oauth2 "github.com/go-oauth2/oauth2/v4"
+	libserver "github.com/go-oauth2/oauth2/v4/server"
+
+	"github.com/assetgate/assetgate/resource"
+)
+
+// Defaults of Config.
+const (
+	DefaultCodeTTL             = 60 * time.Second
+	DefaultSessionTTL          = 8 * time.Hour
+	DefaultLoginWindow         = 15 * time.Minute
+	DefaultMaxFailuresPerUser  = 5
+	DefaultMaxFailuresPerAddr  = 50
+	defaultAuthorizeRequestTTL = 10 * time.Minute
+)
+
+// Config is the authorization server's configuration. Zero durations and
+// limits take the defaults above.
+type Config struct {
+	// Issuer is the server's base URL, e.g. https://auth.example.com. An
+	// https issuer makes the session cookie Secure.
+	Issuer string
+	// Key is the server secret key: tokens, codes and sessions are stored
+	// under HMAC-SHA256 hashes made with it. At least 32 bytes.
+	Key []byte
+	// RefreshGrace is how long after its rotation a refresh token may be
+	// presented again without revoking its family (the response is still
+	// invalid_grant). Default 0: any reuse revokes the family.
+	RefreshGrace time.Duration
+	// CodeTTL is the lifetime of an authorization code.
+	CodeTTL time.Duration
+	// SessionTTL is the lifetime of a login session.
+	SessionTTL time.Duration
+	// LoginWindow is the period over which failed logins are counted.
+	LoginWindow time.Duration
+	// MaxFailuresPerUser and MaxFailuresPerAddr are how many failed logins
+	// one account, or one client address, may have in LoginWindow before
+	// further attempts are refused with HTTP 429.
+	MaxFailuresPerUser int
+	MaxFailuresPerAddr int
+}
+
+// Deps are the services and stores the authorization server works with.
+type Deps struct {
+	Apps      *resource.ApplicationService
+	Users     *resource.UserService
+	Tokens    resource.TokenStore
+	Ephemeral resource.EphemeralStore
+	Logger    *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// ClientAddr returns the client's IP address for login throttling; nil
+	// means the host of r.RemoteAddr. Behind a reverse proxy, give one that
+	// trusts the proxy's X-Forwarded-For.
+	ClientAddr func(r *http.Request) string
+}
+
+// Server is the authorization server. Its methods return the http.Handler of
+// each route; routes.go mounts them.
+type Server struct {
+	cfg       Config
+	apps      *resource.ApplicationService
+	users     *resource.UserService
+	tokens    resource.TokenStore
+	ephemeral resource.EphemeralStore
+	log       *slog.Logger
+	now       func() time.Time
+
+	lib        *libserver.Server
+	pages      *template.Template
+	css        template.CSS
+	secure     bool // the issuer is https: cookies are Secure
+	csp        string
+	clientAddr func(r *http.Request) string
+	// grants holds the grants that the token endpoint dispatches itself
+	// because go-oauth2 cannot (it only knows its four grant types); the
+	// device code grant of the next issue is added here.
+	grants map[string]grantFunc
+}
+
+// New returns an authorization server. It panics when cfg is unusable (see
+// Config.Validate) or a dependency is missing: that is a wiring mistake, to
+// be found at start-up.
+func New(cfg Config, deps Deps) *Server {
+	if err := cfg.Validate(); err != nil {
+		panic("oauth.New: " + err.Error())
+	}
+	if deps.Apps == nil || deps.Users == nil || deps.Tokens == nil || deps.Ephemeral == nil {
+		panic("oauth.New: Apps, Users, Tokens and Ephemeral are required")
+	}
+	cfg.defaults()
+	s := &Server{
+		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral,
+		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
+		secure: strings.HasPrefix(cfg.Issuer, "https://"),
+	}
+	if s.clientAddr == nil {
+		s.clientAddr = remoteAddr
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.pages, s.css = parsePages(), template.CSS(pageCSS())
+	s.csp = pageCSP()
+	s.lib = s.newLibraryServer()
+	s.grants = map[string]grantFunc{}
+	return s
+}
+
+// Validate reports whether the configuration is usable: an absolute http(s)
+// issuer, a key of at least 32 bytes, no negative durations or limits.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("issuer must be an absolute http(s) URL")
+	}
+	if len(c.Key) < 32 {
+		return errors.New("key must be at least 32 bytes")
+	}
+	if c.RefreshGrace < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.LoginWindow < 0 ||
+		c.MaxFailuresPerUser < 0 || c.MaxFailuresPerAddr < 0 {
+		return errors.New("durations and limits must not be negative")
+	}
+	return nil
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.CodeTTL, DefaultCodeTTL)
+	def(&c.SessionTTL, DefaultSessionTTL)
+	def(&c.LoginWindow, DefaultLoginWindow)
+	if c.MaxFailuresPerUser <= 0 {
+		c.MaxFailuresPerUser = DefaultMaxFailuresPerUser
+	}
+	if c.MaxFailuresPerAddr <= 0 {
+		c.MaxFailuresPerAddr = DefaultMaxFailuresPerAddr
+	}
+}
+
+// newLibraryServer configures go-oauth2's server with this package's
+// manager and hooks. The library's defaults that are defects are replaced
+// here: see the hook functions in hooks.go.
+func (s *Server) newLibraryServer() *libserver.Server {
+	lib := libserver.NewServer(&libserver.Config{
+		TokenType:            "Bearer",
+		AllowedResponseTypes: []oauth2.ResponseType{oauth2.Code, oauth2.Token},
+		AllowedGrantTypes: []oauth2.GrantType{
+			oauth2.AuthorizationCode, oauth2.PasswordCredentials, oauth2.ClientCredentials, oauth2.Refreshing,
+		},
+		AllowedCodeChallengeMethods: []oauth2.CodeChallengeMethod{oauth2.CodeChallengeS256, oauth2.CodeChallengePlain},
+	}, &manager{s: s})
+	lib.SetClientInfoHandler(s.clientInfo)
+	lib.SetClientScopeHandler(s.clientScope)
+	lib.SetPasswordAuthorizationHandler(s.passwordAuthorization)
+	lib.SetRefreshingScopeHandler(s.refreshingScope)
+	lib.SetRefreshTokenResolveHandler(refreshTokenFromBody)
+	lib.SetExtensionFieldsHandler(extensionFields)
+	lib.SetInternalErrorHandler(s.internalError)
+	lib.SetResponseErrorHandler(s.responseError)
+	lib.SetResponseTokenHandler(s.responseToken)
+	lib.SetUserAuthorizationHandler(func(http.ResponseWriter, *http.Request) (string, error) {
+		// HandleAuthorizeRequest is never called: the authorization
+		// endpoint is this package's own (authorize.go).
+		return "", errAccessDenied("the user did not authorize the request")
+	})
+	return lib
+}
+
+// Token returns the handler of "POST /oauth/token".
+func (s *Server) Token() http.Handler { return http.HandlerFunc(s.handleToken) }
+
+// Authorize returns the handler of "GET /oauth/authorize" (the authorization
+// request: login, then consent), "POST /oauth/authorize" (login, approve or
+// deny from the pages' forms) and "DELETE /oauth/authorize" (deny).
+func (s *Server) Authorize() http.Handler { return http.HandlerFunc(s.handleAuthorize) }
+
+// Patterns lists the Go 1.22 ServeMux patterns of the routes this package
+// serves, each with its handler, for routes.go to mount.
+func (s *Server) Patterns() map[string]http.Handler {
+	return map[string]http.Handler{
+		"POST /oauth/token":       s.Token(),
+		"GET /oauth/authorize":    s.Authorize(),
+		"POST /oauth/authorize":   s.Authorize(),
+		"DELETE /oauth/authorize": s.Authorize(),
+	}
+}
+
+// clock returns the current time in UTC at microsecond precision, the
+// precision both databases keep.
+func (s *Server) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
