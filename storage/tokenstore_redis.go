@@ -107,20 +107,25 @@ func (s *RedisTokenStore) CreateFamily(ctx context.Context, f *resource.TokenFam
 	if !famExp.IsZero() {
 		score = strconv.FormatInt(pxat(famExp), 10)
 	}
-	var calls []scriptCall
-	for _, idx := range s.indexKeys(f.ClientID, f.UserID) {
-		calls = append(calls, scriptCall{s.index, []string{idx}, []any{f.ID, score, now.UnixMilli()}})
-	}
-	if _, err := s.runAll(ctx, calls); err != nil {
-		return fmt.Errorf("index token family: %w", err)
-	}
 	keys := []string{s.familyKey(f.ID, "f"), s.familyKey(f.ID, "m")}
 	args := []any{f.ClientID, f.CustomerID, f.UserID, f.DeviceID, unixMicro(famExp), pxat(famExp)}
 	keys, args, err := s.appendTokens(keys, args, f.ID, famExp, tokens)
 	if err != nil {
 		return err
 	}
-	n, err := s.create.Run(ctx, s.c, keys, args...).Int()
+	// One pipelined round trip: the index entries first, so an existing
+	// family is always indexed (a pipeline keeps its order on a connection),
+	// then the family itself.
+	var calls []scriptCall
+	for _, idx := range s.indexKeys(f.ClientID, f.UserID) {
+		calls = append(calls, scriptCall{s.index, []string{idx}, []any{f.ID, score, now.UnixMilli()}})
+	}
+	calls = append(calls, scriptCall{s.create, keys, args})
+	cmds, err := s.runAll(ctx, calls)
+	if err != nil {
+		return fmt.Errorf("create token family: %w", err)
+	}
+	n, err := cmds[len(cmds)-1].Int()
 	if err != nil {
 		return fmt.Errorf("create token family: %w", err)
 	}
