@@ -19,6 +19,13 @@ func newHandler(a *app) http.Handler {
 	mux.Handle("GET /oauth/authorize", a.oauth.Authorize())
 	mux.Handle("POST /oauth/authorize", a.oauth.Authorize())
 	mux.Handle("DELETE /oauth/authorize", a.oauth.Authorize())
+	mux.Handle("POST /oauth/revoke", a.oauth.Revoke())
+	mux.Handle("POST /oauth/introspect", a.oauth.Introspect())
+	mux.Handle("GET /oauth/token/info", a.oauth.TokenInfo())
+	mux.Handle("POST /oauth/device_authorization", a.oauth.DeviceAuthorization())
+	mux.Handle("GET /device", a.oauth.Device())
+	mux.Handle("POST /device", a.oauth.Device())
+	mux.Handle("GET /.well-known/oauth-authorization-server", a.oauth.Metadata())
 	return logRequests(a.log, mux)
 }
 

@@ -130,7 +130,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.pages, s.css = parsePages(), template.CSS(pageCSS())
 	s.csp = pageCSP()
 	s.lib = s.newLibraryServer()
-	s.grants = map[string]grantFunc{}
+	s.grants = map[string]grantFunc{resource.GrantDeviceCode: s.deviceCodeGrant}
 	return s
 }
 
@@ -208,11 +208,21 @@ func (s *Server) Authorize() http.Handler { return http.HandlerFunc(s.handleAuth
 // Patterns lists the Go 1.22 ServeMux patterns of the routes this package
 // serves, each with its handler, for routes.go to mount.
 func (s *Server) Patterns() map[string]http.Handler {
+	device := s.Device()
 	return map[string]http.Handler{
 		"POST /oauth/token":       s.Token(),
 		"GET /oauth/authorize":    s.Authorize(),
 		"POST /oauth/authorize":   s.Authorize(),
 		"DELETE /oauth/authorize": s.Authorize(),
+		// Token lifecycle and device authorization (revoke.go,
+		// introspect.go, tokeninfo.go, metadata.go, device*.go).
+		routeRevoke:              s.Revoke(),
+		routeIntrospect:          s.Introspect(),
+		routeTokenInfo:           s.TokenInfo(),
+		routeMetadata:            s.Metadata(),
+		routeDeviceAuthorization: s.DeviceAuthorization(),
+		routeDevicePage:          device,
+		routeDevicePagePost:      device,
 	}
 }
 
