@@ -91,7 +91,7 @@ func (c *cli) seedDemo(ctx context.Context, a *app, base string) error {
 	}
 	res.Curl = []string{
 		fmt.Sprintf("curl -s -u '%s:%s' -d grant_type=client_credentials -d 'scope=app basic' %s/oauth/token", res.ClientID, res.ClientSecret, base),
-		fmt.Sprintf("curl -s %s/readyz", base),
+		fmt.Sprintf("curl -s -d client_id=%s %s/oauth/device_authorization", res.PublicClient, base),
 		fmt.Sprintf("curl -s %s/.well-known/oauth-authorization-server", base),
 	}
 	if c.cfg.JSON {

@@ -141,10 +141,13 @@ type app struct {
 	redis  redis.UniversalClient // nil without Redis
 	stores stores
 
-	customers    *resource.CustomerService
-	users        *resource.UserService
-	applications *resource.ApplicationService
-	oauth        *oauth.Server
+	customers      *resource.CustomerService
+	users          *resource.UserService
+	applications   *resource.ApplicationService
+	devices        *resource.DeviceService
+	groups         *resource.DeviceGroupService
+	configurations *resource.ConfigurationService
+	oauth          *oauth.Server
 }
 
 // stores are the token and ephemeral stores: Redis when configured,
@@ -182,8 +185,12 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 	customerStore := storage.NewCustomerStore(db)
 	userStore := storage.NewUserStore(db)
 	a.customers = &resource.CustomerService{Store: customerStore}
-	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key}
-	a.applications = &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore}
+	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key, Tokens: a.stores.tokens}
+	a.applications = &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore, Tokens: a.stores.tokens}
+	deviceStore, groupStore, configStore := storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db), storage.NewConfigurationStore(db)
+	a.devices = &resource.DeviceService{Store: deviceStore, Groups: groupStore, Configurations: configStore}
+	a.groups = &resource.DeviceGroupService{Store: groupStore, Configurations: configStore, Devices: a.devices}
+	a.configurations = &resource.ConfigurationService{Store: configStore}
 	oauthCfg := oauth.Config{Issuer: cfg.Issuer, Key: key, RefreshGrace: cfg.RefreshGrace}
 	if err := oauthCfg.Validate(); err != nil {
 		a.close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,6 +49,78 @@ func TestWalkthrough(t *testing.T) {
 			if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Fatalf("Cache-Control = %q", cc)
 			}
+
+			// Step 2: token/info, introspection, revocation.
+			info := getJSON(t, ts.URL+"/oauth/token/info", tok.AccessToken, http.StatusOK)
+			if app, _ := info["application"].(map[string]any); app["uid"] != demo.ClientID || info["resource_owner_id"] != nil {
+				t.Fatalf("token/info = %v", info)
+			}
+			basic := demo.ClientID + ":" + demo.ClientSecret
+			if got := postForm(t, ts.URL+"/oauth/introspect", basic, url.Values{"token": {tok.AccessToken}}, http.StatusOK); got["active"] != true || got["client_id"] != demo.ClientID {
+				t.Fatalf("introspect = %v", got)
+			}
+			postForm(t, ts.URL+"/oauth/revoke", basic, url.Values{"token": {tok.AccessToken}}, http.StatusOK)
+			if got := postForm(t, ts.URL+"/oauth/introspect", basic, url.Values{"token": {tok.AccessToken}}, http.StatusOK); len(got) != 1 || got["active"] != false {
+				t.Fatalf("introspect after revoke = %v, want exactly {\"active\":false}", got)
+			}
+			getJSON(t, ts.URL+"/oauth/token/info", tok.AccessToken, http.StatusUnauthorized)
+
+			// Step 3: the device flow starts with the public client and
+			// polls as pending until a user approves.
+			da := postForm(t, ts.URL+"/oauth/device_authorization", "", url.Values{"client_id": {demo.PublicClient}}, http.StatusOK)
+			code, _ := da["user_code"].(string)
+			if len(code) != 9 || code[4] != '-' || !strings.HasSuffix(da["verification_uri"].(string), "/device") {
+				t.Fatalf("device_authorization = %v", da)
+			}
+			poll := postForm(t, ts.URL+"/oauth/token", "", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
+				"device_code": {da["device_code"].(string)}, "client_id": {demo.PublicClient}}, http.StatusBadRequest)
+			if poll["error"] != "authorization_pending" {
+				t.Fatalf("poll = %v", poll)
+			}
 		})
 	}
+}
+
+// getJSON sends GET with an optional bearer token, checks the status and
+// decodes a JSON object (nil for an empty body).
+func getJSON(t *testing.T, u, bearer string, want int) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	return doJSON(t, req, want)
+}
+
+// postForm sends a form POST with optional basic credentials ("id:secret"),
+// checks the status and decodes a JSON object (nil for an empty body).
+func postForm(t *testing.T, u, basic string, form url.Values, want int) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if id, secret, ok := strings.Cut(basic, ":"); ok {
+		req.SetBasicAuth(id, secret)
+	}
+	return doJSON(t, req, want)
+}
+
+func doJSON(t *testing.T, req *http.Request, want int) map[string]any {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s = %d, want %d: %s", req.Method, req.URL.Path, resp.StatusCode, want, b)
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s %s: body is not a JSON object: %s", req.Method, req.URL.Path, b)
+	}
+	return m
 }

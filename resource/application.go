@@ -146,7 +146,10 @@ type ApplicationInput struct {
 type ApplicationService struct {
 	Store ApplicationStore
 	Users UserStore
-	Now   func() time.Time
+	// Tokens is where Delete (and disabling) revokes an application's
+	// tokens.
+	Tokens TokenStore
+	Now    func() time.Time
 }
 
 // ClientSecretPrefix marks client secrets so secret scanners can find them.

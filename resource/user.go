@@ -49,7 +49,9 @@ type UserService struct {
 	Customers CustomerStore
 	// Key is the server key that external tokens are hashed under.
 	Key []byte
-	Now func() time.Time
+	// Tokens is where ChangePassword revokes the user's other grants.
+	Tokens TokenStore
+	Now    func() time.Time
 }
 
 // Password limits: long enough to resist guessing, short enough that argon2

@@ -1,0 +1,257 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// This file holds the principal-checked application operations of the APIs
+// (only `me` tokens, only the principal's customer). The methods in
+// application.go without a principal serve the CLI and the authorization
+// server.
+
+var applicationSpec = QuerySpec{}
+
+// ApplicationQuerySpec returns what application lists accept: no filters,
+// sorts or include paths, only a page (oldest first).
+func ApplicationQuerySpec() QuerySpec { return applicationSpec.clone() }
+
+// ApplicationList is a page of applications.
+type ApplicationList struct {
+	Applications []*Application
+	Total        int
+	Page         Page
+}
+
+// ApplicationPatch changes some settings of an application; absent fields
+// stay as they are. Null empties a list and resets a number, the
+// authentication method or the PKCE enforcement to its default; Name and
+// Enabled cannot be null.
+type ApplicationPatch struct {
+	Name                        Optional[string]
+	GrantTypes                  Optional[[]string]
+	RedirectURIs                Optional[[]string]
+	PostLogoutRedirectURIs      Optional[[]string]
+	TokenEndpointAuthMethod     Optional[string]
+	PKCEEnforcement             Optional[string]
+	Scopes                      Optional[[]string]
+	AccessTokenTTL              Optional[int]
+	RefreshTokenDuration        Optional[int]
+	RefreshTokenRollingDuration Optional[int]
+	DeviceTimeout               Optional[int]
+	DevicePollingInterval       Optional[int]
+	Enabled                     Optional[bool]
+}
+
+// List returns a page of the principal's customer's applications, oldest
+// first. EInvalid for any filter, sort or include, or a bad page;
+// EUnauthenticated, EForbidden.
+func (s *ApplicationService) List(ctx context.Context, q Query) (*ApplicationList, error) {
+	p, err := authorize(ctx, scopes.OpApplications)
+	if err != nil {
+		return nil, err
+	}
+	if q, err = applicationSpec.check(q); err != nil {
+		return nil, err
+	}
+	apps, total, err := s.Store.ListApplications(ctx, p.CustomerID, q.Page.Offset(), q.Page.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &ApplicationList{Applications: apps, Total: total, Page: q.Page}, nil
+}
+
+// Read returns an application of the principal's customer. ENotFound,
+// EUnauthenticated, EForbidden.
+func (s *ApplicationService) Read(ctx context.Context, id string) (*Application, error) {
+	p, err := authorize(ctx, scopes.OpApplications)
+	if err != nil {
+		return nil, err
+	}
+	return s.own(ctx, p, id)
+}
+
+// own returns an application of the principal's customer, or ENotFound.
+func (s *ApplicationService) own(ctx context.Context, p *scopes.Principal, id string) (*Application, error) {
+	a, err := s.Find(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.CustomerID != p.CustomerID {
+		return nil, Errorf(ENotFound, "application %q not found", id)
+	}
+	return a, nil
+}
+
+// Register creates an application owned by the principal's user and
+// returns it with its client secret (shown once; "" for public clients).
+// EInvalid for inconsistent settings; EUnauthenticated, EForbidden.
+func (s *ApplicationService) Register(ctx context.Context, in ApplicationInput) (*Application, string, error) {
+	p, err := authorize(ctx, scopes.OpApplications)
+	if err != nil {
+		return nil, "", err
+	}
+	if !ValidID(p.UserID) {
+		return nil, "", Errorf(ENotFound, "user not found")
+	}
+	owner, err := s.Users.FindUser(ctx, p.UserID)
+	if err != nil {
+		return nil, "", err
+	}
+	if owner.CustomerID != p.CustomerID {
+		return nil, "", Errorf(ENotFound, "user not found")
+	}
+	return s.Create(ctx, owner.ID, in)
+}
+
+// Update changes the settings of an application that patch sets. Switching
+// to the `none` authentication method drops the client secret; switching a
+// public client to a confidential method leaves it without a secret until
+// RenewSecret gives it one. Disabling an application revokes its tokens.
+// ENotFound, EInvalid; EUnauthenticated, EForbidden.
+func (s *ApplicationService) Update(ctx context.Context, id string, patch ApplicationPatch) (*Application, error) {
+	p, err := authorize(ctx, scopes.OpApplications)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.own(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	wasEnabled := a.Enabled
+	if err := applyApplicationPatch(a, patch); err != nil {
+		return nil, err
+	}
+	if err := ValidateApplication(a); err != nil {
+		return nil, err
+	}
+	if a.Public() {
+		a.SecretHash = ""
+	}
+	if wasEnabled && !a.Enabled && s.Tokens == nil {
+		return nil, errors.New("resource: ApplicationService.Tokens is not set")
+	}
+	a.UpdatedAt = nowUTC(s.Now)
+	if err := s.Store.UpdateApplication(ctx, a); err != nil {
+		return nil, err
+	}
+	if wasEnabled && !a.Enabled {
+		if err := s.Tokens.RevokeClient(ctx, a.ID); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// RenewSecret gives an application of the principal's customer a new
+// client secret and returns it (shown once); the old one stops working at
+// once. ENotFound; EInvalid for a public client; EUnauthenticated,
+// EForbidden.
+func (s *ApplicationService) RenewSecret(ctx context.Context, id string) (*Application, string, error) {
+	p, err := authorize(ctx, scopes.OpApplications)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := s.own(ctx, p, id)
+	if err != nil {
+		return nil, "", err
+	}
+	secret, err := s.RotateSecret(ctx, a)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, secret, nil
+}
+
+// Delete removes an application of the principal's customer and revokes
+// every token issued to it, at once. ENotFound, EUnauthenticated,
+// EForbidden.
+func (s *ApplicationService) Delete(ctx context.Context, id string) error {
+	p, err := authorize(ctx, scopes.OpApplications)
+	if err != nil {
+		return err
+	}
+	if s.Tokens == nil {
+		return errors.New("resource: ApplicationService.Tokens is not set")
+	}
+	a, err := s.own(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	// Revoke before deleting, so a failure leaves nothing half done, and
+	// again after, for a token issued in between.
+	if err := s.Tokens.RevokeClient(ctx, a.ID); err != nil {
+		return err
+	}
+	if err := s.Store.DeleteApplication(ctx, a.ID); err != nil {
+		return err
+	}
+	return s.Tokens.RevokeClient(ctx, a.ID)
+}
+
+// applyApplicationPatch copies the settings that patch sets into a; null
+// takes the default of the setting.
+func applyApplicationPatch(a *Application, patch ApplicationPatch) error {
+	if v, ok, err := nonNull(patch.Name, "name"); err != nil {
+		return err
+	} else if ok {
+		a.Name = strings.TrimSpace(v)
+	}
+	if v, ok, err := nonNull(patch.Enabled, "enabled"); err != nil {
+		return err
+	} else if ok {
+		a.Enabled = v
+	}
+	for _, l := range []struct {
+		o   Optional[[]string]
+		dst *[]string
+	}{
+		{patch.GrantTypes, &a.GrantTypes}, {patch.RedirectURIs, &a.RedirectURIs},
+		{patch.PostLogoutRedirectURIs, &a.PostLogoutRedirectURIs}, {patch.Scopes, &a.Scopes},
+	} {
+		if l.o.Set {
+			*l.dst = []string{}
+			if !l.o.Null && l.o.Value != nil {
+				*l.dst = slices.Clone(l.o.Value)
+			}
+		}
+	}
+	for _, e := range []struct {
+		o   Optional[string]
+		dst *string
+		def string
+	}{
+		{patch.TokenEndpointAuthMethod, &a.TokenEndpointAuthMethod, AuthClientSecretBasic},
+		{patch.PKCEEnforcement, &a.PKCEEnforcement, PKCES256Required},
+	} {
+		if e.o.Set {
+			*e.dst = e.o.Value
+			if e.o.Null {
+				*e.dst = e.def
+			}
+		}
+	}
+	for _, n := range []struct {
+		o   Optional[int]
+		dst *int
+		def int
+	}{
+		{patch.AccessTokenTTL, &a.AccessTokenTTL, DefaultAccessTokenTTL},
+		{patch.RefreshTokenDuration, &a.RefreshTokenDuration, DefaultRefreshTokenDuration},
+		{patch.RefreshTokenRollingDuration, &a.RefreshTokenRollingDuration, DefaultRefreshTokenRollingDuration},
+		{patch.DeviceTimeout, &a.DeviceTimeout, DefaultDeviceTimeout},
+		{patch.DevicePollingInterval, &a.DevicePollingInterval, DefaultDevicePollingInterval},
+	} {
+		if n.o.Set {
+			*n.dst = n.o.Value
+			if n.o.Null {
+				*n.dst = n.def
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package resource
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// Configuration states: a draft may change; publishing is one-way and makes
+// the configuration read-only and assignable to groups.
+const (
+	ConfigurationDraft     = "draft"
+	ConfigurationPublished = "published"
+)
+
+// Configuration is a named set of device settings of a customer.
+type Configuration struct {
+	ID         string
+	CustomerID string
+	Name       string
+	// State is ConfigurationDraft or ConfigurationPublished.
+	State    string
+	Settings Settings
+	// PublishedAt is when the configuration was published; nil for drafts.
+	PublishedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// ConfigurationFilter is a checked configuration filter; zero fields do not
+// filter.
+type ConfigurationFilter struct {
+	// Search keeps configurations whose name contains it (lower-case
+	// already), compared in lower case.
+	Search string
+	// Names keeps configurations with one of these exact names.
+	Names []string
+	// State keeps configurations in this state.
+	State string
+}
+
+// ConfigurationQuery is a checked list query as a ConfigurationStore runs
+// it.
+type ConfigurationQuery struct {
+	Filter ConfigurationFilter
+	Sort   []SortField
+	Offset int
+	Limit  int
+}
+
+// ConfigurationStore persists configurations, confined to one customer per
+// call. Writes take the state the stored configuration must still be in, so
+// that a concurrent publish cannot be overwritten.
+type ConfigurationStore interface {
+	// CreateConfiguration inserts c.
+	CreateConfiguration(ctx context.Context, c *Configuration) error
+	// FindConfiguration returns a configuration of the customer, or
+	// ENotFound.
+	FindConfiguration(ctx context.Context, customerID, id string) (*Configuration, error)
+	// FindConfigurations returns the customer's configurations among ids,
+	// ordered by id; unknown ids are left out.
+	FindConfigurations(ctx context.Context, customerID string, ids []string) ([]*Configuration, error)
+	// ListConfigurations returns the page of the customer's configurations
+	// that q selects and how many match in all.
+	ListConfigurations(ctx context.Context, customerID string, q ConfigurationQuery) ([]*Configuration, int, error)
+	// UpdateConfiguration writes the name, state, settings, publication and
+	// update times of c if the stored configuration is in state ifState.
+	// ENotFound; EConflict when it is in another state.
+	UpdateConfiguration(ctx context.Context, c *Configuration, ifState string) error
+	// DeleteConfiguration removes a configuration of the customer if it is
+	// in state ifState. ENotFound; EConflict when it is in another state or
+	// a device group uses it.
+	DeleteConfiguration(ctx context.Context, customerID, id, ifState string) error
+}
+
+// Configuration filter names.
+const (
+	ConfigurationFilterSearch = "search"
+	ConfigurationFilterName   = "name"
+	ConfigurationFilterState  = "state"
+)
+
+var configurationSpec = QuerySpec{
+	Filters:     []string{ConfigurationFilterSearch, ConfigurationFilterName, ConfigurationFilterState},
+	Sorts:       []string{"name", "created_at", "published_at"},
+	DefaultSort: []SortField{{Field: "created_at"}},
+}
+
+// ConfigurationQuerySpec returns the filters and sorts that configuration
+// lists accept.
+func ConfigurationQuerySpec() QuerySpec { return configurationSpec.clone() }
+
+// ConfigurationList is a page of configurations.
+type ConfigurationList struct {
+	Configurations []*Configuration
+	Total          int
+	Page           Page
+}
+
+// ConfigurationInput is what a caller gives to create a configuration (a
+// draft).
+type ConfigurationInput struct {
+	Name     string
+	Settings Settings
+}
+
+// ConfigurationPatch changes some fields of a draft. Null settings clear
+// every setting; the name cannot be null.
+type ConfigurationPatch struct {
+	Name     Optional[string]
+	Settings Optional[Settings]
+}
+
+// ConfigurationService holds the rules for configurations and their
+// draft/published lifecycle.
+type ConfigurationService struct {
+	Store ConfigurationStore
+	Now   func() time.Time
+}
+
+// List returns a page of the principal's customer's configurations.
+// EInvalid for an unknown filter or sort, a bad state or page;
+// EUnauthenticated, EForbidden.
+func (s *ConfigurationService) List(ctx context.Context, q Query) (*ConfigurationList, error) {
+	p, err := authorize(ctx, scopes.OpGroupsRead)
+	if err != nil {
+		return nil, err
+	}
+	if q, err = configurationSpec.check(q); err != nil {
+		return nil, err
+	}
+	var f ConfigurationFilter
+	if v, ok := q.Filter[ConfigurationFilterSearch]; ok {
+		f.Search = strings.ToLower(strings.TrimSpace(v))
+	}
+	if v, ok := q.Filter[ConfigurationFilterName]; ok {
+		if f.Names = commaList(v); len(f.Names) == 0 {
+			return nil, Invalidf("filter[name]", "filter[name] must list at least one name")
+		}
+	}
+	if v, ok := q.Filter[ConfigurationFilterState]; ok {
+		if v != ConfigurationDraft && v != ConfigurationPublished {
+			return nil, Invalidf("filter[state]", "filter[state] must be %s or %s", ConfigurationDraft, ConfigurationPublished)
+		}
+		f.State = v
+	}
+	items, total, err := s.Store.ListConfigurations(ctx, p.CustomerID, ConfigurationQuery{
+		Filter: f, Sort: q.Sort, Offset: q.Page.Offset(), Limit: q.Page.Size,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ConfigurationList{Configurations: items, Total: total, Page: q.Page}, nil
+}
+
+// Find returns a configuration of the principal's customer. ENotFound,
+// EUnauthenticated, EForbidden.
+func (s *ConfigurationService) Find(ctx context.Context, id string) (*Configuration, error) {
+	p, err := authorize(ctx, scopes.OpGroupsRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.find(ctx, p.CustomerID, id)
+}
+
+// FindMany returns the principal's customer's configurations among ids, for
+// data loaders; unknown ids are left out. EUnauthenticated, EForbidden.
+func (s *ConfigurationService) FindMany(ctx context.Context, ids []string) ([]*Configuration, error) {
+	p, err := authorize(ctx, scopes.OpGroupsRead)
+	if err != nil {
+		return nil, err
+	}
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return []*Configuration{}, nil
+	}
+	return s.Store.FindConfigurations(ctx, p.CustomerID, valid)
+}
+
+func (s *ConfigurationService) find(ctx context.Context, customerID, id string) (*Configuration, error) {
+	if !ValidID(id) {
+		return nil, Errorf(ENotFound, "configuration %q not found", id)
+	}
+	return s.Store.FindConfiguration(ctx, customerID, id)
+}
+
+// Create adds a draft configuration to the principal's customer. EInvalid
+// for a bad name or settings; EUnauthenticated, EForbidden.
+func (s *ConfigurationService) Create(ctx context.Context, in ConfigurationInput) (*Configuration, error) {
+	p, err := authorize(ctx, scopes.OpGroupsWrite)
+	if err != nil {
+		return nil, err
+	}
+	name, err := normalizeName("name", in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	now := nowUTC(s.Now)
+	c := &Configuration{ID: NewID(), CustomerID: p.CustomerID, Name: name, State: ConfigurationDraft,
+		Settings: in.Settings, CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.CreateConfiguration(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Update changes the fields of a draft that patch sets. ENotFound;
+// EConflict for a published configuration; EInvalid for a bad name or
+// settings; EUnauthenticated, EForbidden.
+func (s *ConfigurationService) Update(ctx context.Context, id string, patch ConfigurationPatch) (*Configuration, error) {
+	p, err := authorize(ctx, scopes.OpGroupsWrite)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.find(ctx, p.CustomerID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.State != ConfigurationDraft {
+		return nil, errPublished(id)
+	}
+	if v, ok, err := nonNull(patch.Name, "name"); err != nil {
+		return nil, err
+	} else if ok {
+		if c.Name, err = normalizeName("name", v); err != nil {
+			return nil, err
+		}
+	}
+	if patch.Settings.Set {
+		c.Settings = patch.Settings.Value
+		if patch.Settings.Null {
+			c.Settings = Settings{}
+		}
+		if err := c.Settings.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	c.UpdatedAt = nowUTC(s.Now)
+	if err := s.Store.UpdateConfiguration(ctx, c, ConfigurationDraft); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Publish makes a draft read-only and assignable; there is no way back.
+// ENotFound; EConflict when it is published already; EUnauthenticated,
+// EForbidden.
+func (s *ConfigurationService) Publish(ctx context.Context, id string) (*Configuration, error) {
+	p, err := authorize(ctx, scopes.OpGroupsWrite)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.find(ctx, p.CustomerID, id)
+	if err != nil {
+		return nil, err
+	}
+	if c.State != ConfigurationDraft {
+		return nil, Errorf(EConflict, "configuration %q is published already", id)
+	}
+	now := nowUTC(s.Now)
+	c.State, c.PublishedAt, c.UpdatedAt = ConfigurationPublished, &now, now
+	if err := s.Store.UpdateConfiguration(ctx, c, ConfigurationDraft); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Delete removes a draft. ENotFound; EConflict for a published
+// configuration or one a group uses; EUnauthenticated, EForbidden.
+func (s *ConfigurationService) Delete(ctx context.Context, id string) error {
+	p, err := authorize(ctx, scopes.OpGroupsWrite)
+	if err != nil {
+		return err
+	}
+	c, err := s.find(ctx, p.CustomerID, id)
+	if err != nil {
+		return err
+	}
+	if c.State != ConfigurationDraft {
+		return errPublished(id)
+	}
+	return s.Store.DeleteConfiguration(ctx, p.CustomerID, id, ConfigurationDraft)
+}
+
+func errPublished(id string) error {
+	return Errorf(EConflict, "configuration %q is published and read-only", id)
+}

@@ -1,0 +1,135 @@
+package resource_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+// testPassword is the password of every user the tests make.
+const testPassword = "correct horse battery"
+
+// env is a database with the services on it and two customers, A and B,
+// each with a user, a group, a published configuration and a device.
+type env struct {
+	db       *storage.DB
+	stores   stores
+	users    *resource.UserService
+	apps     *resource.ApplicationService
+	devices  *resource.DeviceService
+	groups   *resource.DeviceGroupService
+	configs  *resource.ConfigurationService
+	a, b     tenant
+	tokenKey []byte
+}
+
+// stores are the SQL stores behind the services, for setting up and
+// checking state without going through the rules.
+type stores struct {
+	customers *storage.CustomerStore
+	users     *storage.UserStore
+	apps      *storage.ApplicationStore
+	devices   *storage.DeviceStore
+	groups    *storage.DeviceGroupStore
+	configs   *storage.ConfigurationStore
+	tokens    *storage.SQLTokenStore
+}
+
+// tenant is one customer's fixtures.
+type tenant struct {
+	customer *resource.Customer
+	user     *resource.User
+	group    *resource.DeviceGroup
+	config   *resource.Configuration // published, assigned to group
+	device   *resource.Device        // in group
+}
+
+func newEnv(t *testing.T, db *storage.DB) *env {
+	t.Helper()
+	e := &env{db: db, tokenKey: []byte("0123456789abcdef0123456789abcdef")}
+	e.stores = stores{
+		customers: storage.NewCustomerStore(db), users: storage.NewUserStore(db), apps: storage.NewApplicationStore(db),
+		devices: storage.NewDeviceStore(db), groups: storage.NewDeviceGroupStore(db), configs: storage.NewConfigurationStore(db),
+		tokens: storage.NewSQLTokenStore(db),
+	}
+	s := e.stores
+	e.users = &resource.UserService{Store: s.users, Customers: s.customers, Key: e.tokenKey, Tokens: s.tokens}
+	e.apps = &resource.ApplicationService{Store: s.apps, Users: s.users, Tokens: s.tokens}
+	e.devices = &resource.DeviceService{Store: s.devices, Groups: s.groups, Configurations: s.configs}
+	e.groups = &resource.DeviceGroupService{Store: s.groups, Configurations: s.configs, Devices: e.devices}
+	e.configs = &resource.ConfigurationService{Store: s.configs}
+	e.a, e.b = e.newTenant(t), e.newTenant(t)
+	return e
+}
+
+func (e *env) newTenant(t *testing.T) tenant {
+	t.Helper()
+	cs := &resource.CustomerService{Store: e.stores.customers}
+	c, err := cs.Create(t.Context(), "Tenant")
+	must(t, err)
+	u, err := e.users.Create(t.Context(), c.ID, "user-"+resource.NewID()+"@example.com", testPassword)
+	must(t, err)
+	conf := storagetest.NewConfiguration(c.ID, time.Now())
+	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
+	storagetest.MustCreateConfiguration(t, e.stores.configs, conf)
+	g := storagetest.NewDeviceGroup(c.ID, time.Now())
+	g.ConfigurationID = conf.ID
+	storagetest.MustCreateDeviceGroup(t, e.stores.groups, g)
+	d := storagetest.NewDevice(c.ID, time.Now())
+	d.GroupID = g.ID
+	storagetest.MustCreateDevice(t, e.stores.devices, d)
+	return tenant{customer: c, user: u, group: g, config: conf, device: d}
+}
+
+// Principals of a tenant.
+
+func (tn tenant) me() *scopes.Principal {
+	return &scopes.Principal{Kind: scopes.KindUser, CustomerID: tn.customer.ID, UserID: tn.user.ID,
+		ClientID: resource.NewID(), FamilyID: resource.NewFamilyID(), Scopes: []string{scopes.Me}}
+}
+
+func (tn tenant) app(scope ...string) *scopes.Principal {
+	return &scopes.Principal{Kind: scopes.KindApplication, CustomerID: tn.customer.ID, ClientID: resource.NewID(),
+		FamilyID: resource.NewFamilyID(), Scopes: scope}
+}
+
+func (tn tenant) deviceToken(permissions ...string) *scopes.Principal {
+	return &scopes.Principal{Kind: scopes.KindDevice, CustomerID: tn.customer.ID, DeviceID: tn.device.ID,
+		FamilyID: resource.NewFamilyID(), Permissions: permissions}
+}
+
+// as returns a context carrying p.
+func as(t *testing.T, p *scopes.Principal) context.Context {
+	return scopes.NewContext(t.Context(), p)
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// requireCode fails unless err carries code ("" for none).
+func requireCode(tb testing.TB, err error, code string) {
+	tb.Helper()
+	if got := resource.ErrorCode(err); got != code {
+		tb.Fatalf("error %v: code %q, want %q", err, got, code)
+	}
+}
+
+// requireInvalid fails unless err is EInvalid pointing at field.
+func requireInvalid(tb testing.TB, err error, field string) {
+	tb.Helper()
+	requireCode(tb, err, resource.EInvalid)
+	if got := resource.ErrorField(err); got != field {
+		tb.Fatalf("error %v: field %q, want %q", err, got, field)
+	}
+}
+
+func float(v float64) *float64 { return &v }

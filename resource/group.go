@@ -1,0 +1,354 @@
+package resource
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// DeviceGroup is a named set of a customer's devices that share one
+// published configuration.
+type DeviceGroup struct {
+	ID         string
+	CustomerID string
+	Name       string
+	// ConfigurationID is the group's published configuration, or "".
+	ConfigurationID string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// DeviceGroupFilter is a checked device group filter; zero fields do not
+// filter.
+type DeviceGroupFilter struct {
+	// Search keeps groups whose name contains it (lower-case already),
+	// compared in lower case.
+	Search string
+	// Names keeps groups with one of these exact names.
+	Names []string
+}
+
+// DeviceGroupQuery is a checked list query as a DeviceGroupStore runs it.
+type DeviceGroupQuery struct {
+	Filter DeviceGroupFilter
+	Sort   []SortField
+	Offset int
+	Limit  int
+}
+
+// DeviceGroupStore persists device groups, confined to one customer per
+// call.
+type DeviceGroupStore interface {
+	// CreateDeviceGroup inserts g; ENotFound (Field "configuration") when
+	// its configuration does not exist.
+	CreateDeviceGroup(ctx context.Context, g *DeviceGroup) error
+	// FindDeviceGroup returns a group of the customer, or ENotFound.
+	FindDeviceGroup(ctx context.Context, customerID, id string) (*DeviceGroup, error)
+	// FindDeviceGroups returns the customer's groups among ids, ordered by
+	// id; unknown ids are left out.
+	FindDeviceGroups(ctx context.Context, customerID string, ids []string) ([]*DeviceGroup, error)
+	// ListDeviceGroups returns the page of the customer's groups that q
+	// selects and how many match in all.
+	ListDeviceGroups(ctx context.Context, customerID string, q DeviceGroupQuery) ([]*DeviceGroup, int, error)
+	// UpdateDeviceGroup writes the name, configuration and update time of
+	// g. ENotFound; ENotFound (Field "configuration") when its
+	// configuration does not exist.
+	UpdateDeviceGroup(ctx context.Context, g *DeviceGroup) error
+	// DeleteDeviceGroup removes a group of the customer; its devices are
+	// left in no group. ENotFound.
+	DeleteDeviceGroup(ctx context.Context, customerID, id string) error
+}
+
+// Device group filter names and include paths.
+const (
+	GroupFilterSearch = "search"
+	GroupFilterName   = "name"
+
+	IncludeConfiguration = "configuration"
+)
+
+var groupSpec = QuerySpec{
+	Filters:     []string{GroupFilterSearch, GroupFilterName},
+	Sorts:       []string{"name", "created_at"},
+	Includes:    []string{IncludeConfiguration},
+	DefaultSort: []SortField{{Field: "created_at"}},
+}
+
+// DeviceGroupQuerySpec returns the filters, sorts and include paths that
+// device group lists accept.
+func DeviceGroupQuerySpec() QuerySpec { return groupSpec.clone() }
+
+// DeviceGroupList is a page of device groups.
+type DeviceGroupList struct {
+	Groups   []*DeviceGroup
+	Total    int
+	Page     Page
+	Included Included
+}
+
+// DeviceGroupInput is what a caller gives to create a group.
+type DeviceGroupInput struct {
+	Name string
+	// ConfigurationID assigns a published configuration; "" for none.
+	ConfigurationID string
+}
+
+// DeviceGroupPatch changes some fields of a group; null clears the
+// configuration, the name cannot be null.
+type DeviceGroupPatch struct {
+	Name            Optional[string]
+	ConfigurationID Optional[string]
+}
+
+// DeviceGroupService holds the rules for device groups.
+type DeviceGroupService struct {
+	Store          DeviceGroupStore
+	Configurations ConfigurationStore
+	// Devices serves ListDevices.
+	Devices *DeviceService
+	Now     func() time.Time
+}
+
+// List returns a page of the principal's customer's groups. EInvalid for an
+// unknown filter, sort, include path or a bad page; EUnauthenticated,
+// EForbidden.
+func (s *DeviceGroupService) List(ctx context.Context, q Query) (*DeviceGroupList, error) {
+	p, err := authorize(ctx, scopes.OpGroupsRead)
+	if err != nil {
+		return nil, err
+	}
+	if q, err = groupSpec.check(q); err != nil {
+		return nil, err
+	}
+	var f DeviceGroupFilter
+	if v, ok := q.Filter[GroupFilterSearch]; ok {
+		f.Search = strings.ToLower(strings.TrimSpace(v))
+	}
+	if v, ok := q.Filter[GroupFilterName]; ok {
+		if f.Names = commaList(v); len(f.Names) == 0 {
+			return nil, Invalidf("filter[name]", "filter[name] must list at least one name")
+		}
+	}
+	groups, total, err := s.Store.ListDeviceGroups(ctx, p.CustomerID, DeviceGroupQuery{
+		Filter: f, Sort: q.Sort, Offset: q.Page.Offset(), Limit: q.Page.Size,
+	})
+	if err != nil {
+		return nil, err
+	}
+	list := &DeviceGroupList{Groups: groups, Total: total, Page: q.Page}
+	if len(q.Include) > 0 {
+		if list.Included.Configurations, err = groupConfigurations(ctx, s.Configurations, p.CustomerID, groups); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+// Find returns a group of the principal's customer. ENotFound,
+// EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) Find(ctx context.Context, id string) (*DeviceGroup, error) {
+	p, err := authorize(ctx, scopes.OpGroupsRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.find(ctx, p.CustomerID, id)
+}
+
+// FindMany returns the principal's customer's groups among ids, for data
+// loaders; unknown ids are left out. EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) FindMany(ctx context.Context, ids []string) ([]*DeviceGroup, error) {
+	p, err := authorize(ctx, scopes.OpGroupsRead)
+	if err != nil {
+		return nil, err
+	}
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	if len(valid) == 0 {
+		return []*DeviceGroup{}, nil
+	}
+	return s.Store.FindDeviceGroups(ctx, p.CustomerID, valid)
+}
+
+func (s *DeviceGroupService) find(ctx context.Context, customerID, id string) (*DeviceGroup, error) {
+	if !ValidID(id) {
+		return nil, Errorf(ENotFound, "device group %q not found", id)
+	}
+	return s.Store.FindDeviceGroup(ctx, customerID, id)
+}
+
+// Include returns the resources that the include paths name for groups.
+// EInvalid for an unknown path; EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) Include(ctx context.Context, groups []*DeviceGroup, include []string) (*Included, error) {
+	p, err := authorize(ctx, scopes.OpGroupsRead)
+	if err != nil {
+		return nil, err
+	}
+	if err := groupSpec.checkInclude(include); err != nil {
+		return nil, err
+	}
+	inc := &Included{}
+	if len(include) > 0 {
+		if inc.Configurations, err = groupConfigurations(ctx, s.Configurations, p.CustomerID, groups); err != nil {
+			return nil, err
+		}
+	}
+	return inc, nil
+}
+
+// Configuration returns the configuration assigned to a group, or nil when
+// there is none. ENotFound, EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) Configuration(ctx context.Context, groupID string) (*Configuration, error) {
+	g, err := s.Find(ctx, groupID)
+	if err != nil || g.ConfigurationID == "" {
+		return nil, err
+	}
+	return s.Configurations.FindConfiguration(ctx, g.CustomerID, g.ConfigurationID)
+}
+
+// ListDevices returns a page of the devices of a group; q must not filter
+// by group itself. ENotFound for the group; EInvalid as for
+// DeviceService.List; EUnauthenticated, EForbidden (it needs both group and
+// device read access).
+func (s *DeviceGroupService) ListDevices(ctx context.Context, groupID string, q Query) (*DeviceList, error) {
+	if _, err := s.Find(ctx, groupID); err != nil {
+		return nil, err
+	}
+	if _, ok := q.Filter[DeviceFilterGroup]; ok {
+		return nil, Invalidf("filter[group]", "the devices of a group cannot be filtered by group")
+	}
+	filter := make(map[string]string, len(q.Filter)+1)
+	for k, v := range q.Filter {
+		filter[k] = v
+	}
+	filter[DeviceFilterGroup] = groupID
+	q.Filter = filter
+	return s.Devices.List(ctx, q)
+}
+
+// Create adds a group to the principal's customer. EInvalid for a bad name
+// or a draft configuration; ENotFound (Field "configuration") for an
+// unknown configuration; EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) Create(ctx context.Context, in DeviceGroupInput) (*DeviceGroup, error) {
+	p, err := authorize(ctx, scopes.OpGroupsWrite)
+	if err != nil {
+		return nil, err
+	}
+	name, err := normalizeName("name", in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkConfiguration(ctx, p.CustomerID, in.ConfigurationID); err != nil {
+		return nil, err
+	}
+	now := nowUTC(s.Now)
+	g := &DeviceGroup{ID: NewID(), CustomerID: p.CustomerID, Name: name, ConfigurationID: in.ConfigurationID, CreatedAt: now, UpdatedAt: now}
+	if err := s.Store.CreateDeviceGroup(ctx, g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Update changes the fields of a group that patch sets. ENotFound,
+// EInvalid as for Create; EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) Update(ctx context.Context, id string, patch DeviceGroupPatch) (*DeviceGroup, error) {
+	p, err := authorize(ctx, scopes.OpGroupsWrite)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.find(ctx, p.CustomerID, id)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok, err := nonNull(patch.Name, "name"); err != nil {
+		return nil, err
+	} else if ok {
+		if g.Name, err = normalizeName("name", v); err != nil {
+			return nil, err
+		}
+	}
+	if patch.ConfigurationID.Set {
+		g.ConfigurationID = patch.ConfigurationID.Value
+		if patch.ConfigurationID.Null {
+			g.ConfigurationID = ""
+		}
+		if err := s.checkConfiguration(ctx, p.CustomerID, g.ConfigurationID); err != nil {
+			return nil, err
+		}
+	}
+	g.UpdatedAt = nowUTC(s.Now)
+	if err := s.Store.UpdateDeviceGroup(ctx, g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// AssignConfiguration assigns a published configuration of the same
+// customer to a group, or unassigns it when configurationID is "" (PATCH
+// /device-groups/{id}/relationships/configuration). EInvalid (Field
+// "configuration") for a draft; ENotFound for the group, or with Field
+// "configuration" for the configuration; EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) AssignConfiguration(ctx context.Context, groupID, configurationID string) (*DeviceGroup, error) {
+	patch := DeviceGroupPatch{ConfigurationID: Null[string]()}
+	if configurationID != "" {
+		patch.ConfigurationID = Some(configurationID)
+	}
+	return s.Update(ctx, groupID, patch)
+}
+
+// Delete removes a group of the principal's customer; its devices are left
+// in no group. ENotFound, EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) Delete(ctx context.Context, id string) error {
+	p, err := authorize(ctx, scopes.OpGroupsWrite)
+	if err != nil {
+		return err
+	}
+	if !ValidID(id) {
+		return Errorf(ENotFound, "device group %q not found", id)
+	}
+	return s.Store.DeleteDeviceGroup(ctx, p.CustomerID, id)
+}
+
+// checkConfiguration checks that id ("" for none) names a published
+// configuration of the customer: ENotFound or EInvalid, both with Field
+// "configuration".
+func (s *DeviceGroupService) checkConfiguration(ctx context.Context, customerID, id string) error {
+	if id == "" {
+		return nil
+	}
+	notFound := &Error{Code: ENotFound, Field: "configuration", Message: "configuration not found"}
+	if !ValidID(id) {
+		return notFound
+	}
+	c, err := s.Configurations.FindConfiguration(ctx, customerID, id)
+	if ErrorCode(err) == ENotFound {
+		return notFound
+	} else if err != nil {
+		return err
+	}
+	if c.State != ConfigurationPublished {
+		return Invalidf("configuration", "only a published configuration can be assigned; %q is a draft", id)
+	}
+	return nil
+}
+
+// groupConfigurations loads the configurations of groups, each once.
+func groupConfigurations(ctx context.Context, store ConfigurationStore, customerID string, groups []*DeviceGroup) ([]*Configuration, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if g.ConfigurationID != "" && !seen[g.ConfigurationID] {
+			seen[g.ConfigurationID] = true
+			ids = append(ids, g.ConfigurationID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return store.FindConfigurations(ctx, customerID, ids)
+}

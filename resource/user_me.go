@@ -1,0 +1,83 @@
+package resource
+
+import (
+	"context"
+	"errors"
+
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// Me returns the user of the principal and the user's customer (GET
+// /users/me). Only `me` tokens may call it. ENotFound when the user is gone;
+// EUnauthenticated, EForbidden.
+func (s *UserService) Me(ctx context.Context) (*User, *Customer, error) {
+	p, err := authorize(ctx, scopes.OpCurrentUser)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := s.current(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.Customers.FindCustomer(ctx, u.CustomerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, c, nil
+}
+
+// ChangePassword replaces the principal's password (POST
+// /users/me/password) and revokes every other grant of the user, so that
+// only the session that changed it stays logged in. EInvalid (Field
+// "password_confirmation") when the confirmation differs, (Field
+// "password") when the new password is weak; EForbidden (Field
+// "old_password") when the old password is wrong; EUnauthenticated,
+// EForbidden for a token that is not a `me` token.
+func (s *UserService) ChangePassword(ctx context.Context, oldPassword, password, confirmation string) error {
+	p, err := authorize(ctx, scopes.OpCurrentUser)
+	if err != nil {
+		return err
+	}
+	if s.Tokens == nil {
+		return errors.New("resource: UserService.Tokens is not set")
+	}
+	if password != confirmation {
+		return Invalidf("password_confirmation", "password_confirmation does not match password")
+	}
+	if err := ValidatePassword("password", password); err != nil {
+		return err
+	}
+	u, err := s.current(ctx, p)
+	if err != nil {
+		return err
+	}
+	if !PasswordMatches(u.PasswordHash, oldPassword) {
+		return &Error{Code: EForbidden, Field: "old_password", Message: "the old password is wrong"}
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.UpdateUserPassword(ctx, u.ID, hash, nowUTC(s.Now)); err != nil {
+		return err
+	}
+	// After the update, so a grant made with the old password in between
+	// is revoked too.
+	return s.Tokens.RevokeUser(ctx, u.ID, p.FamilyID)
+}
+
+// current returns the principal's user, checking that it still belongs to
+// the principal's customer; ENotFound otherwise.
+func (s *UserService) current(ctx context.Context, p *scopes.Principal) (*User, error) {
+	if !ValidID(p.UserID) {
+		return nil, Errorf(ENotFound, "user not found")
+	}
+	u, err := s.Store.FindUser(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.CustomerID != p.CustomerID {
+		return nil, Errorf(ENotFound, "user not found")
+	}
+	return u, nil
+}

@@ -1,0 +1,88 @@
+package resource
+
+import (
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// ValidateIMEI checks that imei is 15 decimal digits whose last digit is the
+// Luhn check digit of the first 14; EInvalid pointing at imei otherwise.
+func ValidateIMEI(imei string) error {
+	if len(imei) != 15 {
+		return Invalidf("imei", "imei must be 15 digits")
+	}
+	sum := 0
+	for i := range 15 {
+		c := imei[14-i]
+		if c < '0' || c > '9' {
+			return Invalidf("imei", "imei must be 15 digits")
+		}
+		d := int(c - '0')
+		if i%2 == 1 {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	if sum%10 != 0 {
+		return Invalidf("imei", "imei has a wrong check digit (Luhn)")
+	}
+	return nil
+}
+
+// NormalizeMAC checks that mac has the form XX:XX:XX:XX:XX:XX (hexadecimal)
+// and returns it upper-cased; EInvalid pointing at mac otherwise.
+func NormalizeMAC(mac string) (string, error) {
+	bad := Invalidf("mac", "mac must have the form XX:XX:XX:XX:XX:XX (hexadecimal)")
+	if len(mac) != 17 {
+		return "", bad
+	}
+	for i := range len(mac) {
+		c := mac[i]
+		if i%3 == 2 {
+			if c != ':' {
+				return "", bad
+			}
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return "", bad
+		}
+	}
+	return strings.ToUpper(mac), nil
+}
+
+// ValidateCoordinates checks a position: both latitude and longitude or
+// neither, latitude in [-90, 90] and longitude in [-180, 180]. EInvalid
+// pointing at latitude or longitude.
+func ValidateCoordinates(lat, lon *float64) error {
+	switch {
+	case lat == nil && lon == nil:
+		return nil
+	case lat == nil:
+		return Invalidf("latitude", "latitude and longitude must be given together")
+	case lon == nil:
+		return Invalidf("longitude", "latitude and longitude must be given together")
+	case math.IsNaN(*lat) || *lat < -90 || *lat > 90:
+		return Invalidf("latitude", "latitude must be between -90 and 90")
+	case math.IsNaN(*lon) || *lon < -180 || *lon > 180:
+		return Invalidf("longitude", "longitude must be between -180 and 180")
+	}
+	return nil
+}
+
+// maxNameLen bounds the names of devices, groups and configurations.
+const maxNameLen = 200
+
+// normalizeName trims a name and checks that it has 1 to 200 characters of
+// valid UTF-8; EInvalid pointing at field.
+func normalizeName(field, name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameLen {
+		return "", Invalidf(field, "%s must be 1 to %d characters", field, maxNameLen)
+	}
+	return name, nil
+}

@@ -1,0 +1,152 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+// seedDevices makes a customer with 20 groups and n devices in one
+// transaction: about 10% with a fault, 95% with a last event in the 30 days
+// before now, positions spread over Germany. It returns the customer id.
+func seedDevices(tb testing.TB, db *storage.DB, n int, seed uint64) string {
+	tb.Helper()
+	ctx := context.Background()
+	cust := storagetest.MustCreateCustomer(tb, storage.NewCustomerStore(db))
+	groups := make([]string, 20)
+	for i := range groups {
+		groups[i] = storagetest.MustCreateDeviceGroup(tb, storage.NewDeviceGroupStore(db), storagetest.NewDeviceGroup(cust.ID, time.Now())).ID
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	const cols, batch = 12, 500
+	err := db.WithTx(ctx, func(tx *sqlx.Tx) error {
+		for start := 0; start < n; start += batch {
+			end := min(start+batch, n)
+			var sb strings.Builder
+			sb.WriteString(`INSERT INTO devices (id, customer_id, group_id, name, imei, mac, latitude, longitude, fault,
+				last_event_at, created_at, updated_at) VALUES `)
+			args := make([]any, 0, (end-start)*cols)
+			for i := start; i < end; i++ {
+				if i > start {
+					sb.WriteString(", ")
+				}
+				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				var last any
+				if rng.IntN(20) != 0 {
+					last = now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+				}
+				created := now.Add(time.Duration(i-n) * time.Second)
+				args = append(args, resource.NewID(), cust.ID, groups[i%len(groups)], fmt.Sprintf("Device %06d", i), imei(i),
+					fmt.Sprintf("02:00:00:%02X:%02X:%02X", i>>16&0xff, i>>8&0xff, i&0xff),
+					47+rng.Float64()*8, 6+rng.Float64()*9, rng.IntN(10) == 0, last, created, created)
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(sb.String()), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("seed %d devices: %v", n, err)
+	}
+	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
+		tb.Fatalf("analyze: %v", err)
+	}
+	return cust.ID
+}
+
+// imei returns a valid IMEI made from i.
+func imei(i int) string {
+	body := fmt.Sprintf("35%012d", i)
+	sum := 0
+	for k := range 14 {
+		d := int(body[13-k] - '0')
+		if k%2 == 0 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return body + string(rune('0'+(10-sum%10)%10))
+}
+
+// benchQuery is the list of the issue's speed target:
+// filter[fault]=true&sort=-last_event_at&page[size]=25&include=group.
+func benchQuery() resource.Query {
+	return resource.Query{
+		Filter:  map[string]string{resource.DeviceFilterFault: "true"},
+		Sort:    []resource.SortField{{Field: "last_event_at", Desc: true}},
+		Page:    resource.Page{Size: 25},
+		Include: []string{resource.IncludeGroup},
+	}
+}
+
+// BenchmarkDeviceList measures the issue's device list through the service
+// (scopes, query checks, COUNT, page, included groups) for a customer with
+// 1,000 devices and one with 100,000 in the same table, alternating, and
+// reports p50 and p99 of each and their ratio. Run with
+//
+//	go test ./storage -run '^$' -bench BenchmarkDeviceList -benchtime 2000x
+func BenchmarkDeviceList(b *testing.B) {
+	for _, dialect := range storagetest.Dialects() {
+		b.Run(dialect, func(b *testing.B) {
+			db := storagetest.MustOpenDB(b, dialect)
+			small, large := seedDevices(b, db, 1_000, 1), seedDevices(b, db, 100_000, 2)
+			svc := &resource.DeviceService{Store: storage.NewDeviceStore(db), Groups: storage.NewDeviceGroupStore(db),
+				Configurations: storage.NewConfigurationStore(db)}
+			ctxOf := func(customerID string) context.Context {
+				return scopes.NewContext(context.Background(), &scopes.Principal{Kind: scopes.KindApplication, CustomerID: customerID, Scopes: []string{scopes.App}})
+			}
+			ctxSmall, ctxLarge := ctxOf(small), ctxOf(large)
+			b.Run("fault-by-last-event", func(b *testing.B) {
+				var tSmall, tLarge []time.Duration
+				run := func(ctx context.Context, out *[]time.Duration) {
+					start := time.Now()
+					list, err := svc.List(ctx, benchQuery())
+					*out = append(*out, time.Since(start))
+					if err != nil || len(list.Devices) != 25 || len(list.Included.Groups) == 0 {
+						b.Fatalf("list: %v (%d devices)", err, len(list.Devices))
+					}
+				}
+				for b.Loop() {
+					run(ctxSmall, &tSmall)
+					run(ctxLarge, &tLarge)
+				}
+				p50s, p99s := percentile(tSmall, 50), percentile(tSmall, 99)
+				p50l, p99l := percentile(tLarge, 50), percentile(tLarge, 99)
+				b.ReportMetric(us(p50s), "p50-1k-µs")
+				b.ReportMetric(us(p99s), "p99-1k-µs")
+				b.ReportMetric(us(p50l), "p50-100k-µs")
+				b.ReportMetric(us(p99l), "p99-100k-µs")
+				b.ReportMetric(float64(p50l)/float64(p50s), "ratio-p50")
+				b.ReportMetric(float64(p99l)/float64(p99s), "ratio-p99")
+			})
+		})
+	}
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// percentile returns the p-th percentile (nearest rank) of samples.
+func percentile(samples []time.Duration, p int) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	i := (len(s)*p+99)/100 - 1
+	return s[max(i, 0)]
+}
