@@ -28,6 +28,8 @@ type config struct {
 	RefreshGrace  time.Duration
 	LogLevel      string
 	JSON          bool
+	// DebugAddr, when set, serves net/http/pprof there; off by default.
+	DebugAddr string
 }
 
 // configError is a configuration mistake: the program prints its one line
@@ -56,6 +58,7 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_SECRET_KEY", &c.SecretKey},
 		{"ASSETGATE_SECRET_KEY_FILE", &c.SecretKeyFile},
 		{"ASSETGATE_LOG_LEVEL", &c.LogLevel},
+		{"ASSETGATE_DEBUG_ADDR", &c.DebugAddr},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			*v.dst = s
@@ -92,6 +95,7 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "issuer `URL` (ASSETGATE_ISSUER)")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a rotated refresh token may be replayed without revoking its family (ASSETGATE_REFRESH_GRACE)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ASSETGATE_LOG_LEVEL)")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve net/http/pprof on this `address` (keep it on loopback); off when empty (ASSETGATE_DEBUG_ADDR)")
 }
 
 // validate checks every setting and returns a *configError naming the
@@ -110,6 +114,11 @@ func (c *config) validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		return bad("ASSETGATE_ADDR", "must be HOST:PORT or :PORT, got %q", c.Addr)
+	}
+	if c.DebugAddr != "" {
+		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
+			return bad("ASSETGATE_DEBUG_ADDR", "must be HOST:PORT, got %q", c.DebugAddr)
+		}
 	}
 	u, err := url.Parse(c.Issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

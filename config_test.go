@@ -21,6 +21,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"SecretKeyShort", "ASSETGATE_SECRET_KEY", "too-short"},
 		{"RefreshGrace", "ASSETGATE_REFRESH_GRACE", "soon"},
 		{"LogLevel", "ASSETGATE_LOG_LEVEL", "loud"},
+		{"DebugAddr", "ASSETGATE_DEBUG_ADDR", "6060"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := sqliteEnv(t).with(tc.variable, tc.value)

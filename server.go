@@ -243,6 +243,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	if c.cfg.DebugAddr != "" {
+		stopDebug, err := serveDebug(c.cfg.DebugAddr, log)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer stopDebug()
+	}
 	base := "http://" + ln.Addr().String()
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.db.Dialect, "redis", a.redis != nil)
 	if *demo {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -127,5 +128,35 @@ func TestReadyzReportsDownRedis(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&body)
 	if resp.StatusCode != http.StatusServiceUnavailable || body.Checks["redis"] != "down" || body.Checks["database"] != "ok" {
 		t.Fatalf("readyz = %d %+v, want 503 with redis down", resp.StatusCode, body)
+	}
+}
+
+func TestDebugServerOffByDefault(t *testing.T) {
+	ts := startServer(t, sqliteEnv(t))
+	resp, err := http.Get(ts.URL + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("pprof on the service port: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestDebugServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	startServer(t, sqliteEnv(t).with("ASSETGATE_DEBUG_ADDR", addr))
+	resp, err := http.Get("http://" + addr + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("pprof on the debug address: %d", resp.StatusCode)
 	}
 }
