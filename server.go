@@ -148,7 +148,12 @@ type app struct {
 	groups         *resource.DeviceGroupService
 	configurations *resource.ConfigurationService
 	oauth          *oauth.Server
+	appCache       *storage.CachedApplicationStore
 }
+
+// appCacheTTL bounds how long a replica may use an application record it
+// read; writes invalidate it on every replica at once through Redis.
+const appCacheTTL = 10 * time.Second
 
 // stores are the token and ephemeral stores: Redis when configured,
 // otherwise the SQL database.
@@ -186,7 +191,8 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 	userStore := storage.NewUserStore(db)
 	a.customers = &resource.CustomerService{Store: customerStore}
 	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key, Tokens: a.stores.tokens}
-	a.applications = &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore, Tokens: a.stores.tokens}
+	a.appCache = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), appCacheTTL, a.redis, redisPrefix)
+	a.applications = &resource.ApplicationService{Store: a.appCache, Users: userStore, Tokens: a.stores.tokens}
 	deviceStore, groupStore, configStore := storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db), storage.NewConfigurationStore(db)
 	a.devices = &resource.DeviceService{Store: deviceStore, Groups: groupStore, Configurations: configStore}
 	a.groups = &resource.DeviceGroupService{Store: groupStore, Configurations: configStore, Devices: a.devices}

@@ -28,6 +28,7 @@ func newStores(db *storage.DB, rc redis.UniversalClient) stores {
 // Expired rows are swept from the database even with Redis configured
 // (other tables may hold expiring rows later).
 func (a *app) startBackground(ctx context.Context) {
+	go a.appCache.Listen(ctx)
 	sweeper := storage.NewSQLTokenStore(a.db)
 	go sweeper.RunSweeper(ctx, 5*time.Minute, func(err error) {
 		a.log.Warn("sweeping expired rows", "err", err)
