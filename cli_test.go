@@ -170,6 +170,9 @@ func TestServeDemo(t *testing.T) {
 	if second.CustomerID != first.CustomerID || second.ClientID != first.ClientID || second.PublicClient != first.PublicClient {
 		t.Fatalf("second --demo made a new tenant: %+v vs %+v", second, first)
 	}
+	// A fresh process: a's application cache may still hold the first
+	// secret, as another replica's would without Redis invalidation.
+	a = openForTest(t, env)
 	if _, err := a.applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err == nil {
 		t.Fatal("old client secret still works after the second --demo")
 	}
