@@ -17,6 +17,13 @@ type tcpProxy struct {
 
 func startTCPProxy(t *testing.T, target string) *tcpProxy {
 	t.Helper()
+	return startTCPProxyWith(t, target, nil)
+}
+
+// startTCPProxyWith is startTCPProxy that also hands a copy of everything
+// each client sends to observe (which must read it to the end).
+func startTCPProxyWith(t *testing.T, target string, observe func(io.Reader)) *tcpProxy {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +44,17 @@ func startTCPProxy(t *testing.T, target string) *tcpProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, u)
 			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
+			go func() {
+				if observe == nil {
+					io.Copy(u, c)
+				} else {
+					pr, pw := io.Pipe()
+					go observe(pr)
+					io.Copy(u, io.TeeReader(c, pw))
+					pw.Close()
+				}
+				u.Close()
+			}()
 			go func() { io.Copy(c, u); c.Close() }()
 		}
 	}()

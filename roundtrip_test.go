@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+// respCounter is a TCP proxy in front of Redis that counts the commands
+// clients send through it (RESP arrays), so a test can see exactly how many
+// Redis round trips a request costs.
+type respCounter struct {
+	*tcpProxy
+	n atomic.Int64
+	// names records the command names, for failure messages.
+	mu    sync.Mutex
+	names []string
+}
+
+func startRESPCounter(t *testing.T, target string) *respCounter {
+	t.Helper()
+	c := &respCounter{}
+	c.tcpProxy = startTCPProxyWith(t, target, func(r io.Reader) { c.parse(r) })
+	return c
+}
+
+// parse reads a client's command stream and counts each top-level array.
+func (c *respCounter) parse(r io.Reader) {
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(line, "*") {
+			continue
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
+		name := ""
+		for i := 0; i < n; i++ {
+			hdr, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			size, _ := strconv.Atoi(strings.TrimSpace(hdr[1:]))
+			buf := make([]byte, size+2)
+			if _, err := io.ReadFull(br, buf); err != nil {
+				return
+			}
+			if i == 0 {
+				name = strings.ToUpper(string(buf[:size]))
+			}
+		}
+		c.n.Add(1)
+		c.mu.Lock()
+		c.names = append(c.names, name)
+		c.mu.Unlock()
+	}
+}
+
+// reset zeroes the count and returns what it was.
+func (c *respCounter) reset() (int64, []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	names := c.names
+	c.names = nil
+	return c.n.Swap(0), names
+}
+
+// TestOneTokenStoreRoundTrip counts the Redis commands of authenticated
+// requests through a real server: each costs exactly one token-store round
+// trip (the GET of the token), whatever else it does.
+func TestOneTokenStoreRoundTrip(t *testing.T) {
+	opts, err := redis.ParseURL(storagetest.RequireEnv(t, storagetest.RedisURLEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := startRESPCounter(t, opts.Addr)
+	env := postgresEnv(t).with("ASSETGATE_REDIS_URL", "redis://"+counter.addr()+"/"+strconv.Itoa(opts.DB))
+	ts := startServer(t, env, "--demo", "--json")
+	demo := parseDemo(t, ts)
+	basic := demo.ClientID + ":" + demo.ClientSecret
+	tok := postForm(t, ts.URL+"/oauth/token", basic, url.Values{"grant_type": {"client_credentials"}, "scope": {"app basic"}}, http.StatusOK)
+	token := tok["access_token"].(string)
+
+	for _, tc := range []struct {
+		name string
+		do   func()
+	}{
+		{"TokenInfo", func() { getJSON(t, ts.URL+"/oauth/token/info", token, http.StatusOK) }},
+		{"Introspect", func() {
+			postForm(t, ts.URL+"/oauth/introspect", basic, url.Values{"token": {token}}, http.StatusOK)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.do() // warm: connections dialled, caches filled
+			counter.reset()
+			const n = 20
+			for range n {
+				tc.do()
+			}
+			got, names := counter.reset()
+			if got != n {
+				t.Fatalf("%d requests made %d Redis commands, want %d (one each): %v", n, got, n, names)
+			}
+		})
+	}
+}
+
+// parseDemo reads the JSON that serve --demo --json printed first.
+func parseDemo(t *testing.T, ts *testServer) demoResult {
+	t.Helper()
+	line, _, _ := strings.Cut(ts.stdout.String(), "\n")
+	var d demoResult
+	if err := json.Unmarshal([]byte(line), &d); err != nil {
+		t.Fatalf("demo output %q: %v", line, err)
+	}
+	return d
+}
