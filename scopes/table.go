@@ -74,9 +74,15 @@ func Table() []Rule {
 
 // Lookup returns the row of op; ok is false for an operation without one.
 func Lookup(op Operation) (r Rule, ok bool) {
+	r, ok = lookup(op)
+	r.Scopes = slices.Clone(r.Scopes)
+	return r, ok
+}
+
+// lookup returns the row of op itself (callers must not change it).
+func lookup(op Operation) (Rule, bool) {
 	for _, r := range table {
 		if r.Op == op {
-			r.Scopes = slices.Clone(r.Scopes)
 			return r, true
 		}
 	}
@@ -104,7 +110,7 @@ func Allowed(p *Principal, op Operation) bool {
 	if p == nil || p.CustomerID == "" {
 		return false
 	}
-	r, ok := Lookup(op)
+	r, ok := lookup(op) // no copy: Allowed runs on every request
 	if !ok {
 		return false
 	}
