@@ -163,12 +163,7 @@ func (s *DeviceGroupService) FindMany(ctx context.Context, ids []string) ([]*Dev
 	if err != nil {
 		return nil, err
 	}
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if ValidID(id) {
-			valid = append(valid, id)
-		}
-	}
+	valid := validIDs(ids)
 	if len(valid) == 0 {
 		return []*DeviceGroup{}, nil
 	}

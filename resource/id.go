@@ -30,3 +30,14 @@ func nowUTC(now func() time.Time) time.Time {
 	}
 	return now().UTC().Truncate(time.Microsecond)
 }
+
+// validIDs returns the ids of ids that are well-formed, in order.
+func validIDs(ids []string) []string {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if ValidID(id) {
+			valid = append(valid, id)
+		}
+	}
+	return valid
+}
