@@ -79,3 +79,17 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	}
 	return app, nil
 }
+
+// readClientForm reads a form request and authenticates its client, as the
+// token, revocation and device authorization endpoints all begin.
+func (s *Server) readClientForm(w http.ResponseWriter, r *http.Request) (url.Values, *resource.Application, error) {
+	form, err := readForm(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	app, err := s.authenticateClient(r.Context(), r, form)
+	if err != nil {
+		return nil, nil, err
+	}
+	return form, app, nil
+}

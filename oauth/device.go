@@ -113,17 +113,12 @@ func (s *Server) DeviceAuthorization() http.Handler {
 // answers a new device code and user code. expires_in is the application's
 // device_timeout, interval its device_polling_interval.
 func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, app, err := s.readClientForm(w, r)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	ctx := r.Context()
-	app, err := s.authenticateClient(ctx, r, form)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
 	if !app.HasGrant(resource.GrantDeviceCode) {
 		s.writeError(w, errUnauthorizedClient("The client may not use the device authorization grant."))
 		return

@@ -30,17 +30,12 @@ func (s *Server) Revoke() http.Handler { return http.HandlerFunc(s.handleRevoke)
 // to another client, are answered 200 with an empty body and left as they
 // are (RFC 7009 §2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	form, err := readForm(w, r)
+	form, app, err := s.readClientForm(w, r)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	ctx := r.Context()
-	app, err := s.authenticateClient(ctx, r, form)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
 	token := form.Get("token")
 	if token == "" {
 		s.writeError(w, errInvalidRequest("token is missing."))
