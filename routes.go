@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/scopes"
 )
 
 // newHandler returns the service's root handler: every route of assetgate is
@@ -26,6 +29,21 @@ func newHandler(a *app) http.Handler {
 	mux.Handle("GET /device", a.oauth.Device())
 	mux.Handle("POST /device", a.oauth.Device())
 	mux.Handle("GET /.well-known/oauth-authorization-server", a.oauth.Metadata())
+
+	// JSON:API (DESIGN §5): its route table is jsonapi.API.RouteTable, which
+	// the OpenAPI document and the scope-matrix tests are generated from.
+	// Every route but the OpenAPI document needs a bearer token.
+	api := jsonapi.New(jsonapi.Deps{
+		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
+		Configurations: a.configurations, Logger: a.log, BaseURL: a.cfg.Issuer,
+	})
+	bearer := scopes.Bearer(a.oauth.Principal, api.Unauthorized)
+	for pattern, h := range api.Routes() {
+		mux.Handle(pattern, bearer(h))
+	}
+	for pattern, h := range api.PublicRoutes() {
+		mux.Handle(pattern, h)
+	}
 	return logRequests(a.log, mux)
 }
 

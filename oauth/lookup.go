@@ -10,9 +10,15 @@ import (
 // client, customer, user and scope. EUnauthenticated when the token is
 // malformed, unknown, expired or revoked. It makes one TokenStore call.
 func (s *Server) LookupAccessToken(ctx context.Context, token string) (*resource.Token, error) {
-	fail := resource.Errorf(resource.EUnauthenticated, "invalid access token")
-	prefix, familyID, ok := resource.ParseToken(token)
-	if !ok || prefix != resource.AccessTokenPrefix {
+	return s.lookup(ctx, token, resource.AccessTokenPrefix, resource.TokenAccess)
+}
+
+// lookup returns the live record of a token that must have the given prefix
+// and kind, with one TokenStore call; EUnauthenticated otherwise.
+func (s *Server) lookup(ctx context.Context, token, prefix, kind string) (*resource.Token, error) {
+	fail := resource.Errorf(resource.EUnauthenticated, "invalid token")
+	got, familyID, ok := resource.ParseToken(token)
+	if !ok || got != prefix {
 		return nil, fail
 	}
 	t, err := s.tokens.FindToken(ctx, familyID, resource.KeyedHash(s.cfg.Key, token))
@@ -21,7 +27,7 @@ func (s *Server) LookupAccessToken(ctx context.Context, token string) (*resource
 	} else if err != nil {
 		return nil, err
 	}
-	if t.Kind != resource.TokenAccess || t.Expired(s.now()) {
+	if t.Kind != kind || t.Expired(s.now()) {
 		return nil, fail
 	}
 	return t, nil

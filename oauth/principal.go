@@ -8,12 +8,12 @@ import (
 	"github.com/assetgate/assetgate/scopes"
 )
 
-// Principal resolves a bearer access token to the principal it speaks for,
-// with one token store call. It is the resolver of scopes.Bearer: an
-// unknown, expired or revoked token is scopes.ErrInvalidToken; other errors
-// are internal.
+// Principal resolves a bearer token — an access token (agat_) or a device
+// token (agdt_) — to the principal it speaks for, with one token store call.
+// It is the resolver of scopes.Bearer: an unknown, expired or revoked token
+// is scopes.ErrInvalidToken; other errors are internal.
 func (s *Server) Principal(ctx context.Context, token string) (*scopes.Principal, error) {
-	t, err := s.LookupAccessToken(ctx, token)
+	t, err := s.lookupBearer(ctx, token)
 	if resource.ErrorCode(err) == resource.EUnauthenticated {
 		return nil, scopes.ErrInvalidToken
 	} else if err != nil {
@@ -22,14 +22,28 @@ func (s *Server) Principal(ctx context.Context, token string) (*scopes.Principal
 	return PrincipalOf(t), nil
 }
 
-// PrincipalOf returns the principal of a live token record: a user for a
-// token with a user, otherwise an application.
+// lookupBearer returns the live record of an access or device token.
+// EUnauthenticated when the token is malformed, unknown, expired or revoked.
+func (s *Server) lookupBearer(ctx context.Context, token string) (*resource.Token, error) {
+	prefix, _, _ := resource.ParseToken(token)
+	if prefix != resource.DeviceTokenPrefix {
+		return s.LookupAccessToken(ctx, token)
+	}
+	return s.lookup(ctx, token, resource.DeviceTokenPrefix, resource.TokenDevice)
+}
+
+// PrincipalOf returns the principal of a live token record: a device for a
+// device token, a user for a token with a user, otherwise an application.
 func PrincipalOf(t *resource.Token) *scopes.Principal {
 	p := &scopes.Principal{
 		Kind: scopes.KindApplication, CustomerID: t.CustomerID, ClientID: t.ClientID,
 		FamilyID: t.FamilyID, Scopes: strings.Fields(t.Scope),
 	}
-	if t.UserID != "" {
+	switch {
+	case t.Kind == resource.TokenDevice:
+		p.Kind, p.DeviceID, p.TokenID, p.Scopes = scopes.KindDevice, t.DeviceID, t.ID, nil
+		p.Permissions = append([]string(nil), t.Permissions...)
+	case t.UserID != "":
 		p.Kind, p.UserID = scopes.KindUser, t.UserID
 	}
 	return p

@@ -1,0 +1,173 @@
+// Package jsonapi serves assetgate's resources as JSON:API 1.1 at /api/v1:
+// it negotiates media types, parses query parameters and request documents
+// into resource calls, and presents the results (presenter structs with the
+// jsonapi: tags of github.com/google/jsonapi, whose known defects this
+// package closes). Every rule (scopes, tenants, validation) lives in
+// package resource; a handler decodes, calls and presents.
+package jsonapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// BasePath is the path every JSON:API route starts with.
+const BasePath = "/api/v1"
+
+// maxBodyBytes bounds request documents.
+const maxBodyBytes = 1 << 20
+
+// Deps are the dependencies of the API.
+type Deps struct {
+	Users          *resource.UserService
+	Applications   *resource.ApplicationService
+	Devices        *resource.DeviceService
+	Groups         *resource.DeviceGroupService
+	Configurations *resource.ConfigurationService
+	// Logger receives the causes of internal errors; nil discards them.
+	Logger *slog.Logger
+	// BaseURL is the scheme and authority links start with, such as
+	// "https://api.example.com" (no trailing slash needed); empty for
+	// links relative to the host.
+	BaseURL string
+}
+
+// API is the JSON:API transport. Build it with New.
+type API struct {
+	deps    Deps
+	log     *slog.Logger
+	base    string // BaseURL + BasePath
+	members map[string][]string
+	routes  []*route
+}
+
+// handlerFunc is a handler that returns its error instead of writing it;
+// the adapter writes every error through the one mapper in errors.go.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route is one route of the API.
+type route struct {
+	method, path string
+	// ops are the operations of the scopes table the route performs, the
+	// main one first; a principal needs all of them.
+	ops []scopes.Operation
+	// body says the route reads a request document.
+	body bool
+	// pointer maps a resource.Error field to a JSON pointer into the
+	// request document (nil for routes without a body).
+	pointer func(field string) (string, bool)
+	h       handlerFunc
+}
+
+// Route describes one authenticated route, for wiring and for the tests
+// that are generated from the scopes table.
+type Route struct {
+	// Pattern is a net/http pattern such as "GET /api/v1/devices/{id}".
+	Pattern string
+	// Operations are the rows of the scopes table the route needs, the
+	// main one first; a principal must be allowed every one.
+	Operations []scopes.Operation
+	Handler    http.Handler
+}
+
+// New returns the API on deps.
+func New(deps Deps) *API {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &API{deps: deps, log: log, base: strings.TrimRight(deps.BaseURL, "/") + BasePath}
+	a.members = map[string][]string{
+		typeUsers:          membersOf(userPresenter{}),
+		typeCustomers:      membersOf(customerPresenter{}),
+		typeApplications:   membersOf(applicationPresenter{}),
+		typeDevices:        membersOf(devicePresenter{}),
+		typeDeviceGroups:   membersOf(groupPresenter{}),
+		typeConfigurations: membersOf(configurationPresenter{}),
+	}
+	a.routes = append(a.routes, a.userRoutes()...)
+	a.routes = append(a.routes, a.applicationRoutes()...)
+	a.routes = append(a.routes, a.deviceRoutes()...)
+	a.routes = append(a.routes, a.groupRoutes()...)
+	a.routes = append(a.routes, a.configurationRoutes()...)
+	return a
+}
+
+// RouteTable returns every authenticated route with its operations.
+func (a *API) RouteTable() []Route {
+	out := make([]Route, len(a.routes))
+	for i, rt := range a.routes {
+		out[i] = Route{Pattern: rt.pattern(), Operations: append([]scopes.Operation(nil), rt.ops...), Handler: a.serve(rt)}
+	}
+	return out
+}
+
+// Routes returns the handlers of the authenticated routes by net/http
+// pattern. Each expects the principal in its request's context
+// (scopes.NewContext): wrap them in the bearer middleware, with
+// Unauthorized as its error handler.
+func (a *API) Routes() map[string]http.Handler {
+	m := make(map[string]http.Handler, len(a.routes))
+	for _, rt := range a.RouteTable() {
+		m[rt.Pattern] = rt.Handler
+	}
+	return m
+}
+
+// PublicRoutes returns the handlers of the routes that need no token: the
+// OpenAPI document at GET /api/v1/openapi.json.
+func (a *API) PublicRoutes() map[string]http.Handler {
+	return map[string]http.Handler{"GET " + BasePath + "/openapi.json": a.OpenAPI()}
+}
+
+func (rt *route) pattern() string { return rt.method + " " + BasePath + rt.path }
+
+// serve adapts a route to http.Handler: negotiation first, then the
+// handler, and any error through writeError.
+func (a *API) serve(rt *route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := checkAccept(r)
+		if err == nil && rt.body {
+			err = checkContentType(r)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		}
+		if err == nil {
+			err = rt.h(w, r)
+		}
+		if err != nil {
+			a.writeError(w, r, rt, err)
+		}
+	})
+}
+
+// attributePointers returns the pointer mapping of a resource document
+// whose relationships are rels: a relationship name points at
+// /data/relationships/NAME, any other field at /data/attributes/FIELD (a
+// dotted field at a nested member).
+func attributePointers(rels ...string) func(string) (string, bool) {
+	return func(field string) (string, bool) {
+		for _, rel := range rels {
+			if field == rel {
+				return "/data/relationships/" + escapePointer(rel), true
+			}
+		}
+		parts := strings.Split(field, ".")
+		for i, p := range parts {
+			parts[i] = escapePointer(p)
+		}
+		return "/data/attributes/" + strings.Join(parts, "/"), true
+	}
+}
+
+// linkagePointer is the pointer mapping of a relationship document: every
+// field is its primary data.
+func linkagePointer(string) (string, bool) { return "/data", true }
+
+// escapePointer escapes one JSON pointer reference token (RFC 6901).
+func escapePointer(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}

@@ -1,0 +1,286 @@
+package jsonapi
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/jsonapi"
+
+	"github.com/assetgate/assetgate/resource"
+)
+
+// Resource types (DESIGN §5).
+const (
+	typeUsers          = "users"
+	typeCustomers      = "customers"
+	typeApplications   = "applications"
+	typeDevices        = "devices"
+	typeDeviceGroups   = "device-groups"
+	typeConfigurations = "configurations"
+)
+
+// Version is the JSON:API version the documents declare.
+const Version = "1.1"
+
+// This file builds documents on top of github.com/google/jsonapi v1.0.0,
+// which turns a presenter struct into a resource object (a *jsonapi.Node)
+// but gets compound documents wrong. What it does, and what this layer does
+// instead (each has a TestJSONAPIDefect_ test):
+//
+//  1. It collects `included` in a map and returns it in map order, and puts
+//     a primary resource in `included` when another primary resource
+//     relates to it. Here `included` comes from what the service loaded,
+//     each type+id once, never a primary resource, ordered by type and id.
+//  2. It side-loads every non-nil relation. Here its `included` is thrown
+//     away: relations carry linkage only, and `included` holds just the
+//     paths that include= asked for (the service checks the paths).
+//  3. It has no sparse fieldsets. Here fields[TYPE] filters attributes and
+//     relationships of every resource object.
+//  4. It writes time.Time as Unix seconds unless tagged, and panics on an
+//     ID of a named string type. Presenters here hold RFC 3339 strings and
+//     plain string IDs.
+//  5. It drops the links of a to-one relation that is nil. Here every
+//     relationship keeps its links.
+//  6. Its error object has no source (errors.go adds one), and its
+//     unmarshalling cannot tell null from absent (request.go reads the raw
+//     JSON).
+
+// jsonapiObject is the top-level jsonapi member.
+type jsonapiObject struct {
+	Version string `json:"version"`
+}
+
+// version returns the jsonapi member every document declares.
+func version() *jsonapiObject { return &jsonapiObject{Version: Version} }
+
+// document is a JSON:API document with primary data. Data is a
+// *jsonapi.Node, a []*jsonapi.Node (never nil) or nil for null.
+type document struct {
+	Data     any             `json:"data"`
+	Included []*jsonapi.Node `json:"included,omitempty"`
+	Links    jsonapi.Links   `json:"links,omitempty"`
+	Meta     jsonapi.Meta    `json:"meta,omitempty"`
+	JSONAPI  *jsonapiObject  `json:"jsonapi"`
+}
+
+// presenter is a struct pointer with jsonapi: tags that also knows its
+// links.
+type presenter interface {
+	jsonapi.Linkable
+	jsonapi.RelationshipLinkable
+}
+
+// docBuilder builds the documents of one request.
+type docBuilder struct {
+	api    *API
+	fields map[string][]string
+}
+
+// builder returns a document builder applying q's sparse fieldsets.
+func (a *API) builder(q resource.Query) *docBuilder {
+	return &docBuilder{api: a, fields: q.Fields}
+}
+
+// node turns a presenter into a resource object: the library's node with
+// its included resources dropped (defect 2), the links of empty to-one
+// relations restored (defect 5) and the sparse fieldset applied (defect 3).
+func (b *docBuilder) node(p presenter) (*jsonapi.Node, error) {
+	payload, err := jsonapi.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("jsonapi: marshal %T: %w", p, err)
+	}
+	one, ok := payload.(*jsonapi.OnePayload)
+	if !ok || one.Data == nil {
+		return nil, fmt.Errorf("jsonapi: marshal %T: no resource object", p)
+	}
+	n := one.Data
+	for name, rel := range n.Relationships {
+		if r, ok := rel.(*jsonapi.RelationshipOneNode); ok && r.Links == nil {
+			r.Links = p.JSONAPIRelationshipLinks(name)
+		}
+	}
+	b.sparse(n)
+	return n, nil
+}
+
+// alwaysShown is the attribute no sparse fieldset hides: a client secret
+// is shown once and must not be lost to a fieldset.
+const alwaysShown = "client_secret"
+
+// sparse keeps only the members of n that fields[n.Type] lists, if given.
+func (b *docBuilder) sparse(n *jsonapi.Node) {
+	keep, ok := b.fields[n.Type]
+	if !ok {
+		return
+	}
+	for k := range n.Attributes {
+		if !slices.Contains(keep, k) && k != alwaysShown {
+			delete(n.Attributes, k)
+		}
+	}
+	for k := range n.Relationships {
+		if !slices.Contains(keep, k) {
+			delete(n.Relationships, k)
+		}
+	}
+	if len(n.Attributes) == 0 {
+		n.Attributes = nil
+	}
+	if len(n.Relationships) == 0 {
+		n.Relationships = nil
+	}
+}
+
+// one builds a document with one resource as primary data and the given
+// related resources in included.
+func (b *docBuilder) one(r *http.Request, p presenter, related []presenter) (*document, error) {
+	n, err := b.node(p)
+	if err != nil {
+		return nil, err
+	}
+	inc, err := b.included([]*jsonapi.Node{n}, related)
+	if err != nil {
+		return nil, err
+	}
+	return &document{Data: n, Included: inc, Links: jsonapi.Links{"self": b.api.requestURL(r)}, JSONAPI: version()}, nil
+}
+
+// many builds a document with a page of resources as primary data, with
+// pagination links and meta.total.
+func (b *docBuilder) many(r *http.Request, ps []presenter, related []presenter, page resource.Page, total int) (*document, error) {
+	nodes := make([]*jsonapi.Node, 0, len(ps))
+	for _, p := range ps {
+		n, err := b.node(p)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	inc, err := b.included(nodes, related)
+	if err != nil {
+		return nil, err
+	}
+	return &document{Data: nodes, Included: inc, Links: b.api.pageLinks(r, page, total),
+		Meta: jsonapi.Meta{"total": total}, JSONAPI: version()}, nil
+}
+
+// included turns related presenters into the included member: each
+// type+id once, none that is primary data, ordered by type and id
+// (defect 1).
+func (b *docBuilder) included(primary []*jsonapi.Node, related []presenter) ([]*jsonapi.Node, error) {
+	seen := make(map[[2]string]bool, len(primary)+len(related))
+	for _, n := range primary {
+		seen[[2]string{n.Type, n.ID}] = true
+	}
+	var out []*jsonapi.Node
+	for _, p := range related {
+		n, err := b.node(p)
+		if err != nil {
+			return nil, err
+		}
+		k := [2]string{n.Type, n.ID}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(x, y *jsonapi.Node) int {
+		return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.ID, y.ID))
+	})
+	return out, nil
+}
+
+// linkage builds a relationship document: primary data is a resource
+// identifier or null.
+func (a *API) linkage(self, related, typ, id string) *document {
+	links := jsonapi.Links{"self": self}
+	if related != "" {
+		links["related"] = related
+	}
+	d := &document{Links: links, JSONAPI: version()}
+	if id != "" {
+		d.Data = &jsonapi.Node{Type: typ, ID: id}
+	}
+	return d
+}
+
+// url returns the absolute link of a path under the base path.
+func (a *API) url(path string) string { return a.base + path }
+
+// requestURL returns the link of the request itself.
+func (a *API) requestURL(r *http.Request) string {
+	u := a.url(strings.TrimPrefix(r.URL.Path, BasePath))
+	if r.URL.RawQuery != "" {
+		u += "?" + r.URL.RawQuery
+	}
+	return u
+}
+
+// pageLinks returns self, first, prev, next and last of a list page; prev
+// and next are null where there is no such page.
+func (a *API) pageLinks(r *http.Request, page resource.Page, total int) jsonapi.Links {
+	last := page.LastNumber(total)
+	at := func(n int) string {
+		q := r.URL.Query()
+		q.Set("page[number]", strconv.Itoa(n))
+		q.Set("page[size]", strconv.Itoa(page.Size))
+		return a.url(strings.TrimPrefix(r.URL.Path, BasePath)) + "?" + encodeQuery(q)
+	}
+	links := jsonapi.Links{"self": a.requestURL(r), "first": at(1), "last": at(last), "prev": nil, "next": nil}
+	if page.Number > 1 {
+		links["prev"] = at(min(page.Number-1, last))
+	}
+	if page.Number < last {
+		links["next"] = at(page.Number + 1)
+	}
+	return links
+}
+
+// encodeQuery encodes q sorted by key, leaving the brackets of JSON:API
+// parameter families readable.
+func encodeQuery(q url.Values) string {
+	s := q.Encode()
+	return strings.NewReplacer("%5B", "[", "%5D", "]").Replace(s)
+}
+
+// timeString formats t as RFC 3339 in UTC (defect 4).
+func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// optTime formats an optional time; nil stays nil (null).
+func optTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := timeString(*t)
+	return &s
+}
+
+// optString returns nil (null) for "".
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// membersOf lists the attribute and relationship names of a presenter
+// type, read from its jsonapi: tags (the names fields[TYPE] may list).
+func membersOf(p any) []string {
+	t := reflect.TypeOf(p)
+	var out []string
+	for i := range t.NumField() {
+		tag := strings.Split(t.Field(i).Tag.Get("jsonapi"), ",")
+		if len(tag) >= 2 && (tag[0] == "attr" || tag[0] == "relation") {
+			out = append(out, tag[1])
+		}
+	}
+	return out
+}

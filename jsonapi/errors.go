@@ -1,0 +1,266 @@
+package jsonapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/jsonapi"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// This file is the one place that turns an error into a status and a
+// JSON:API error object. The rule for resource.EInvalid:
+//
+//   - a Field that names a query parameter (include, sort, fields[..],
+//     filter[..], page[..]) is a malformed request: 400 with
+//     source.parameter;
+//   - any other Field is an attribute or relationship of the request body
+//     that fails the domain's rules: 422 with source.pointer (a relationship
+//     name points at /data/relationships/NAME, "a.b" at
+//     /data/attributes/a/b);
+//   - no Field: 422 without a source.
+//
+// Bodies that cannot be read as the expected document at all (syntax, wrong
+// types, unknown or read-only members) never reach a service: the decoder
+// returns an *apiError with status 400 and a pointer. ENotFound is 404,
+// EConflict 409, EUnauthenticated 401 with a Bearer challenge, EForbidden
+// 403 (with an insufficient_scope challenge when the principal lacks a
+// scope the route needs; with a pointer when Field is set, as for a wrong
+// old_password). Anything else is 500 with a generic detail; the cause goes
+// to the log only.
+
+// apiError is an error the transport itself raises (negotiation, query
+// parsing, body decoding), already carrying its status and source.
+type apiError struct {
+	Status int
+	Code   string
+	Detail string
+	// Pointer, Parameter and Header locate the problem; at most one is set.
+	Pointer   *string
+	Parameter string
+	Header    string
+}
+
+// Error implements the error interface.
+func (e *apiError) Error() string { return e.Code + ": " + e.Detail }
+
+// badParameter returns a 400 error pointing at a query parameter.
+func badParameter(param, detail string) error {
+	return &apiError{Status: http.StatusBadRequest, Code: resource.EInvalid, Parameter: param, Detail: detail}
+}
+
+// badBody returns a 400 error pointing into the request document.
+func badBody(pointer, detail string) error {
+	return &apiError{Status: http.StatusBadRequest, Code: resource.EInvalid, Pointer: &pointer, Detail: detail}
+}
+
+// errorObject is a JSON:API error object: the library's, which has no
+// source member, plus one.
+type errorObject struct {
+	jsonapi.ErrorObject
+	Source *errorSource `json:"source,omitempty"`
+}
+
+// errorSource locates the cause of an error in the request.
+type errorSource struct {
+	Pointer   *string `json:"pointer,omitempty"`
+	Parameter string  `json:"parameter,omitempty"`
+	Header    string  `json:"header,omitempty"`
+}
+
+// errorDocument is a JSON:API document carrying errors.
+type errorDocument struct {
+	Errors  []errorObject  `json:"errors"`
+	JSONAPI *jsonapiObject `json:"jsonapi,omitempty"`
+}
+
+// isQueryParameter reports whether a resource.Error field names a query
+// parameter.
+func isQueryParameter(field string) bool {
+	if field == "include" || field == "sort" {
+		return true
+	}
+	for _, p := range []string{"filter[", "page[", "fields["} {
+		if strings.HasPrefix(field, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// mapped is what the mapper makes of an error.
+type mapped struct {
+	status    int
+	object    errorObject
+	challenge error // an *scopes.AuthError for WWW-Authenticate, or nil
+	internal  bool  // the cause must be logged
+}
+
+// mapError turns err into a status, an error object and a challenge. rt
+// says how body fields map to pointers and which operations the route
+// performs (for insufficient_scope).
+func mapError(r *http.Request, rt *route, err error) mapped {
+	var ae *apiError
+	var authErr *scopes.AuthError
+	var re *resource.Error
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		m := mapped{status: ae.Status}
+		m.object = newErrorObject(ae.Status, ae.Code, ae.Detail)
+		if ae.Pointer != nil || ae.Parameter != "" || ae.Header != "" {
+			m.object.Source = &errorSource{Pointer: ae.Pointer, Parameter: ae.Parameter, Header: ae.Header}
+		}
+		return m
+	case errors.As(err, &authErr):
+		code := authErr.Code
+		if code == "" {
+			code = resource.EUnauthenticated
+		}
+		return mapped{status: authErr.Status, object: newErrorObject(authErr.Status, code, authErr.Description), challenge: authErr}
+	case errors.As(err, &tooLarge):
+		return mapped{status: http.StatusRequestEntityTooLarge,
+			object: newErrorObject(http.StatusRequestEntityTooLarge, resource.EInvalid, "the request body is too large")}
+	case errors.As(err, &re):
+		return mapResourceError(r, rt, re, err)
+	}
+	return internalError()
+}
+
+// mapResourceError maps a service error by its code (see the rule above).
+func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error) mapped {
+	var m mapped
+	switch re.Code {
+	case resource.EInvalid:
+		m.status = http.StatusUnprocessableEntity
+		if isQueryParameter(re.Field) {
+			m.status = http.StatusBadRequest
+		}
+	case resource.ENotFound:
+		m.status = http.StatusNotFound
+	case resource.EConflict:
+		m.status = http.StatusConflict
+	case resource.EUnauthenticated:
+		m.status = http.StatusUnauthorized
+		m.challenge = scopes.ErrMissingToken
+		if _, ok := scopes.FromContext(r.Context()); ok {
+			m.challenge = scopes.ErrInvalidToken
+		}
+	case resource.EForbidden:
+		m.status = http.StatusForbidden
+		if re.Field == "" {
+			m.challenge = missingScope(r, rt, err)
+		}
+	default:
+		return internalError()
+	}
+	m.object = newErrorObject(m.status, re.Code, re.Message)
+	switch {
+	case re.Field == "":
+	case isQueryParameter(re.Field):
+		m.object.Source = &errorSource{Parameter: re.Field}
+	case rt != nil && rt.pointer != nil:
+		if p, ok := rt.pointer(re.Field); ok {
+			m.object.Source = &errorSource{Pointer: &p}
+		}
+	}
+	return m
+}
+
+// alsoNeeds wraps the error of a request that needed more operations
+// than its route's (a device list with include=group also reads groups),
+// so a 403 can name the missing scope.
+type alsoNeeds struct {
+	error
+	ops []scopes.Operation
+}
+
+// Unwrap returns the wrapped error.
+func (e *alsoNeeds) Unwrap() error { return e.error }
+
+// needing wraps a non-nil err with the extra operations of its request.
+func needing(err error, ops ...scopes.Operation) error {
+	if err == nil {
+		return nil
+	}
+	return &alsoNeeds{error: err, ops: ops}
+}
+
+// missingScope returns the insufficient_scope challenge for the first
+// operation of the route (or of the request, see alsoNeeds) that the
+// principal may not perform, or nil.
+func missingScope(r *http.Request, rt *route, err error) error {
+	var ops []scopes.Operation
+	if rt != nil {
+		ops = append(ops, rt.ops...)
+	}
+	var extra *alsoNeeds
+	if errors.As(err, &extra) {
+		ops = append(ops, extra.ops...)
+	}
+	p, _ := scopes.FromContext(r.Context())
+	for _, op := range ops {
+		if !scopes.Allowed(p, op) {
+			return scopes.InsufficientScope(op)
+		}
+	}
+	return nil
+}
+
+func internalError() mapped {
+	return mapped{status: http.StatusInternalServerError, internal: true,
+		object: newErrorObject(http.StatusInternalServerError, resource.EInternal, "The server could not complete the request.")}
+}
+
+func newErrorObject(status int, code, detail string) errorObject {
+	return errorObject{ErrorObject: jsonapi.ErrorObject{
+		Status: strconv.Itoa(status), Code: code, Title: http.StatusText(status), Detail: detail,
+	}}
+}
+
+// writeError writes err as a JSON:API error document; internal causes go
+// to the log, never to the client.
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err error) {
+	m := mapError(r, rt, err)
+	if m.internal {
+		a.log.ErrorContext(r.Context(), "jsonapi: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if m.challenge != nil {
+		scopes.Challenge(w, m.challenge)
+	}
+	writeDocument(w, m.status, &errorDocument{Errors: []errorObject{m.object}, JSONAPI: version()})
+}
+
+// Unauthorized renders a refusal of the bearer middleware (its onError):
+// an *scopes.AuthError becomes a JSON:API error with its status and
+// WWW-Authenticate challenge; any other error is an internal failure of
+// the token look-up, logged and answered with 500.
+func (a *API) Unauthorized(w http.ResponseWriter, r *http.Request, err error) {
+	a.writeError(w, r, nil, err)
+}
+
+// writeDocument writes v as a JSON:API response.
+func writeDocument(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // links keep their '&'
+	err := enc.Encode(v)
+	body := buf.Bytes()
+	if err != nil {
+		// Presenters only hold JSON-safe values; reaching this is a bug.
+		status = http.StatusInternalServerError
+		body = []byte(`{"errors":[{"status":"500","code":"Internal","title":"Internal Server Error"}]}` + "\n")
+	}
+	h := w.Header()
+	h.Set("Content-Type", MediaType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

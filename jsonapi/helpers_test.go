@@ -1,0 +1,336 @@
+package jsonapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+// specDir is where the JSON:API JSON Schemas are, relative to this
+// package's directory (they are never copied into the repository).
+const specDir = "../../shared/spec"
+
+var (
+	schemaOnce sync.Once
+	schemaDoc  *jsonschema.Schema
+	schemaErr  error
+)
+
+// responseSchema returns the compiled JSON:API 1.0 response schema; the
+// test is skipped when the schemas are missing, or fails when CI=true.
+func responseSchema(tb testing.TB) *jsonschema.Schema {
+	tb.Helper()
+	path := filepath.Join(specDir, "jsonapi-1.0-schema.json")
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("JSON:API schemas missing at %s: CI must validate documents", path)
+		}
+		tb.Skipf("JSON:API schemas missing at %s", path)
+	}
+	schemaOnce.Do(func() {
+		f, err := os.Open(path)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		defer f.Close()
+		doc, err := jsonschema.UnmarshalJSON(f)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		if err := c.AddResource("jsonapi-1.0-schema.json", doc); err != nil {
+			schemaErr = err
+			return
+		}
+		schemaDoc, schemaErr = c.Compile("jsonapi-1.0-schema.json")
+	})
+	if schemaErr != nil {
+		tb.Fatalf("compile JSON:API schema: %v", schemaErr)
+	}
+	return schemaDoc
+}
+
+// validateDocument checks body against the JSON:API response schema, and
+// that no type+id appears twice among primary data and included.
+func validateDocument(tb testing.TB, body []byte) map[string]any {
+	tb.Helper()
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		tb.Fatalf("response is not JSON: %v\n%s", err, body)
+	}
+	if err := responseSchema(tb).Validate(inst); err != nil {
+		tb.Fatalf("response is not a valid JSON:API document: %v\n%s", err, body)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		tb.Fatal(err)
+	}
+	seen := map[string]bool{}
+	var objs []any
+	switch d := doc["data"].(type) {
+	case map[string]any:
+		objs = append(objs, d)
+	case []any:
+		objs = append(objs, d...)
+	}
+	if inc, ok := doc["included"].([]any); ok {
+		objs = append(objs, inc...)
+	}
+	for _, o := range objs {
+		m := o.(map[string]any)
+		k := m["type"].(string) + "/" + m["id"].(string)
+		if seen[k] {
+			tb.Fatalf("%s appears twice in data and included\n%s", k, body)
+		}
+		seen[k] = true
+	}
+	return doc
+}
+
+// testPassword is the password of every user the tests make.
+const testPassword = "correct horse battery"
+
+// fixture is an API on a real database with two tenants.
+type fixture struct {
+	db      *storage.DB
+	api     *jsonapi.API
+	srv     *httptest.Server
+	devices *storage.DeviceStore
+	groups  *storage.DeviceGroupStore
+	configs *storage.ConfigurationStore
+	users   *resource.UserService
+	a, b    tenant
+	// tokens maps a bearer token of the test resolver to its principal.
+	tokens map[string]*scopes.Principal
+}
+
+// tenant is one customer with a user, a published configuration, a group
+// using it, and a device in the group.
+type tenant struct {
+	customer *resource.Customer
+	user     *resource.User
+	config   *resource.Configuration
+	group    *resource.DeviceGroup
+	device   *resource.Device
+	// me, app, basic and dev are bearer tokens of the test resolver.
+	me, app, basic, dev string
+}
+
+// newFixture serves the API over HTTP on a fresh database of the dialect,
+// behind the real bearer middleware with a map resolver.
+func newFixture(t *testing.T, dialect string) *fixture {
+	t.Helper()
+	responseSchema(t) // every answer is validated: skip (or fail in CI) up front without the schemas
+	db := storagetest.MustOpenDB(t, dialect)
+	customers, userStore := storage.NewCustomerStore(db), storage.NewUserStore(db)
+	f := &fixture{db: db, devices: storage.NewDeviceStore(db), groups: storage.NewDeviceGroupStore(db),
+		configs: storage.NewConfigurationStore(db), tokens: map[string]*scopes.Principal{}}
+	tokens := storage.NewSQLTokenStore(db)
+	f.users = &resource.UserService{Store: userStore, Customers: customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: tokens}
+	devices := &resource.DeviceService{Store: f.devices, Groups: f.groups, Configurations: f.configs}
+	f.api = jsonapi.New(jsonapi.Deps{
+		Users:          f.users,
+		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore, Tokens: tokens},
+		Devices:        devices,
+		Groups:         &resource.DeviceGroupService{Store: f.groups, Configurations: f.configs, Devices: devices},
+		Configurations: &resource.ConfigurationService{Store: f.configs},
+		BaseURL:        "https://api.example.com",
+	})
+	f.a, f.b = f.newTenant(t, customers, "a"), f.newTenant(t, customers, "b")
+	resolve := func(_ context.Context, token string) (*scopes.Principal, error) {
+		if p, ok := f.tokens[token]; ok {
+			return p, nil
+		}
+		if token == "store-down" {
+			return nil, errors.New("token store: connection refused to 10.0.0.7")
+		}
+		return nil, scopes.ErrInvalidToken
+	}
+	mux := http.NewServeMux()
+	for pattern, h := range f.api.Routes() {
+		mux.Handle(pattern, scopes.Bearer(resolve, f.api.Unauthorized)(h))
+	}
+	for pattern, h := range f.api.PublicRoutes() {
+		mux.Handle(pattern, h)
+	}
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fixture) newTenant(t *testing.T, customers resource.CustomerStore, name string) tenant {
+	t.Helper()
+	ctx := t.Context()
+	c, err := (&resource.CustomerService{Store: customers}).Create(ctx, "Tenant "+name)
+	must(t, err)
+	u, err := f.users.Create(ctx, c.ID, name+"-"+resource.NewID()+"@example.com", testPassword)
+	must(t, err)
+	conf := storagetest.NewConfiguration(c.ID, time.Now())
+	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
+	storagetest.MustCreateConfiguration(t, f.configs, conf)
+	g := storagetest.NewDeviceGroup(c.ID, time.Now())
+	g.ConfigurationID = conf.ID
+	storagetest.MustCreateDeviceGroup(t, f.groups, g)
+	d := storagetest.NewDevice(c.ID, time.Now())
+	d.GroupID = g.ID
+	storagetest.MustCreateDevice(t, f.devices, d)
+	tn := tenant{customer: c, user: u, config: conf, group: g, device: d,
+		me: name + "-me", app: name + "-app", basic: name + "-basic", dev: name + "-device"}
+	f.tokens[tn.me] = &scopes.Principal{Kind: scopes.KindUser, CustomerID: c.ID, UserID: u.ID, FamilyID: resource.NewFamilyID(), Scopes: []string{scopes.Me}}
+	f.tokens[tn.app] = &scopes.Principal{Kind: scopes.KindApplication, CustomerID: c.ID, Scopes: []string{scopes.App}}
+	f.tokens[tn.basic] = &scopes.Principal{Kind: scopes.KindApplication, CustomerID: c.ID, Scopes: []string{scopes.Basic}}
+	f.tokens[tn.dev] = &scopes.Principal{Kind: scopes.KindDevice, CustomerID: c.ID, DeviceID: d.ID,
+		Permissions: []string{scopes.DeviceRead, scopes.EventsRead}}
+	return tn
+}
+
+// response is what one request returned.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends a request with a bearer token ("" for none) and a JSON:API body
+// (nil for none) and returns the response.
+func (f *fixture) do(t *testing.T, method, path, token string, body any, header ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		switch b := body.(type) {
+		case string:
+			rd = strings.NewReader(b)
+		default:
+			raw, err := json.Marshal(b)
+			must(t, err)
+			rd = bytes.NewReader(raw)
+		}
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, f.srv.URL+path, rd)
+	must(t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", jsonapi.MediaType)
+	}
+	req.Header.Set("Accept", jsonapi.MediaType)
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+		} else {
+			req.Header.Set(header[i], header[i+1])
+		}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := f.srv.Client().Do(req)
+	must(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	must(t, err)
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+// doc checks the status and media type of a response with a body,
+// validates the document and returns it.
+func (r response) doc(t *testing.T, status int) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d\n%s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != jsonapi.MediaType {
+		t.Fatalf("Content-Type %q, want %q", ct, jsonapi.MediaType)
+	}
+	return validateDocument(t, r.body)
+}
+
+// errorOf checks that a response is a JSON:API error document with the
+// status and returns its one error object.
+func (r response) errorOf(t *testing.T, status int) map[string]any {
+	t.Helper()
+	doc := r.doc(t, status)
+	errs, _ := doc["errors"].([]any)
+	if len(errs) != 1 {
+		t.Fatalf("want one error object, got %s", r.body)
+	}
+	e := errs[0].(map[string]any)
+	if e["status"] != strconv.Itoa(status) {
+		t.Fatalf("error status %v, want %d", e["status"], status)
+	}
+	return e
+}
+
+// source returns the pointer or parameter of an error object.
+func source(e map[string]any, key string) any {
+	s, _ := e["source"].(map[string]any)
+	if s == nil {
+		return nil
+	}
+	return s[key]
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// resourceDoc builds a request document.
+func resourceDoc(typ, id string, attrs map[string]any, rels map[string]any) map[string]any {
+	data := map[string]any{"type": typ}
+	if id != "" {
+		data["id"] = id
+	}
+	if attrs != nil {
+		data["attributes"] = attrs
+	}
+	if rels != nil {
+		data["relationships"] = rels
+	}
+	return map[string]any{"data": data}
+}
+
+// linkage is a to-one relationship member.
+func linkage(typ, id string) map[string]any {
+	if id == "" {
+		return map[string]any{"data": nil}
+	}
+	return map[string]any{"data": map[string]any{"type": typ, "id": id}}
+}
+
+// data returns the primary data of a document as one object.
+func data(t *testing.T, doc map[string]any) map[string]any {
+	t.Helper()
+	d, ok := doc["data"].(map[string]any)
+	if !ok {
+		t.Fatalf("primary data is not one resource: %v", doc["data"])
+	}
+	return d
+}
+
+// attrs returns the attributes of a resource object.
+func attrs(o map[string]any) map[string]any {
+	a, _ := o["attributes"].(map[string]any)
+	return a
+}

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+// benchQuery is the device list of issue 5's speed target.
+const benchQuery = "/api/v1/devices?filter[fault]=true&sort=-last_event_at&page[size]=25&include=group"
+
+// BenchmarkJSONAPIDeviceList measures benchQuery over HTTP against a real
+// server (run() on a free port) for a customer with 1,000 devices and one
+// with 100,000 in the same database, alternating, and reports p50 and p99
+// of each and the ratio 100k/1k. Run with
+//
+//	go test . -run '^$' -bench BenchmarkJSONAPIDeviceList -benchtime 2000x
+//
+// (PostgreSQL needs ASSETGATE_TEST_DATABASE_URL).
+func BenchmarkJSONAPIDeviceList(b *testing.B) {
+	for _, dialect := range storagetest.Dialects() {
+		b.Run(dialect, func(b *testing.B) {
+			dir := b.TempDir()
+			env := testEnv{
+				"ASSETGATE_ADDR": "127.0.0.1:0", "ASSETGATE_DATABASE_URL": "sqlite:" + filepath.Join(dir, "assetgate.db"),
+				"ASSETGATE_SECRET_KEY_FILE": filepath.Join(dir, "secret.key"), "ASSETGATE_LOG_LEVEL": "error",
+			}
+			if dialect == storage.Postgres {
+				env["ASSETGATE_DATABASE_URL"] = storagetest.PostgresURL(b)
+			}
+			smallCust, smallApp := benchTenant(b, env, "Small")
+			largeCust, largeApp := benchTenant(b, env, "Large")
+			start := time.Now()
+			benchSeed(b, env, map[string]int{smallCust: 1_000, largeCust: 100_000})
+			b.Logf("%s: seeded 101,000 devices in %v", dialect, time.Since(start).Round(time.Millisecond))
+			base := benchServer(b, env)
+			small, large := benchToken(b, base, smallApp), benchToken(b, base, largeApp)
+
+			// One validated request per size, outside the timing.
+			check := newAPIClient(b, base)
+			for _, tok := range []string{small, large} {
+				benchGet(b, check, base, tok)
+			}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+			var tSmall, tLarge []time.Duration
+			for b.Loop() {
+				tSmall = append(tSmall, benchGet(b, client, base, small))
+				tLarge = append(tLarge, benchGet(b, client, base, large))
+			}
+			p50s, p99s := benchPercentile(tSmall, 50), benchPercentile(tSmall, 99)
+			p50l, p99l := benchPercentile(tLarge, 50), benchPercentile(tLarge, 99)
+			b.ReportMetric(benchMicros(p50s), "p50-1k-µs")
+			b.ReportMetric(benchMicros(p99s), "p99-1k-µs")
+			b.ReportMetric(benchMicros(p50l), "p50-100k-µs")
+			b.ReportMetric(benchMicros(p99l), "p99-100k-µs")
+			b.ReportMetric(float64(p50l)/float64(p50s), "ratio-p50")
+			b.ReportMetric(float64(p99l)/float64(p99s), "ratio-p99")
+			b.Logf("%s over HTTP, %d requests each: 1k p50 %v p99 %v; 100k p50 %v p99 %v; ratio p50 %.2f p99 %.2f",
+				dialect, len(tSmall), p50s, p99s, p50l, p99l, float64(p50l)/float64(p50s), float64(p99l)/float64(p99s))
+		})
+	}
+}
+
+// benchGet sends benchQuery and returns how long it took; it fails unless
+// the answer is a page of 25 faulty devices with their groups.
+func benchGet(tb testing.TB, c *http.Client, base, token string) time.Duration {
+	req, _ := http.NewRequest("GET", base+benchQuery, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/vnd.api+json")
+	start := time.Now()
+	res, err := c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	took := time.Since(start)
+	if err != nil || res.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s = %d: %v %s", benchQuery, res.StatusCode, err, body)
+	}
+	var doc struct {
+		Data []struct {
+			Attributes struct {
+				Fault bool `json:"fault"`
+			} `json:"attributes"`
+		} `json:"data"`
+		Included []any `json:"included"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Data) != 25 || !doc.Data[0].Attributes.Fault || len(doc.Included) == 0 {
+		tb.Fatalf("unexpected page: %v %.300s", err, body)
+	}
+	return took
+}
+
+// benchCLI runs one CLI command with --json and returns its output.
+func benchCLI(tb testing.TB, env testEnv, stdin string, args ...string) map[string]any {
+	tb.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), append(append([]string{"assetgate"}, args...), "--json"), env.get, strings.NewReader(stdin), &stdout, &stderr); err != nil {
+		tb.Fatalf("%v: %v\n%s", args, err, stderr.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &m); err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// benchTenant makes a customer with a user and a client-credentials
+// application (scope app); it returns the customer id and the app.
+func benchTenant(tb testing.TB, env testEnv, name string) (string, map[string]any) {
+	cust := benchCLI(tb, env, "", "customer", "create", "--name", name)["id"].(string)
+	user := benchCLI(tb, env, tenantPassword+"\n", "user", "create", "--customer", cust, "--email", strings.ToLower(name)+"@bench.example.com", "--password-stdin")["id"].(string)
+	app := benchCLI(tb, env, "", "app", "create", "--owner", user, "--name", "Bench", "--grant", "client_credentials", "--scope", "app")
+	return cust, app
+}
+
+// benchToken gets an `app` token with client credentials.
+func benchToken(tb testing.TB, base string, app map[string]any) string {
+	req, _ := http.NewRequest("POST", base+"/oauth/token", strings.NewReader(url.Values{"grant_type": {"client_credentials"}, "scope": {"app"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(app["client_id"].(string), app["client_secret"].(string))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		tb.Fatalf("token: %d %v", res.StatusCode, err)
+	}
+	return tok.AccessToken
+}
+
+// benchSeed inserts, per customer, 20 groups and n devices in one
+// transaction through the storage package: about 10% with a fault, 95%
+// with a last event in the past 30 days, positions over Germany.
+func benchSeed(tb testing.TB, env testEnv, counts map[string]int) {
+	tb.Helper()
+	ctx := context.Background()
+	cfg := defaultConfig(env.get)
+	a, err := open(ctx, cfg, newLogger(io.Discard, "error"), false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer a.close()
+	rng := rand.New(rand.NewPCG(5, 7))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	serial := 0
+	err = a.db.WithTx(ctx, func(tx *sqlx.Tx) error {
+		for cust, n := range counts {
+			groups := make([]string, 20)
+			for i := range groups {
+				groups[i] = resource.NewID()
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO device_groups (id, customer_id, name, created_at, updated_at)
+					VALUES (?, ?, ?, ?, ?)`), groups[i], cust, fmt.Sprintf("Group %d", i), now, now); err != nil {
+					return err
+				}
+			}
+			const batch = 500
+			for start := 0; start < n; start += batch {
+				var sb strings.Builder
+				sb.WriteString(`INSERT INTO devices (id, customer_id, group_id, name, imei, mac, latitude, longitude, fault,
+					last_event_at, created_at, updated_at) VALUES `)
+				var args []any
+				for i := start; i < min(start+batch, n); i++ {
+					if i > start {
+						sb.WriteString(", ")
+					}
+					sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+					serial++
+					var last any
+					if rng.IntN(20) != 0 {
+						last = now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+					}
+					created := now.Add(time.Duration(i-n) * time.Second)
+					args = append(args, resource.NewID(), cust, groups[i%len(groups)], fmt.Sprintf("Device %06d", i), benchIMEI(serial),
+						fmt.Sprintf("02:00:00:%02X:%02X:%02X", serial>>16&0xff, serial>>8&0xff, serial&0xff),
+						47+rng.Float64()*8, 6+rng.Float64()*9, rng.IntN(10) == 0, last, created, created)
+				}
+				if _, err := tx.ExecContext(ctx, tx.Rebind(sb.String()), args...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("seed: %v", err)
+	}
+	if _, err := a.db.ExecContext(ctx, `ANALYZE`); err != nil {
+		tb.Fatalf("analyze: %v", err)
+	}
+}
+
+// benchIMEI returns a valid IMEI made from i.
+func benchIMEI(i int) string {
+	body := fmt.Sprintf("35%012d", i)
+	sum := 0
+	for k := range 14 {
+		d := int(body[13-k] - '0')
+		if k%2 == 0 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return body + string(rune('0'+(10-sum%10)%10))
+}
+
+// benchServer runs `assetgate serve` through run() until the benchmark
+// ends and returns its base URL.
+func benchServer(tb testing.TB, env testEnv) string {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"assetgate", "serve"}, env.get, strings.NewReader(""), pw, &stderr)
+		pw.Close()
+	}()
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "assetgate listening on "); ok {
+				urlc <- u
+			}
+		}
+	}()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case u := <-urlc:
+		return u
+	case err := <-done:
+		done <- err // for the cleanup
+		tb.Fatalf("serve: %v\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		tb.Fatal("serve did not start in 30s")
+	}
+	return ""
+}
+
+func benchMicros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// benchPercentile returns the p-th percentile (nearest rank) of samples.
+func benchPercentile(samples []time.Duration, p int) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	return s[max((len(s)*p+99)/100-1, 0)]
+}
