@@ -99,6 +99,9 @@ func TestOneTokenStoreRoundTrip(t *testing.T) {
 		do   func()
 	}{
 		{"TokenInfo", func() { getJSON(t, ts.URL+"/oauth/token/info", token, http.StatusOK) }},
+		{"JSONAPIDevices", func() {
+			getJSON(t, ts.URL+"/api/v1/devices?page%5Bsize%5D=25&include=group", token, http.StatusOK)
+		}},
 		{"Introspect", func() {
 			postForm(t, ts.URL+"/oauth/introspect", basic, url.Values{"token": {token}}, http.StatusOK)
 		}},

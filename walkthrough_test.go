@@ -50,7 +50,23 @@ func TestWalkthrough(t *testing.T) {
 				t.Fatalf("Cache-Control = %q", cc)
 			}
 
-			// Step 2: token/info, introspection, revocation.
+			// Step 2: JSON:API, create a device and find it again.
+			created := sendJSON(t, http.MethodPost, ts.URL+"/api/v1/devices", tok.AccessToken,
+				`{"data":{"type":"devices","attributes":{"name":"Truck 7","imei":"490154203237518","mac":"00:1a:2b:3c:4d:5e","latitude":52.52,"longitude":13.405}}}`,
+				http.StatusCreated)
+			if attrs := created["data"].(map[string]any)["attributes"].(map[string]any); attrs["mac"] != "00:1A:2B:3C:4D:5E" {
+				t.Fatalf("created device = %v", created)
+			}
+			found := getJSON(t, ts.URL+"/api/v1/devices?filter%5Bsearch%5D=truck&fields%5Bdevices%5D=name,imei", tok.AccessToken, http.StatusOK)
+			if found["meta"].(map[string]any)["total"] != 1.0 {
+				t.Fatalf("device search = %v", found)
+			}
+			attrs := found["data"].([]any)[0].(map[string]any)["attributes"].(map[string]any)
+			if len(attrs) != 2 || attrs["name"] != "Truck 7" {
+				t.Fatalf("sparse fieldset = %v", attrs)
+			}
+
+			// Step 3: token/info, introspection, revocation.
 			info := getJSON(t, ts.URL+"/oauth/token/info", tok.AccessToken, http.StatusOK)
 			if app, _ := info["application"].(map[string]any); app["uid"] != demo.ClientID || info["resource_owner_id"] != nil {
 				t.Fatalf("token/info = %v", info)
@@ -65,7 +81,7 @@ func TestWalkthrough(t *testing.T) {
 			}
 			getJSON(t, ts.URL+"/oauth/token/info", tok.AccessToken, http.StatusUnauthorized)
 
-			// Step 3: the device flow starts with the public client and
+			// Step 4: the device flow starts with the public client and
 			// polls as pending until a user approves.
 			da := postForm(t, ts.URL+"/oauth/device_authorization", "", url.Values{"client_id": {demo.PublicClient}}, http.StatusOK)
 			code, _ := da["user_code"].(string)
@@ -123,4 +139,14 @@ func doJSON(t *testing.T, req *http.Request, want int) map[string]any {
 		t.Fatalf("%s %s: body is not a JSON object: %s", req.Method, req.URL.Path, b)
 	}
 	return m
+}
+
+// sendJSON sends a JSON:API body with a bearer token, checks the status and
+// decodes the answer.
+func sendJSON(t *testing.T, method, u, bearer, body string, want int) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/vnd.api+json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	return doJSON(t, req, want)
 }
