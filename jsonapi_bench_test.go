@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -16,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 
-	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
@@ -151,81 +147,23 @@ func benchToken(tb testing.TB, base string, app map[string]any) string {
 	return tok.AccessToken
 }
 
-// benchSeed inserts, per customer, 20 groups and n devices in one
-// transaction through the storage package: about 10% with a fault, 95%
-// with a last event in the past 30 days, positions over Germany.
+// benchSeed gives each customer 20 groups and n devices (see
+// storagetest.SeedDevices).
 func benchSeed(tb testing.TB, env testEnv, counts map[string]int) {
 	tb.Helper()
 	ctx := context.Background()
-	cfg := defaultConfig(env.get)
-	a, err := open(ctx, cfg, newLogger(io.Discard, "error"), false)
+	a, err := open(ctx, defaultConfig(env.get), newLogger(io.Discard, "error"), false)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer a.close()
-	rng := rand.New(rand.NewPCG(5, 7))
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	serial := 0
-	err = a.db.WithTx(ctx, func(tx *sqlx.Tx) error {
-		for cust, n := range counts {
-			groups := make([]string, 20)
-			for i := range groups {
-				groups[i] = resource.NewID()
-				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO device_groups (id, customer_id, name, created_at, updated_at)
-					VALUES (?, ?, ?, ?, ?)`), groups[i], cust, fmt.Sprintf("Group %d", i), now, now); err != nil {
-					return err
-				}
-			}
-			const batch = 500
-			for start := 0; start < n; start += batch {
-				var sb strings.Builder
-				sb.WriteString(`INSERT INTO devices (id, customer_id, group_id, name, imei, mac, latitude, longitude, fault,
-					last_event_at, created_at, updated_at) VALUES `)
-				var args []any
-				for i := start; i < min(start+batch, n); i++ {
-					if i > start {
-						sb.WriteString(", ")
-					}
-					sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-					serial++
-					var last any
-					if rng.IntN(20) != 0 {
-						last = now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
-					}
-					created := now.Add(time.Duration(i-n) * time.Second)
-					args = append(args, resource.NewID(), cust, groups[i%len(groups)], fmt.Sprintf("Device %06d", i), benchIMEI(serial),
-						fmt.Sprintf("02:00:00:%02X:%02X:%02X", serial>>16&0xff, serial>>8&0xff, serial&0xff),
-						47+rng.Float64()*8, 6+rng.Float64()*9, rng.IntN(10) == 0, last, created, created)
-				}
-				if _, err := tx.ExecContext(ctx, tx.Rebind(sb.String()), args...); err != nil {
-					return err
-				}
-			}
+	seed := uint64(5)
+	for cust, n := range counts {
+		if err := storagetest.SeedDevices(ctx, a.db, cust, n, seed); err != nil {
+			tb.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("seed: %v", err)
+		seed++
 	}
-	if _, err := a.db.ExecContext(ctx, `ANALYZE`); err != nil {
-		tb.Fatalf("analyze: %v", err)
-	}
-}
-
-// benchIMEI returns a valid IMEI made from i.
-func benchIMEI(i int) string {
-	body := fmt.Sprintf("35%012d", i)
-	sum := 0
-	for k := range 14 {
-		d := int(body[13-k] - '0')
-		if k%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return body + string(rune('0'+(10-sum%10)%10))
 }
 
 // benchServer runs `assetgate serve` through run() until the benchmark

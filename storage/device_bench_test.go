@@ -2,14 +2,9 @@ package storage_test
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -17,70 +12,15 @@ import (
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
-// seedDevices makes a customer with 20 groups and n devices in one
-// transaction: about 10% with a fault, 95% with a last event in the 30 days
-// before now, positions spread over Germany. It returns the customer id.
+// seedDevices makes a customer with 20 groups and n devices (see
+// storagetest.SeedDevices) and returns the customer id.
 func seedDevices(tb testing.TB, db *storage.DB, n int, seed uint64) string {
 	tb.Helper()
-	ctx := context.Background()
 	cust := storagetest.MustCreateCustomer(tb, storage.NewCustomerStore(db))
-	groups := make([]string, 20)
-	for i := range groups {
-		groups[i] = storagetest.MustCreateDeviceGroup(tb, storage.NewDeviceGroupStore(db), storagetest.NewDeviceGroup(cust.ID, time.Now())).ID
-	}
-	rng := rand.New(rand.NewPCG(seed, 7))
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	const cols, batch = 12, 500
-	err := db.WithTx(ctx, func(tx *sqlx.Tx) error {
-		for start := 0; start < n; start += batch {
-			end := min(start+batch, n)
-			var sb strings.Builder
-			sb.WriteString(`INSERT INTO devices (id, customer_id, group_id, name, imei, mac, latitude, longitude, fault,
-				last_event_at, created_at, updated_at) VALUES `)
-			args := make([]any, 0, (end-start)*cols)
-			for i := start; i < end; i++ {
-				if i > start {
-					sb.WriteString(", ")
-				}
-				sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-				var last any
-				if rng.IntN(20) != 0 {
-					last = now.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
-				}
-				created := now.Add(time.Duration(i-n) * time.Second)
-				args = append(args, resource.NewID(), cust.ID, groups[i%len(groups)], fmt.Sprintf("Device %06d", i), imei(i),
-					fmt.Sprintf("02:00:00:%02X:%02X:%02X", i>>16&0xff, i>>8&0xff, i&0xff),
-					47+rng.Float64()*8, 6+rng.Float64()*9, rng.IntN(10) == 0, last, created, created)
-			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(sb.String()), args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("seed %d devices: %v", n, err)
-	}
-	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
-		tb.Fatalf("analyze: %v", err)
+	if err := storagetest.SeedDevices(context.Background(), db, cust.ID, n, seed); err != nil {
+		tb.Fatal(err)
 	}
 	return cust.ID
-}
-
-// imei returns a valid IMEI made from i.
-func imei(i int) string {
-	body := fmt.Sprintf("35%012d", i)
-	sum := 0
-	for k := range 14 {
-		d := int(body[13-k] - '0')
-		if k%2 == 0 {
-			if d *= 2; d > 9 {
-				d -= 9
-			}
-		}
-		sum += d
-	}
-	return body + string(rune('0'+(10-sum%10)%10))
 }
 
 // benchQuery is the list of the issue's speed target:

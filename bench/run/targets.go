@@ -10,6 +10,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
 // tenant is what the harness seeds with the CLI.
@@ -39,7 +42,31 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 	}
 	t.clientID, t.clientSecret = cc["client_id"].(string), cc["client_secret"].(string)
 	t.pwClientID, t.pwSecret = pw["client_id"].(string), pw["client_secret"].(string)
+	if err := seedDevices(ctx, env, cu["id"].(string), benchDevices); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// benchDevices is how many devices the bench tenant has (the issue's
+// device-list row asks for 10,000).
+const benchDevices = 10_000
+
+// seedDevices bulk-loads n devices for the customer straight into the
+// database the environment names, before the server starts.
+func seedDevices(ctx context.Context, env []string, customerID string, n int) error {
+	var dbURL string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "ASSETGATE_DATABASE_URL="); ok {
+			dbURL = v
+		}
+	}
+	db, err := storage.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return storagetest.SeedDevices(ctx, db, customerID, n, 1)
 }
 
 // form encodes a token request body.
