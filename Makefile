@@ -30,7 +30,7 @@ bench: ## load benchmark beside the baseline server (about 3 minutes); writes be
 bench-smoke: ## 2-second run of every bench row: checks the harness and that every row answers without errors
 	$(GO) run ./bench/run -smoke -duration 2s -warmup 300ms -c 8 -out ""
 
-MICRO_PKGS ?= ./resource ./scopes
+MICRO_PKGS ?= ./resource ./scopes ./jsonapi
 
 bench-micro: ## Go micro-benchmarks of the hot pure functions, with allocation counts
 	$(GO) test -run '^$$' -bench . -benchmem $(MICRO_PKGS)
