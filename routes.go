@@ -44,6 +44,7 @@ func newHandler(a *app) http.Handler {
 	for pattern, h := range api.PublicRoutes() {
 		mux.Handle(pattern, h)
 	}
+	mux.Handle(jsonapi.BasePath+"/", api.Fallback()) // JSON:API 404 and 405
 	return logRequests(a.log, mux)
 }
 

@@ -23,3 +23,25 @@ func TestOAuthPatternsMounted(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONAPIFallbackMounted checks that unknown paths and methods under
+// /api/v1 get JSON:API errors, not net/http's plain text, while the routes
+// themselves still win.
+func TestJSONAPIFallbackMounted(t *testing.T) {
+	h := newHandler(openForTest(t, sqliteEnv(t)))
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodPost, "/api/v1/users/me", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/api/v1/no-such-thing", http.StatusNotFound},
+		{http.MethodGet, "/api/v1/users/me", http.StatusUnauthorized},
+		{http.MethodGet, "/api/v1/openapi.json", http.StatusOK},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.status || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/") {
+			t.Errorf("%s %s = %d %q, want %d and a JSON body", tc.method, tc.path, rec.Code, rec.Header().Get("Content-Type"), tc.status)
+		}
+	}
+}
