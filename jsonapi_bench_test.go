@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
