@@ -37,7 +37,7 @@ func matrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) ma
 	newDraft := func(t *testing.T, c *apiClient, tn *apiTenant) string {
 		return c.call(t, "POST", "/api/v1/configurations", tn.me, apiDoc("configurations", "", map[string]any{"name": "M"}, nil)).id(t)
 	}
-	return map[string]func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase{
+	cases := map[string]func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase{
 		"GET /api/v1/users/me":          fixed("/api/v1/users/me", nil, 200),
 		"GET /api/v1/users/me/customer": fixed("/api/v1/users/me/customer", nil, 200),
 		"POST /api/v1/users/me/password": fixed("/api/v1/users/me/password", apiDoc("users", "", map[string]any{
@@ -116,6 +116,10 @@ func matrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) ma
 			return matrixCase{"/api/v1/configurations/" + newDraft(t, c, tn) + "/publish", nil, 200}
 		},
 	}
+	for pattern, mk := range eventMatrixCases() { // events_jsonapi_test.go
+		cases[pattern] = mk
+	}
+	return cases
 }
 
 // appDoc is a valid application create document.

@@ -19,6 +19,9 @@ type tenantCase struct {
 	want int
 	// check runs after the request (lists: A's ids absent).
 	check func(t *testing.T, res apiResult)
+	// wantBy overrides want for a principal ("me", "app") whose scope
+	// check answers first.
+	wantBy map[string]int
 }
 
 // tenantCases returns, per route pattern, B's request against A.
@@ -89,6 +92,7 @@ func TestJSONAPITenantIsolation(t *testing.T) {
 			appID := c.call(t, "POST", "/api/v1/applications", a.me, appDoc("A's app")).want(t, 201)["data"].(map[string]any)["id"].(string)
 			draft := c.call(t, "POST", "/api/v1/configurations", a.me, apiDoc("configurations", "", map[string]any{"name": "A draft"}, nil)).id(t)
 			cases := tenantCases(a)
+			addEventTenantCases(t, c, a, cases) // events_jsonapi_test.go
 			for pattern, path := range map[string]string{
 				"GET /api/v1/applications/{id}": "/api/v1/applications/" + appID, "PATCH /api/v1/applications/{id}": "/api/v1/applications/" + appID,
 				"DELETE /api/v1/applications/{id}": "/api/v1/applications/" + appID, "POST /api/v1/applications/{id}/secret": "/api/v1/applications/" + appID + "/secret",
@@ -120,6 +124,9 @@ func TestJSONAPITenantIsolation(t *testing.T) {
 						want := tc.want
 						if who == "app" && strings.Contains(rt.Pattern, "/applications") || who == "app" && strings.Contains(rt.Pattern, "/users/me") {
 							want = http.StatusForbidden // the scope check answers first
+						}
+						if w, ok := tc.wantBy[who]; ok {
+							want = w
 						}
 						res := c.call(t, method, tc.path, token, tc.body)
 						if res.status != want {

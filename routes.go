@@ -36,10 +36,17 @@ func newHandler(a *app) http.Handler {
 	api := jsonapi.New(jsonapi.Deps{
 		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
 		Configurations: a.configurations, Logger: a.log, BaseURL: a.cfg.Issuer,
+		// Events, device tokens and the live event stream (issue 6).
+		Events: a.events.events, DeviceTokens: a.events.deviceTokens, Resolver: a.oauth.Principal,
 	})
 	bearer := scopes.Bearer(a.oauth.Principal, api.Unauthorized)
 	for pattern, h := range api.Routes() {
 		mux.Handle(pattern, bearer(h))
+	}
+	// The event stream authenticates itself: its token may also come in
+	// ?authorization= (EventSource), and it is re-checked every heartbeat.
+	for pattern, h := range api.StreamRoutes() {
+		mux.Handle(pattern, h)
 	}
 	for pattern, h := range api.PublicRoutes() {
 		mux.Handle(pattern, h)

@@ -149,6 +149,7 @@ type app struct {
 	configurations *resource.ConfigurationService
 	oauth          *oauth.Server
 	appCache       *storage.CachedApplicationStore
+	events         *eventParts // events, device tokens and their fan-out (events_wiring.go)
 }
 
 // appCacheTTL bounds how long a replica may use an application record it
@@ -197,6 +198,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 	a.devices = &resource.DeviceService{Store: deviceStore, Groups: groupStore, Configurations: configStore}
 	a.groups = &resource.DeviceGroupService{Store: groupStore, Configurations: configStore, Devices: a.devices}
 	a.configurations = &resource.ConfigurationService{Store: configStore}
+	a.events = newEventParts(a) // events, device tokens, live-stream fan-out; sets a.devices.DeviceTokens
 	oauthCfg := oauth.Config{Issuer: cfg.Issuer, Key: key, RefreshGrace: cfg.RefreshGrace}
 	if err := oauthCfg.Validate(); err != nil {
 		a.close()
@@ -210,6 +212,7 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 
 // close releases Redis and the database.
 func (a *app) close() {
+	a.events.endStreams() // before Redis: the Redis bus reads through it
 	if a.redis != nil {
 		a.redis.Close()
 	}
@@ -247,6 +250,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(a.events.endStreams) // live event streams would hold Shutdown up
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if c.cfg.DebugAddr != "" {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -28,6 +29,14 @@ type Deps struct {
 	Devices        *resource.DeviceService
 	Groups         *resource.DeviceGroupService
 	Configurations *resource.ConfigurationService
+	Events         *resource.EventService
+	DeviceTokens   *resource.DeviceTokenService
+	// Resolver is the bearer resolver: the event stream (see StreamRoutes)
+	// authenticates with it and re-checks its token on every heartbeat.
+	Resolver scopes.Resolver
+	// StreamHeartbeat is how often the event stream sends a heartbeat and
+	// re-checks its token; 0 means DefaultStreamHeartbeat.
+	StreamHeartbeat time.Duration
 	// Logger receives the causes of internal errors; nil discards them.
 	Logger *slog.Logger
 	// BaseURL is the scheme and authority links start with, such as
@@ -88,12 +97,17 @@ func New(deps Deps) *API {
 		typeDevices:        membersOf(devicePresenter{}),
 		typeDeviceGroups:   membersOf(groupPresenter{}),
 		typeConfigurations: membersOf(configurationPresenter{}),
+		typeEvents:         membersOf(eventPresenter{}),
+		typeDeviceStats:    membersOf(deviceStatsPresenter{}),
+		typeDeviceTokens:   membersOf(deviceTokenPresenter{}),
 	}
 	a.routes = append(a.routes, a.userRoutes()...)
 	a.routes = append(a.routes, a.applicationRoutes()...)
 	a.routes = append(a.routes, a.deviceRoutes()...)
 	a.routes = append(a.routes, a.groupRoutes()...)
 	a.routes = append(a.routes, a.configurationRoutes()...)
+	a.routes = append(a.routes, a.eventRoutes()...)
+	a.routes = append(a.routes, a.deviceTokenRoutes()...)
 	return a
 }
 

@@ -59,6 +59,9 @@ func TestOpenAPIDocument(t *testing.T) {
 	for p := range a.PublicRoutes() {
 		served[p] = true
 	}
+	for p := range a.StreamRoutes() {
+		served[p] = true
+	}
 	for p := range served {
 		if !described[p] {
 			t.Errorf("%s is served but not in openapi.json", p)
@@ -91,7 +94,7 @@ func operations() map[string]opDoc {
 	get, list := []int{400, 401, 403, 404, 406, 500}, []int{400, 401, 403, 406, 500}
 	write := []int{400, 401, 403, 404, 406, 409, 413, 415, 422, 500}
 	del := []int{400, 401, 403, 404, 406, 409, 500}
-	return map[string]opDoc{
+	ops := map[string]opDoc{
 		"GET /api/v1/users/me":           {summary: "The current user, with its customer included by default.", query: queryOne, includes: []string{"customer"}, status: 200, response: "UserDocument", errors: get},
 		"GET /api/v1/users/me/customer":  {summary: "The current user's customer.", query: queryOne, status: 200, response: "CustomerDocument", errors: get},
 		"POST /api/v1/users/me/password": {summary: "Change the current user's password; revokes the user's other grants.", request: "PasswordChangeRequest", status: 204, errors: write},
@@ -127,6 +130,10 @@ func operations() map[string]opDoc {
 		"DELETE /api/v1/configurations/{id}":       {summary: "Delete a draft that no group uses.", status: 204, errors: del},
 		"POST /api/v1/configurations/{id}/publish": {summary: "Publish a draft (one way).", query: queryOne, status: 200, response: "ConfigurationDocument", errors: []int{400, 401, 403, 404, 406, 409, 500}},
 	}
+	for pattern, od := range eventOperations() { // openapi_events_test.go
+		ops[pattern] = od
+	}
+	return ops
 }
 
 // generateOpenAPI builds the whole document.
@@ -141,6 +148,7 @@ func generateOpenAPI(t *testing.T, a *API) obj {
 		}
 		addOperation(paths, rt.path, strings.ToLower(rt.method), restOperation(a, rt, od))
 	}
+	addEventDocs(paths) // openapi_events_test.go: the event stream, headers
 	addOperation(paths, "/openapi.json", "get", obj{"operationId": "getOpenAPI", "summary": "This document.", "security": []any{},
 		"responses": obj{"200": obj{"description": "The OpenAPI document.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}})
 	prefixed := obj{}

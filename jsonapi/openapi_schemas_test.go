@@ -46,7 +46,7 @@ func resourceKinds() []resourceKind {
 	dateTime := obj{"type": "string", "format": "date-time"}
 	nullTime := obj{"type": []any{"string", "null"}, "format": "date-time"}
 	uris := obj{"type": "array", "items": obj{"type": "string", "format": "uri-reference"}, "maxItems": 20}
-	return []resourceKind{
+	kinds := []resourceKind{
 		{typ: typeUsers, schema: "User", presenter: userPresenter{}, relTypes: map[string]string{"customer": typeCustomers},
 			extra: map[string]obj{"email": {"type": "string", "format": "email"}, "created_at": dateTime, "updated_at": dateTime}},
 		{typ: typeCustomers, schema: "Customer", presenter: customerPresenter{},
@@ -82,6 +82,7 @@ func resourceKinds() []resourceKind {
 				"published_at": nullTime, "created_at": dateTime, "updated_at": dateTime,
 			}},
 	}
+	return append(kinds, eventResourceKinds()...) // openapi_events_test.go
 }
 
 // attributeSchemas returns the schema of every attribute of a presenter.
@@ -180,6 +181,9 @@ func schemas() obj {
 	s["DeviceGroupOrNullDocument"] = obj{"type": "object", "required": []any{"data"}, "additionalProperties": false,
 		"properties": obj{"data": nullable(ref("DeviceGroup")), "included": obj{"type": "array", "items": ref("IncludedResource")},
 			"links": ref("Links"), "jsonapi": ref("JSONAPI")}}
+	for name, v := range eventSchemas() { // openapi_events_test.go
+		s[name] = v
+	}
 	for name, v := range oauthSchemas() {
 		s[name] = v
 	}

@@ -170,6 +170,17 @@ type DeviceService struct {
 	Groups         DeviceGroupStore
 	Configurations ConfigurationStore
 	Now            func() time.Time
+	// DeviceTokens revokes the tokens of a deleted device; nil revokes
+	// none (there are no device tokens without it).
+	DeviceTokens DeviceTokenRevoker
+}
+
+// DeviceTokenRevoker revokes every token of a device (implemented by
+// DeviceTokenService).
+type DeviceTokenRevoker interface {
+	// RevokeDeviceTokens revokes the tokens of a device; any error is
+	// internal.
+	RevokeDeviceTokens(ctx context.Context, customerID, deviceID string) error
 }
 
 // List returns a page of the principal's customer's devices (a device token
@@ -354,8 +365,8 @@ func (s *DeviceService) SetGroup(ctx context.Context, deviceID, groupID string) 
 	return s.Update(ctx, deviceID, patch)
 }
 
-// Delete removes a device of the principal's customer. ENotFound,
-// EUnauthenticated, EForbidden.
+// Delete removes a device of the principal's customer, with its events,
+// and revokes its tokens. ENotFound, EUnauthenticated, EForbidden.
 func (s *DeviceService) Delete(ctx context.Context, id string) error {
 	p, err := authorize(ctx, scopes.OpDevicesWrite)
 	if err != nil {
@@ -364,7 +375,15 @@ func (s *DeviceService) Delete(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return errDeviceNotFound(id)
 	}
-	return s.Store.DeleteDevice(ctx, p.CustomerID, id)
+	if err := s.Store.DeleteDevice(ctx, p.CustomerID, id); err != nil {
+		return err
+	}
+	if s.DeviceTokens == nil {
+		return nil
+	}
+	// After the delete, which proves the device was the customer's; a
+	// token of a deleted device could do nothing anyway.
+	return s.DeviceTokens.RevokeDeviceTokens(context.WithoutCancel(ctx), p.CustomerID, id)
 }
 
 // applyDevicePatch copies the fields that patch sets into d.

@@ -26,6 +26,10 @@ type env struct {
 	configs  *resource.ConfigurationService
 	a, b     tenant
 	tokenKey []byte
+	// Events and device tokens (event_env_test.go).
+	events       *resource.EventService
+	deviceTokens *resource.DeviceTokenService
+	bus          *resource.LocalBus
 }
 
 // stores are the SQL stores behind the services, for setting up and
@@ -38,6 +42,9 @@ type stores struct {
 	groups    *storage.DeviceGroupStore
 	configs   *storage.ConfigurationStore
 	tokens    *storage.SQLTokenStore
+	// Events and device tokens (event_env_test.go).
+	events       *storage.EventStore
+	deviceTokens *storage.DeviceTokenStore
 }
 
 // tenant is one customer's fixtures.
@@ -63,6 +70,7 @@ func newEnv(t *testing.T, db *storage.DB) *env {
 	e.devices = &resource.DeviceService{Store: s.devices, Groups: s.groups, Configurations: s.configs}
 	e.groups = &resource.DeviceGroupService{Store: s.groups, Configurations: s.configs, Devices: e.devices}
 	e.configs = &resource.ConfigurationService{Store: s.configs}
+	e.addEventServices(t)
 	e.a, e.b = e.newTenant(t), e.newTenant(t)
 	return e
 }

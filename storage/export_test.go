@@ -12,3 +12,6 @@ func DevicePageSQL(customerID string, q resource.DeviceQuery) (string, []any, er
 	query, args := pageSQL(`SELECT `+deviceColumns+` FROM devices`, deviceConds(customerID, q.Filter), order, q.Offset, q.Limit)
 	return query, args, nil
 }
+
+// IDAfter exposes idAfter to tests.
+func IDAfter(prev string) (string, error) { return idAfter(prev) }

@@ -1,0 +1,166 @@
+package jsonapi
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// This file documents the routes of events, device statistics, device
+// tokens and the event stream for the generator of openapi.json.
+
+// eventOperations documents the event and device token routes.
+func eventOperations() map[string]opDoc {
+	events, deviceEvents := resource.EventQuerySpec(), resource.DeviceEventQuerySpec()
+	get, list := []int{400, 401, 403, 404, 406, 500}, []int{400, 401, 403, 406, 500}
+	write := []int{400, 401, 403, 404, 406, 409, 413, 415, 422, 500}
+	return map[string]opDoc{
+		"GET /api/v1/events": {summary: "List the customer's events, newest first (a device token sees only its own device's).",
+			query: queryList, spec: &events, status: 200, response: "EventListDocument", errors: list},
+		"GET /api/v1/events/{id}": {summary: "Read an event.", query: queryOne, status: 200, response: "EventDocument", errors: get},
+		"GET /api/v1/devices/{id}/events": {summary: "List a device's events, newest first.",
+			query: queryList, spec: &deviceEvents, status: 200, response: "EventListDocument", errors: get},
+		"POST /api/v1/devices/{id}/events": {summary: "Ingest an event (data: a resource object) or a batch, all or nothing " +
+			"(data: an array of up to " + strconv.Itoa(resource.MaxBatchEvents) + "). The device's last_event_at, position " +
+			"(location) and fault (status) follow in the same transaction. With an Idempotency-Key, a retry of the same request " +
+			"answers the original events again (201, Idempotent-Replayed: true) and another request under the key is 409. " +
+			"Errors in a batch point at the item: /data/INDEX/attributes/....",
+			query: queryOne, request: "EventIngestRequest", status: 201, response: "EventIngestDocument", errors: write},
+		"GET /api/v1/devices/{id}/stats": {summary: "A device's last event time, events in the last 24 hours, total events, " +
+			"last position and fault.", query: queryOne, status: 200, response: "DeviceStatsDocument", errors: get},
+		"GET /api/v1/devices/{id}/tokens": {summary: "List a device's live tokens (never their secrets).",
+			query: queryOne, status: 200, response: "DeviceTokenListDocument", errors: get},
+		"POST /api/v1/devices/{id}/tokens": {summary: "Issue a device token; the token is in this answer only.",
+			query: queryOne, request: "DeviceTokenCreateRequest", status: 201, response: "DeviceTokenDocument", errors: write},
+		"DELETE /api/v1/devices/{id}/tokens/{token_id}": {summary: "Revoke a device token at once, on every replica.",
+			status: 204, errors: []int{400, 401, 403, 404, 406, 500}},
+	}
+}
+
+// eventResourceKinds are the resource types of events, statistics and
+// device tokens.
+func eventResourceKinds() []resourceKind {
+	dateTime := obj{"type": "string", "format": "date-time"}
+	nullTime := obj{"type": []any{"string", "null"}, "format": "date-time"}
+	device := map[string]string{"device": typeDevices}
+	return []resourceKind{
+		{typ: typeEvents, schema: "Event", presenter: eventPresenter{}, relTypes: device,
+			extra: map[string]obj{
+				"event_type":  {"type": "string", "enum": toAny(resource.EventTypes())},
+				"occurred_at": dateTime, "received_at": dateTime, "payload": ref("EventPayload"),
+			}},
+		{typ: typeDeviceStats, schema: "DeviceStats", presenter: deviceStatsPresenter{}, relTypes: device,
+			extra: map[string]obj{
+				"last_event_at":   nullTime,
+				"events_last_24h": {"type": "integer", "minimum": 0}, "total_events": {"type": "integer", "minimum": 0},
+				"latitude":  {"type": []any{"number", "null"}, "minimum": -90, "maximum": 90},
+				"longitude": {"type": []any{"number", "null"}, "minimum": -180, "maximum": 180},
+			}},
+		{typ: typeDeviceTokens, schema: "DeviceToken", presenter: deviceTokenPresenter{}, spec: &deviceTokenSpec,
+			required: []string{"name"}, relTypes: device,
+			extra: map[string]obj{
+				"permissions": {"type": "array", "items": obj{"type": "string", "enum": toAny(scopes.AllPermissions())},
+					"description": "A subset of the device token permissions; all of them when omitted."},
+				"created_at": dateTime, "expires_at": nullTime,
+				"token": {"type": "string", "pattern": "^" + resource.DeviceTokenPrefix + "[A-Za-z0-9_-]{65}$",
+					"description": "The token, only in the answer that creates it."},
+			}},
+	}
+}
+
+// eventSchemas are the schemas of ingest requests and answers, payloads
+// and the device token list.
+func eventSchemas() obj {
+	num := func(lo, hi float64, unit string) obj {
+		return obj{"type": "number", "minimum": lo, "maximum": hi, "description": unit}
+	}
+	object := obj{"type": "object", "required": []any{"type", "attributes"}, "additionalProperties": false,
+		"properties": obj{"type": obj{"const": typeEvents}, "meta": obj{"type": "object"},
+			"attributes": obj{"type": "object", "required": []any{"event_type", "payload"}, "additionalProperties": false,
+				"properties": obj{"event_type": obj{"type": "string", "enum": toAny(resource.EventTypes())},
+					"occurred_at": obj{"type": []any{"string", "null"}, "format": "date-time",
+						"description": "When the device observed the event; the time of ingest when omitted."},
+					"payload": ref("EventPayload")}}}}
+	return obj{
+		"EventPayload": obj{"type": "object", "additionalProperties": false,
+			"description": "location: latitude and longitude; temperature: celsius; shock: g; battery: percent; status: fault. " +
+				"Every member of the event's type is required and no other is allowed.",
+			"properties": obj{
+				resource.PayloadLatitude: num(-90, 90, "degrees"), resource.PayloadLongitude: num(-180, 180, "degrees"),
+				resource.PayloadCelsius: num(resource.MinCelsius, resource.MaxCelsius, "degrees Celsius"),
+				resource.PayloadG:       num(0, resource.MaxShockG, "acceleration in g"),
+				resource.PayloadPercent: num(0, 100, "battery charge in percent"),
+				resource.PayloadFault:   obj{"type": "boolean"}}},
+		"EventObject": object,
+		"EventIngestRequest": obj{"type": "object", "required": []any{"data"}, "properties": obj{
+			"data": obj{"oneOf": []any{ref("EventObject"),
+				obj{"type": "array", "minItems": 1, "maxItems": resource.MaxBatchEvents, "items": ref("EventObject")}}},
+			"meta": obj{"type": "object"}, "jsonapi": obj{"type": "object"}}},
+		"EventBatchDocument": obj{"type": "object", "required": []any{"data", "links", "meta"}, "additionalProperties": false,
+			"properties": obj{"data": obj{"type": "array", "items": ref("Event")}, "links": ref("Links"), "meta": ref("ListMeta"),
+				"jsonapi": ref("JSONAPI")}},
+		"EventIngestDocument": obj{"oneOf": []any{ref("EventDocument"), ref("EventBatchDocument")}},
+		"DeviceTokenListDocument": obj{"type": "object", "required": []any{"data", "links", "meta"}, "additionalProperties": false,
+			"properties": obj{"data": obj{"type": "array", "items": ref("DeviceToken")}, "links": ref("Links"), "meta": ref("ListMeta"),
+				"jsonapi": ref("JSONAPI")}},
+		"StreamEnd": obj{"type": "object", "required": []any{"reason", "message"}, "properties": obj{
+			"reason": obj{"type": "string", "enum": []any{resource.EndSlowConsumer, resource.EndFanoutInterrupted,
+				resource.EndShutdown, resource.EndTokenRevoked, "internal_error"}},
+			"message": obj{"type": "string"}}},
+	}
+}
+
+// addEventDocs adds what the generic generator cannot say: the event
+// stream operation, the idempotency headers of event ingest, and the
+// meaning of the event filters.
+func addEventDocs(paths obj) {
+	rule, _ := scopes.Lookup(scopes.OpEventsRead)
+	errs := obj{}
+	for _, code := range []int{400, 401, 403, 404, 406, 500} {
+		errs[strconv.Itoa(code)] = obj{"$ref": "#/components/responses/Error" + strconv.Itoa(code)}
+	}
+	errs["200"] = obj{"description": "A Server-Sent Events stream. Each event has the event's id as its id: and a data: line " +
+		"with the events resource object; a comment line (: heartbeat) comes every " + DefaultStreamHeartbeat.String() +
+		". The stream's first block sets the resume point (an id: line without data). It ends with an event named end " +
+		"whose data is a StreamEnd (a slow consumer, an interrupted fan-out, shutdown, or a revoked token).",
+		"content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}
+	addOperation(paths, streamPath, "get", obj{
+		"operationId": "getDevicesIdEventsStream",
+		"summary":     "Follow a device's events live (Server-Sent Events), resuming after Last-Event-ID without loss or duplicates.",
+		"description": "Needs: " + rule.Description + " (" + strings.Join(allowedBy(rule), ", ") + "). The token may also come in the " +
+			"authorization query parameter (this route only), for EventSource clients; it is checked again at every heartbeat.",
+		"security": []any{obj{"bearer": []any{}}},
+		"parameters": []any{
+			obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}},
+			obj{"name": scopes.QueryParam, "in": "query", "required": false, "schema": obj{"type": "string"},
+				"description": "The bearer token, for clients that cannot send an Authorization header."},
+			obj{"name": LastEventIDHeader, "in": "header", "required": false, "schema": obj{"type": "string", "format": "uuid"},
+				"description": "Resume after this event: the stored events that followed it come first."},
+		},
+		"responses": errs,
+	})
+	post := paths["/devices/{id}/events"].(obj)["post"].(obj)
+	post["parameters"] = append(post["parameters"].([]any), obj{"name": IdempotencyKeyHeader, "in": "header", "required": false,
+		"schema":      obj{"type": "string", "minLength": 1, "maxLength": resource.MaxIdempotencyKeyLen, "pattern": "^[!-~]+$"},
+		"description": "Makes retries safe: the same request under the same key is stored once."})
+	created := post["responses"].(obj)["201"].(obj)
+	created["headers"].(obj)[ReplayedHeader] = obj{"description": "true when the answer replays an earlier request with the same key.",
+		"schema": obj{"type": "string", "enum": []any{"true"}}}
+	descriptions := map[string]string{
+		"filter[device]": "Keep the events of these devices, comma-separated ids.",
+		"filter[type]":   "Keep events of these types, comma-separated: " + strings.Join(resource.EventTypes(), ", ") + ".",
+		"filter[since]":  "Keep events that occurred at or after this RFC 3339 time.",
+		"filter[until]":  "Keep events that occurred before this RFC 3339 time.",
+	}
+	for _, path := range []string{"/events", "/devices/{id}/events"} {
+		for _, p := range paths[path].(obj)["get"].(obj)["parameters"].([]any) {
+			param, _ := p.(obj)
+			name, _ := param["name"].(string)
+			if d, ok := descriptions[name]; ok {
+				param["description"] = d
+			}
+		}
+	}
+}

@@ -1,0 +1,213 @@
+package jsonapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// DefaultStreamHeartbeat is how often an event stream sends a heartbeat
+// comment and re-checks its token.
+const DefaultStreamHeartbeat = 15 * time.Second
+
+// Event stream constants.
+const (
+	// streamPath is the path of the event stream under BasePath.
+	streamPath = "/devices/{id}/events/stream"
+	// LastEventIDHeader is the header an EventSource resumes with.
+	LastEventIDHeader = "Last-Event-ID"
+	// streamRetryMS is the reconnection delay the stream asks for.
+	streamRetryMS = 2000
+	// streamWriteSlack is how long past a heartbeat a write may block
+	// before the client is given up.
+	streamWriteSlack = 30 * time.Second
+)
+
+// streamTokenKey is the context key of the bearer token of a stream
+// request, kept to re-check it on every heartbeat.
+type streamTokenKey struct{}
+
+// StreamRoutes returns the routes that authenticate themselves, by net/http
+// pattern: the live event stream GET /api/v1/devices/{id}/events/stream
+// (Server-Sent Events). It takes its bearer token from the Authorization
+// header or, for EventSource clients that cannot set headers, from the
+// authorization query parameter (this route only), resolves it with
+// Deps.Resolver, and re-resolves it on every heartbeat so that a revoked
+// token's stream ends within one. Mount them as they are, outside the
+// bearer middleware.
+func (a *API) StreamRoutes() map[string]http.Handler {
+	return map[string]http.Handler{"GET " + BasePath + streamPath: a.streamHandler()}
+}
+
+// streamRoute describes the stream for the error mapper.
+var streamRoute = &route{method: "GET", path: streamPath, ops: []scopes.Operation{scopes.OpEventsRead}}
+
+func (a *API) streamHandler() http.Handler {
+	resolve := a.deps.Resolver
+	if resolve == nil {
+		resolve = func(context.Context, string) (*scopes.Principal, error) { return nil, scopes.ErrInvalidToken }
+	}
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.stream(w, r, resolve); err != nil {
+			a.writeError(w, r, streamRoute, err)
+		}
+	})
+	bearer := scopes.Bearer(resolve, a.Unauthorized, scopes.AllowQueryToken())(inner)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bearer.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), streamTokenKey{}, rawBearer(r))))
+	})
+}
+
+// rawBearer returns the token a stream request carries, as the bearer
+// middleware reads it (which refuses what is malformed).
+func rawBearer(r *http.Request) string {
+	if t := r.URL.Query().Get(scopes.QueryParam); t != "" {
+		return t
+	}
+	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimLeft(rest, " ")
+	}
+	return ""
+}
+
+// stream serves one event stream. Errors before the stream starts are
+// returned (and written as JSON:API errors); once it has started, it ends
+// with a final "end" event saying why, or when the client leaves.
+func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Resolver) error {
+	if err := checkStreamAccept(r); err != nil {
+		return err
+	}
+	if _, err := a.parseQuery(r.URL.RawQuery, queryNone); err != nil {
+		return err
+	}
+	st, err := a.deps.Events.Follow(r.Context(), r.PathValue("id"), r.Header.Get(LastEventIDHeader))
+	if resource.ErrorField(err) == "last_event_id" {
+		return &apiError{Status: http.StatusBadRequest, Code: resource.EInvalid, Header: LastEventIDHeader,
+			Detail: "Last-Event-ID must be the id of an event"}
+	} else if err != nil {
+		return err
+	}
+	defer st.Close()
+	heartbeat := a.deps.StreamHeartbeat
+	if heartbeat <= 0 {
+		heartbeat = DefaultStreamHeartbeat
+	}
+	sw := &sseWriter{w: w, rc: http.NewResponseController(w), slack: heartbeat + streamWriteSlack}
+	_ = sw.rc.SetReadDeadline(time.Time{}) // the server's ReadTimeout must not end the stream
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	// The resume point first: a client that reconnects before any event
+	// arrives resumes from it (an id without data fires no event).
+	opening := "retry: " + strconv.Itoa(streamRetryMS) + "\n"
+	if id := st.Start(); id != "" {
+		opening += "id: " + id + "\n"
+	}
+	if !sw.write(opening + "\n") {
+		return nil
+	}
+	token, _ := r.Context().Value(streamTokenKey{}).(string)
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	b := a.builder(resource.Query{})
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case e, ok := <-st.Events():
+			if !ok {
+				a.endStream(sw, r, st.Err())
+				return nil
+			}
+			n, err := b.node(a.presentEvent(e))
+			if err != nil {
+				a.endStream(sw, r, err)
+				return nil
+			}
+			data, err := json.Marshal(n)
+			if err != nil {
+				a.endStream(sw, r, err)
+				return nil
+			}
+			if !sw.write("id: " + e.ID + "\ndata: " + string(data) + "\n\n") {
+				return nil
+			}
+		case <-tick.C:
+			if !sw.write(": heartbeat\n\n") {
+				return nil
+			}
+			if _, err := resolve(r.Context(), token); err != nil {
+				var authErr *scopes.AuthError
+				if errors.As(err, &authErr) {
+					a.endStream(sw, r, resource.NewStreamEnd(resource.EndTokenRevoked))
+					return nil
+				}
+				// A failing token store is not a revocation: keep
+				// streaming and check again at the next heartbeat.
+				a.log.WarnContext(r.Context(), "jsonapi: event stream: token re-check failed", "err", err)
+			}
+		}
+	}
+}
+
+// endStream writes the final event of a stream: "end" with the reason (a
+// *resource.StreamEnd), or "internal_error" (logged) for anything else.
+func (a *API) endStream(sw *sseWriter, r *http.Request, err error) {
+	var end *resource.StreamEnd
+	if !errors.As(err, &end) {
+		if err != nil {
+			a.log.ErrorContext(r.Context(), "jsonapi: event stream failed", "path", r.URL.Path, "err", err)
+		}
+		end = &resource.StreamEnd{Reason: "internal_error", Message: "The stream failed; reconnect with Last-Event-ID to resume."}
+	}
+	data, _ := json.Marshal(map[string]string{"reason": end.Reason, "message": end.Message})
+	sw.write("event: end\ndata: " + string(data) + "\n\n")
+}
+
+// sseWriter writes to an event stream, flushing every write and keeping
+// the write deadline ahead of it.
+type sseWriter struct {
+	w     http.ResponseWriter
+	rc    *http.ResponseController
+	slack time.Duration
+}
+
+// write writes s and flushes it; false when the client is gone.
+func (sw *sseWriter) write(s string) bool {
+	_ = sw.rc.SetWriteDeadline(time.Now().Add(sw.slack))
+	if _, err := sw.w.Write([]byte(s)); err != nil {
+		return false
+	}
+	return sw.rc.Flush() == nil
+}
+
+// checkStreamAccept accepts a request whose Accept allows
+// text/event-stream (or has no Accept); 406 otherwise.
+func checkStreamAccept(r *http.Request) error {
+	values := r.Header.Values("Accept")
+	if len(values) == 0 {
+		return nil
+	}
+	for _, v := range values {
+		for entry := range strings.SplitSeq(v, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(entry))
+			if err == nil && (mt == "text/event-stream" || mt == "text/*" || mt == "*/*") {
+				return nil
+			}
+		}
+	}
+	return &apiError{Status: http.StatusNotAcceptable, Code: resource.EInvalid, Header: "Accept",
+		Detail: "the event stream is served as text/event-stream only"}
+}

@@ -1,0 +1,420 @@
+package resource
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Event types. Each has its own payload (see ValidatePayload).
+const (
+	EventLocation    = "location"
+	EventTemperature = "temperature"
+	EventShock       = "shock"
+	EventBattery     = "battery"
+	EventStatus      = "status"
+)
+
+// EventTypes lists the event types, in the order documents show them.
+func EventTypes() []string {
+	return []string{EventLocation, EventTemperature, EventShock, EventBattery, EventStatus}
+}
+
+// Event is one report of a device. Its id is a UUIDv7 assigned at ingest;
+// the ids of one device's events grow in the order their ingests committed,
+// so "the events after id X" is a complete, duplicate-free resume point for
+// a live stream.
+type Event struct {
+	ID         string
+	CustomerID string
+	DeviceID   string
+	Type       string
+	// OccurredAt is when the device observed the event (UTC).
+	OccurredAt time.Time
+	// ReceivedAt is when assetgate stored it (UTC).
+	ReceivedAt time.Time
+	// Payload holds the type's values after validation: float64 numbers
+	// and the bool of status.fault, under the keys of ValidatePayload.
+	Payload map[string]any
+	// PrevID is the id of the device's event stored just before this one
+	// ("" for its first). It is set on events returned by ingest and on
+	// published events, not on events read back from a store: live streams
+	// use it to notice an event they have not seen.
+	PrevID string
+}
+
+// Payload keys, and the ranges they must lie in (bounds included).
+const (
+	PayloadLatitude  = "latitude"  // location: degrees, -90..90
+	PayloadLongitude = "longitude" // location: degrees, -180..180
+	PayloadCelsius   = "celsius"   // temperature: °C, MinCelsius..MaxCelsius
+	PayloadG         = "g"         // shock: acceleration in g, 0..MaxShockG
+	PayloadPercent   = "percent"   // battery: charge in percent, 0..100
+	PayloadFault     = "fault"     // status: boolean
+)
+
+// Payload ranges.
+const (
+	MinCelsius = -50.0
+	MaxCelsius = 150.0
+	MaxShockG  = 200.0
+)
+
+// numberRange is a required number of a payload and its bounds.
+type numberRange struct {
+	key      string
+	min, max float64
+}
+
+// payloadNumbers lists, per event type, the numbers its payload requires.
+// status holds a boolean instead (see ValidatePayload).
+var payloadNumbers = map[string][]numberRange{
+	EventLocation:    {{PayloadLatitude, -90, 90}, {PayloadLongitude, -180, 180}},
+	EventTemperature: {{PayloadCelsius, MinCelsius, MaxCelsius}},
+	EventShock:       {{PayloadG, 0, MaxShockG}},
+	EventBattery:     {{PayloadPercent, 0, 100}},
+}
+
+// ValidatePayload checks the payload of an event of type typ and returns it
+// normalised (numbers as float64). The payloads are:
+//
+//	location     {"latitude": -90..90, "longitude": -180..180}
+//	temperature  {"celsius": -50..150}
+//	shock        {"g": 0..200}
+//	battery      {"percent": 0..100}
+//	status       {"fault": true|false}
+//
+// Every key is required and no other key is allowed. Numbers may be
+// float64, any Go integer, or json.Number. EInvalid pointing at "type" for
+// an unknown type, at "payload" for a missing payload, and at
+// "payload.KEY" for a missing, unknown, mistyped or out-of-range value.
+func ValidatePayload(typ string, payload map[string]any) (map[string]any, error) {
+	nums, isNumeric := payloadNumbers[typ]
+	if !isNumeric && typ != EventStatus {
+		return nil, Invalidf("type", "type must be one of %s", strings.Join(EventTypes(), ", "))
+	}
+	if payload == nil {
+		return nil, Invalidf("payload", "payload is required")
+	}
+	out := make(map[string]any, len(payload))
+	known := map[string]bool{}
+	if typ == EventStatus {
+		known[PayloadFault] = true
+		v, ok := payload[PayloadFault]
+		if !ok {
+			return nil, Invalidf("payload."+PayloadFault, "payload.%s is required for %s events", PayloadFault, typ)
+		}
+		b, ok := v.(bool)
+		if !ok {
+			return nil, Invalidf("payload."+PayloadFault, "payload.%s must be a boolean", PayloadFault)
+		}
+		out[PayloadFault] = b
+	}
+	for _, n := range nums {
+		known[n.key] = true
+		field := "payload." + n.key
+		v, ok := payload[n.key]
+		if !ok {
+			return nil, Invalidf(field, "%s is required for %s events", field, typ)
+		}
+		x, ok := payloadNumber(v)
+		if !ok {
+			return nil, Invalidf(field, "%s must be a number", field)
+		}
+		if x < n.min || x > n.max {
+			return nil, Invalidf(field, "%s must be between %g and %g", field, n.min, n.max)
+		}
+		out[n.key] = x
+	}
+	for _, k := range slices.Sorted(maps.Keys(payload)) {
+		if !known[k] {
+			return nil, Invalidf("payload."+k, "%s events have no payload member %q", typ, k)
+		}
+	}
+	return out, nil
+}
+
+// payloadNumber returns v as a finite float64.
+func payloadNumber(v any) (float64, bool) {
+	var x float64
+	switch n := v.(type) {
+	case float64:
+		x = n
+	case float32:
+		x = float64(n)
+	case int:
+		x = float64(n)
+	case int32:
+		x = float64(n)
+	case int64:
+		x = float64(n)
+	case json.Number:
+		f, err := n.Float64()
+		if err != nil {
+			return 0, false
+		}
+		x = f
+	default:
+		return 0, false
+	}
+	return x, x == x && x-x == 0 // not NaN, not ±Inf
+}
+
+// EventInput is one event as a device or an application posts it.
+type EventInput struct {
+	Type string
+	// OccurredAt is when the device observed the event; zero means "now"
+	// (the time of ingest).
+	OccurredAt time.Time
+	Payload    map[string]any
+}
+
+// maxFutureSkew is how far in the future an event's occurred_at may lie
+// (device clocks drift).
+const maxFutureSkew = 5 * time.Minute
+
+// validateEventInput checks in and returns the normalised payload.
+// EInvalid pointing at "type", "occurred_at", "payload" or "payload.KEY".
+func validateEventInput(in EventInput, now time.Time) (map[string]any, error) {
+	payload, err := ValidatePayload(in.Type, in.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if !in.OccurredAt.IsZero() {
+		if in.OccurredAt.After(now.Add(maxFutureSkew)) {
+			return nil, Invalidf("occurred_at", "occurred_at must not be more than %s in the future", maxFutureSkew)
+		}
+		if in.OccurredAt.Year() < 2000 {
+			return nil, Invalidf("occurred_at", "occurred_at must not be before the year 2000")
+		}
+	}
+	return payload, nil
+}
+
+// requestHash returns the SHA-256 (hex) of a normalised ingest request, the
+// body an idempotency key is bound to: what the client sent (the type, the
+// occurred_at it gave, if any, and the payload), not the defaults ingest
+// filled in. batch distinguishes a batch of one from a single event.
+func requestHash(batch bool, ins []EventInput, payloads []map[string]any) string {
+	type item struct {
+		Type       string         `json:"t"`
+		OccurredAt string         `json:"o,omitempty"`
+		Payload    map[string]any `json:"p"`
+	}
+	items := make([]item, len(ins))
+	for i, in := range ins {
+		items[i] = item{Type: in.Type, Payload: payloads[i]}
+		if !in.OccurredAt.IsZero() {
+			items[i].OccurredAt = in.OccurredAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
+		}
+	}
+	b, err := json.Marshal(struct {
+		Batch bool   `json:"b"`
+		Items []item `json:"i"`
+	}{batch, items}) // map keys are sorted: the encoding is canonical
+	if err != nil {
+		panic(fmt.Sprintf("resource: hash ingest request: %v", err)) // payloads hold floats and bools only
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// MaxIdempotencyKeyLen bounds idempotency keys.
+const MaxIdempotencyKeyLen = 255
+
+// validateIdempotencyKey checks that key is empty or 1 to 255 printable
+// ASCII characters; EInvalid pointing at "idempotency_key".
+func validateIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKeyLen {
+		return Invalidf("idempotency_key", "the idempotency key must be at most %d characters", MaxIdempotencyKeyLen)
+	}
+	for _, c := range []byte(key) {
+		if c < 0x21 || c > 0x7e {
+			return Invalidf("idempotency_key", "the idempotency key must be printable ASCII without spaces")
+		}
+	}
+	return nil
+}
+
+// EventBatch is what an EventStore writes in one transaction: events of
+// one device, and the idempotency key they were posted with.
+type EventBatch struct {
+	CustomerID string
+	DeviceID   string
+	// Events have everything but ID and PrevID, which the store assigns.
+	Events []*Event
+	// IdempotencyKey is "" for none. With a key, the store stores it on
+	// the first event and KEY#i on event i > 0, each with RequestHash.
+	IdempotencyKey string
+	RequestHash    string
+}
+
+// EventFilter is a checked event filter as stores apply it; zero fields do
+// not filter.
+type EventFilter struct {
+	// DeviceIDs keeps the events of these devices.
+	DeviceIDs []string
+	// Types keeps the events of these types.
+	Types []string
+	// Since keeps events that occurred at or after it; Until those that
+	// occurred strictly before it.
+	Since *time.Time
+	Until *time.Time
+}
+
+// EventQuery is a checked event list query as a store runs it. Sort holds
+// occurred_at only; the store adds the id as the last key.
+type EventQuery struct {
+	Filter EventFilter
+	Sort   []SortField
+	Offset int
+	Limit  int
+}
+
+// EventCounts are the event figures of one device.
+type EventCounts struct {
+	Total int
+	// Recent counts the events that occurred at or after the since time
+	// given to the store.
+	Recent int
+}
+
+// EventStore persists events. Every method is confined to one customer.
+type EventStore interface {
+	// CreateEvents stores the events of a batch, all or nothing, in one
+	// transaction that also updates their device: last_event_at becomes
+	// the latest occurred_at if later, the position that of the latest
+	// location event and fault that of the latest status event, each only
+	// when the device has no later event of that type. It assigns ids
+	// (UUIDv7, each greater than every id the device had, in commit
+	// order) and PrevID. With an idempotency key that the device used
+	// before, it stores nothing and returns the events stored then, with
+	// replayed true, when their request hash is the batch's; EConflict
+	// when it differs (or the key was used for another number of events).
+	// ENotFound when the device is not the customer's.
+	CreateEvents(ctx context.Context, b *EventBatch) (events []*Event, replayed bool, err error)
+	// FindEvent returns an event of the customer, or ENotFound.
+	FindEvent(ctx context.Context, customerID, id string) (*Event, error)
+	// ListEvents returns the page of the customer's events that q selects
+	// and how many match in all.
+	ListEvents(ctx context.Context, customerID string, q EventQuery) ([]*Event, int, error)
+	// EventsAfter returns, by id, up to limit events of a device of the
+	// customer whose id is greater than afterID ("" for all).
+	EventsAfter(ctx context.Context, customerID, deviceID, afterID string, limit int) ([]*Event, error)
+	// LastEventID returns the greatest event id of a device of the
+	// customer, or "" when it has none.
+	LastEventID(ctx context.Context, customerID, deviceID string) (string, error)
+	// CountEvents returns how many events a device of the customer has, in
+	// all and since the given time.
+	CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*EventCounts, error)
+}
+
+// Event filter names and sort fields (DESIGN §5).
+const (
+	EventFilterDevice = "device"
+	EventFilterType   = "type"
+	EventFilterSince  = "since"
+	EventFilterUntil  = "until"
+)
+
+var eventSpec = QuerySpec{
+	Filters:     []string{EventFilterDevice, EventFilterType, EventFilterSince, EventFilterUntil},
+	Sorts:       []string{"occurred_at"},
+	DefaultSort: []SortField{{Field: "occurred_at", Desc: true}},
+}
+
+// deviceEventSpec is eventSpec without the device filter, for the events of
+// one device.
+var deviceEventSpec = QuerySpec{
+	Filters:     []string{EventFilterType, EventFilterSince, EventFilterUntil},
+	Sorts:       eventSpec.Sorts,
+	DefaultSort: eventSpec.DefaultSort,
+}
+
+// EventQuerySpec returns the filters and sorts that GET /events accepts.
+func EventQuerySpec() QuerySpec { return eventSpec.clone() }
+
+// DeviceEventQuerySpec returns the filters and sorts that the events list of
+// one device accepts.
+func DeviceEventQuerySpec() QuerySpec { return deviceEventSpec.clone() }
+
+// EventList is a page of events.
+type EventList struct {
+	Events []*Event
+	// Total is how many events match in all (meta.total).
+	Total int
+	Page  Page
+}
+
+// DeviceStats sums up a device's state and events (GET
+// /devices/{id}/stats).
+type DeviceStats struct {
+	DeviceID string
+	// LastEventAt is when the device's latest event occurred; nil before
+	// its first.
+	LastEventAt *time.Time
+	// EventsLast24h counts the events that occurred in the 24 hours before
+	// the request.
+	EventsLast24h int
+	TotalEvents   int
+	// Latitude and Longitude are the device's last known position (both
+	// nil when unknown).
+	Latitude  *float64
+	Longitude *float64
+	Fault     bool
+}
+
+// parseEventFilter turns the filter of an event query (names already
+// checked) into an EventFilter. EInvalid pointing at filter[NAME].
+func parseEventFilter(raw map[string]string) (EventFilter, error) {
+	var f EventFilter
+	if v, ok := raw[EventFilterDevice]; ok {
+		ids := commaList(v)
+		if len(ids) == 0 || len(ids) > MaxPageSize {
+			return f, Invalidf("filter[device]", "filter[device] must list 1 to %d device ids", MaxPageSize)
+		}
+		for _, id := range ids {
+			if !ValidID(id) {
+				return f, Invalidf("filter[device]", "filter[device] must list device ids")
+			}
+		}
+		f.DeviceIDs = ids
+	}
+	if v, ok := raw[EventFilterType]; ok {
+		types := commaList(v)
+		if len(types) == 0 {
+			return f, Invalidf("filter[type]", "filter[type] must list event types")
+		}
+		for _, t := range types {
+			if !slices.Contains(EventTypes(), t) {
+				return f, Invalidf("filter[type]", "filter[type] must list event types: %s", strings.Join(EventTypes(), ", "))
+			}
+		}
+		f.Types = types
+	}
+	for _, c := range []struct {
+		name string
+		dst  **time.Time
+	}{{EventFilterSince, &f.Since}, {EventFilterUntil, &f.Until}} {
+		v, ok := raw[c.name]
+		if !ok {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
+		if err != nil {
+			return f, Invalidf("filter["+c.name+"]", "filter[%s] must be an RFC 3339 time such as 2025-01-02T15:04:05Z", c.name)
+		}
+		t = t.UTC()
+		*c.dst = &t
+	}
+	if f.Since != nil && f.Until != nil && !f.Since.Before(*f.Until) {
+		return f, Invalidf("filter[until]", "filter[until] must be after filter[since]")
+	}
+	return f, nil
+}

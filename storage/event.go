@@ -1,0 +1,379 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/assetgate/assetgate/resource"
+)
+
+// EventStore keeps events in the SQL database.
+type EventStore struct {
+	db *DB
+}
+
+var _ resource.EventStore = (*EventStore)(nil)
+
+// NewEventStore returns an EventStore on db.
+func NewEventStore(db *DB) *EventStore {
+	return &EventStore{db: db}
+}
+
+// eventRow is an events row.
+type eventRow struct {
+	ID         string    `db:"id"`
+	CustomerID string    `db:"customer_id"`
+	DeviceID   string    `db:"device_id"`
+	Type       string    `db:"type"`
+	OccurredAt time.Time `db:"occurred_at"`
+	ReceivedAt time.Time `db:"received_at"`
+	Payload    string    `db:"payload"`
+	// RequestHash is read for idempotent replays only.
+	RequestHash sql.NullString `db:"request_hash"`
+}
+
+const eventColumns = `id, customer_id, device_id, type, occurred_at, received_at, CAST(payload AS TEXT) AS payload`
+
+// event returns the resource value of r, its times in UTC.
+func (r *eventRow) event() (*resource.Event, error) {
+	payload := map[string]any{}
+	if err := json.Unmarshal([]byte(r.Payload), &payload); err != nil {
+		return nil, fmt.Errorf("event %s: payload: %w", r.ID, err)
+	}
+	return &resource.Event{ID: r.ID, CustomerID: r.CustomerID, DeviceID: r.DeviceID, Type: r.Type,
+		OccurredAt: dbTime(r.OccurredAt), ReceivedAt: dbTime(r.ReceivedAt), Payload: payload}, nil
+}
+
+func eventsOf(rows []eventRow) ([]*resource.Event, error) {
+	out := make([]*resource.Event, len(rows))
+	for i := range rows {
+		e, err := rows[i].event()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+// errReplay makes CreateEvents' transaction roll back when an idempotency
+// key was used before.
+var errReplay = errors.New("idempotency key used before")
+
+// CreateEvents stores a batch and updates its device in one transaction:
+// the update of last_event_at comes first, so its row lock orders the ingests of one
+// device (PostgreSQL; SQLite runs one writer at a time), and ids are
+// assigned under that lock, each greater than the device's latest, so a
+// device's ids grow in commit order even across replicas with skewed
+// clocks. See resource.EventStore.
+func (s *EventStore) CreateEvents(ctx context.Context, b *resource.EventBatch) ([]*resource.Event, bool, error) {
+	if len(b.Events) == 0 {
+		return nil, false, errors.New("storage: empty event batch")
+	}
+	err := s.db.WithTx(ctx, func(tx *sqlx.Tx) error {
+		query, args := deviceLastEvent(b)
+		res, err := tx.ExecContext(ctx, tx.Rebind(query), args...)
+		if err != nil {
+			return fmt.Errorf("update device: %w", err)
+		}
+		if err := changedRow(res, resource.Errorf(resource.ENotFound, "device %q not found", b.DeviceID)); err != nil {
+			return err
+		}
+		if query, args, ok := deviceState(b); ok {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
+				return fmt.Errorf("update device state: %w", err)
+			}
+		}
+		var last string
+		if err := tx.GetContext(ctx, &last, tx.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ? AND device_id = ?`),
+			b.CustomerID, b.DeviceID); err != nil {
+			return fmt.Errorf("latest event id: %w", err)
+		}
+		for _, e := range b.Events {
+			e.ID = resource.NewID()
+			if e.ID <= last {
+				if e.ID, err = idAfter(last); err != nil {
+					return err
+				}
+			}
+			e.PrevID, last = last, e.ID
+		}
+		query, args, err = eventInsert(b)
+		if err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, tx.Rebind(query), args...)
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if int(n) != len(b.Events) {
+			return errReplay
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errReplay):
+		events, err := s.replay(ctx, b)
+		return events, err == nil, err
+	case err != nil:
+		for _, e := range b.Events {
+			e.ID, e.PrevID = "", ""
+		}
+		return nil, false, err
+	}
+	return b.Events, false, nil
+}
+
+// batchKeys returns the idempotency keys of a batch's events: the key on
+// the first, KEY#i on the others.
+func batchKeys(b *resource.EventBatch) []string {
+	keys := make([]string, len(b.Events))
+	for i := range keys {
+		keys[i] = b.IdempotencyKey
+		if i > 0 {
+			keys[i] += "#" + strconv.Itoa(i)
+		}
+	}
+	return keys
+}
+
+// replay returns the events stored under a batch's idempotency keys when
+// they were stored for the same request; EConflict otherwise.
+func (s *EventStore) replay(ctx context.Context, b *resource.EventBatch) ([]*resource.Event, error) {
+	conflict := resource.Errorf(resource.EConflict, "the idempotency key was used before with another request")
+	keys := batchKeys(b)
+	q, args, err := sqlx.In(`SELECT `+eventColumns+`, request_hash FROM events
+		WHERE customer_id = ? AND device_id = ? AND idempotency_key IN (?) ORDER BY id`, b.CustomerID, b.DeviceID, keys)
+	if err != nil {
+		return nil, err
+	}
+	var rows []eventRow
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("replay events: %w", err)
+	}
+	if len(rows) != len(keys) {
+		return nil, conflict
+	}
+	for _, r := range rows {
+		if !r.RequestHash.Valid || r.RequestHash.String != b.RequestHash {
+			return nil, conflict
+		}
+	}
+	return eventsOf(rows)
+}
+
+// deviceLastEvent returns the UPDATE that moves a device's last_event_at
+// to the batch's latest occurred_at, if later. It is the first statement
+// of an ingest: its row lock orders the ingests of one device.
+func deviceLastEvent(b *resource.EventBatch) (string, []any) {
+	latest := b.Events[0].OccurredAt
+	for _, e := range b.Events[1:] {
+		if e.OccurredAt.After(latest) {
+			latest = e.OccurredAt
+		}
+	}
+	t := dbTime(latest)
+	return `UPDATE devices SET last_event_at = CASE WHEN last_event_at IS NULL OR last_event_at < ? THEN ? ELSE last_event_at END
+		WHERE customer_id = ? AND id = ?`, []any{t, t, b.CustomerID, b.DeviceID}
+}
+
+// deviceState returns the UPDATE that sets a device's position from the
+// batch's latest location event and its fault from its latest status
+// event, each only when the device has no later event of that type (a
+// batch buffered offline does not roll newer state back); ok is false when
+// the batch has neither. It runs after deviceLastEvent, under the device's
+// row lock, so its subqueries see every ingest that committed before.
+func deviceState(b *resource.EventBatch) (query string, args []any, ok bool) {
+	var location, status *resource.Event
+	for _, e := range b.Events {
+		switch {
+		case e.Type == resource.EventLocation && (location == nil || !e.OccurredAt.Before(location.OccurredAt)):
+			location = e
+		case e.Type == resource.EventStatus && (status == nil || !e.OccurredAt.Before(status.OccurredAt)):
+			status = e
+		}
+	}
+	const latest = `CASE WHEN NOT EXISTS (SELECT 1 FROM events
+		WHERE customer_id = ? AND device_id = ? AND type = ? AND occurred_at > ?) THEN ? ELSE %s END`
+	var set []string
+	if location != nil {
+		t := dbTime(location.OccurredAt)
+		set = append(set, "latitude = "+fmt.Sprintf(latest, "latitude"), "longitude = "+fmt.Sprintf(latest, "longitude"))
+		args = append(args, b.CustomerID, b.DeviceID, resource.EventLocation, t, location.Payload[resource.PayloadLatitude],
+			b.CustomerID, b.DeviceID, resource.EventLocation, t, location.Payload[resource.PayloadLongitude])
+	}
+	if status != nil {
+		set = append(set, "fault = "+fmt.Sprintf(latest, "fault"))
+		args = append(args, b.CustomerID, b.DeviceID, resource.EventStatus, dbTime(status.OccurredAt), status.Payload[resource.PayloadFault])
+	}
+	if len(set) == 0 {
+		return "", nil, false
+	}
+	return `UPDATE devices SET ` + strings.Join(set, ", ") + ` WHERE customer_id = ? AND id = ?`,
+		append(args, b.CustomerID, b.DeviceID), true
+}
+
+// eventInsert returns the one INSERT of a batch's events; with an
+// idempotency key, rows whose key exists are skipped.
+func eventInsert(b *resource.EventBatch) (string, []any, error) {
+	var keys []string
+	if b.IdempotencyKey != "" {
+		keys = batchKeys(b)
+	}
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO events (id, customer_id, device_id, type, occurred_at, received_at, payload, idempotency_key, request_hash) VALUES `)
+	args := make([]any, 0, 9*len(b.Events))
+	for i, e := range b.Events {
+		payload, err := json.Marshal(e.Payload)
+		if err != nil {
+			return "", nil, fmt.Errorf("event payload: %w", err)
+		}
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		var key, hash any
+		if keys != nil {
+			key, hash = keys[i], b.RequestHash
+		}
+		args = append(args, e.ID, b.CustomerID, b.DeviceID, e.Type, dbTime(e.OccurredAt), dbTime(e.ReceivedAt), string(payload), key, hash)
+	}
+	if keys != nil {
+		sb.WriteString(` ON CONFLICT (device_id, idempotency_key) DO NOTHING`)
+	}
+	return sb.String(), args, nil
+}
+
+// idAfter returns the UUIDv7 that follows prev: its random bits plus one
+// (carrying into the timestamp in the unlikely case they overflow), with
+// the version and variant bits kept.
+func idAfter(prev string) (string, error) {
+	u, err := uuid.Parse(prev)
+	if err != nil {
+		return "", fmt.Errorf("event id %q: %w", prev, err)
+	}
+	// rand_b: the low 6 bits of byte 8 and bytes 9..15.
+	for i := 15; i >= 9; i-- {
+		u[i]++
+		if u[i] != 0 {
+			return u.String(), nil
+		}
+	}
+	if u[8]&0x3f != 0x3f {
+		u[8]++
+		return u.String(), nil
+	}
+	u[8] &^= 0x3f
+	// rand_a: the low 4 bits of byte 6 and byte 7.
+	if u[7]++; u[7] != 0 {
+		return u.String(), nil
+	}
+	if u[6]&0x0f != 0x0f {
+		u[6]++
+		return u.String(), nil
+	}
+	u[6] &^= 0x0f
+	// The 48-bit millisecond timestamp.
+	for i := 5; i >= 0; i-- {
+		if u[i]++; u[i] != 0 {
+			break
+		}
+	}
+	return u.String(), nil
+}
+
+// eventSorts maps the sort fields of resource.EventQuerySpec to columns.
+var eventSorts = map[string]sortColumn{
+	"occurred_at": {expr: "occurred_at"},
+}
+
+// ListEvents returns the page of the customer's events that q selects and
+// how many match in all.
+func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resource.EventQuery) ([]*resource.Event, int, error) {
+	c := &conds{}
+	c.add("customer_id = ?", customerID)
+	f := q.Filter
+	if len(f.DeviceIDs) > 0 {
+		c.in("device_id", f.DeviceIDs)
+	}
+	if len(f.Types) > 0 {
+		c.in("type", f.Types)
+	}
+	if f.Since != nil {
+		c.add("occurred_at >= ?", dbTime(*f.Since))
+	}
+	if f.Until != nil {
+		c.add("occurred_at < ?", dbTime(*f.Until))
+	}
+	order, err := orderBy(q.Sort, eventSorts)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, total, err := listPage[eventRow](ctx, s.db, `SELECT `+eventColumns+` FROM events`, countAll("events", c), c, order, q.Offset, q.Limit)
+	if err != nil {
+		return nil, 0, fmt.Errorf("events: %w", err)
+	}
+	events, err := eventsOf(rows)
+	return events, total, err
+}
+
+// FindEvent returns an event of the customer, or ENotFound.
+func (s *EventStore) FindEvent(ctx context.Context, customerID, id string) (*resource.Event, error) {
+	var r eventRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+eventColumns+` FROM events WHERE customer_id = ? AND id = ?`), customerID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, resource.Errorf(resource.ENotFound, "event %q not found", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("find event: %w", err)
+	}
+	return r.event()
+}
+
+// EventsAfter returns, by id, up to limit events of a device of the
+// customer whose id is greater than afterID.
+func (s *EventStore) EventsAfter(ctx context.Context, customerID, deviceID, afterID string, limit int) ([]*resource.Event, error) {
+	rows := []eventRow{}
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
+		WHERE customer_id = ? AND device_id = ? AND id > ? ORDER BY id LIMIT ?`), customerID, deviceID, afterID, max(limit, 0))
+	if err != nil {
+		return nil, fmt.Errorf("events after: %w", err)
+	}
+	return eventsOf(rows)
+}
+
+// LastEventID returns the greatest event id of a device of the customer,
+// or "".
+func (s *EventStore) LastEventID(ctx context.Context, customerID, deviceID string) (string, error) {
+	var id string
+	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ? AND device_id = ?`),
+		customerID, deviceID)
+	if err != nil {
+		return "", fmt.Errorf("latest event id: %w", err)
+	}
+	return id, nil
+}
+
+// CountEvents returns how many events a device of the customer has, in all
+// and since the given time.
+func (s *EventStore) CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*resource.EventCounts, error) {
+	var c resource.EventCounts
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ?),
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND occurred_at >= ?)`),
+		customerID, deviceID, customerID, deviceID, dbTime(since)).Scan(&c.Total, &c.Recent)
+	if err != nil {
+		return nil, fmt.Errorf("count events: %w", err)
+	}
+	return &c, nil
+}
