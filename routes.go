@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -52,6 +53,20 @@ func newHandler(a *app) http.Handler {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle(jsonapi.BasePath+"/", api.Fallback()) // JSON:API 404 and 405
+	// --- GraphQL (DESIGN §6, issue 7) ---
+	// POST and GET (persisted queries) with a bearer token; WebSocket
+	// (graphql-transport-ws) with the token in connection_init; GraphiQL for
+	// browsers (GET, Accept: text/html) while introspection is on. The
+	// deviceEvents subscription uses the events' bus (Redis across replicas).
+	gql := graph.New(graph.Deps{
+		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
+		Configurations: a.configurations, Events: a.events.events, DeviceTokens: a.events.deviceTokens,
+		Principal: a.oauth.Principal, Logger: a.log, Redis: a.redis,
+	}, graph.DefaultConfig())
+	mux.Handle("GET /graphql", gql)
+	mux.Handle("POST /graphql", gql)
+	mux.Handle("OPTIONS /graphql", gql)
+	// --- end GraphQL ---
 	return logRequests(a.log, mux)
 }
 

@@ -1,0 +1,32 @@
+package graph
+
+import (
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// Deps are what the GraphQL API runs on: the same resource services as the
+// JSON:API, the bearer token resolver, a logger and, optionally, Redis.
+type Deps struct {
+	Users          *resource.UserService
+	Applications   *resource.ApplicationService
+	Devices        *resource.DeviceService
+	Groups         *resource.DeviceGroupService
+	Configurations *resource.ConfigurationService
+	// Events serve events, device stats and the deviceEvents subscription
+	// (through their bus, so it works across replicas).
+	Events       *resource.EventService
+	DeviceTokens *resource.DeviceTokenService
+	// Principal resolves bearer tokens (oauth.Server.Principal); the
+	// WebSocket transport uses it for the token of connection_init.
+	Principal scopes.Resolver
+	// Logger receives the causes of internal errors and recovered panics.
+	Logger *slog.Logger
+	// Redis, when set, keeps the automatic persisted queries, so that every
+	// replica knows a query any replica has seen. Nil keeps them in memory.
+	Redis redis.UniversalClient
+}

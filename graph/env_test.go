@@ -1,0 +1,330 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
+)
+
+// testPassword is the password of every user the tests make.
+const testPassword = "correct horse battery"
+
+// env is a database with the services on it, two customers (A and B) each
+// with a user, a published configuration, a group using it and a device in
+// the group, and a GraphQL endpoint over real HTTP. Bearer tokens are
+// resolved from a table of test tokens (the OAuth server's tokens are used
+// by the end-to-end tests of package main).
+type env struct {
+	db      *storage.DB
+	queries *counter
+	stores  stores
+	deps    graph.Deps
+	a, b    tenant
+	url     string
+	cfg     graph.Config
+	logs    *syncBuffer
+
+	mu     sync.Mutex
+	tokens map[string]*scopes.Principal
+}
+
+// stores are the SQL stores behind the services, for setting up state.
+type stores struct {
+	customers *storage.CustomerStore
+	users     *storage.UserStore
+	devices   *storage.DeviceStore
+	groups    *storage.DeviceGroupStore
+	configs   *storage.ConfigurationStore
+	tokens    *storage.SQLTokenStore
+	events    *storage.EventStore
+}
+
+// tenant is one customer's fixtures.
+type tenant struct {
+	customer *resource.Customer
+	user     *resource.User
+	config   *resource.Configuration // published, assigned to group
+	group    *resource.DeviceGroup
+	device   *resource.Device // in group
+}
+
+// options change how newEnv builds the endpoint.
+type options struct {
+	cfg   func(*graph.Config)
+	deps  func(*graph.Deps)
+	redis redis.UniversalClient
+	// bus fans events out; nil is an in-process bus.
+	bus resource.EventBus
+}
+
+// eachEnv runs fn on a fresh env on SQLite and on PostgreSQL.
+func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, d := range storagetest.Dialects() {
+		t.Run(d, func(t *testing.T) { fn(t, newEnv(t, d, options{})) })
+	}
+}
+
+// newEnv builds an env on a fresh database of the dialect.
+func newEnv(t *testing.T, dialect string, o options) *env {
+	t.Helper()
+	db, n := mustOpenCountingDB(t, dialect)
+	if o.bus == nil {
+		bus := resource.NewLocalBus(0)
+		t.Cleanup(bus.Close)
+		o.bus = bus
+	}
+	e := &env{db: db, queries: n, tokens: map[string]*scopes.Principal{}, logs: &syncBuffer{}}
+	e.stores = stores{
+		customers: storage.NewCustomerStore(db), users: storage.NewUserStore(db), devices: storage.NewDeviceStore(db),
+		groups: storage.NewDeviceGroupStore(db), configs: storage.NewConfigurationStore(db), tokens: storage.NewSQLTokenStore(db),
+		events: storage.NewEventStore(db),
+	}
+	s := e.stores
+	devices := &resource.DeviceService{Store: s.devices, Groups: s.groups, Configurations: s.configs}
+	e.deps = graph.Deps{
+		Users:          &resource.UserService{Store: s.users, Customers: s.customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: s.tokens},
+		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: s.users, Tokens: s.tokens},
+		Devices:        devices,
+		Groups:         &resource.DeviceGroupService{Store: s.groups, Configurations: s.configs, Devices: devices},
+		Configurations: &resource.ConfigurationService{Store: s.configs},
+		Events:         &resource.EventService{Store: s.events, Devices: s.devices, Bus: o.bus},
+		DeviceTokens: &resource.DeviceTokenService{Store: storage.NewDeviceTokenStore(db), Devices: s.devices, Tokens: s.tokens,
+			Key: []byte("0123456789abcdef0123456789abcdef")},
+		Principal: e.resolve,
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, nil)),
+		Redis:     o.redis,
+	}
+	e.a, e.b = e.newTenant(t), e.newTenant(t)
+	if o.deps != nil {
+		o.deps(&e.deps)
+	}
+	cfg := graph.DefaultConfig()
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	e.cfg = cfg
+	e.url = e.replica(t)
+	return e
+}
+
+// replica starts another endpoint on the same services and configuration
+// (as another replica of the service would be) and returns its URL.
+func (e *env) replica(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(graph.New(e.deps, e.cfg))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/graphql"
+}
+
+func (e *env) newTenant(t *testing.T) tenant {
+	t.Helper()
+	c, err := (&resource.CustomerService{Store: e.stores.customers}).Create(t.Context(), "Tenant")
+	must(t, err)
+	u, err := e.deps.Users.Create(t.Context(), c.ID, "user-"+resource.NewID()+"@example.com", testPassword)
+	must(t, err)
+	now := time.Now()
+	conf := storagetest.NewConfiguration(c.ID, now)
+	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
+	storagetest.MustCreateConfiguration(t, e.stores.configs, conf)
+	g := storagetest.NewDeviceGroup(c.ID, now)
+	g.ConfigurationID = conf.ID
+	storagetest.MustCreateDeviceGroup(t, e.stores.groups, g)
+	d := storagetest.NewDevice(c.ID, now)
+	d.GroupID = g.ID
+	storagetest.MustCreateDevice(t, e.stores.devices, d)
+	return tenant{customer: c, user: u, config: conf, group: g, device: d}
+}
+
+// resolve is the bearer token resolver of the endpoint.
+func (e *env) resolve(_ context.Context, token string) (*scopes.Principal, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p, ok := e.tokens[token]; ok {
+		return p, nil
+	}
+	return nil, scopes.ErrInvalidToken
+}
+
+// token registers p and returns a bearer token for it.
+func (e *env) token(p *scopes.Principal) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tok := "test_" + resource.NewID()
+	e.tokens[tok] = p
+	return tok
+}
+
+// Tokens of a tenant's principals.
+
+func (e *env) me(tn tenant) string {
+	return e.token(&scopes.Principal{Kind: scopes.KindUser, CustomerID: tn.customer.ID, UserID: tn.user.ID,
+		ClientID: resource.NewID(), FamilyID: resource.NewFamilyID(), Scopes: []string{scopes.Me}})
+}
+
+func (e *env) app(tn tenant, scope ...string) string {
+	return e.token(&scopes.Principal{Kind: scopes.KindApplication, CustomerID: tn.customer.ID, ClientID: resource.NewID(),
+		FamilyID: resource.NewFamilyID(), Scopes: scope})
+}
+
+func (e *env) deviceToken(tn tenant, permissions ...string) string {
+	return e.token(&scopes.Principal{Kind: scopes.KindDevice, CustomerID: tn.customer.ID, DeviceID: tn.device.ID,
+		FamilyID: resource.NewFamilyID(), Permissions: permissions})
+}
+
+// gqlError is one error of a GraphQL response.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// gqlResponse is a GraphQL response.
+type gqlResponse struct {
+	status int
+	header http.Header
+	Data   map[string]any `json:"data"`
+	Errors []gqlError     `json:"errors"`
+}
+
+// code returns the extensions.code of the first error, or "".
+func (r gqlResponse) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// ok fails the test unless the response has no errors; it returns data.
+func (r gqlResponse) ok(tb testing.TB) map[string]any {
+	tb.Helper()
+	if r.status != http.StatusOK || len(r.Errors) > 0 {
+		tb.Fatalf("status %d, errors %+v", r.status, r.Errors)
+	}
+	return r.Data
+}
+
+// fails fails the test unless the first error has the code; it returns
+// that error.
+func (r gqlResponse) fails(tb testing.TB, code string) gqlError {
+	tb.Helper()
+	if r.code() != code {
+		tb.Fatalf("status %d, errors %+v, want code %s", r.status, r.Errors, code)
+	}
+	return r.Errors[0]
+}
+
+// do sends a GraphQL request body (a JSON object) with a bearer token
+// ("" for none) and decodes the response.
+func (e *env) do(tb testing.TB, token string, body any) gqlResponse {
+	tb.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, e.url, bytes.NewReader(raw))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return send(tb, req)
+}
+
+// query sends a query with variables (nil for none).
+func (e *env) query(tb testing.TB, token, query string, vars map[string]any) gqlResponse {
+	tb.Helper()
+	body := map[string]any{"query": query}
+	if vars != nil {
+		body["variables"] = vars
+	}
+	return e.do(tb, token, body)
+}
+
+func send(tb testing.TB, req *http.Request) gqlResponse {
+	tb.Helper()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	r := gqlResponse{status: res.StatusCode, header: res.Header}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		tb.Fatalf("%s %s = %d: body is not JSON: %s", req.Method, req.URL.Path, res.StatusCode, raw)
+	}
+	return r
+}
+
+// get returns the value at a dotted path of nested objects ("a.b.c"),
+// with list indexes as numbers ("edges.0.node").
+func get(v any, path string) any {
+	for _, k := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[k]
+		case []any:
+			i := 0
+			for _, c := range k {
+				i = i*10 + int(c-'0')
+			}
+			if i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+// nodeIDs returns the ids of the nodes of a connection.
+func nodeIDs(conn any) []string {
+	ids := []string{}
+	edges, _ := get(conn, "edges").([]any)
+	for _, e := range edges {
+		ids = append(ids, get(e, "node.id").(string))
+	}
+	return ids
+}
+
+func must(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (the log).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

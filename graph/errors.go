@@ -1,0 +1,175 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/assetgate/assetgate/resource"
+)
+
+// Error codes of extensions.code (DESIGN §6). Errors of GraphQL itself
+// (parsing, validation, limits, persisted queries) keep gqlgen's codes.
+const (
+	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
+	CodeNotFound        = "NOT_FOUND"
+	CodeBadUserInput    = "BAD_USER_INPUT"
+	CodeConflict        = "CONFLICT"
+	CodeInternal        = "INTERNAL"
+)
+
+// internalMessage is all a client learns of an internal error.
+const internalMessage = "Internal error."
+
+// codeOf maps a resource error code to extensions.code: the one place
+// where GraphQL decides how a service error looks. Unknown codes are
+// internal.
+func codeOf(resourceCode string) string {
+	switch resourceCode {
+	case resource.EUnauthenticated:
+		return CodeUnauthenticated
+	case resource.EForbidden:
+		return CodeForbidden
+	case resource.ENotFound:
+		return CodeNotFound
+	case resource.EInvalid:
+		return CodeBadUserInput
+	case resource.EConflict:
+		return CodeConflict
+	}
+	return CodeInternal
+}
+
+// panicError is what a recovered panic becomes; it was logged already.
+type panicError struct{}
+
+func (panicError) Error() string { return "panic in a resolver" }
+
+// presentError returns the error presenter: resource errors keep their
+// message and get their code, and the input field they point at as
+// extensions.field (a path into the field's arguments: "input.imei",
+// "filter.radiusLte", "first"). Anything else a resolver returns is
+// internal: the client sees a generic message, the log sees the cause.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+		var re *resource.Error
+		var pe panicError
+		switch {
+		case errors.As(err, &re):
+			code := codeOf(re.Code)
+			if code == CodeInternal {
+				log.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gqlErr.Path.String())
+				return internalError(gqlErr)
+			}
+			out := &gqlerror.Error{Message: re.Message, Path: gqlErr.Path, Locations: gqlErr.Locations,
+				Extensions: map[string]any{"code": code}}
+			if re.Field != "" {
+				out.Extensions["field"] = argumentPath(re.Field, graphql.GetFieldContext(ctx))
+			}
+			return out
+		case errors.As(err, &pe):
+			return internalError(gqlErr)
+		case gqlErr.Err == nil:
+			// An error of GraphQL itself, made by gqlgen or an extension:
+			// its message is meant for the client.
+			return gqlErr
+		default:
+			log.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gqlErr.Path.String())
+			return internalError(gqlErr)
+		}
+	}
+}
+
+// internalError is the client's view of an internal error at the place of
+// gqlErr.
+func internalError(gqlErr *gqlerror.Error) *gqlerror.Error {
+	return &gqlerror.Error{Message: internalMessage, Path: gqlErr.Path, Locations: gqlErr.Locations,
+		Extensions: map[string]any{"code": CodeInternal}}
+}
+
+// recoverPanic returns the recover function: a panic in a resolver is
+// logged with its stack and becomes an INTERNAL error of that field.
+func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, v any) error {
+		path := ""
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			path = fc.Path().String()
+		}
+		log.ErrorContext(ctx, "graphql: panic", "panic", fmt.Sprint(v), "path", path, "stack", string(debug.Stack()))
+		return panicError{}
+	}
+}
+
+// argumentPath turns the field a resource error points at into a path
+// into the arguments of the GraphQL field fc: "filter[radius_lte]" is
+// "filter.radiusLte", "sort" is "orderBy", and a field of a mutation's
+// input object is "input.<field>" ("settings.shock_threshold_g" is
+// "input.settings.shockThresholdG").
+func argumentPath(field string, fc *graphql.FieldContext) string {
+	switch {
+	case strings.HasPrefix(field, "filter[") && strings.HasSuffix(field, "]"):
+		return "filter." + camel(field[len("filter["):len(field)-1])
+	case field == "sort":
+		return "orderBy"
+	case strings.HasPrefix(field, "page["):
+		return "first"
+	}
+	if fc != nil {
+		if _, ok := fc.Args[field]; ok {
+			return field
+		}
+		if _, ok := fc.Args["input"]; ok {
+			parts := strings.Split(field, ".")
+			for i, p := range parts {
+				parts[i] = camel(p)
+			}
+			// Relationships are ids in GraphQL inputs.
+			if parts[0] == "group" || parts[0] == "configuration" {
+				parts[0] += "Id"
+			}
+			return "input." + strings.Join(parts, ".")
+		}
+	}
+	return camel(field)
+}
+
+// camel turns snake_case into camelCase; "" stays "".
+func camel(s string) string {
+	var b strings.Builder
+	up := false
+	for _, r := range s {
+		switch {
+		case r == '_':
+			up = true
+		case up:
+			b.WriteString(strings.ToUpper(string(r)))
+			up = false
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// snake turns camelCase into snake_case, the other way round.
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

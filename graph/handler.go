@@ -1,0 +1,245 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/assetgate/assetgate/graph/exec"
+	"github.com/assetgate/assetgate/scopes"
+)
+
+// Config holds the limits and switches of the GraphQL endpoint. Start from
+// DefaultConfig: zero limits are refused by Validate.
+type Config struct {
+	// Path is where the endpoint is mounted (for GraphiQL's fetcher).
+	Path string
+	// IntrospectionEnabled lets clients query the schema (__schema,
+	// __type) and serves GraphiQL to browsers. Off, field suggestions in
+	// error messages are off too.
+	IntrospectionEnabled bool
+	// ComplexityLimit is the most an operation may cost: a field costs 1
+	// plus its selection, a connection its selection once per item its
+	// first (or last) asks for.
+	ComplexityLimit int
+	// DepthLimit is how deep selections may nest.
+	DepthLimit int
+	// FieldLimit and AliasLimit bound how many fields, and how many of
+	// them aliased, an operation selects in all.
+	FieldLimit int
+	AliasLimit int
+	// ParserTokenLimit bounds the tokens of a document, before parsing.
+	ParserTokenLimit int
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64
+	// QueryCacheSize is how many parsed and validated documents the LRU
+	// query cache keeps.
+	QueryCacheSize int
+	// APQCacheSize is how many persisted queries the in-memory APQ cache
+	// keeps (without Redis).
+	APQCacheSize int
+	// APQTTL is how long Redis keeps a persisted query after its last use.
+	APQTTL time.Duration
+	// RedisPrefix starts the Redis keys of persisted queries.
+	RedisPrefix string
+	// SubscriptionRecheck is how often a subscription resolves its
+	// connection's token again: a revoked token's subscriptions end within
+	// it.
+	SubscriptionRecheck time.Duration
+	// TrustedDocuments, when not nil, is the trusted documents mode: only
+	// these documents (keyed by the hex SHA-256 of their text, see
+	// TrustedDocumentsOf) may run, and APQ is off.
+	TrustedDocuments map[string]string
+}
+
+// DefaultConfig returns the production defaults: introspection on.
+func DefaultConfig() Config {
+	return Config{
+		Path:                 "/graphql",
+		IntrospectionEnabled: true,
+		ComplexityLimit:      5000,
+		DepthLimit:           12,
+		FieldLimit:           500,
+		AliasLimit:           30,
+		ParserTokenLimit:     15000,
+		MaxBodyBytes:         1 << 20,
+		QueryCacheSize:       1000,
+		APQCacheSize:         1000,
+		APQTTL:               24 * time.Hour,
+		RedisPrefix:          "ag:apq:",
+		SubscriptionRecheck:  15 * time.Second,
+	}
+}
+
+// Validate checks that every limit is set.
+func (c Config) Validate() error {
+	for _, v := range []struct {
+		name string
+		n    int64
+	}{
+		{"ComplexityLimit", int64(c.ComplexityLimit)}, {"DepthLimit", int64(c.DepthLimit)},
+		{"FieldLimit", int64(c.FieldLimit)}, {"AliasLimit", int64(c.AliasLimit)},
+		{"ParserTokenLimit", int64(c.ParserTokenLimit)}, {"MaxBodyBytes", c.MaxBodyBytes},
+		{"QueryCacheSize", int64(c.QueryCacheSize)}, {"APQCacheSize", int64(c.APQCacheSize)},
+		{"APQTTL", int64(c.APQTTL)}, {"SubscriptionRecheck", int64(c.SubscriptionRecheck)},
+	} {
+		if v.n <= 0 {
+			return errors.New("graph: Config." + v.name + " must be positive")
+		}
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		return errors.New("graph: Config.Path must start with /")
+	}
+	return nil
+}
+
+// New returns the GraphQL endpoint: POST and GET (persisted queries) with
+// a bearer token, WebSocket (graphql-transport-ws, the token in
+// connection_init), OPTIONS, and GraphiQL for browsers. It panics on an
+// invalid configuration (call cfg.Validate first to get an error).
+func New(deps Deps, cfg Config) http.Handler {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	deps.Logger = log
+	r := &Resolver{deps: deps, cfg: cfg}
+	srv := handler.New(exec.NewExecutableSchema(exec.Config{
+		Resolvers:  r,
+		Directives: exec.DirectiveRoot{Auth: authDirective()},
+		Complexity: complexity(),
+	}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.Websocket{
+		InitFunc:              websocketInit(deps.Principal, log),
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 10 * time.Second,
+		PingPongInterval:      30 * time.Second,
+	})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
+	srv.SetParserTokenLimit(cfg.ParserTokenLimit)
+	srv.SetErrorPresenter(presentError(log))
+	srv.SetRecoverFunc(recoverPanic(log))
+	if cfg.IntrospectionEnabled {
+		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(noIntrospection{})
+		srv.SetDisableSuggestion(true)
+	}
+	switch {
+	case cfg.TrustedDocuments != nil:
+		srv.Use(trustedDocuments{docs: cfg.TrustedDocuments})
+	case deps.Redis != nil:
+		srv.Use(extension.AutomaticPersistedQuery{Cache: NewRedisCache(deps.Redis, cfg.RedisPrefix, cfg.APQTTL, log)})
+	default:
+		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
+	}
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.Use(shapeLimits{depth: cfg.DepthLimit, fields: cfg.FieldLimit, aliases: cfg.AliasLimit})
+	srv.AroundOperations(reauthenticate(deps.Principal, log))
+	srv.AroundOperations(r.withLoaders)
+	srv.AroundRootFields(freshPerMutation)
+
+	h := &endpoint{
+		graphql: srv,
+		bearer:  scopes.Bearer(deps.Principal, unauthorized(log))(srv),
+		log:     log,
+		maxBody: cfg.MaxBodyBytes,
+	}
+	if cfg.IntrospectionEnabled {
+		h.graphiql = playground.Handler("assetgate GraphQL", cfg.Path)
+	}
+	return h
+}
+
+// endpoint routes a request to GraphiQL, the WebSocket transport (which
+// authenticates in connection_init) or, through the bearer middleware, the
+// HTTP transports.
+type endpoint struct {
+	graphql  http.Handler
+	bearer   http.Handler
+	graphiql http.Handler // nil when introspection is off
+	log      *slog.Logger
+	maxBody  int64
+}
+
+// ServeHTTP implements http.Handler.
+func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Header.Get("Upgrade") != "", r.Method == http.MethodOptions:
+		// net/http clears the server's timeouts from a connection it hands
+		// over to a WebSocket; the transport's pings find dead peers.
+		h.graphql.ServeHTTP(w, r)
+	case r.Method == http.MethodGet && h.graphiql != nil && wantsHTML(r):
+		h.graphiql.ServeHTTP(w, r)
+	case r.ContentLength > h.maxBody:
+		writeError(w, http.StatusRequestEntityTooLarge, "the request body is too large", CodeBadUserInput)
+	default:
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		h.bearer.ServeHTTP(w, r)
+	}
+}
+
+// wantsHTML reports whether a GET comes from a browser navigating to the
+// endpoint: it accepts text/html and carries no GraphQL request.
+func wantsHTML(r *http.Request) bool {
+	if r.URL.Query().Has("query") || r.URL.Query().Has("extensions") {
+		return false
+	}
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/html" {
+			return true
+		}
+	}
+	return false
+}
+
+// unauthorized writes the response of a request the bearer middleware
+// refuses: the RFC 6750 challenge with its status, and a GraphQL error
+// body with the UNAUTHENTICATED code (INTERNAL, logged, when the token
+// could not be resolved).
+func unauthorized(log *slog.Logger) scopes.ErrorHandler {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		status, ok := scopes.Challenge(w, err)
+		msg, code := "", CodeUnauthenticated
+		var ae *scopes.AuthError
+		switch {
+		case ok && errors.As(err, &ae):
+			msg = ae.Description
+		default:
+			log.ErrorContext(r.Context(), "graphql: resolving a bearer token", "err", err)
+			status, msg, code = http.StatusInternalServerError, internalMessage, CodeInternal
+		}
+		writeError(w, status, msg, code)
+	}
+}
+
+// writeError writes a GraphQL response of one error, for requests refused
+// before GraphQL sees them.
+func writeError(w http.ResponseWriter, status int, msg, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}
