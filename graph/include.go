@@ -75,3 +75,13 @@ func listDevices(ctx context.Context, q resource.Query, list func(context.Contex
 		return l.Devices, l.Total, nil
 	}
 }
+
+// selectsField reports whether the current field's selection set asks for
+// the field name of its result (through any alias or fragment).
+func selectsField(ctx context.Context, name string) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return true
+	}
+	return selects(graphql.GetOperationContext(ctx), fc.Field.Definition.Type.Name(), fc.Field.Selections, []string{name})
+}

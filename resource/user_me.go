@@ -26,6 +26,17 @@ func (s *UserService) Me(ctx context.Context) (*User, *Customer, error) {
 	return u, c, nil
 }
 
+// Current returns the user of the principal without its customer, for
+// callers that do not show the customer. Only `me` tokens may call it.
+// ENotFound when the user is gone; EUnauthenticated, EForbidden.
+func (s *UserService) Current(ctx context.Context) (*User, error) {
+	p, err := authorize(ctx, scopes.OpCurrentUser)
+	if err != nil {
+		return nil, err
+	}
+	return s.current(ctx, p)
+}
+
 // ChangePassword replaces the principal's password (POST
 // /users/me/password) and revokes every other grant of the user, so that
 // only the session that changed it stays logged in. EInvalid (Field
