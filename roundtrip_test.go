@@ -102,6 +102,9 @@ func TestOneTokenStoreRoundTrip(t *testing.T) {
 		{"JSONAPIDevices", func() {
 			getJSON(t, ts.URL+"/api/v1/devices?page%5Bsize%5D=25&include=group", token, http.StatusOK)
 		}},
+		{"GraphQL", func() {
+			sendGraphQL(t, ts.URL, token, `{ devices(first: 5) { totalCount edges { node { id group { id } } } } }`)
+		}},
 		{"Introspect", func() {
 			postForm(t, ts.URL+"/oauth/introspect", basic, url.Values{"token": {token}}, http.StatusOK)
 		}},

@@ -66,6 +66,17 @@ func TestWalkthrough(t *testing.T) {
 				t.Fatalf("sparse fieldset = %v", attrs)
 			}
 
+			// GraphQL: the same device through the other API, and `me`
+			// refused to an application token.
+			gql := sendGraphQL(t, ts.URL, tok.AccessToken, `{ devices(first: 5, filter: {search: "truck"}) { totalCount edges { node { name imei } } } }`)
+			if devs := gql["data"].(map[string]any)["devices"].(map[string]any); devs["totalCount"] != 1.0 {
+				t.Fatalf("graphql devices = %v", gql)
+			}
+			gql = sendGraphQL(t, ts.URL, tok.AccessToken, `{ me { id email } }`)
+			if errs, _ := gql["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["extensions"].(map[string]any)["code"] != "FORBIDDEN" {
+				t.Fatalf("graphql me with an app token = %v", gql)
+			}
+
 			// Step 3: token/info, introspection, revocation.
 			info := getJSON(t, ts.URL+"/oauth/token/info", tok.AccessToken, http.StatusOK)
 			if app, _ := info["application"].(map[string]any); app["uid"] != demo.ClientID || info["resource_owner_id"] != nil {
@@ -149,4 +160,15 @@ func sendJSON(t *testing.T, method, u, bearer, body string, want int) map[string
 	req.Header.Set("Content-Type", "application/vnd.api+json")
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	return doJSON(t, req, want)
+}
+
+// sendGraphQL posts a GraphQL query with a bearer token and decodes the
+// answer (200 whatever the GraphQL errors).
+func sendGraphQL(t *testing.T, base, bearer, query string) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	return doJSON(t, req, http.StatusOK)
 }
