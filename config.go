@@ -30,6 +30,13 @@ type config struct {
 	JSON          bool
 	// DebugAddr, when set, serves net/http/pprof there; off by default.
 	DebugAddr string
+	// GraphQLIntrospection lets GraphQL clients read the schema (and serves
+	// GraphiQL): "true" (the default) or "false".
+	GraphQLIntrospection string
+	// TrustedDocumentsDir, when set, turns on GraphQL's trusted documents
+	// mode: only the *.graphql files in this folder may run.
+	TrustedDocumentsDir string
+	trustedDocuments    []string
 }
 
 // configError is a configuration mistake: the program prints its one line
@@ -46,6 +53,8 @@ func defaultConfig(getenv func(string) string) config {
 		Issuer:        "http://localhost:8080",
 		SecretKeyFile: "./data/secret.key",
 		LogLevel:      "info",
+
+		GraphQLIntrospection: "true",
 	}
 	for _, v := range []struct {
 		name string
@@ -59,6 +68,8 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_SECRET_KEY_FILE", &c.SecretKeyFile},
 		{"ASSETGATE_LOG_LEVEL", &c.LogLevel},
 		{"ASSETGATE_DEBUG_ADDR", &c.DebugAddr},
+		{"ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS", &c.TrustedDocumentsDir},
+		{"ASSETGATE_GRAPHQL_INTROSPECTION", &c.GraphQLIntrospection},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			*v.dst = s
@@ -95,6 +106,8 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "issuer `URL` (ASSETGATE_ISSUER)")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a rotated refresh token may be replayed without revoking its family (ASSETGATE_REFRESH_GRACE)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ASSETGATE_LOG_LEVEL)")
+	fs.StringVar(&c.GraphQLIntrospection, "graphql-introspection", c.GraphQLIntrospection, "true or false: GraphQL schema introspection and GraphiQL (ASSETGATE_GRAPHQL_INTROSPECTION)")
+	fs.StringVar(&c.TrustedDocumentsDir, "graphql-trusted-documents", c.TrustedDocumentsDir, "`folder` of *.graphql files: only these GraphQL documents may run (ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve net/http/pprof on this `address` (keep it on loopback); off when empty (ASSETGATE_DEBUG_ADDR)")
 }
 
@@ -119,6 +132,16 @@ func (c *config) validate() error {
 		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
 			return bad("ASSETGATE_DEBUG_ADDR", "must be HOST:PORT, got %q", c.DebugAddr)
 		}
+	}
+	if c.GraphQLIntrospection != "true" && c.GraphQLIntrospection != "false" {
+		return bad("ASSETGATE_GRAPHQL_INTROSPECTION", "must be true or false, got %q", c.GraphQLIntrospection)
+	}
+	if c.TrustedDocumentsDir != "" {
+		docs, err := readTrustedDocuments(c.TrustedDocumentsDir)
+		if err != nil {
+			return bad("ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS", "%v", err)
+		}
+		c.trustedDocuments = docs
 	}
 	u, err := url.Parse(c.Issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -176,4 +199,25 @@ func (c *config) secretKey() ([]byte, error) {
 		return nil, err
 	}
 	return []byte(key), f.Close()
+}
+
+// readTrustedDocuments reads every *.graphql file of dir: the GraphQL
+// documents a released app may run. An empty folder is a mistake.
+func readTrustedDocuments(dir string) ([]string, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.graphql"))
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no *.graphql files in %s", dir)
+	}
+	docs := make([]string, 0, len(names))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, string(b))
+	}
+	return docs, nil
 }

@@ -22,6 +22,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"RefreshGrace", "ASSETGATE_REFRESH_GRACE", "soon"},
 		{"LogLevel", "ASSETGATE_LOG_LEVEL", "loud"},
 		{"DebugAddr", "ASSETGATE_DEBUG_ADDR", "6060"},
+		{"GraphQLIntrospection", "ASSETGATE_GRAPHQL_INTROSPECTION", "maybe"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := sqliteEnv(t).with(tc.variable, tc.value)

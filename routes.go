@@ -62,7 +62,7 @@ func newHandler(a *app) http.Handler {
 		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
 		Configurations: a.configurations, Events: a.events.events, DeviceTokens: a.events.deviceTokens,
 		Principal: a.oauth.Principal, Logger: a.log, Redis: a.redis,
-	}, graph.DefaultConfig())
+	}, graphConfig(a.cfg))
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
@@ -109,4 +109,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// graphConfig is GraphQL's configuration: the package's limits, with
+// introspection and the trusted documents mode from assetgate's settings.
+func graphConfig(c config) graph.Config {
+	g := graph.DefaultConfig()
+	g.IntrospectionEnabled = c.GraphQLIntrospection == "true"
+	if len(c.trustedDocuments) > 0 {
+		g.TrustedDocuments = graph.TrustedDocumentsOf(c.trustedDocuments...)
+	}
+	return g
 }
