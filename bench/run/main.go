@@ -143,6 +143,9 @@ func bench(ctx context.Context, o options) error {
 	table := render(rows, o)
 	fmt.Print(table)
 	if o.out != "" {
+		if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+			return err
+		}
 		if err := os.WriteFile(o.out, []byte(table), 0o644); err != nil {
 			return err
 		}
