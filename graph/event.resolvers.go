@@ -21,11 +21,11 @@ func (r *deviceResolver) Events(ctx context.Context, obj *resource.Device, filte
 }
 
 func (r *deviceResolver) Stats(ctx context.Context, obj *resource.Device) (*resource.DeviceStats, error) {
-	return r.deps.Events.Stats(ctx, obj.ID)
+	return deviceStats(ctx, obj.ID)
 }
 
 func (r *deviceResolver) Tokens(ctx context.Context, obj *resource.Device) ([]*resource.DeviceToken, error) {
-	return r.deps.DeviceTokens.List(ctx, obj.ID)
+	return deviceTokens(ctx, obj.ID)
 }
 
 func (r *deviceTokenResolver) Permissions(ctx context.Context, obj *resource.DeviceToken) ([]model.DevicePermission, error) {

@@ -65,6 +65,7 @@ func joinPath(path []string) string {
 // configurations the selection asks for, and primes the loaders with them.
 func listDevices(ctx context.Context, q resource.Query, list func(context.Context, resource.Query) (*resource.DeviceList, error)) lister[*resource.Device] {
 	q.Include = includes(ctx, []string{"group"}, []string{"group", "configuration"})
+	batch := batchedEdges(ctx)
 	return func(ctx context.Context, page resource.Page) ([]*resource.Device, int, error) {
 		q.Page = page
 		l, err := list(ctx, q)
@@ -72,6 +73,7 @@ func listDevices(ctx context.Context, q resource.Query, list func(context.Contex
 			return nil, 0, err
 		}
 		prime(ctx, l.Included)
+		batch(ctx, l.Devices)
 		return l.Devices, l.Total, nil
 	}
 }

@@ -16,14 +16,17 @@ import (
 // of each other.
 const loaderWait = 2 * time.Millisecond
 
-// loaders are the data loaders of one operation: every to-one edge is
-// read through them, so that a list's items cost one read per edge, not
-// one per item. They read through the services' FindMany, so the scope and
-// tenant checks stay in resource; a missing item (deleted meanwhile, or
-// another customer's) is nil.
+// loaders are the data loaders of one operation: every to-one edge, and
+// the per-device stats and tokens, are read through them, so that a list's
+// items cost one read per edge, not one per item. They read through the
+// services' FindMany, StatsMany and ListMany, so the scope and tenant
+// checks stay in resource; a missing item (deleted meanwhile, or another
+// customer's) is nil.
 type loaders struct {
 	groups         *dataloadgen.Loader[string, *resource.DeviceGroup]
 	configurations *dataloadgen.Loader[string, *resource.Configuration]
+	stats          *dataloadgen.Loader[string, *resource.DeviceStats]
+	tokens         *dataloadgen.Loader[string, []*resource.DeviceToken]
 }
 
 // loadersKey is the context key of the operation's loaders.
@@ -36,6 +39,27 @@ func (r *Resolver) newLoaders() *loaders {
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(resource.MaxPageSize)),
 		configurations: dataloadgen.NewLoader(byID(r.deps.Configurations.FindMany, func(c *resource.Configuration) string { return c.ID }),
 			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(resource.MaxPageSize)),
+		stats: dataloadgen.NewLoader(byKey(r.deps.Events.StatsMany),
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(resource.MaxPageSize)),
+		tokens: dataloadgen.NewLoader(byKey(r.deps.DeviceTokens.ListMany),
+			dataloadgen.WithWait(loaderWait), dataloadgen.WithBatchCapacity(resource.MaxPageSize)),
+	}
+}
+
+// byKey adapts a batch read keyed by id (StatsMany, ListMany) to a
+// loader's fetch: results in the order of the keys, the zero value for a
+// key without an entry, one error for the whole batch.
+func byKey[T any](readMany func(ctx context.Context, ids []string) (map[string]T, error)) func(context.Context, []string) ([]T, []error) {
+	return func(ctx context.Context, keys []string) ([]T, []error) {
+		found, err := readMany(ctx, keys)
+		if err != nil {
+			return nil, []error{err}
+		}
+		out := make([]T, len(keys))
+		for i, k := range keys {
+			out[i] = found[k]
+		}
+		return out, nil
 	}
 }
 
@@ -75,6 +99,8 @@ func freshPerMutation(ctx context.Context, next graphql.RootResolver) graphql.Ma
 		if l := loadersOf(ctx); l != nil {
 			l.groups.ClearAll()
 			l.configurations.ClearAll()
+			l.stats.ClearAll()
+			l.tokens.ClearAll()
 		}
 	}
 	return next(ctx)
@@ -100,6 +126,55 @@ func configuration(ctx context.Context, id string) (*resource.Configuration, err
 		return nil, nil
 	}
 	return loadersOf(ctx).configurations.Load(ctx, id)
+}
+
+// deviceStats returns a device's stats through the loader; ENotFound when
+// the device is not there (deleted meanwhile), as EventService.Stats says.
+func deviceStats(ctx context.Context, deviceID string) (*resource.DeviceStats, error) {
+	st, err := loadersOf(ctx).stats.Load(ctx, deviceID)
+	if err == nil && st == nil {
+		err = resource.Errorf(resource.ENotFound, "device %q not found", deviceID)
+	}
+	return st, err
+}
+
+// deviceTokens returns a device's live tokens through the loader; an empty
+// list when it has none.
+func deviceTokens(ctx context.Context, deviceID string) ([]*resource.DeviceToken, error) {
+	ts, err := loadersOf(ctx).tokens.Load(ctx, deviceID)
+	if err == nil && ts == nil {
+		ts = []*resource.DeviceToken{}
+	}
+	return ts, err
+}
+
+// batchedEdges returns what a device list calls with its page: it queues
+// the stats and tokens of all the page's devices in their loaders at once
+// (without waiting), when the current connection field's selection asks
+// for them through edges.node, so that they are read in one batch each
+// however slowly the items' resolvers start. Errors (a principal without
+// the scope) stay in the loaders, for each item's field to report.
+func batchedEdges(ctx context.Context) func(context.Context, []*resource.Device) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return func(context.Context, []*resource.Device) {}
+	}
+	opCtx, typ := graphql.GetOperationContext(ctx), fc.Field.Definition.Type.Name()
+	stats := selects(opCtx, typ, fc.Field.Selections, []string{"edges", "node", "stats"})
+	tokens := selects(opCtx, typ, fc.Field.Selections, []string{"edges", "node", "tokens"})
+	return func(ctx context.Context, devices []*resource.Device) {
+		l := loadersOf(ctx)
+		ids := make([]string, len(devices))
+		for i, d := range devices {
+			ids[i] = d.ID
+		}
+		if stats {
+			l.stats.LoadAllThunk(ctx, ids)
+		}
+		if tokens {
+			l.tokens.LoadAllThunk(ctx, ids)
+		}
+	}
 }
 
 // prime stores what a list read along (resource.Included) in the loaders,

@@ -38,6 +38,10 @@ type DeviceTokenStore interface {
 	// ListDeviceTokens returns the tokens of a device of the customer that
 	// have not expired at now, oldest first.
 	ListDeviceTokens(ctx context.Context, customerID, deviceID string, now time.Time) ([]*DeviceToken, error)
+	// ListDeviceTokensMany returns, in one read, the tokens of the
+	// customer's devices among deviceIDs that have not expired at now,
+	// ordered by device, then oldest first.
+	ListDeviceTokensMany(ctx context.Context, customerID string, deviceIDs []string, now time.Time) ([]*DeviceToken, error)
 	// FindDeviceToken returns a token of a device of the customer, or
 	// ENotFound.
 	FindDeviceToken(ctx context.Context, customerID, deviceID, id string) (*DeviceToken, error)

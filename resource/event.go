@@ -313,6 +313,10 @@ type EventStore interface {
 	// CountEvents returns how many events a device of the customer has, in
 	// all and since the given time.
 	CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*EventCounts, error)
+	// DeviceStatsMany returns, in one read, the stats of the customer's
+	// devices among deviceIDs, as Stats makes them from FindDevice and
+	// CountEvents with since; ids of other devices are left out.
+	DeviceStatsMany(ctx context.Context, customerID string, deviceIDs []string, since time.Time) ([]*DeviceStats, error)
 }
 
 // Event filter names and sort fields (DESIGN §5).

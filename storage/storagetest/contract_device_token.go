@@ -76,6 +76,37 @@ func TestDeviceTokenStore(t *testing.T, tokens resource.DeviceTokenStore, device
 		requireEqual(t, list(t, cust.ID, d.ID, testTime(time.Hour)), []string{a.ID, b.ID})
 		requireEqual(t, list(t, other.ID, d.ID, testTime(0)), []string{})
 	})
+	t.Run("ListMany", func(t *testing.T) {
+		d, e, none := newDevice(t), newDevice(t), newDevice(t)
+		create(t, NewDeviceToken(cust.ID, d.ID, testTime(time.Minute)))
+		create(t, NewDeviceToken(cust.ID, d.ID, testTime(0)))
+		expired := NewDeviceToken(cust.ID, d.ID, testTime(0))
+		expired.ExpiresAt = timePtr(testTime(time.Second))
+		create(t, expired)
+		create(t, NewDeviceToken(cust.ID, e.ID, testTime(0)))
+		foreign := MustCreateDevice(t, devices, NewDevice(other.ID, testTime(0)))
+		create(t, NewDeviceToken(other.ID, foreign.ID, testTime(0)))
+		now := testTime(time.Hour)
+		got, err := tokens.ListDeviceTokensMany(t.Context(), cust.ID, []string{e.ID, d.ID, none.ID, foreign.ID}, now)
+		requireCode(t, err, "")
+		byDevice := map[string][]*resource.DeviceToken{}
+		for _, dt := range got {
+			byDevice[dt.DeviceID] = append(byDevice[dt.DeviceID], dt)
+		}
+		want := map[string][]*resource.DeviceToken{}
+		for _, id := range []string{d.ID, e.ID, none.ID} {
+			single, err := tokens.ListDeviceTokens(t.Context(), cust.ID, id, now)
+			requireCode(t, err, "")
+			if len(single) > 0 {
+				want[id] = single
+			}
+		}
+		requireEqual(t, byDevice, want)
+		requireEqual(t, []int{len(want[d.ID]), len(want[e.ID])}, []int{2, 1})
+		got, err = tokens.ListDeviceTokensMany(t.Context(), other.ID, []string{d.ID, e.ID}, now)
+		requireCode(t, err, "")
+		requireEqual(t, got, []*resource.DeviceToken{})
+	})
 	t.Run("Find", func(t *testing.T) {
 		d := newDevice(t)
 		dt := create(t, NewDeviceToken(cust.ID, d.ID, testTime(0)))

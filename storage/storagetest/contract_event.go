@@ -250,6 +250,7 @@ func TestEventStore(t *testing.T, events resource.EventStore, devices resource.D
 			requireCode(t, err, resource.ENotFound)
 		}
 	})
+	t.Run("StatsMany", func(t *testing.T) { testDeviceStatsMany(t, events, devices, cust.ID, other.ID) })
 	t.Run("Count", func(t *testing.T) {
 		d := newDevice(t)
 		MustCreateEvents(t, events, NewEvent(cust.ID, d.ID, resource.EventShock, testTime(-48*time.Hour)),
