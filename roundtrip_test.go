@@ -62,6 +62,10 @@ func (c *respCounter) parse(r io.Reader) {
 				name = strings.ToUpper(string(buf[:size]))
 			}
 		}
+		switch name {
+		case "HELLO", "CLIENT", "AUTH", "SELECT", "PING":
+			continue // a new pooled connection's set-up, not a request's work
+		}
 		c.n.Add(1)
 		c.mu.Lock()
 		c.names = append(c.names, name)
