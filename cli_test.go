@@ -182,6 +182,17 @@ func TestServeDemo(t *testing.T) {
 	}
 }
 
+// TestServeDemoOnAllInterfaces is `make run`: serve --demo listening on
+// every interface. The demo's redirect URI and curl lines use the issuer,
+// not the listen address (http://[::]:8080 is no valid redirect URI).
+func TestServeDemoOnAllInterfaces(t *testing.T) {
+	env := sqliteEnv(t).with("ASSETGATE_ADDR", ":0")
+	demo := demoOutput(t, env)
+	if demo.RedirectURI != "http://localhost:8080/demo/callback" || !strings.Contains(demo.Curl[0], "http://localhost:8080/oauth/token") {
+		t.Fatalf("demo = %+v", demo)
+	}
+}
+
 // demoOutput starts serve --demo --json, reads what it printed and stops it.
 func demoOutput(t *testing.T, env testEnv) demoResult {
 	t.Helper()

@@ -264,7 +264,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	base := "http://" + ln.Addr().String()
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.db.Dialect, "redis", a.redis != nil)
 	if *demo {
-		if err := c.seedDemo(ctx, a, base); err != nil {
+		if err := c.seedDemo(ctx, a, c.cfg.Issuer); err != nil {
 			_ = srv.Close()
 			return err
 		}
