@@ -5,7 +5,7 @@
 // persisted queries).
 package graph
 
-//go:generate go run -C .. github.com/99designs/gqlgen generate --config gqlgen.yml
+//go:generate sh -c "cd .. && go tool gqlgen generate --config gqlgen.yml"
 
 // Resolver is the dependency root of the resolvers: every resolver reaches
 // the services through it. It holds no per-request state (that lives in the
