@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -190,6 +192,30 @@ func TestServeDemoOnAllInterfaces(t *testing.T) {
 	demo := demoOutput(t, env)
 	if demo.RedirectURI != "http://localhost:8080/demo/callback" || !strings.Contains(demo.Curl[0], "http://localhost:8080/oauth/token") {
 		t.Fatalf("demo = %+v", demo)
+	}
+}
+
+func TestDemoCallbackPage(t *testing.T) {
+	ts := startServer(t, sqliteEnv(t), "--demo", "--json")
+	resp, err := http.Get(ts.URL + "/demo/callback?code=agac_abc&state=xyz%3Cb%3E")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "agac_abc") ||
+		!strings.Contains(string(body), "xyz&lt;b&gt;") || strings.Contains(string(body), "xyz<b>") {
+		t.Fatalf("callback page %d: %s", resp.StatusCode, body)
+	}
+	// Without --demo the route does not exist.
+	plain := startServer(t, sqliteEnv(t))
+	resp, err = http.Get(plain.URL + "/demo/callback?code=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("without --demo: %d, want 404", resp.StatusCode)
 	}
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"html/template"
+	"net/http"
 	"strings"
 
 	"github.com/assetgate/assetgate/resource"
@@ -109,4 +111,33 @@ Try:
 `, res.CustomerID, res.Email, res.Password, res.ClientID, res.ClientSecret, res.PublicClient, res.RedirectURI,
 		strings.Join(res.Curl, "\n  "))
 	return nil
+}
+
+// demoCallbackPage shows what the authorization endpoint sent back to the
+// demo mobile application's redirect URI, and how to exchange the code.
+var demoCallbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>assetgate demo callback</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:760px;margin:40px auto;padding:0 16px}pre{background:#f4f5f7;padding:12px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}</style></head>
+<body><h1>Demo callback</h1>
+{{if .Error}}<p>The authorization server answered <b>{{.Error}}</b>{{if .Description}}: {{.Description}}{{end}}.</p>
+{{else}}<p>Authorization code (valid for 60 s, once){{if .State}}, state <code>{{.State}}</code>{{end}}:</p>
+<pre>{{.Code}}</pre>
+<p>Exchange it with the verifier whose challenge you sent:</p>
+<pre>curl -s -d grant_type=authorization_code -d code={{.Code}} -d client_id=CLIENT_ID -d code_verifier=VERIFIER --data-urlencode redirect_uri={{.RedirectURI}} {{.Issuer}}/oauth/token</pre>
+{{end}}</body></html>`))
+
+// handleDemoCallback serves the demo mobile application's redirect URI
+// (serve --demo only), so a browser run of the authorization code flow ends
+// on a page instead of a 404.
+func handleDemoCallback(issuer string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		_ = demoCallbackPage.Execute(w, map[string]string{
+			"Code": q.Get("code"), "State": q.Get("state"), "Error": q.Get("error"),
+			"Description": q.Get("error_description"), "Issuer": issuer, "RedirectURI": issuer + "/demo/callback",
+		})
+	}
 }

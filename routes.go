@@ -18,6 +18,10 @@ func newHandler(a *app) http.Handler {
 	mux.HandleFunc("GET /healthz", handleHealthz)
 	mux.Handle("GET /readyz", handleReadyz(a))
 
+	if a.demo {
+		mux.HandleFunc("GET /demo/callback", handleDemoCallback(a.cfg.Issuer))
+	}
+
 	// OAuth 2.0 (DESIGN §4).
 	mux.Handle("POST /oauth/token", a.oauth.Token())
 	mux.Handle("GET /oauth/authorize", a.oauth.Authorize())

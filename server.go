@@ -150,6 +150,7 @@ type app struct {
 	oauth          *oauth.Server
 	appCache       *storage.CachedApplicationStore
 	events         *eventParts // events, device tokens and their fan-out (events_wiring.go)
+	demo           bool        // serve --demo: the demo callback page is mounted
 }
 
 // appCacheTTL bounds how long a replica may use an application record it
@@ -234,6 +235,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.close()
+	a.demo = *demo
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {
 		return err
