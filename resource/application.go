@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/assetgate/assetgate/scopes"
 )
 
 // Grant types an application may be registered for.
@@ -43,12 +45,12 @@ const (
 // PKCEEnforcements lists the PKCE enforcement levels.
 var PKCEEnforcements = []string{PKCEOptional, PKCERequired, PKCES256Required}
 
-// Scopes of tokens. A user token has ScopeMe; an application token has
-// ScopeApp and/or ScopeBasic.
+// Scopes of tokens, as the scopes package names them. A user token has
+// ScopeMe; an application token has ScopeApp and/or ScopeBasic.
 const (
-	ScopeMe    = "me"
-	ScopeApp   = "app"
-	ScopeBasic = "basic"
+	ScopeMe    = scopes.Me
+	ScopeApp   = scopes.App
+	ScopeBasic = scopes.Basic
 )
 
 // Scopes lists every scope.
