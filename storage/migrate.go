@@ -20,10 +20,17 @@ var migrationFS embed.FS
 // nothing behind, and running Migrate again is a no-op. It returns the names
 // it applied.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name TEXT PRIMARY KEY,
-		applied_at TIMESTAMP NOT NULL
-	)`); err != nil {
+	err := db.WithTx(ctx, func(tx *sqlx.Tx) error {
+		if err := db.lockMigrations(ctx, tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			name TEXT PRIMARY KEY,
+			applied_at TIMESTAMP NOT NULL
+		)`)
+		return err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	dir := "migrations/" + db.Dialect
@@ -46,11 +53,8 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		}
 		did := false
 		err = db.WithTx(ctx, func(tx *sqlx.Tx) error {
-			if db.Dialect == Postgres {
-				// Serialise concurrent starts of several replicas.
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7417)`); err != nil {
-					return err
-				}
+			if err := db.lockMigrations(ctx, tx); err != nil {
+				return err
 			}
 			var n int
 			if err := tx.GetContext(ctx, &n, tx.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name); err != nil {
@@ -74,4 +78,15 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 		}
 	}
 	return applied, nil
+}
+
+// lockMigrations serialises the migrations of replicas that start together:
+// on PostgreSQL it takes a transaction-scoped advisory lock (SQLite's
+// immediate transactions already serialise writers).
+func (db *DB) lockMigrations(ctx context.Context, tx *sqlx.Tx) error {
+	if db.Dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7417)`)
+	return err
 }

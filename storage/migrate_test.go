@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
@@ -110,5 +111,42 @@ func TestMigrate(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestMigrateConcurrently plays several replicas starting at once on one
+// empty PostgreSQL database: every Migrate succeeds and each migration is
+// applied exactly once.
+func TestMigrateConcurrently(t *testing.T) {
+	u := storagetest.PostgresURL(t)
+	const replicas = 4
+	applied := make(chan int, replicas)
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			db, err := storage.Open(context.Background(), u)
+			if err != nil {
+				errs <- err
+				applied <- 0
+				return
+			}
+			defer db.Close()
+			names, err := db.Migrate(context.Background())
+			errs <- err
+			applied <- len(names)
+		}()
+	}
+	total := 0
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Fatalf("a replica's Migrate failed: %v", err)
+		}
+	}
+	for range replicas {
+		total += <-applied
+	}
+	entries, _ := os.ReadDir("migrations/postgres")
+	if total != len(entries) {
+		t.Fatalf("%d migrations applied across replicas, want each of %d once", total, len(entries))
 	}
 }
