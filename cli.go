@@ -223,11 +223,15 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 }
 
 // applicationJSON is the CLI's JSON form of an application (never its
-// secret hash).
+// secret hash). redirect_uris_trusted is true for applications made here: the
+// operator vouches for their redirect URIs, so the authorization endpoint
+// redirects its early errors to them (applications users register through
+// the APIs get those errors on assetgate's page).
 func applicationJSON(ap *resource.Application) map[string]any {
 	return map[string]any{
 		"client_id": ap.ID, "name": ap.Name, "customer_id": ap.CustomerID, "owner_id": ap.OwnerID,
 		"grant_types": ap.GrantTypes, "redirect_uris": ap.RedirectURIs, "scopes": ap.Scopes,
 		"token_endpoint_auth_method": ap.TokenEndpointAuthMethod, "pkce_enforcement": ap.PKCEEnforcement,
+		"redirect_uris_trusted": ap.RedirectURIsTrusted,
 	}
 }

@@ -112,6 +112,11 @@ func TestCLI(t *testing.T) {
 				if _, has := out["client_secret"]; has {
 					t.Fatalf("public client got a secret: %v", out)
 				}
+				// The operator vouches for the redirect URIs (issue 20 item 4).
+				ap, err := openForTest(t, env).applications.Find(t.Context(), out["client_id"].(string))
+				if err != nil || !ap.RedirectURIsTrusted || out["redirect_uris_trusted"] != true {
+					t.Fatalf("app create: trusted %v in the output, stored %+v, %v", out["redirect_uris_trusted"], ap, err)
+				}
 			})
 			t.Run("ErrAppInvalid", func(t *testing.T) {
 				r := runCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Bad", "--grant", "client_credentials", "--auth-method", "none", "--json")
@@ -181,6 +186,10 @@ func TestServeDemo(t *testing.T) {
 	_, total, err := a.applications.Store.ListApplications(t.Context(), first.CustomerID, 0, 10)
 	if err != nil || total != 2 {
 		t.Fatalf("demo applications = %d, %v; want 2", total, err)
+	}
+	// Seeded like the CLI's: the operator vouches for the redirect URI.
+	if mobile, err := a.applications.Find(t.Context(), first.PublicClient); err != nil || !mobile.RedirectURIsTrusted {
+		t.Fatalf("demo mobile application %+v, %v: want its redirect URIs trusted", mobile, err)
 	}
 }
 

@@ -25,9 +25,11 @@ import (
 //     csrf_token parameter or the X-CSRF-Token header).
 //
 // An unknown client or unregistered redirect_uri is shown on an error page,
-// never redirected to. Approval redirects with a code (or, for implicit, an
-// access token in the fragment); denial with error=access_denied; state
-// always comes back intact.
+// never redirected to. So is any other error of the request itself (unknown
+// response_type, bad scope, missing PKCE...) when no operator vouched for
+// the client's redirect URIs (see requestFailed). Approval redirects with a
+// code (or, for implicit, an access token in the fragment); denial with
+// error=access_denied; state and the issuer (RFC 9207) always come back.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	var params url.Values
 	switch r.Method {
@@ -47,7 +49,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, err := s.parseAuthRequest(ctx, params)
 	if err != nil {
-		s.authorizeFailed(w, ar, err)
+		s.requestFailed(w, ar, err)
 		return
 	}
 	sess, err := s.loadSession(r)
@@ -134,6 +136,24 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, ar *authRequest, err err
 		return
 	}
 	s.redirect(w, ar.errorURL(e))
+}
+
+// requestFailed answers an authorization request that failed its checks.
+// Those run before the user has logged in or seen the application, so a
+// redirect would send the browser on at once, with no user interaction: a
+// client whose redirect URIs an operator vouched for (RedirectURIsTrusted:
+// made with the CLI) gets the RFC 6749 §4.1.2.1 error redirect; any other
+// (registered by a user through an API) gets the OAuth error on
+// assetgate's own page, so that it cannot use the endpoint as an open
+// redirector (RFC 9700 §4.11.2). Errors after the user saw the application
+// (access_denied on deny) are redirected for every client.
+func (s *Server) requestFailed(w http.ResponseWriter, ar *authRequest, err error) {
+	var e *Error
+	if ar != nil && !ar.app.RedirectURIsTrusted && errors.As(err, &e) && e.Code != CodeServerError {
+		s.renderOAuthError(w, e)
+		return
+	}
+	s.authorizeFailed(w, ar, err)
 }
 
 // showLoginOrConsent shows the consent page to a logged-in user of the

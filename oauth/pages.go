@@ -52,6 +52,8 @@ type pageData struct {
 	UserEmail string
 	Scopes    []string
 	Error     string
+	// Code is the OAuth error code an error page names, if any.
+	Code string
 }
 
 // scopeText says in words what a scope lets an application do.
@@ -100,6 +102,12 @@ func (s *Server) renderError(w http.ResponseWriter, status int, message string) 
 		title = "Too many attempts"
 	}
 	s.render(w, status, "error", &pageData{Title: title, Error: message})
+}
+
+// renderOAuthError shows an OAuth error of an authorization request on an
+// error page (400), with its code and description, instead of redirecting.
+func (s *Server) renderOAuthError(w http.ResponseWriter, e *Error) {
+	s.render(w, http.StatusBadRequest, "error", &pageData{Title: "Invalid request", Error: e.Description, Code: e.Code})
 }
 
 // formData returns the page data of a form for an authorization request.

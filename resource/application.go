@@ -91,8 +91,17 @@ type Application struct {
 	DeviceTimeout               int
 	DevicePollingInterval       int
 	Enabled                     bool
-	CreatedAt                   time.Time
-	UpdatedAt                   time.Time
+	// RedirectURIsTrusted reports that an operator vouched for the redirect
+	// URIs: the application was created through the CLI (or the demo
+	// seeding), not through an API, and no user has added a redirect URI
+	// since. Only then does the authorization endpoint send the errors it
+	// finds before the user has seen the application to the redirect URI
+	// (RFC 6749 §4.1.2.1); otherwise it shows them on its own page, so that
+	// a self-registered client is no open redirector (RFC 9700 §4.11.2).
+	// The APIs never set it.
+	RedirectURIsTrusted bool
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // Public reports whether the application is a public client (no secret).
@@ -158,10 +167,18 @@ type ApplicationService struct {
 const ClientSecretPrefix = "agcs_"
 
 // Create registers an application owned by a user (and so by the user's
-// customer). It returns the application and, for confidential clients, the
-// client secret, which is never shown again. ENotFound for an unknown owner,
-// EInvalid for inconsistent settings.
+// customer) on an operator's word: the CLI and the demo seeding call it. Its
+// redirect URIs count as vouched for (RedirectURIsTrusted) and it may use
+// any grant type. It returns the application and,
+// for confidential clients, the client secret, which is never shown again.
+// ENotFound for an unknown owner, EInvalid for inconsistent settings.
 func (s *ApplicationService) Create(ctx context.Context, ownerID string, in ApplicationInput) (*Application, string, error) {
+	return s.create(ctx, ownerID, in, true)
+}
+
+// create registers an application; operator tells whether an operator
+// (true) or a user through an API (false) asks.
+func (s *ApplicationService) create(ctx context.Context, ownerID string, in ApplicationInput, operator bool) (*Application, string, error) {
 	if !ValidID(ownerID) {
 		return nil, "", Errorf(ENotFound, "user %q not found", ownerID)
 	}
@@ -178,7 +195,7 @@ func (s *ApplicationService) Create(ctx context.Context, ownerID string, in Appl
 		Scopes: in.Scopes, AccessTokenTTL: in.AccessTokenTTL,
 		RefreshTokenDuration: in.RefreshTokenDuration, RefreshTokenRollingDuration: in.RefreshTokenRollingDuration,
 		DeviceTimeout: in.DeviceTimeout, DevicePollingInterval: in.DevicePollingInterval,
-		Enabled: !in.Disabled, CreatedAt: now, UpdatedAt: now,
+		Enabled: !in.Disabled, RedirectURIsTrusted: operator, CreatedAt: now, UpdatedAt: now,
 	}
 	applyApplicationDefaults(a)
 	if err := ValidateApplication(a); err != nil {

@@ -89,6 +89,7 @@ func (s *ApplicationService) own(ctx context.Context, p *scopes.Principal, id st
 
 // Register creates an application owned by the principal's user and
 // returns it with its client secret (shown once; "" for public clients).
+// No operator vouched for its redirect URIs (RedirectURIsTrusted is false).
 // EInvalid for inconsistent settings; EUnauthenticated, EForbidden.
 func (s *ApplicationService) Register(ctx context.Context, in ApplicationInput) (*Application, string, error) {
 	p, err := authorize(ctx, scopes.OpApplications)
@@ -105,14 +106,16 @@ func (s *ApplicationService) Register(ctx context.Context, in ApplicationInput) 
 	if owner.CustomerID != p.CustomerID {
 		return nil, "", Errorf(ENotFound, "user not found")
 	}
-	return s.Create(ctx, owner.ID, in)
+	return s.create(ctx, owner.ID, in, false)
 }
 
 // Update changes the settings of an application that patch sets. Switching
 // to the `none` authentication method drops the client secret; switching a
 // public client to a confidential method leaves it without a secret until
 // RenewSecret gives it one. Disabling an application revokes its tokens.
-// ENotFound, EInvalid; EUnauthenticated, EForbidden.
+// Adding a redirect URI ends the operator's vouching (RedirectURIsTrusted),
+// removing one does not. ENotFound, EInvalid;
+// EUnauthenticated, EForbidden.
 func (s *ApplicationService) Update(ctx context.Context, id string, patch ApplicationPatch) (*Application, error) {
 	p, err := authorize(ctx, scopes.OpApplications)
 	if err != nil {
@@ -123,11 +126,17 @@ func (s *ApplicationService) Update(ctx context.Context, id string, patch Applic
 		return nil, err
 	}
 	wasEnabled := a.Enabled
+	uris := slices.Clone(a.RedirectURIs)
 	if err := applyApplicationPatch(a, patch); err != nil {
 		return nil, err
 	}
 	if err := ValidateApplication(a); err != nil {
 		return nil, err
+	}
+	for _, u := range a.RedirectURIs {
+		if !slices.Contains(uris, u) {
+			a.RedirectURIsTrusted = false
+		}
 	}
 	if a.Public() {
 		a.SecretHash = ""

@@ -27,6 +27,7 @@ func newApplication(customerID, ownerID string, created time.Time) *resource.App
 		DeviceTimeout:               600,
 		DevicePollingInterval:       5,
 		Enabled:                     true,
+		RedirectURIsTrusted:         true,
 		CreatedAt:                   created,
 		UpdatedAt:                   created,
 	}
