@@ -23,6 +23,9 @@ type authRequest struct {
 	state        string
 	challenge    string
 	method       string
+	// issuer is the server's issuer identifier, sent as iss with every
+	// response (RFC 9207).
+	issuer string
 	// params are the request's own parameters, to carry through the forms.
 	params url.Values
 }
@@ -68,7 +71,7 @@ func (s *Server) parseAuthRequest(ctx context.Context, params url.Values) (*auth
 	if !app.Enabled {
 		return nil, unknown
 	}
-	ar := &authRequest{app: app, state: params.Get("state"), params: url.Values{}}
+	ar := &authRequest{app: app, state: params.Get("state"), issuer: s.cfg.Issuer, params: url.Values{}}
 	for _, k := range authParams {
 		if v, ok := params[k]; ok {
 			ar.params[k] = v
@@ -118,11 +121,14 @@ func (s *Server) parseAuthRequest(ctx context.Context, params url.Values) (*auth
 }
 
 // responseURL returns the client's redirect URI with the response
-// parameters (and state) in its query, or in its fragment for implicit.
+// parameters, state and iss in its query, or in its fragment for implicit.
+// iss, the issuer of the metadata document, lets the client tell which
+// server answered, against mix-up attacks (RFC 9207 §2).
 func (ar *authRequest) responseURL(params url.Values) string {
 	if ar.state != "" {
 		params.Set("state", ar.state)
 	}
+	params.Set("iss", ar.issuer)
 	if ar.fragment() {
 		base, _, _ := strings.Cut(ar.redirectURI, "#")
 		return base + "#" + params.Encode()

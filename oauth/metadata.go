@@ -61,6 +61,9 @@ type metadata struct {
 	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
 	CodeChallengeMethodsSupported             []string `json:"code_challenge_methods_supported,omitempty"`
+	// AuthorizationResponseIssParameterSupported says every authorization
+	// response carries iss (RFC 9207 §3).
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // Metadata returns the handler of "GET
@@ -148,6 +151,7 @@ func (s *Server) metadata() *metadata {
 			}
 		}
 		m.CodeChallengeMethodsSupported = []string{pkceS256, pkcePlain}
+		m.AuthorizationResponseIssParameterSupported = true // responseURL
 	}
 	for _, g := range resource.GrantTypes {
 		var served bool
