@@ -71,7 +71,7 @@ func newHandler(a *app) http.Handler {
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
 	// --- end GraphQL ---
-	return logRequests(a.log, mux)
+	return strictTransport(a.cfg.Issuer, logRequests(a.log, mux))
 }
 
 // handleHealthz answers 200 while the process is alive.

@@ -45,3 +45,37 @@ func TestJSONAPIFallbackMounted(t *testing.T) {
 		}
 	}
 }
+
+// TestHSTS is the regression test of issue 20 item 9's second half: with
+// an https issuer every response of the service, whatever its route or
+// status, carries Strict-Transport-Security; with an http issuer (local
+// development) none does.
+func TestHSTS(t *testing.T) {
+	requests := []struct{ method, path string }{
+		{http.MethodGet, "/healthz"},
+		{http.MethodGet, "/.well-known/oauth-authorization-server"},
+		{http.MethodGet, "/oauth/authorize?client_id=nope"},
+		{http.MethodPost, "/oauth/token"},
+		{http.MethodGet, "/api/v1/users/me"},
+		{http.MethodGet, "/api/v1/no-such-thing"},
+		{http.MethodPost, "/graphql"},
+		{http.MethodGet, "/no-such-page"},
+	}
+	for _, tc := range []struct {
+		name, issuer, want string
+	}{
+		{"OKHTTPSIssuer", "https://auth.example.com", "max-age=63072000; includeSubDomains"},
+		{"OKHTTPIssuer", "http://localhost:8080", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHandler(openForTest(t, sqliteEnv(t).with("ASSETGATE_ISSUER", tc.issuer)))
+			for _, r := range requests {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest(r.method, r.path, nil))
+				if got := rec.Header().Get("Strict-Transport-Security"); got != tc.want {
+					t.Errorf("%s %s (%d): Strict-Transport-Security %q, want %q", r.method, r.path, rec.Code, got, tc.want)
+				}
+			}
+		})
+	}
+}
