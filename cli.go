@@ -192,7 +192,8 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 	owner := fs.String("owner", "", "owner user `ID`")
 	fs.StringVar(&in.Name, "name", "", "application `name`")
 	var grants, uris, scopes listFlag
-	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.GrantTypes, ", "))
+	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.GrantTypes, ", ")+
+		"; "+strings.Join(resource.OperatorGrants, " and ")+" can be enabled only here, not through the APIs")
 	fs.Var(&uris, "redirect-uri", "redirect `URI` (repeatable), matched exactly")
 	fs.Var(&scopes, "scope", "allowed `scope` (repeatable): me, app, basic")
 	fs.StringVar(&in.TokenEndpointAuthMethod, "auth-method", resource.AuthClientSecretBasic, "token endpoint auth `method`")

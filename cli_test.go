@@ -127,6 +127,16 @@ func TestCLI(t *testing.T) {
 					t.Fatalf("json error = %v", e)
 				}
 			})
+			t.Run("AppCreateOperatorGrants", func(t *testing.T) {
+				// Issue 20 item 10: the operator may enable implicit and
+				// password, but never password for a public client.
+				mustCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Legacy", "--grant", "password", "--grant", "implicit",
+					"--redirect-uri", "https://legacy.example.com/cb")
+				r := runCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Public", "--grant", "password", "--auth-method", "none", "--json")
+				if r.code != 1 || !strings.Contains(r.stderr, "public client") {
+					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
+				}
+			})
 			t.Run("ErrAppUnknownOwner", func(t *testing.T) {
 				r := runCLI(t, env, "", "app", "create", "--owner", "nope", "--name", "X", "--grant", "client_credentials")
 				if r.code != 1 || !strings.Contains(r.stderr, "not found") {

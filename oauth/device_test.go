@@ -158,7 +158,7 @@ func TestDeviceAuthorization(t *testing.T) {
 		})
 		t.Run("ErrUnauthorizedClient", func(t *testing.T) {
 			app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "No device grant",
-				GrantTypes: []string{"password"}, TokenEndpointAuthMethod: "none"})
+				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{e.callbackURL()}})
 			e.call(t, http.MethodPost, "/oauth/device_authorization", noAuth, url.Values{"client_id": {app.ID}}).
 				mustStatus(t, 400, "unauthorized_client")
 			// Nor may it redeem another application's device code.

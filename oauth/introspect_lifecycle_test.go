@@ -140,7 +140,7 @@ func TestIntrospect(t *testing.T) {
 		})
 		t.Run("ErrPublicClient", func(t *testing.T) {
 			pub, _ := e.MustApp(t, alice, resource.ApplicationInput{Name: "Public",
-				GrantTypes: []string{"password"}, TokenEndpointAuthMethod: "none"})
+				GrantTypes: []string{resource.GrantDeviceCode}, TokenEndpointAuthMethod: "none"})
 			e.call(t, http.MethodPost, "/oauth/introspect", noAuth,
 				map[string][]string{"token": {user.AccessToken}, "client_id": {pub.ID}}).mustStatus(t, 401, "invalid_client")
 		})

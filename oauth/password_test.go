@@ -110,3 +110,33 @@ func TestPasswordGrantThrottlePerAddress(t *testing.T) {
 	}
 	e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustError(t, http.StatusTooManyRequests, "invalid_grant")
 }
+
+// TestPasswordGrantPublicClient is the token endpoint half of issue 20
+// item 10: a public client (no client authentication) never gets tokens
+// for a user's password, not even one stored before such clients were
+// refused at registration.
+func TestPasswordGrantPublicClient(t *testing.T) {
+	eachStore(t, []string{onSQLite}, func(t *testing.T, e *env) {
+		user := e.MustUser(t, "pat@example.com")
+		legacy, _ := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}},
+			func(a *resource.Application) { a.TokenEndpointAuthMethod, a.SecretHash = resource.AuthNone, "" })
+		t.Run("ErrUnauthorizedClient", func(t *testing.T) {
+			f := passwordForm(user.Email, testPassword)
+			f.Set("client_id", legacy.ID)
+			tr := e.postToken(t, "", "", f)
+			tr.mustError(t, http.StatusBadRequest, "unauthorized_client")
+		})
+		t.Run("ErrExternalToken", func(t *testing.T) {
+			tr := e.postToken(t, "", "", url.Values{"grant_type": {"password"}, "client_id": {legacy.ID},
+				"external_authentication_token": {"ext-token-0123456789abcdef"}})
+			tr.mustError(t, http.StatusBadRequest, "unauthorized_client")
+		})
+		t.Run("ErrRegister", func(t *testing.T) {
+			_, _, err := e.apps.Create(context.Background(), user.ID, resource.ApplicationInput{Name: "Public",
+				GrantTypes: []string{"password"}, TokenEndpointAuthMethod: resource.AuthNone})
+			if resource.ErrorCode(err) != resource.EInvalid || resource.ErrorField(err) != "grant_types" {
+				t.Fatalf("create a public password client: %v", err)
+			}
+		})
+	})
+}

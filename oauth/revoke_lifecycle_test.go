@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -96,11 +98,12 @@ func TestRevoke(t *testing.T) {
 			mustEmpty200(t, e.revokeToken(t, asMobile, resource.NewToken(resource.AccessTokenPrefix, resource.NewFamilyID()), "", nil))
 		})
 		t.Run("OKPublicClient", func(t *testing.T) {
+			cb := e.callbackURL()
 			pub, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "Public",
-				GrantTypes: []string{"password", "refresh_token"}, TokenEndpointAuthMethod: "none"})
-			f := passwordForm(user.Email, testPassword)
-			f.Set("client_id", pub.ID)
-			tr := e.postToken(t, "", "", f).mustOK(t)
+				GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			verifier := oauth2.GenerateVerifier()
+			code := e.mustCode(t, newPageClient(t), codeParams(pub, cb, "st", oauth2.S256ChallengeFromVerifier(verifier), ""), user.Email)
+			tr := e.postToken(t, "", "", exchangeForm(pub, code, cb, verifier)).mustOK(t)
 			mustEmpty200(t, e.revokeToken(t, noAuth, tr.RefreshToken, "", url.Values{"client_id": {pub.ID}}))
 			if e.whoami(t, tr.AccessToken) != nil {
 				t.Fatal("the public client's revocation had no effect")

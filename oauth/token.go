@@ -48,8 +48,8 @@ type grantFunc func(ctx context.Context, tr *tokenRequest) (oauth2.TokenInfo, er
 // handleToken is POST /oauth/token. It checks the transport (POST,
 // application/x-www-form-urlencoded, parameters only in the body and each at
 // most once), authenticates the client, checks the application may use the
-// grant, and hands the request to go-oauth2, whose hooks and manager (this
-// package's) do the rest.
+// grant (never password for a public client), and hands the request to
+// go-oauth2, whose hooks and manager (this package's) do the rest.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -86,6 +86,13 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if !app.HasGrant(grant) {
 		s.writeError(w, errUnauthorizedClient("The client may not use the %s grant.", grant))
+		return
+	}
+	if grant == resource.GrantPassword && app.Public() {
+		// Registration refuses this pair; an application stored before it
+		// did must not trade a user's password for tokens without client
+		// authentication either.
+		s.writeError(w, errUnauthorizedClient("A public client may not use the password grant."))
 		return
 	}
 	tr := &tokenRequest{app: app, grant: grant, form: form, addr: s.clientAddr(r)}

@@ -104,6 +104,12 @@ type Application struct {
 	UpdatedAt           time.Time
 }
 
+// OperatorGrants are the grant types only an operator (the CLI) may enable
+// for an application: implicit and password (RFC 9700 §2.1.2, §2.4). The
+// APIs refuse to add them; an application an operator gave them keeps them
+// when a user edits it.
+var OperatorGrants = []string{GrantImplicit, GrantPassword}
+
 // Public reports whether the application is a public client (no secret).
 func (a *Application) Public() bool { return a.TokenEndpointAuthMethod == AuthNone }
 
@@ -169,7 +175,7 @@ const ClientSecretPrefix = "agcs_"
 // Create registers an application owned by a user (and so by the user's
 // customer) on an operator's word: the CLI and the demo seeding call it. Its
 // redirect URIs count as vouched for (RedirectURIsTrusted) and it may use
-// any grant type. It returns the application and,
+// any grant type, OperatorGrants included. It returns the application and,
 // for confidential clients, the client secret, which is never shown again.
 // ENotFound for an unknown owner, EInvalid for inconsistent settings.
 func (s *ApplicationService) Create(ctx context.Context, ownerID string, in ApplicationInput) (*Application, string, error) {
@@ -200,6 +206,11 @@ func (s *ApplicationService) create(ctx context.Context, ownerID string, in Appl
 	applyApplicationDefaults(a)
 	if err := ValidateApplication(a); err != nil {
 		return nil, "", err
+	}
+	if !operator {
+		if err := checkOperatorGrants(nil, a.GrantTypes); err != nil {
+			return nil, "", err
+		}
 	}
 	var secret string
 	if !a.Public() {
@@ -297,6 +308,9 @@ func ValidateApplication(a *Application) error {
 	if a.Public() && a.HasGrant(GrantClientCredentials) {
 		return Invalidf("grant_types", "a public client (token_endpoint_auth_method none) cannot use client_credentials")
 	}
+	if a.Public() && a.HasGrant(GrantPassword) {
+		return Invalidf("grant_types", "a public client (token_endpoint_auth_method none) cannot use password: the password grant needs client authentication")
+	}
 	if a.HasGrant(GrantRefreshToken) && !userGrant(a.GrantTypes) {
 		return Invalidf("grant_types", "refresh_token needs a grant that issues user tokens")
 	}
@@ -341,6 +355,18 @@ func ValidateApplication(a *Application) error {
 	}
 	if a.RefreshTokenRollingDuration < a.RefreshTokenDuration {
 		return Invalidf("refresh_token_rolling_duration", "refresh_token_rolling_duration must not be shorter than refresh_token_duration")
+	}
+	return nil
+}
+
+// checkOperatorGrants refuses, for a change a user asks through an API,
+// any of OperatorGrants in grants that was not in before: EInvalid pointing
+// at grant_types.
+func checkOperatorGrants(before, grants []string) error {
+	for _, g := range OperatorGrants {
+		if slices.Contains(grants, g) && !slices.Contains(before, g) {
+			return Invalidf("grant_types", "grant type %s can be enabled only by an operator (assetgate app create --grant %s)", g, g)
+		}
 	}
 	return nil
 }

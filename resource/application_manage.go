@@ -89,8 +89,9 @@ func (s *ApplicationService) own(ctx context.Context, p *scopes.Principal, id st
 
 // Register creates an application owned by the principal's user and
 // returns it with its client secret (shown once; "" for public clients).
-// No operator vouched for its redirect URIs (RedirectURIsTrusted is false).
-// EInvalid for inconsistent settings; EUnauthenticated, EForbidden.
+// No operator vouched for its redirect URIs (RedirectURIsTrusted is false),
+// and it may not use OperatorGrants. EInvalid for inconsistent settings or
+// an operator grant; EUnauthenticated, EForbidden.
 func (s *ApplicationService) Register(ctx context.Context, in ApplicationInput) (*Application, string, error) {
 	p, err := authorize(ctx, scopes.OpApplications)
 	if err != nil {
@@ -113,8 +114,9 @@ func (s *ApplicationService) Register(ctx context.Context, in ApplicationInput) 
 // to the `none` authentication method drops the client secret; switching a
 // public client to a confidential method leaves it without a secret until
 // RenewSecret gives it one. Disabling an application revokes its tokens.
-// Adding a redirect URI ends the operator's vouching (RedirectURIsTrusted),
-// removing one does not. ENotFound, EInvalid;
+// OperatorGrants the application has stay, but none can be added (EInvalid
+// on grant_types); adding a redirect URI ends the operator's vouching
+// (RedirectURIsTrusted), removing one does not. ENotFound, EInvalid;
 // EUnauthenticated, EForbidden.
 func (s *ApplicationService) Update(ctx context.Context, id string, patch ApplicationPatch) (*Application, error) {
 	p, err := authorize(ctx, scopes.OpApplications)
@@ -126,11 +128,14 @@ func (s *ApplicationService) Update(ctx context.Context, id string, patch Applic
 		return nil, err
 	}
 	wasEnabled := a.Enabled
-	uris := slices.Clone(a.RedirectURIs)
+	grants, uris := slices.Clone(a.GrantTypes), slices.Clone(a.RedirectURIs)
 	if err := applyApplicationPatch(a, patch); err != nil {
 		return nil, err
 	}
 	if err := ValidateApplication(a); err != nil {
+		return nil, err
+	}
+	if err := checkOperatorGrants(grants, a.GrantTypes); err != nil {
 		return nil, err
 	}
 	for _, u := range a.RedirectURIs {

@@ -28,6 +28,10 @@ func TestValidateApplication(t *testing.T) {
 			a.GrantTypes = []string{GrantClientCredentials}
 			a.Scopes = []string{ScopeApp}
 		}, "grant_types"},
+		{"ErrPublicPassword", func(a *Application) {
+			a.TokenEndpointAuthMethod = AuthNone
+			a.GrantTypes = []string{GrantPassword, GrantRefreshToken}
+		}, "grant_types"},
 		{"ErrRefreshAlone", func(a *Application) {
 			a.GrantTypes = []string{GrantClientCredentials, GrantRefreshToken}
 			a.Scopes = []string{ScopeApp}
