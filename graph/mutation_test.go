@@ -185,6 +185,15 @@ func TestApplicationMutations(t *testing.T) {
 		if err := r.fails(t, "BAD_USER_INPUT"); err.Extensions["field"] != "input.redirectUris" {
 			t.Fatalf("error %+v", err)
 		}
+		// Issue 20 item 10: implicit and password are the operator's.
+		r = e.query(t, me, `mutation { createApplication(input: {name: "Mobile", grantTypes: ["password"]}) { application { id } } }`, nil)
+		if err := r.fails(t, "BAD_USER_INPUT"); err.Extensions["field"] != "input.grantTypes" || !strings.Contains(err.Message, "operator") {
+			t.Fatalf("create with password: error %+v", err)
+		}
+		r = e.query(t, me, `mutation { updateApplication(input: {id: "`+id+`", grantTypes: ["client_credentials", "password"]}) { application { id } } }`, nil)
+		if err := r.fails(t, "BAD_USER_INPUT"); err.Extensions["field"] != "input.grantTypes" {
+			t.Fatalf("update adding password: error %+v", err)
+		}
 		d = e.query(t, me, `mutation { rotateApplicationSecret(input: {id: "`+id+`"}) { clientSecret } }`, nil).ok(t)
 		rotated, _ := get(d, "rotateApplicationSecret.clientSecret").(string)
 		if _, err := e.deps.Applications.Authenticate(t.Context(), id, secret); err == nil || rotated == secret {

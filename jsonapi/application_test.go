@@ -1,11 +1,13 @@
 package jsonapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
@@ -62,6 +64,22 @@ func TestApplicationsAndUsers(t *testing.T) {
 					map[string]any{"token_endpoint_auth_method": "none"}, nil)).errorOf(t, 422)
 				if source(e, "pointer") != "/data/attributes/grant_types" {
 					t.Fatalf("error %v", e)
+				}
+			})
+			t.Run("ErrOperatorGrant", func(t *testing.T) {
+				// Issue 20 item 10: implicit and password are the operator's.
+				for _, g := range []string{"password", "implicit"} {
+					e := f.do(t, "POST", "/api/v1/applications", f.a.me, resourceDoc("applications", "", map[string]any{
+						"name": "Mobile", "grant_types": []string{g}, "redirect_uris": []string{"https://app.example.com/cb"},
+					}, nil)).errorOf(t, 422)
+					if source(e, "pointer") != "/data/attributes/grant_types" || !strings.Contains(fmt.Sprint(e["detail"]), "operator") {
+						t.Fatalf("create with %s: error %v", g, e)
+					}
+				}
+				e := f.do(t, "PATCH", "/api/v1/applications/"+id, f.a.me, resourceDoc("applications", id,
+					map[string]any{"grant_types": []string{"client_credentials", "password"}}, nil)).errorOf(t, 422)
+				if source(e, "pointer") != "/data/attributes/grant_types" {
+					t.Fatalf("update adding password: error %v", e)
 				}
 			})
 			t.Run("ErrTTLType", func(t *testing.T) {
@@ -136,5 +154,26 @@ func TestApplicationsAndUsers(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestOpenAPIOperatorGrants checks that the OpenAPI description of the
+// application writes says what issue 20 item 10 made them refuse.
+func TestOpenAPIOperatorGrants(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Description string `json:"description"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(jsonapi.OpenAPIDocument(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []struct{ path, method string }{{"/api/v1/applications", "post"}, {"/api/v1/applications/{id}", "patch"}} {
+		d := doc.Paths[op.path][op.method].Description
+		for _, want := range append([]string{"operator"}, resource.OperatorGrants...) {
+			if !strings.Contains(d, want) {
+				t.Errorf("%s %s: description %q does not mention %q", op.method, op.path, d, want)
+			}
+		}
 	}
 }

@@ -85,6 +85,7 @@ type opDoc struct {
 	status   int                 // success status
 	response string              // success schema, "" for no content
 	errors   []int
+	note     string // more description, after who may call it
 }
 
 // operations documents every route; the test fails for a route without
@@ -100,9 +101,9 @@ func operations() map[string]opDoc {
 		"POST /api/v1/users/me/password": {summary: "Change the current user's password; revokes the user's other grants.", request: "PasswordChangeRequest", status: 204, errors: write},
 
 		"GET /api/v1/applications":              {summary: "List the customer's OAuth applications.", query: queryList, spec: &app, status: 200, response: "ApplicationListDocument", errors: list},
-		"POST /api/v1/applications":             {summary: "Register an application; the client secret is in this answer only.", query: queryOne, request: "ApplicationCreateRequest", status: 201, response: "ApplicationDocument", errors: write},
+		"POST /api/v1/applications":             {summary: "Register an application; the client secret is in this answer only.", query: queryOne, request: "ApplicationCreateRequest", status: 201, response: "ApplicationDocument", errors: write, note: applicationCreateNote()},
 		"GET /api/v1/applications/{id}":         {summary: "Read an application.", query: queryOne, status: 200, response: "ApplicationDocument", errors: get},
-		"PATCH /api/v1/applications/{id}":       {summary: "Change an application; null resets a setting to its default.", query: queryOne, request: "ApplicationUpdateRequest", status: 200, response: "ApplicationDocument", errors: write},
+		"PATCH /api/v1/applications/{id}":       {summary: "Change an application; null resets a setting to its default.", query: queryOne, request: "ApplicationUpdateRequest", status: 200, response: "ApplicationDocument", errors: write, note: applicationUpdateNote()},
 		"DELETE /api/v1/applications/{id}":      {summary: "Delete an application and revoke every token issued to it.", status: 204, errors: del},
 		"POST /api/v1/applications/{id}/secret": {summary: "Rotate the client secret; the new one is in this answer only.", query: queryOne, status: 200, response: "ApplicationDocument", errors: []int{400, 401, 403, 404, 406, 422, 500}},
 
@@ -134,6 +135,26 @@ func operations() map[string]opDoc {
 		ops[pattern] = od
 	}
 	return ops
+}
+
+// operatorGrants names resource.OperatorGrants for the descriptions.
+func operatorGrants() string { return strings.Join(resource.OperatorGrants, " or ") }
+
+// applicationCreateNote says what registering through the API cannot do
+// (issue 20 items 4 and 10).
+func applicationCreateNote() string {
+	return "grant_types may not include " + operatorGrants() + ": only an operator enables those (assetgate app create --grant), " +
+		"and password never for a public client (token_endpoint_auth_method none); either is refused with 422 pointing at grant_types. " +
+		"No operator vouches for redirect URIs registered here: errors of an authorization request found before the user has seen " +
+		"the application are shown on assetgate's own page, not redirected to the client."
+}
+
+// applicationUpdateNote says what changing through the API cannot do.
+func applicationUpdateNote() string {
+	return "grant_types cannot gain " + operatorGrants() + " (422 pointing at grant_types; only an operator enables them), " +
+		"but an application an operator gave them keeps them. Adding a redirect URI ends an operator's vouching for the " +
+		"redirect URIs: errors of authorization requests found before the user has seen the application are then shown on " +
+		"assetgate's own page."
 }
 
 // generateOpenAPI builds the whole document.
@@ -190,7 +211,7 @@ func restOperation(a *API, rt *route, od opDoc) obj {
 	op := obj{
 		"operationId": operationID(rt),
 		"summary":     od.summary,
-		"description": "Needs: " + strings.Join(ops, "; ") + ".",
+		"description": strings.TrimSpace("Needs: " + strings.Join(ops, "; ") + ". " + od.note),
 		"security":    []any{obj{"bearer": []any{}}},
 		"parameters":  parameters(a, rt, od),
 		"responses":   responses(rt, od),

@@ -54,7 +54,9 @@ func resourceKinds() []resourceKind {
 		{typ: typeApplications, schema: "Application", presenter: applicationPresenter{}, spec: &applicationSpec,
 			required: []string{"name", "grant_types"}, relTypes: map[string]string{"owner": typeUsers},
 			extra: map[string]obj{
-				"grant_types":                {"type": "array", "items": obj{"type": "string", "enum": resource.GrantTypes}},
+				"grant_types": {"type": "array", "items": obj{"type": "string", "enum": resource.GrantTypes},
+					"description": strings.Join(resource.OperatorGrants, " and ") + " are enabled only by an operator (the CLI), never through this API; " +
+						"password never for a public client."},
 				"scopes":                     {"type": "array", "items": obj{"type": "string", "enum": scopes.AllScopes()}},
 				"token_endpoint_auth_method": {"type": "string", "enum": resource.AuthMethods},
 				"pkce_enforcement":           {"type": "string", "enum": resource.PKCEEnforcements},

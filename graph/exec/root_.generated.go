@@ -1723,6 +1723,10 @@ extend type Query {
 "A new application, owned by the current user. Absent settings take their defaults."
 input CreateApplicationInput {
   name: String!
+  """
+  OAuth grant type names. implicit and password are enabled only by an
+  operator (the CLI), never here; password never for a public client.
+  """
   grantTypes: [String!]!
   redirectUris: [String!]
   postLogoutRedirectUris: [String!]
@@ -1750,6 +1754,10 @@ list and resets a setting to its default (name and enabled cannot be null).
 input UpdateApplicationInput {
   id: ID!
   name: String
+  """
+  OAuth grant type names. implicit and password cannot be added here (only
+  an operator enables them); an application that has them keeps them.
+  """
   grantTypes: [String!]
   redirectUris: [String!]
   postLogoutRedirectUris: [String!]

@@ -75,7 +75,9 @@ type ConfigurationOrder struct {
 
 // A new application, owned by the current user. Absent settings take their defaults.
 type CreateApplicationInput struct {
-	Name                        string                      `json:"name"`
+	Name string `json:"name"`
+	// OAuth grant type names. implicit and password are enabled only by an
+	// operator (the CLI), never here; password never for a public client.
 	GrantTypes                  []string                    `json:"grantTypes"`
 	RedirectUris                graphql.Omittable[[]string] `json:"redirectUris,omitempty"`
 	PostLogoutRedirectUris      graphql.Omittable[[]string] `json:"postLogoutRedirectUris,omitempty"`
@@ -380,8 +382,10 @@ type Subscription struct {
 // Changes to an application: absent fields stay as they are; null empties a
 // list and resets a setting to its default (name and enabled cannot be null).
 type UpdateApplicationInput struct {
-	ID                          string                      `json:"id"`
-	Name                        graphql.Omittable[*string]  `json:"name,omitempty"`
+	ID   string                     `json:"id"`
+	Name graphql.Omittable[*string] `json:"name,omitempty"`
+	// OAuth grant type names. implicit and password cannot be added here (only
+	// an operator enables them); an application that has them keeps them.
 	GrantTypes                  graphql.Omittable[[]string] `json:"grantTypes,omitempty"`
 	RedirectUris                graphql.Omittable[[]string] `json:"redirectUris,omitempty"`
 	PostLogoutRedirectUris      graphql.Omittable[[]string] `json:"postLogoutRedirectUris,omitempty"`
