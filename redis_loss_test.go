@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage"
 )
 
 // privateRedis is a redis-server process of the test's own, without
@@ -181,4 +184,44 @@ func TestTokensSurviveRedisLoss(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestTokensImportRedis stores a device token as versions before the tiered
+// token store did (in Redis only), runs `assetgate tokens import-redis` with
+// the server stopped, loses Redis, and checks that the token still works.
+func TestTokensImportRedis(t *testing.T) {
+	rs := startPrivateRedis(t)
+	env := sqliteEnv(t).with("ASSETGATE_REDIS_URL", rs.url())
+	ts := startServer(t, env)
+	c := newAPIClientOf(t, ts.URL)
+	tn := newAPITenant(t, env, c, "Imported")
+	a := openForTest(t, env)
+	rc, err := storage.OpenRedis(t.Context(), rs.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	fam := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.DeviceTokenClientID(tn.deviceID),
+		CustomerID: tn.customerID, DeviceID: tn.deviceID}
+	legacy := resource.NewToken(resource.DeviceTokenPrefix, fam.ID)
+	if err := storage.NewRedisTokenStore(rc, redisPrefix).CreateFamily(t.Context(), fam, &resource.Token{
+		Kind: resource.TokenDevice, FamilyID: fam.ID, Hash: resource.KeyedHash(a.key, legacy), ClientID: tn.userID,
+		CustomerID: tn.customerID, DeviceID: tn.deviceID, ID: resource.NewID(), Name: "legacy",
+		Permissions: []string{"device:read"}, IssuedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	devicePath := "/api/v1/devices/" + tn.deviceID
+	c.call(t, "GET", devicePath, legacy, nil).want(t, 200)
+	if err := ts.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := mustCLI(t, env, "", "tokens", "import-redis")
+	if out["families"] != 1.0 || out["tokens"] != 1.0 {
+		t.Fatalf("tokens import-redis = %v, want the one legacy family and token", out)
+	}
+	rs.restart(t)
+	ts = startServer(t, env)
+	c = newAPIClientOf(t, ts.URL)
+	c.call(t, "GET", devicePath, legacy, nil).want(t, 200)
 }

@@ -349,3 +349,66 @@ func BenchmarkTieredFindTokenUnknown(b *testing.B) {
 		})
 	}
 }
+
+// TestTieredTokenStoreImportRedis stores tokens as versions before the
+// tiered store did (in Redis only), imports them, empties Redis, and checks
+// that the device and refresh tokens work, reuse of a refresh token rotated
+// out before the import is still detected, and a second import adds nothing.
+func TestTieredTokenStoreImportRedis(t *testing.T) {
+	c := mustOpenTestRedis(t)
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		k := mustTieredKit(t, db, c, storage.DefaultTokenCacheTTL)
+		old := storage.NewRedisTokenStore(c, k.prefix)
+		ctx := t.Context()
+		deviceID := resource.NewID()
+		d := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.DeviceTokenClientID(deviceID),
+			CustomerID: resource.NewID(), DeviceID: deviceID}
+		_, device := issueTestToken(d, resource.TokenDevice, resource.DeviceTokenPrefix, time.Time{})
+		f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
+			UserID: resource.NewID(), ExpiresAt: time.Now().Add(24 * time.Hour)}
+		_, access := issueTestToken(f, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+		_, first := issueTestToken(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+		_, second := issueTestToken(f, resource.TokenRefresh, resource.RefreshTokenPrefix, f.ExpiresAt)
+		a := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID()}
+		_, appToken := issueTestToken(a, resource.TokenAccess, resource.AccessTokenPrefix, time.Now().Add(time.Hour))
+		for _, g := range []struct {
+			f *resource.TokenFamily
+			t []*resource.Token
+		}{{d, []*resource.Token{device}}, {f, []*resource.Token{access, first}}, {a, []*resource.Token{appToken}}} {
+			if err := old.CreateFamily(ctx, g.f, g.t...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := old.RotateRefresh(ctx, f.ID, first.Hash, f.ClientID, 0, second); err != nil {
+			t.Fatal(err)
+		}
+
+		got, err := k.s.ImportRedisTokens(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (storage.ImportResult{Families: 2, Tokens: 2, Rotations: 1}); got != want {
+			t.Fatalf("import = %+v, want %+v", got, want)
+		}
+		if ttl := c.PTTL(ctx, k.tokenKey(device)).Val(); ttl <= 0 || ttl > storage.DefaultTokenCacheTTL {
+			t.Fatalf("the device token's key lives %v after the import, want at most %v", ttl, storage.DefaultTokenCacheTTL)
+		}
+		if again, err := k.s.ImportRedisTokens(ctx); err != nil || again != (storage.ImportResult{}) {
+			t.Fatalf("second import = %+v, %v; want nothing", again, err)
+		}
+
+		k.loseRedis(t)
+		k.mustFind(t, device)
+		k.mustFind(t, second)
+		for _, tok := range []*resource.Token{access, appToken} {
+			if _, err := k.s.FindToken(ctx, tok.FamilyID, tok.Hash); resource.ErrorCode(err) != resource.ENotFound {
+				t.Fatalf("access token after the import and the loss: %v, want ENotFound", err)
+			}
+		}
+		_, err = k.s.RotateRefresh(ctx, f.ID, first.Hash, f.ClientID, 0)
+		if resource.ErrorCode(err) != resource.EConflict {
+			t.Fatalf("replay of a token rotated out before the import: %v, want EConflict", err)
+		}
+		k.mustBeGone(t, second)
+	})
+}
