@@ -32,8 +32,10 @@ const DefaultTokenCacheTTL = time.Hour
 //
 //   - Removals (revocation, rotation, reuse) commit in SQL first and delete
 //     the copies in Redis after the commit. A failed delete is returned as
-//     an error, and every removal may be retried: the Redis part runs again
-//     whatever SQL answers.
+//     an error (but for the consumed token of a rotation, which every later
+//     rotation refuses anyway); a retry runs the Redis part again whatever
+//     SQL answers, and a copy that a failed delete leaves behind lives at
+//     most the cache lifetime.
 //   - A copy filled on a miss is checked against SQL once written, and
 //     deleted again when the token is gone by then. Against a removal that
 //     commits before the check, the check sees it; against one that commits
