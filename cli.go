@@ -102,6 +102,30 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 		"migrations up to date ("+a.db.Dialect+")")
 }
 
+// tokensImportRedis copies the long-lived tokens that versions before the
+// tiered token store kept only in Redis into the database (see
+// storage.TieredTokenStore.ImportRedisTokens).
+func (c *cli) tokensImportRedis(ctx context.Context, args []string) error {
+	fs := c.flags("tokens import-redis")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if c.cfg.RedisURL == "" {
+		return &configError{msg: "tokens import-redis: --redis-url (ASSETGATE_REDIS_URL) is required"}
+	}
+	a, err := open(ctx, c.cfg, newLogger(c.stderr, slog.LevelWarn.String()), true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	res, err := newTieredTokens(a.db, a.redis).ImportRedisTokens(ctx)
+	if err != nil {
+		return err
+	}
+	return c.print(res, fmt.Sprintf("imported %d token families, %d tokens, %d rotation records into the %s database",
+		res.Families, res.Tokens, res.Rotations, a.db.Dialect))
+}
+
 func (c *cli) customerCreate(ctx context.Context, args []string) error {
 	fs := c.flags("customer create")
 	name := fs.String("name", "", "customer `name`")

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
@@ -84,7 +86,9 @@ func (c *respCounter) reset() (int64, []string) {
 
 // TestOneTokenStoreRoundTrip counts the Redis commands of authenticated
 // requests through a real server: each costs exactly one token-store round
-// trip (the GET of the token), whatever else it does.
+// trip (the GET of the token), whatever else it does, with an access token
+// or with a device token whose copy is in Redis (also one copied back after
+// a miss: the warm-up request copies it).
 func TestOneTokenStoreRoundTrip(t *testing.T) {
 	opts, err := redis.ParseURL(storagetest.RequireEnv(t, storagetest.RedisURLEnv))
 	if err != nil {
@@ -97,6 +101,14 @@ func TestOneTokenStoreRoundTrip(t *testing.T) {
 	basic := demo.ClientID + ":" + demo.ClientSecret
 	tok := postForm(t, ts.URL+"/oauth/token", basic, url.Values{"grant_type": {"client_credentials"}, "scope": {"app basic"}}, http.StatusOK)
 	token := tok["access_token"].(string)
+	deviceID := sendJSON(t, http.MethodPost, ts.URL+"/api/v1/devices", token,
+		`{"data":{"type":"devices","attributes":{"name":"Round trip","imei":"`+testIMEI()+`"}}}`,
+		http.StatusCreated)["data"].(map[string]any)["id"].(string)
+	device := mintDeviceToken(t, env, demo.ClientID, demo.CustomerID, deviceID, "device:read")
+	_, familyID, _ := resource.ParseToken(device)
+	rc := redis.NewClient(&redis.Options{Addr: opts.Addr, DB: opts.DB})
+	t.Cleanup(func() { rc.Close() })
+	deviceKey := redisPrefix + "{" + familyID + "}:t:" + resource.KeyedHash(openForTest(t, env).key, device)
 
 	for _, tc := range []struct {
 		name string
@@ -112,6 +124,7 @@ func TestOneTokenStoreRoundTrip(t *testing.T) {
 		{"Introspect", func() {
 			postForm(t, ts.URL+"/oauth/introspect", basic, url.Values{"token": {token}}, http.StatusOK)
 		}},
+		{"DeviceToken", func() { getJSON(t, ts.URL+"/api/v1/devices/"+deviceID, device, http.StatusOK) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.do() // warm: connections dialled, caches filled
@@ -126,6 +139,27 @@ func TestOneTokenStoreRoundTrip(t *testing.T) {
 			}
 		})
 	}
+	t.Run("DeviceTokenAfterMiss", func(t *testing.T) {
+		// Scripts cached, as after the first copy on any replica.
+		if err := storage.NewRedisTokenStore(rc, redisPrefix).LoadScripts(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := rc.Del(t.Context(), deviceKey).Result(); err != nil || n != 1 {
+			t.Fatalf("delete the copy of the device token: %d, %v", n, err)
+		}
+		counter.reset()
+		getJSON(t, ts.URL+"/api/v1/devices/"+deviceID, device, http.StatusOK) // copied back from SQL
+		if got, names := counter.reset(); got != 2 {
+			t.Fatalf("the request after the miss made %d Redis commands, want 2 (GET, copy): %v", got, names)
+		}
+		const n = 20
+		for range n {
+			getJSON(t, ts.URL+"/api/v1/devices/"+deviceID, device, http.StatusOK)
+		}
+		if got, names := counter.reset(); got != n {
+			t.Fatalf("%d requests made %d Redis commands, want %d (one each): %v", n, got, n, names)
+		}
+	})
 }
 
 // parseDemo reads the JSON that serve --demo --json printed first.

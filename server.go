@@ -51,6 +51,8 @@ const usage = `assetgate: OAuth 2.0 authorization server and IoT asset API
 Usage:
   assetgate serve [--demo]          run the server; --demo seeds a demo tenant and prints its credentials
   assetgate migrate                 apply migrations and exit
+  assetgate tokens import-redis     copy device and refresh tokens that an earlier version kept only in
+                                    Redis into the database (once after upgrading, with no server running)
   assetgate customer create --name NAME
   assetgate user create --customer ID --email EMAIL --password-stdin
   assetgate user set-external-token --user ID      (the token is read from stdin)
@@ -101,7 +103,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	cmd := args[1]
 	rest := args[2:]
-	if cmd == "customer" || cmd == "user" || cmd == "app" {
+	if cmd == "customer" || cmd == "user" || cmd == "app" || cmd == "tokens" {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
 			return &configError{msg: cmd + ": no subcommand given"}
@@ -115,6 +117,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return c.serve(ctx, rest)
 	case "migrate":
 		return c.migrate(ctx, rest)
+	case "tokens import-redis":
+		return c.tokensImportRedis(ctx, rest)
 	case "customer create":
 		return c.customerCreate(ctx, rest)
 	case "user create":

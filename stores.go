@@ -12,16 +12,23 @@ import (
 // redisPrefix starts every key assetgate writes to Redis.
 const redisPrefix = "ag:"
 
-// newStores picks the token and ephemeral stores: Redis when a client is
-// given, the SQL database otherwise.
+// newStores picks the token and ephemeral stores. With a Redis client, the
+// token store keeps refresh and device tokens in the SQL database with
+// copies in Redis, and access tokens in Redis only (so a Redis that loses
+// its data costs access tokens, which clients refresh, and nothing else of
+// the tokens); ephemeral values are in Redis. Without one, both are in the
+// SQL database.
 func newStores(db *storage.DB, rc redis.UniversalClient) stores {
 	if rc != nil {
-		return stores{
-			tokens:    storage.NewRedisTokenStore(rc, redisPrefix),
-			ephemeral: storage.NewRedisEphemeralStore(rc, redisPrefix),
-		}
+		return stores{tokens: newTieredTokens(db, rc), ephemeral: storage.NewRedisEphemeralStore(rc, redisPrefix)}
 	}
 	return stores{tokens: storage.NewSQLTokenStore(db), ephemeral: storage.NewSQLEphemeralStore(db)}
+}
+
+// newTieredTokens returns the token store used with Redis.
+func newTieredTokens(db *storage.DB, rc redis.UniversalClient) *storage.TieredTokenStore {
+	return storage.NewTieredTokenStore(storage.NewSQLTokenStore(db), storage.NewRedisTokenStore(rc, redisPrefix),
+		storage.DefaultTokenCacheTTL)
 }
 
 // startBackground starts the service's background loops; they stop with ctx.

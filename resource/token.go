@@ -72,8 +72,9 @@ func (t *Token) Expired(now time.Time) bool {
 }
 
 // TokenStore keeps issued tokens, grouped in families. Implementations: SQL
-// (the embedded default) and Redis. Every method is safe for concurrent use
-// from many replicas.
+// (the embedded default), Redis, and the tiered one used with Redis (refresh
+// and device tokens in SQL with copies in Redis, access tokens in Redis).
+// Every method is safe for concurrent use from many replicas.
 type TokenStore interface {
 	// CreateFamily stores a new family with its first tokens, atomically.
 	CreateFamily(ctx context.Context, f *TokenFamily, tokens ...*Token) error

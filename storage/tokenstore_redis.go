@@ -39,6 +39,9 @@ type RedisTokenStore struct {
 // scripts are the store's Lua scripts; go-redis runs them with EVALSHA.
 type scripts struct {
 	create, rotate, revokeToken, revokeFamily, index *redis.Script
+	// cache and drop write and delete copies of tokens for
+	// TieredTokenStore (tokenstore_redis_cache.go).
+	cache, drop *redis.Script
 }
 
 // NewRedisTokenStore returns a token store on c whose keys all start with
@@ -50,6 +53,8 @@ func NewRedisTokenStore(c redis.UniversalClient, prefix string) *RedisTokenStore
 		revokeToken:  redis.NewScript(luaRevokeToken),
 		revokeFamily: redis.NewScript(luaRevokeFamily),
 		index:        redis.NewScript(luaIndexFamily),
+		cache:        redis.NewScript(luaCacheTokens),
+		drop:         redis.NewScript(luaDropTokens),
 	}}
 }
 
@@ -75,7 +80,7 @@ type redisToken struct {
 // once (EVAL) and cached then. Call it at start-up to spare the first
 // requests that fallback.
 func (s *RedisTokenStore) LoadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{s.create, s.rotate, s.revokeToken, s.revokeFamily, s.index} {
+	for _, sc := range []*redis.Script{s.create, s.rotate, s.revokeToken, s.revokeFamily, s.index, s.cache, s.drop} {
 		if err := sc.Load(ctx, s.c).Err(); err != nil {
 			return fmt.Errorf("load redis script: %w", err)
 		}
@@ -98,6 +103,13 @@ func (s *RedisTokenStore) tokenKey(familyID, kind, hash string) string {
 // its tokens in one script. A token's expiry is capped by the family's.
 // EConflict when the family already exists.
 func (s *RedisTokenStore) CreateFamily(ctx context.Context, f *resource.TokenFamily, tokens ...*resource.Token) error {
+	return s.createFamily(ctx, f, time.Time{}, tokens)
+}
+
+// createFamily is CreateFamily; the keys of long-lived tokens (see
+// longLived) go at cacheUntil when it is not zero and comes before their
+// expiry (TieredTokenStore keeps only copies of them here).
+func (s *RedisTokenStore) createFamily(ctx context.Context, f *resource.TokenFamily, cacheUntil time.Time, tokens []*resource.Token) error {
 	if err := checkFamily(f, tokens); err != nil {
 		return err
 	}
@@ -109,7 +121,7 @@ func (s *RedisTokenStore) CreateFamily(ctx context.Context, f *resource.TokenFam
 	}
 	keys := []string{s.familyKey(f.ID, "f"), s.familyKey(f.ID, "m")}
 	args := []any{f.ClientID, f.CustomerID, f.UserID, f.DeviceID, unixMicro(famExp), pxat(famExp)}
-	keys, args, err := s.appendTokens(keys, args, f.ID, famExp, tokens)
+	keys, args, err := s.appendTokens(keys, args, f.ID, famExp, cacheUntil, tokens)
 	if err != nil {
 		return err
 	}
@@ -136,21 +148,17 @@ func (s *RedisTokenStore) CreateFamily(ctx context.Context, f *resource.TokenFam
 }
 
 // appendTokens adds the keys and (JSON, PXAT) arguments of tokens of a
-// family with deadline famExp.
-func (s *RedisTokenStore) appendTokens(keys []string, args []any, familyID string, famExp time.Time, tokens []*resource.Token) ([]string, []any, error) {
+// family with deadline famExp; the keys of long-lived tokens go at
+// cacheUntil when it is not zero and comes first.
+func (s *RedisTokenStore) appendTokens(keys []string, args []any, familyID string, famExp, cacheUntil time.Time, tokens []*resource.Token) ([]string, []any, error) {
 	for _, t := range tokens {
 		exp := tokenExpiry(t.ExpiresAt, famExp)
-		b, err := json.Marshal(redisToken{
-			Kind: t.Kind, ClientID: t.ClientID, CustomerID: t.CustomerID, UserID: t.UserID,
-			Username: t.Username, DeviceID: t.DeviceID, ID: t.ID, Name: t.Name,
-			Permissions: t.Permissions, Scope: t.Scope,
-			IssuedAt: unixMicro(normTime(t.IssuedAt)), ExpiresAt: unixMicro(exp),
-		})
+		b, err := encodeRedisToken(t, exp)
 		if err != nil {
 			return nil, nil, err
 		}
 		keys = append(keys, s.tokenKey(familyID, "t", t.Hash))
-		args = append(args, b, pxat(exp))
+		args = append(args, b, pxat(keyExpiry(t.Kind, exp, cacheUntil)))
 	}
 	return keys, args, nil
 }
@@ -211,7 +219,7 @@ func (s *RedisTokenStore) RotateRefresh(ctx context.Context, familyID, hash, cli
 	keys := []string{s.familyKey(familyID, "f"), s.familyKey(familyID, "m"),
 		s.tokenKey(familyID, "t", hash), s.tokenKey(familyID, "r", hash)}
 	args := []any{clientID, now.UnixMicro(), now.UnixMilli(), grace.Milliseconds(), pxat(famExp)}
-	keys, args, err = s.appendTokens(keys, args, familyID, famExp, next)
+	keys, args, err = s.appendTokens(keys, args, familyID, famExp, time.Time{}, next)
 	if err != nil {
 		return nil, err
 	}
@@ -291,23 +299,13 @@ func (s *RedisTokenStore) revokeIndexed(ctx context.Context, index, exceptFamily
 			return fmt.Errorf("scan token family index: %w", err)
 		}
 		var fams []string
-		var calls []scriptCall
 		for i := 0; i < len(page); i += 2 { // member, score, member, score...
 			if f := page[i]; f != exceptFamilyID {
 				fams = append(fams, f)
-				calls = append(calls, scriptCall{s.revokeFamily, []string{s.familyKey(f, "f"), s.familyKey(f, "m")}, nil})
 			}
 		}
-		cmds, err := s.runAll(ctx, calls)
-		if err != nil {
-			return fmt.Errorf("revoke token families: %w", err)
-		}
-		byClient, byUser := map[string][]string{}, map[string][]string{}
-		for i, cmd := range cmds {
-			if v, err := cmd.StringSlice(); err == nil && len(v) == 2 {
-				byClient[v[0]] = append(byClient[v[0]], fams[i])
-				byUser[v[1]] = append(byUser[v[1]], fams[i])
-			}
+		if err := s.revokeFamilies(ctx, fams); err != nil {
+			return err
 		}
 		if len(fams) > 0 {
 			// Families that had already expired are no longer in
@@ -320,12 +318,37 @@ func (s *RedisTokenStore) revokeIndexed(ctx context.Context, index, exceptFamily
 				return fmt.Errorf("unindex token families: %w", err)
 			}
 		}
-		s.unindex(ctx, byClient, byUser)
 		if next == 0 {
 			return nil
 		}
 		cursor = next
 	}
+}
+
+// revokeFamilies removes the families fams, 500 scripts to a pipeline, and
+// takes them out of the client and user indexes.
+func (s *RedisTokenStore) revokeFamilies(ctx context.Context, fams []string) error {
+	for len(fams) > 0 {
+		batch := fams[:min(len(fams), 500)]
+		fams = fams[len(batch):]
+		calls := make([]scriptCall, len(batch))
+		for i, f := range batch {
+			calls[i] = scriptCall{s.revokeFamily, []string{s.familyKey(f, "f"), s.familyKey(f, "m")}, nil}
+		}
+		cmds, err := s.runAll(ctx, calls)
+		if err != nil {
+			return fmt.Errorf("revoke token families: %w", err)
+		}
+		byClient, byUser := map[string][]string{}, map[string][]string{}
+		for i, cmd := range cmds {
+			if v, err := cmd.StringSlice(); err == nil && len(v) == 2 {
+				byClient[v[0]] = append(byClient[v[0]], batch[i])
+				byUser[v[1]] = append(byUser[v[1]], batch[i])
+			}
+		}
+		s.unindex(ctx, byClient, byUser)
+	}
+	return nil
 }
 
 // unindex removes revoked families from the client and user indexes (maps

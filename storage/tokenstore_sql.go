@@ -25,7 +25,8 @@ type SQLTokenStore struct {
 // sqlTokenQueries are the store's statements, rebound once for the dialect.
 type sqlTokenQueries struct {
 	insertFamily, insertToken, insertRotation      string
-	findToken, lockFamily, consumeRefresh          string
+	findToken, findFamily, lockFamily              string
+	consumeRefresh                                 string
 	findRotation, deleteFamily, deleteToken        string
 	revokeClient, revokeUser, listFamily           string
 	sweepTokens, sweepFamilies, sweepEmptyFamilies string
@@ -42,16 +43,16 @@ func NewSQLTokenStore(db *DB) *SQLTokenStore {
 	// writer takes locks in the same order (family, then tokens) and a
 	// revocation cannot interleave with a rotation. SQLite transactions
 	// are serialised (BEGIN IMMEDIATE) and need no row locks.
-	forUpdate, revokeClient, revokeUser := "", `DELETE FROM token_families WHERE client_id = ?`,
-		`DELETE FROM token_families WHERE user_id = ? AND id <> ?`
+	forUpdate, revokeClient, revokeUser := "", `DELETE FROM token_families WHERE client_id = ? RETURNING id`,
+		`DELETE FROM token_families WHERE user_id = ? AND id <> ? RETURNING id`
 	if db.Dialect == Postgres {
 		forUpdate = " FOR UPDATE"
 		// Lock the families in id order so that two bulk revocations
 		// cannot deadlock.
 		revokeClient = `DELETE FROM token_families WHERE id IN
-			(SELECT id FROM token_families WHERE client_id = ? ORDER BY id FOR UPDATE)`
+			(SELECT id FROM token_families WHERE client_id = ? ORDER BY id FOR UPDATE) RETURNING id`
 		revokeUser = `DELETE FROM token_families WHERE id IN
-			(SELECT id FROM token_families WHERE user_id = ? AND id <> ? ORDER BY id FOR UPDATE)`
+			(SELECT id FROM token_families WHERE user_id = ? AND id <> ? ORDER BY id FOR UPDATE) RETURNING id`
 	}
 	live := `(expires_at IS NULL OR expires_at > ?)`
 	q := sqlTokenQueries{
@@ -61,6 +62,7 @@ func NewSQLTokenStore(db *DB) *SQLTokenStore {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		insertRotation: `INSERT INTO token_rotations (hash, family_id, rotated_at, expires_at) VALUES (?, ?, ?, ?)`,
 		findToken:      `SELECT ` + tokenColumns + ` FROM tokens WHERE hash = ? AND family_id = ?`,
+		findFamily:     `SELECT expires_at FROM token_families WHERE id = ?`,
 		lockFamily:     `SELECT client_id, expires_at FROM token_families WHERE id = ?` + forUpdate,
 		consumeRefresh: `DELETE FROM tokens WHERE hash = ? AND family_id = ? AND kind = 'refresh' AND client_id = ?
 			AND ` + live + ` RETURNING ` + tokenColumns,
@@ -81,7 +83,7 @@ func NewSQLTokenStore(db *DB) *SQLTokenStore {
 		sweepRotations: `DELETE FROM token_rotations WHERE expires_at <= ?`,
 		sweepEphemeral: `DELETE FROM ephemeral WHERE expires_at <= ?`,
 	}
-	for _, p := range []*string{&q.insertFamily, &q.insertToken, &q.insertRotation, &q.findToken,
+	for _, p := range []*string{&q.insertFamily, &q.insertToken, &q.insertRotation, &q.findToken, &q.findFamily,
 		&q.lockFamily, &q.consumeRefresh, &q.findRotation, &q.deleteFamily, &q.deleteToken,
 		&q.revokeClient, &q.revokeUser, &q.listFamily, &q.sweepTokens, &q.sweepFamilies,
 		&q.sweepEmptyFamilies, &q.sweepRotations, &q.sweepEphemeral} {
@@ -242,20 +244,61 @@ func (s *SQLTokenStore) RevokeFamily(ctx context.Context, familyID string) error
 
 // RevokeClient removes every family (and token) issued to a client.
 func (s *SQLTokenStore) RevokeClient(ctx context.Context, clientID string) error {
-	if clientID == "" {
-		return errors.New("storage: RevokeClient needs a client id")
-	}
-	_, err := s.db.ExecContext(ctx, s.q.revokeClient, clientID)
+	_, err := s.revokeClient(ctx, clientID)
 	return err
+}
+
+// revokeClient is RevokeClient; it returns the ids of the families removed.
+func (s *SQLTokenStore) revokeClient(ctx context.Context, clientID string) ([]string, error) {
+	if clientID == "" {
+		return nil, errors.New("storage: RevokeClient needs a client id")
+	}
+	return s.deleteFamilies(ctx, s.q.revokeClient, clientID)
 }
 
 // RevokeUser removes every family of a user except exceptFamilyID.
 func (s *SQLTokenStore) RevokeUser(ctx context.Context, userID, exceptFamilyID string) error {
-	if userID == "" {
-		return errors.New("storage: RevokeUser needs a user id")
-	}
-	_, err := s.db.ExecContext(ctx, s.q.revokeUser, userID, exceptFamilyID)
+	_, err := s.revokeUser(ctx, userID, exceptFamilyID)
 	return err
+}
+
+// revokeUser is RevokeUser; it returns the ids of the families removed.
+func (s *SQLTokenStore) revokeUser(ctx context.Context, userID, exceptFamilyID string) ([]string, error) {
+	if userID == "" {
+		return nil, errors.New("storage: RevokeUser needs a user id")
+	}
+	return s.deleteFamilies(ctx, s.q.revokeUser, userID, exceptFamilyID)
+}
+
+// deleteFamilies runs a DELETE of families that returns their ids.
+func (s *SQLTokenStore) deleteFamilies(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// familyDeadline returns the deadline of a live family (zero for none), or
+// ENotFound when it is unknown or past its deadline.
+func (s *SQLTokenStore) familyDeadline(ctx context.Context, familyID string) (time.Time, error) {
+	var exp nullTimeScan
+	err := s.db.QueryRowContext(ctx, s.q.findFamily, familyID).Scan(&exp)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !exp.t.IsZero() && !s.db.now().Before(exp.t) {
+		return time.Time{}, errTokenNotFound()
+	} else if err != nil {
+		return time.Time{}, err
+	}
+	return exp.t, nil
 }
 
 // ListFamilyTokens returns the live tokens of a family, oldest first; an

@@ -36,6 +36,16 @@ func TestRedisTokenStore(t *testing.T) {
 	})
 }
 
+func TestTieredTokenStore(t *testing.T) {
+	c := mustOpenTestRedis(t)
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		storagetest.TestTokenStore(t, func(t *testing.T) resource.TokenStore {
+			return storage.NewTieredTokenStore(storage.NewSQLTokenStore(db),
+				storage.NewRedisTokenStore(c, mustRedisTestPrefix(t, c)), storage.DefaultTokenCacheTTL)
+		})
+	})
+}
+
 func TestRedisEphemeralStore(t *testing.T) {
 	c := mustOpenTestRedis(t)
 	storagetest.TestEphemeralStore(t, func(t *testing.T) resource.EphemeralStore {

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage"
+)
+
+// privateRedis is a redis-server process of the test's own, without
+// persistence, so that killing it and starting another on its port is a
+// Redis that lost everything.
+type privateRedis struct {
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+// startPrivateRedis starts redis-server on a free loopback port (skipped
+// without the binary, failed in CI) and kills it when the test ends.
+func startPrivateRedis(t *testing.T) *privateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server is not installed: CI must run this test")
+		}
+		t.Skip("redis-server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &privateRedis{port: ln.Addr().(*net.TCPAddr).Port, dir: t.TempDir()}
+	ln.Close()
+	r.start(t)
+	t.Cleanup(r.kill)
+	return r
+}
+
+// url returns the Redis URL of the server.
+func (r *privateRedis) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) + "/0" }
+
+// start runs a new, empty redis-server on the port and waits until it
+// accepts connections.
+func (r *privateRedis) start(t *testing.T) {
+	t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	if err := r.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(r.port))
+		if err == nil {
+			_, err = c.Write([]byte("PING\r\n"))
+			buf := make([]byte, 7)
+			if err == nil {
+				_, err = c.Read(buf)
+			}
+			c.Close()
+			if err == nil && string(buf) == "+PONG\r\n" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on port %d did not answer PING in 10s: %v", r.port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill stops the server at once (SIGKILL): whatever it held is gone.
+func (r *privateRedis) kill() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+	}
+	r.cmd = nil
+}
+
+// restart kills the server and starts an empty one on the same port.
+func (r *privateRedis) restart(t *testing.T) {
+	t.Helper()
+	r.kill()
+	r.start(t)
+}
+
+// waitReady polls /readyz until it answers 200 (the server sees Redis
+// again).
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s/readyz did not answer 200 within 15s after the Redis restart", base)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTokensSurviveRedisLoss issues device tokens and refresh tokens through
+// a real server with Redis, kills that Redis and starts an empty one on the
+// same port (no persistence: everything Redis held is lost), and checks that
+// the long-lived credentials still work, that revoked ones stay revoked, and
+// that access tokens (kept only in Redis) are refused, so clients refresh.
+func TestTokensSurviveRedisLoss(t *testing.T) {
+	for name, mkenv := range map[string]func(t *testing.T) testEnv{"sqlite+redis": sqliteEnv, "postgres+redis": postgresEnv} {
+		t.Run(name, func(t *testing.T) {
+			rs := startPrivateRedis(t)
+			env := mkenv(t).with("ASSETGATE_REDIS_URL", rs.url())
+			ts := startServer(t, env)
+			c := newAPIClientOf(t, ts.URL)
+			tn := newAPITenant(t, env, c, "Durable")
+			devicePath := "/api/v1/devices/" + tn.deviceID
+
+			keptID, kept := issueDeviceToken(t, c, tn, "device:read")
+			revokedID, revoked := issueDeviceToken(t, c, tn, "device:read")
+			c.call(t, "DELETE", devicePath+"/tokens/"+revokedID, tn.me, nil).want(t, 204)
+			c.call(t, "GET", devicePath, kept, nil).want(t, 200)
+			c.call(t, "GET", devicePath, revoked, nil).want(t, 401)
+
+			mobile := mustCLI(t, env, "", "app", "create", "--owner", tn.userID, "--name", "Durable mobile",
+				"--grant", "password", "--grant", "refresh_token", "--scope", "me")
+			login := func() (access, refresh string) {
+				t.Helper()
+				tok := postForm(t, ts.URL+"/oauth/token", clientBasic(mobile), url.Values{"grant_type": {"password"},
+					"username": {tn.email}, "password": {tenantPassword}, "scope": {"me"}}, http.StatusOK)
+				return tok["access_token"].(string), tok["refresh_token"].(string)
+			}
+			access, refresh := login()
+			_, revokedRefresh := login()
+			postForm(t, ts.URL+"/oauth/revoke", clientBasic(mobile), url.Values{"token": {revokedRefresh}}, http.StatusOK)
+			c.call(t, "GET", "/api/v1/users/me", access, nil).want(t, 200)
+
+			rs.restart(t)
+			waitReady(t, ts.URL)
+
+			t.Run("DeviceToken", func(t *testing.T) {
+				c.call(t, "GET", devicePath, kept, nil).want(t, 200)
+				c.call(t, "GET", devicePath, kept, nil).want(t, 200) // now from the refilled cache
+			})
+			t.Run("RevokedDeviceToken", func(t *testing.T) {
+				c.call(t, "GET", devicePath, revoked, nil).want(t, 401)
+			})
+			t.Run("AccessTokenLost", func(t *testing.T) {
+				c.call(t, "GET", "/api/v1/users/me", access, nil).want(t, 401)
+			})
+			t.Run("RefreshToken", func(t *testing.T) {
+				tok := postForm(t, ts.URL+"/oauth/token", clientBasic(mobile),
+					url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}, http.StatusOK)
+				me := tok["access_token"].(string)
+				c.call(t, "GET", "/api/v1/users/me", me, nil).want(t, 200)
+				// The device token list (the catalogue in SQL) and the
+				// token store agree: the kept token is listed and works.
+				list := c.call(t, "GET", devicePath+"/tokens", me, nil).want(t, 200)
+				if ids := listIDs(list); len(ids) != 1 || ids[0] != keptID {
+					t.Fatalf("device tokens after the Redis loss: %v, want [%s]", ids, keptID)
+				}
+				// The new refresh token rotates in turn.
+				postForm(t, ts.URL+"/oauth/token", clientBasic(mobile),
+					url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}}, http.StatusOK)
+			})
+			t.Run("RevokedRefreshToken", func(t *testing.T) {
+				res := postForm(t, ts.URL+"/oauth/token", clientBasic(mobile),
+					url.Values{"grant_type": {"refresh_token"}, "refresh_token": {revokedRefresh}}, http.StatusBadRequest)
+				if res["error"] != "invalid_grant" {
+					t.Fatalf("refresh with a revoked token: %v, want invalid_grant", res)
+				}
+			})
+		})
+	}
+}
+
+// TestTokensImportRedis stores a device token as versions before the tiered
+// token store did (in Redis only), runs `assetgate tokens import-redis` with
+// the server stopped, loses Redis, and checks that the token still works.
+func TestTokensImportRedis(t *testing.T) {
+	rs := startPrivateRedis(t)
+	env := sqliteEnv(t).with("ASSETGATE_REDIS_URL", rs.url())
+	ts := startServer(t, env)
+	c := newAPIClientOf(t, ts.URL)
+	tn := newAPITenant(t, env, c, "Imported")
+	a := openForTest(t, env)
+	rc, err := storage.OpenRedis(t.Context(), rs.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	fam := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.DeviceTokenClientID(tn.deviceID),
+		CustomerID: tn.customerID, DeviceID: tn.deviceID}
+	legacy := resource.NewToken(resource.DeviceTokenPrefix, fam.ID)
+	if err := storage.NewRedisTokenStore(rc, redisPrefix).CreateFamily(t.Context(), fam, &resource.Token{
+		Kind: resource.TokenDevice, FamilyID: fam.ID, Hash: resource.KeyedHash(a.key, legacy), ClientID: tn.userID,
+		CustomerID: tn.customerID, DeviceID: tn.deviceID, ID: resource.NewID(), Name: "legacy",
+		Permissions: []string{"device:read"}, IssuedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	devicePath := "/api/v1/devices/" + tn.deviceID
+	c.call(t, "GET", devicePath, legacy, nil).want(t, 200)
+	if err := ts.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := mustCLI(t, env, "", "tokens", "import-redis")
+	if out["families"] != 1.0 || out["tokens"] != 1.0 {
+		t.Fatalf("tokens import-redis = %v, want the one legacy family and token", out)
+	}
+	rs.restart(t)
+	ts = startServer(t, env)
+	c = newAPIClientOf(t, ts.URL)
+	c.call(t, "GET", devicePath, legacy, nil).want(t, 200)
+}
