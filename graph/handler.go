@@ -39,7 +39,9 @@ type Config struct {
 	// them aliased, an operation selects in all.
 	FieldLimit int
 	AliasLimit int
-	// ParserTokenLimit bounds the tokens of a document, before parsing.
+	// ParserTokenLimit bounds the tokens of a document while it is
+	// parsed: a refused document costs at most the lexing of this many
+	// tokens. An operation of FieldLimit fields with arguments fits.
 	ParserTokenLimit int
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
@@ -72,7 +74,7 @@ func DefaultConfig() Config {
 		DepthLimit:           12,
 		FieldLimit:           500,
 		AliasLimit:           30,
-		ParserTokenLimit:     15000,
+		ParserTokenLimit:     6000,
 		MaxBodyBytes:         1 << 20,
 		QueryCacheSize:       1000,
 		APQCacheSize:         1000,
@@ -141,6 +143,7 @@ func New(deps Deps, cfg Config) http.Handler {
 	} else {
 		srv.Use(noIntrospection{})
 		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
 	switch {
 	case cfg.TrustedDocuments != nil:
@@ -150,8 +153,10 @@ func New(deps Deps, cfg Config) http.Handler {
 	default:
 		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
 	}
+	// After the persisted query extensions (which give the query text) and
+	// before anything that walks the expanded document.
+	srv.Use(newShapeLimits(cfg))
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
-	srv.Use(shapeLimits{depth: cfg.DepthLimit, fields: cfg.FieldLimit, aliases: cfg.AliasLimit})
 	srv.AroundOperations(reauthenticate(deps.Principal, log))
 	srv.AroundOperations(r.withLoaders)
 	srv.AroundRootFields(freshPerMutation)
