@@ -75,8 +75,9 @@ func bearerOf(authorization string) (string, bool) {
 // websocketInit authenticates a WebSocket connection with the token of its
 // connection_init payload ({"Authorization": "Bearer TOKEN"}), resolved like
 // a bearer header; the principal then holds for every operation of the
-// connection.
-func websocketInit(resolve scopes.Resolver, log *slog.Logger) transport.WebsocketInitFunc {
+// connection. A principal that holds sockets' bound of connections already
+// is refused.
+func websocketInit(resolve scopes.Resolver, sockets *resource.Caps, log *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		token, ok := bearerOf(payload.Authorization())
 		if !ok {
@@ -94,8 +95,29 @@ func websocketInit(resolve scopes.Resolver, log *slog.Logger) transport.Websocke
 		if err != nil {
 			return ctx, nil, ae
 		}
+		release, ok := sockets.Acquire(p)
+		if !ok {
+			log.InfoContext(ctx, "graphql: websocket refused: too many connections", "principal_kind", string(p.Kind))
+			return ctx, nil, errTooManySockets
+		}
 		ctx = context.WithValue(ctx, wsTokenKey{}, token)
+		ctx = context.WithValue(ctx, wsReleaseKey{}, release)
 		return scopes.NewContext(ctx, p), nil, nil
+	}
+}
+
+// errTooManySockets is what a client holding too many connections is told.
+var errTooManySockets = errors.New("too many open connections for this token's owner")
+
+// wsReleaseKey is the context key of the function that gives a WebSocket
+// connection's place among its principal's back.
+type wsReleaseKey struct{}
+
+// releaseSocket is the WebSocket close function: the connection's place
+// is given back.
+func releaseSocket(ctx context.Context, _ int) {
+	if release, ok := ctx.Value(wsReleaseKey{}).(func()); ok {
+		release()
 	}
 }
 
