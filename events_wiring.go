@@ -30,7 +30,8 @@ func newEventParts(a *app) *eventParts {
 	}
 	deviceStore := storage.NewDeviceStore(a.db)
 	p := &eventParts{
-		events: &resource.EventService{Store: storage.NewEventStore(a.db), Devices: deviceStore, Bus: bus},
+		events: &resource.EventService{Store: storage.NewEventStore(a.db), Devices: deviceStore, Bus: bus,
+			Streams: resource.NewCaps(resource.DefaultMaxStreamsPerPrincipal)},
 		deviceTokens: &resource.DeviceTokenService{Store: storage.NewDeviceTokenStore(a.db), Devices: deviceStore,
 			Tokens: a.stores.tokens, Key: a.key},
 		bus: bus,

@@ -72,15 +72,32 @@ func bearerOf(authorization string) (string, bool) {
 	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
+// Close codes of graphql-transport-ws for a refused connection_init:
+// graphql-ws clients do not reconnect after 4429, and 4403 is the
+// protocol's Forbidden (a missing, invalid or revoked token).
+const (
+	closeForbidden       = 4403
+	closeTooManyRequests = 4429
+	closeInternalError   = 4500
+)
+
 // websocketInit authenticates a WebSocket connection with the token of its
 // connection_init payload ({"Authorization": "Bearer TOKEN"}), resolved like
 // a bearer header; the principal then holds for every operation of the
-// connection.
-func websocketInit(resolve scopes.Resolver, log *slog.Logger) transport.WebsocketInitFunc {
+// connection. A principal that holds sockets' bound of connections already
+// is refused. A refusal is logged at info and closes the socket with the
+// protocol's close code (4403, 4429; 4500 when the token could not be
+// resolved), not the normal closure that clients answer by reconnecting.
+func websocketInit(resolve scopes.Resolver, sockets *resource.Caps, log *slog.Logger) transport.WebsocketInitFunc {
+	refuse := func(ctx context.Context, code int, reason string, err error) (context.Context, *transport.InitPayload, error) {
+		ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), code)
+		return ctx, nil, err
+	}
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		token, ok := bearerOf(payload.Authorization())
 		if !ok {
-			return ctx, nil, scopes.ErrMissingToken
+			log.InfoContext(ctx, "graphql: websocket refused: no bearer token in connection_init")
+			return refuse(ctx, closeForbidden, "Forbidden", scopes.ErrMissingToken)
 		}
 		p, err := resolve(ctx, token)
 		if err == nil && p == nil {
@@ -89,13 +106,36 @@ func websocketInit(resolve scopes.Resolver, log *slog.Logger) transport.Websocke
 		var ae *scopes.AuthError
 		if err != nil && !errors.As(err, &ae) {
 			log.ErrorContext(ctx, "graphql: resolving a websocket token", "err", err)
-			return ctx, nil, errors.New(internalMessage) // never show an internal cause
+			// Never show an internal cause.
+			return refuse(ctx, closeInternalError, "Internal error", errors.New(internalMessage))
 		}
 		if err != nil {
-			return ctx, nil, ae
+			log.InfoContext(ctx, "graphql: websocket refused: invalid token")
+			return refuse(ctx, closeForbidden, "Forbidden", ae)
+		}
+		release, ok := sockets.Acquire(p)
+		if !ok {
+			log.InfoContext(ctx, "graphql: websocket refused: too many connections", "principal_kind", string(p.Kind))
+			return refuse(ctx, closeTooManyRequests, "Too many connections", errTooManySockets)
 		}
 		ctx = context.WithValue(ctx, wsTokenKey{}, token)
+		ctx = context.WithValue(ctx, wsReleaseKey{}, release)
 		return scopes.NewContext(ctx, p), nil, nil
+	}
+}
+
+// errTooManySockets is what a client holding too many connections is told.
+var errTooManySockets = errors.New("too many open connections for this token's owner")
+
+// wsReleaseKey is the context key of the function that gives a WebSocket
+// connection's place among its principal's back.
+type wsReleaseKey struct{}
+
+// releaseSocket is the WebSocket close function: the connection's place
+// is given back.
+func releaseSocket(ctx context.Context, _ int) {
+	if release, ok := ctx.Value(wsReleaseKey{}).(func()); ok {
+		release()
 	}
 }
 

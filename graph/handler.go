@@ -17,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/assetgate/assetgate/graph/exec"
+	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
 
@@ -39,7 +40,9 @@ type Config struct {
 	// them aliased, an operation selects in all.
 	FieldLimit int
 	AliasLimit int
-	// ParserTokenLimit bounds the tokens of a document, before parsing.
+	// ParserTokenLimit bounds the tokens of a document while it is
+	// parsed: a refused document costs at most the lexing of this many
+	// tokens. An operation of FieldLimit fields with arguments fits.
 	ParserTokenLimit int
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
@@ -57,6 +60,11 @@ type Config struct {
 	// connection's token again: a revoked token's subscriptions end within
 	// it.
 	SubscriptionRecheck time.Duration
+	// MaxSocketsPerPrincipal bounds the WebSocket connections one
+	// principal (a user, an application, a device) holds open on this
+	// replica; its subscriptions count among its live streams
+	// (resource.EventService.Streams).
+	MaxSocketsPerPrincipal int
 	// TrustedDocuments, when not nil, is the trusted documents mode: only
 	// these documents (keyed by the hex SHA-256 of their text, see
 	// TrustedDocumentsOf) may run, and APQ is off.
@@ -66,19 +74,20 @@ type Config struct {
 // DefaultConfig returns the production defaults: introspection on.
 func DefaultConfig() Config {
 	return Config{
-		Path:                 "/graphql",
-		IntrospectionEnabled: true,
-		ComplexityLimit:      5000,
-		DepthLimit:           12,
-		FieldLimit:           500,
-		AliasLimit:           30,
-		ParserTokenLimit:     15000,
-		MaxBodyBytes:         1 << 20,
-		QueryCacheSize:       1000,
-		APQCacheSize:         1000,
-		APQTTL:               24 * time.Hour,
-		RedisPrefix:          "ag:apq:",
-		SubscriptionRecheck:  15 * time.Second,
+		Path:                   "/graphql",
+		IntrospectionEnabled:   true,
+		ComplexityLimit:        5000,
+		DepthLimit:             12,
+		FieldLimit:             500,
+		AliasLimit:             30,
+		ParserTokenLimit:       6000,
+		MaxBodyBytes:           1 << 20,
+		QueryCacheSize:         1000,
+		APQCacheSize:           1000,
+		APQTTL:                 24 * time.Hour,
+		RedisPrefix:            "ag:apq:",
+		SubscriptionRecheck:    15 * time.Second,
+		MaxSocketsPerPrincipal: 20,
 	}
 }
 
@@ -93,6 +102,7 @@ func (c Config) Validate() error {
 		{"ParserTokenLimit", int64(c.ParserTokenLimit)}, {"MaxBodyBytes", c.MaxBodyBytes},
 		{"QueryCacheSize", int64(c.QueryCacheSize)}, {"APQCacheSize", int64(c.APQCacheSize)},
 		{"APQTTL", int64(c.APQTTL)}, {"SubscriptionRecheck", int64(c.SubscriptionRecheck)},
+		{"MaxSocketsPerPrincipal", int64(c.MaxSocketsPerPrincipal)},
 	} {
 		if v.n <= 0 {
 			return errors.New("graph: Config." + v.name + " must be positive")
@@ -126,8 +136,10 @@ func New(deps Deps, cfg Config) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	sockets := resource.NewCaps(cfg.MaxSocketsPerPrincipal)
 	srv.AddTransport(transport.Websocket{
-		InitFunc:              websocketInit(deps.Principal, log),
+		InitFunc:              websocketInit(deps.Principal, sockets, log),
+		CloseFunc:             releaseSocket,
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 10 * time.Second,
 		PingPongInterval:      30 * time.Second,
@@ -141,6 +153,7 @@ func New(deps Deps, cfg Config) http.Handler {
 	} else {
 		srv.Use(noIntrospection{})
 		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(rulesWithoutSuggestions)
 	}
 	switch {
 	case cfg.TrustedDocuments != nil:
@@ -150,8 +163,10 @@ func New(deps Deps, cfg Config) http.Handler {
 	default:
 		srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](cfg.APQCacheSize)})
 	}
+	// After the persisted query extensions (which give the query text) and
+	// before anything that walks the expanded document.
+	srv.Use(newShapeLimits(cfg))
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
-	srv.Use(shapeLimits{depth: cfg.DepthLimit, fields: cfg.FieldLimit, aliases: cfg.AliasLimit})
 	srv.AroundOperations(reauthenticate(deps.Principal, log))
 	srv.AroundOperations(r.withLoaders)
 	srv.AroundRootFields(freshPerMutation)

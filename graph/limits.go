@@ -5,105 +5,15 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/assetgate/assetgate/graph/exec"
 	"github.com/assetgate/assetgate/graph/model"
 	"github.com/assetgate/assetgate/resource"
 )
-
-// Codes of the errors of the shape limits (gqlgen's complexity limit has
-// COMPLEXITY_LIMIT_EXCEEDED).
-const (
-	CodeDepthLimit = "DEPTH_LIMIT_EXCEEDED"
-	CodeFieldLimit = "FIELD_LIMIT_EXCEEDED"
-	CodeAliasLimit = "ALIAS_LIMIT_EXCEEDED"
-)
-
-// shapeLimits refuses an operation, after validation and before anything
-// runs, when its selections nest deeper than depth, or hold more than
-// fields fields or aliases aliases in all (fragments count each time they
-// are spread). Introspection fields (__schema, __type) are left out: their
-// size is bounded by the schema, and turning introspection off is the way
-// to refuse them.
-type shapeLimits struct {
-	depth, fields, aliases int
-}
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = shapeLimits{}
-
-// ExtensionName implements graphql.HandlerExtension.
-func (shapeLimits) ExtensionName() string { return "ShapeLimits" }
-
-// Validate implements graphql.HandlerExtension.
-func (shapeLimits) Validate(graphql.ExecutableSchema) error { return nil }
-
-// MutateOperationContext implements graphql.OperationContextMutator.
-func (l shapeLimits) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
-	if opCtx.Operation == nil {
-		return nil
-	}
-	s := &shape{limits: l}
-	s.walk(opCtx.Operation.SelectionSet, 1)
-	switch {
-	case s.depth > l.depth:
-		return limitError(CodeDepthLimit, "the operation nests deeper than %d levels", l.depth)
-	case s.fields > l.fields:
-		return limitError(CodeFieldLimit, "the operation selects more than %d fields", l.fields)
-	case s.aliases > l.aliases:
-		return limitError(CodeAliasLimit, "the operation uses more than %d aliases", l.aliases)
-	}
-	return nil
-}
-
-func limitError(code, format string, args ...any) *gqlerror.Error {
-	err := gqlerror.Errorf(format, args...)
-	errcode.Set(err, code)
-	return err
-}
-
-// shape measures a selection set; it stops as soon as a limit is passed,
-// so a document that spreads fragments exponentially costs no more than
-// the limits.
-type shape struct {
-	limits                 shapeLimits
-	depth, fields, aliases int
-}
-
-func (s *shape) over() bool {
-	return s.depth > s.limits.depth || s.fields > s.limits.fields || s.aliases > s.limits.aliases
-}
-
-func (s *shape) walk(set ast.SelectionSet, level int) {
-	for _, sel := range set {
-		if s.over() {
-			return
-		}
-		switch sel := sel.(type) {
-		case *ast.Field:
-			if strings.HasPrefix(sel.Name, "__") && sel.Name != "__typename" {
-				continue
-			}
-			s.fields++
-			if sel.Alias != "" && sel.Alias != sel.Name {
-				s.aliases++
-			}
-			s.depth = max(s.depth, level)
-			s.walk(sel.SelectionSet, level+1)
-		case *ast.InlineFragment:
-			s.walk(sel.SelectionSet, level)
-		case *ast.FragmentSpread:
-			if sel.Definition != nil {
-				s.walk(sel.Definition.SelectionSet, level)
-			}
-		}
-	}
-}
 
 // complexity returns the cost model of the complexity limit: a field costs
 // 1 plus its selection, and a connection costs its selection once per item
@@ -181,6 +91,24 @@ func (noIntrospection) MutateOperationContext(_ context.Context, opCtx *graphql.
 		return nil
 	}
 	return limitError(CodeIntrospectionDisabled, "introspection is disabled on this server")
+}
+
+// rulesWithoutSuggestions returns the default validation rules with every
+// rule that suggests names ("Did you mean ...") swapped for its variant
+// that does not: with introspection off, suggestions would tell the schema
+// bit by bit. (gqlgen's SetDisableSuggestion swaps only the field and
+// scalar leaf rules.)
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, rule := range []core.Rule{
+		rules.KnownArgumentNamesRuleWithoutSuggestions,
+		rules.KnownTypeNamesRuleWithoutSuggestions,
+		rules.ValuesOfCorrectTypeRuleWithoutSuggestions,
+	} {
+		r.RemoveRule(strings.TrimSuffix(rule.Name, "WithoutSuggestions"))
+		r.AddRule(rule.Name, rule.RuleFunc)
+	}
+	return r
 }
 
 // asksIntrospection reports whether a root selection set selects __schema

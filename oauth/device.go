@@ -128,6 +128,10 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, err)
 		return
 	}
+	if err := s.countDeviceAuthorization(ctx, s.clientAddr(r), app); err != nil {
+		s.writeError(w, err)
+		return
+	}
 	resp, err := s.newDeviceAuthorization(ctx, app, scope)
 	if err != nil {
 		s.writeError(w, err)
@@ -135,6 +139,35 @@ func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Reques
 	}
 	writeJSON(w, http.StatusOK, nil, resp)
 }
+
+// deviceAuthKeyPrefix starts the ephemeral key that counts the device
+// authorizations of one client address.
+const deviceAuthKeyPrefix = "oauth:device-auth:addr:"
+
+// countDeviceAuthorization counts one device authorization of a client
+// address over Config.DeviceAuthorizationWindow (on every replica: the
+// counter is in the ephemeral store) and refuses it, with 429 and
+// Retry-After, past Config.MaxDeviceAuthorizationsPerAddr. Counting first
+// and comparing after means concurrent requests cannot pass the limit
+// together.
+func (s *Server) countDeviceAuthorization(ctx context.Context, addr string, app *resource.Application) error {
+	n, err := s.ephemeral.Incr(ctx, deviceAuthKeyPrefix+addr, s.cfg.DeviceAuthorizationWindow)
+	if err != nil {
+		return err
+	}
+	if n <= int64(s.cfg.MaxDeviceAuthorizationsPerAddr) {
+		return nil
+	}
+	s.deviceAuthRefused.Add(1)
+	s.log.InfoContext(ctx, "oauth: device authorization refused: too many from one address", "client_id", app.ID)
+	e := newError(CodeTemporarilyUnavailable, "Too many device authorizations from this address; try again later.")
+	e.Status, e.RetryAfter = http.StatusTooManyRequests, s.cfg.DeviceAuthorizationWindow
+	return e
+}
+
+// DeviceAuthorizationsRefused returns how many device authorization
+// requests were refused for passing the per-address limit since start.
+func (s *Server) DeviceAuthorizationsRefused() int64 { return s.deviceAuthRefused.Load() }
 
 // newDeviceAuthorization stores a new pending device code of app and its
 // user code.

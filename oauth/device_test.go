@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -405,4 +406,45 @@ func TestDevicePageThrottle(t *testing.T) {
 			t.Fatal("wrong codes are not logged")
 		}
 	}, func(c *Config) { c.MaxFailuresPerAddr = 3 })
+}
+
+// TestDeviceAuthorizationCap asks for device authorizations from one
+// address, concurrently: exactly the limit succeed, the rest get 429 with
+// Retry-After and temporarily_unavailable, whichever client asks.
+func TestDeviceAuthorizationCap(t *testing.T) {
+	eachStore(t, grantStores, func(t *testing.T, e *env) {
+		user := e.MustUser(t, "cap@example.com")
+		app, other := e.deviceApp(t, user), e.deviceApp(t, user)
+		results := make(chan *apiResponse, 12)
+		var wg sync.WaitGroup
+		for range cap(results) {
+			wg.Go(func() {
+				results <- e.call(t, http.MethodPost, "/oauth/device_authorization", noAuth, url.Values{"client_id": {app.ID}})
+			})
+		}
+		wg.Wait()
+		close(results)
+		ok := 0
+		for ar := range results {
+			switch ar.Status {
+			case http.StatusOK:
+				ok++
+			case http.StatusTooManyRequests:
+				ar.mustStatus(t, http.StatusTooManyRequests, "temporarily_unavailable")
+				if ar.Header.Get("Retry-After") != "600" {
+					t.Fatalf("Retry-After %q", ar.Header.Get("Retry-After"))
+				}
+			default:
+				t.Fatalf("status %d: %s", ar.Status, ar.Body)
+			}
+		}
+		if ok != 5 {
+			t.Fatalf("%d device authorizations succeeded, want the limit of 5", ok)
+		}
+		e.call(t, http.MethodPost, "/oauth/device_authorization", noAuth, url.Values{"client_id": {other.ID}}).
+			mustStatus(t, http.StatusTooManyRequests, "temporarily_unavailable")
+		if n := e.srv.DeviceAuthorizationsRefused(); n != 8 {
+			t.Fatalf("refusals counted = %d, want 8", n)
+		}
+	}, func(c *Config) { c.MaxDeviceAuthorizationsPerAddr = 5 })
 }

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	oauth2 "github.com/go-oauth2/oauth2/v4"
@@ -30,12 +31,17 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultCodeTTL             = 60 * time.Second
-	DefaultSessionTTL          = 8 * time.Hour
-	DefaultLoginWindow         = 15 * time.Minute
-	DefaultMaxFailuresPerUser  = 5
-	DefaultMaxFailuresPerAddr  = 50
-	defaultAuthorizeRequestTTL = 10 * time.Minute
+	DefaultCodeTTL            = 60 * time.Second
+	DefaultSessionTTL         = 8 * time.Hour
+	DefaultLoginWindow        = 15 * time.Minute
+	DefaultMaxFailuresPerUser = 5
+	DefaultMaxFailuresPerAddr = 50
+	// A device authorization is asked for once per device sign-in; a
+	// household or an office behind one address signs in a few devices,
+	// not dozens, in ten minutes.
+	DefaultMaxDeviceAuthorizationsPerAddr = 20
+	DefaultDeviceAuthorizationWindow      = 10 * time.Minute
+	defaultAuthorizeRequestTTL            = 10 * time.Minute
 )
 
 // Config is the authorization server's configuration. Zero durations and
@@ -62,6 +68,11 @@ type Config struct {
 	// further attempts are refused with HTTP 429.
 	MaxFailuresPerUser int
 	MaxFailuresPerAddr int
+	// MaxDeviceAuthorizationsPerAddr is how many device authorizations
+	// (RFC 8628 §3.1) one client address may ask for in
+	// DeviceAuthorizationWindow; past it the endpoint answers 429.
+	MaxDeviceAuthorizationsPerAddr int
+	DeviceAuthorizationWindow      time.Duration
 }
 
 // Deps are the services and stores the authorization server works with.
@@ -100,6 +111,9 @@ type Server struct {
 	// because go-oauth2 cannot (it only knows its four grant types); the
 	// device code grant of the next issue is added here.
 	grants map[string]grantFunc
+	// deviceAuthRefused counts device authorizations refused by the
+	// per-address limit.
+	deviceAuthRefused atomic.Int64
 }
 
 // New returns an authorization server. It panics when cfg is unusable (see
@@ -145,7 +159,7 @@ func (c *Config) Validate() error {
 		return errors.New("key must be at least 32 bytes")
 	}
 	if c.RefreshGrace < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.LoginWindow < 0 ||
-		c.MaxFailuresPerUser < 0 || c.MaxFailuresPerAddr < 0 {
+		c.MaxFailuresPerUser < 0 || c.MaxFailuresPerAddr < 0 || c.MaxDeviceAuthorizationsPerAddr < 0 || c.DeviceAuthorizationWindow < 0 {
 		return errors.New("durations and limits must not be negative")
 	}
 	return nil
@@ -162,6 +176,10 @@ func (c *Config) defaults() {
 	def(&c.LoginWindow, DefaultLoginWindow)
 	if c.MaxFailuresPerUser <= 0 {
 		c.MaxFailuresPerUser = DefaultMaxFailuresPerUser
+	}
+	def(&c.DeviceAuthorizationWindow, DefaultDeviceAuthorizationWindow)
+	if c.MaxDeviceAuthorizationsPerAddr <= 0 {
+		c.MaxDeviceAuthorizationsPerAddr = DefaultMaxDeviceAuthorizationsPerAddr
 	}
 	if c.MaxFailuresPerAddr <= 0 {
 		c.MaxFailuresPerAddr = DefaultMaxFailuresPerAddr

@@ -23,7 +23,10 @@ type EventService struct {
 	// Bus fans new events out to live streams; nil publishes nothing (and
 	// Follow fails).
 	Bus EventBus
-	Now func() time.Time
+	// Streams bounds the live streams each principal holds open (Follow);
+	// nil means no bound.
+	Streams *Caps
+	Now     func() time.Time
 }
 
 // Ingest stores one event of a device and updates the device in the same

@@ -1,6 +1,8 @@
 package resource
 
 import (
+	"time"
+
 	"context"
 	"sync"
 
@@ -25,6 +27,10 @@ type EventStream struct {
 	err    error
 }
 
+// streamRetryAfter is when a principal refused a stream for holding too
+// many is told to try again.
+const streamRetryAfter = 10 * time.Second
+
 // Follow opens the live stream of a device (GET
 // /devices/{id}/events/stream). With lastEventID (the SSE Last-Event-ID) it
 // first delivers the stored events after that id; without it, only events
@@ -32,7 +38,8 @@ type EventStream struct {
 // called, or when the bus drops it (Err then says why). The principal
 // needs events:read (a device token: on its own device). EInvalid pointing
 // at "last_event_id" for a malformed id; ENotFound, EUnauthenticated,
-// EForbidden; EInternal when there is no bus.
+// EForbidden; ERateLimited when the principal holds Streams' bound of open
+// streams already; EInternal when there is no bus.
 func (s *EventService) Follow(ctx context.Context, deviceID, lastEventID string) (*EventStream, error) {
 	p, err := authorize(ctx, scopes.OpEventsRead)
 	if err != nil {
@@ -48,8 +55,17 @@ func (s *EventService) Follow(ctx context.Context, deviceID, lastEventID string)
 	if s.Bus == nil {
 		return nil, Errorf(EInternal, "live streams are not configured")
 	}
+	release := func() {}
+	if s.Streams != nil {
+		var ok bool
+		if release, ok = s.Streams.Acquire(p); !ok {
+			return nil, &Error{Code: ERateLimited, RetryAfter: streamRetryAfter,
+				Message: "too many open live streams for this token's owner; close one first"}
+		}
+	}
 	sub, err := s.Bus.Subscribe(ctx, d.CustomerID, d.ID)
 	if err != nil {
+		release()
 		return nil, err
 	}
 	// Subscribed first: whatever is stored after the resume point that the
@@ -58,13 +74,14 @@ func (s *EventService) Follow(ctx context.Context, deviceID, lastEventID string)
 	if cursor == "" {
 		if cursor, err = s.Store.LastEventID(ctx, d.CustomerID, d.ID); err != nil {
 			sub.Close()
+			release()
 			return nil, err
 		}
 		catchUp = false
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	st := &EventStream{out: make(chan *Event), start: cursor, cancel: cancel}
-	f := &follower{store: s.Store, sub: sub, customerID: d.CustomerID, deviceID: d.ID, cursor: cursor, st: st}
+	f := &follower{store: s.Store, sub: sub, customerID: d.CustomerID, deviceID: d.ID, cursor: cursor, st: st, release: release}
 	go f.run(ctx, catchUp)
 	return st, nil
 }
@@ -106,9 +123,12 @@ type follower struct {
 	// cursor is the id of the last event delivered (or the start).
 	cursor string
 	st     *EventStream
+	// release gives the stream's place among the principal's back.
+	release func()
 }
 
 func (f *follower) run(ctx context.Context, catchUp bool) {
+	defer f.release()
 	defer close(f.st.out)
 	defer f.sub.Close()
 	if catchUp && !f.fill(ctx) {
