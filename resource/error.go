@@ -3,6 +3,7 @@ package resource
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Every error a service returns carries one of them; each
@@ -14,6 +15,13 @@ const (
 	EUnauthenticated = "Unauthenticated"
 	EForbidden       = "Forbidden"
 	EInternal        = "Internal"
+	// ERateLimited refuses an attempt past a limit (too many failed
+	// logins or password checks); Error.RetryAfter says when to retry.
+	ERateLimited = "RateLimited"
+	// EUnavailable refuses work the server has no capacity for right now
+	// (every password hashing slot busy for too long); Error.RetryAfter
+	// says when to retry.
+	EUnavailable = "Unavailable"
 )
 
 // Error is an error meant for the client: Code says what kind it is, Message
@@ -23,6 +31,10 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// RetryAfter, when positive, is how long the client should wait
+	// before trying again (ERateLimited, EUnavailable); transports send
+	// it as a Retry-After header or its equivalent.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.
@@ -77,4 +89,19 @@ func ErrorField(err error) string {
 		return e.Field
 	}
 	return ""
+}
+
+// ErrorRetryAfter returns the RetryAfter of an *Error, or 0.
+func ErrorRetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// RetryAfterSeconds returns d in whole seconds for a Retry-After header:
+// rounded up, at least 1.
+func RetryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
