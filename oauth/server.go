@@ -32,14 +32,12 @@ import (
 const (
 	DefaultCodeTTL             = 60 * time.Second
 	DefaultSessionTTL          = 8 * time.Hour
-	DefaultLoginWindow         = 15 * time.Minute
-	DefaultMaxFailuresPerUser  = 5
-	DefaultMaxFailuresPerAddr  = 50
 	defaultAuthorizeRequestTTL = 10 * time.Minute
 )
 
-// Config is the authorization server's configuration. Zero durations and
-// limits take the defaults above.
+// Config is the authorization server's configuration. Zero durations take
+// the defaults above. The limits of failed logins are those of
+// Deps.Users.Throttle.
 type Config struct {
 	// Issuer is the server's base URL, e.g. https://auth.example.com. An
 	// https issuer makes the session cookie Secure.
@@ -55,18 +53,15 @@ type Config struct {
 	CodeTTL time.Duration
 	// SessionTTL is the lifetime of a login session.
 	SessionTTL time.Duration
-	// LoginWindow is the period over which failed logins are counted.
-	LoginWindow time.Duration
-	// MaxFailuresPerUser and MaxFailuresPerAddr are how many failed logins
-	// one account, or one client address, may have in LoginWindow before
-	// further attempts are refused with HTTP 429.
-	MaxFailuresPerUser int
-	MaxFailuresPerAddr int
 }
 
 // Deps are the services and stores the authorization server works with.
 type Deps struct {
-	Apps      *resource.ApplicationService
+	Apps *resource.ApplicationService
+	// Users logs users in. Its Throttle limits failed logins (and wrong
+	// device user codes, on a counter of their own), so that guesses
+	// through the token endpoint, the login pages and the resource API's
+	// password change count together.
 	Users     *resource.UserService
 	Tokens    resource.TokenStore
 	Ephemeral resource.EphemeralStore
@@ -87,6 +82,7 @@ type Server struct {
 	users     *resource.UserService
 	tokens    resource.TokenStore
 	ephemeral resource.EphemeralStore
+	throttle  *resource.LoginThrottle // Users.Throttle
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -112,9 +108,12 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Apps == nil || deps.Users == nil || deps.Tokens == nil || deps.Ephemeral == nil {
 		panic("oauth.New: Apps, Users, Tokens and Ephemeral are required")
 	}
+	if deps.Users.Throttle == nil || deps.Users.Hasher == nil {
+		panic("oauth.New: Users.Throttle and Users.Hasher are required")
+	}
 	cfg.defaults()
 	s := &Server{
-		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral,
+		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral, throttle: deps.Users.Throttle,
 		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
 		secure: strings.HasPrefix(cfg.Issuer, "https://"),
 	}
@@ -135,7 +134,7 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Validate reports whether the configuration is usable: an absolute http(s)
-// issuer, a key of at least 32 bytes, no negative durations or limits.
+// issuer, a key of at least 32 bytes, no negative durations.
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.Issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -144,9 +143,8 @@ func (c *Config) Validate() error {
 	if len(c.Key) < 32 {
 		return errors.New("key must be at least 32 bytes")
 	}
-	if c.RefreshGrace < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.LoginWindow < 0 ||
-		c.MaxFailuresPerUser < 0 || c.MaxFailuresPerAddr < 0 {
-		return errors.New("durations and limits must not be negative")
+	if c.RefreshGrace < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 {
+		return errors.New("durations must not be negative")
 	}
 	return nil
 }
@@ -159,13 +157,6 @@ func (c *Config) defaults() {
 	}
 	def(&c.CodeTTL, DefaultCodeTTL)
 	def(&c.SessionTTL, DefaultSessionTTL)
-	def(&c.LoginWindow, DefaultLoginWindow)
-	if c.MaxFailuresPerUser <= 0 {
-		c.MaxFailuresPerUser = DefaultMaxFailuresPerUser
-	}
-	if c.MaxFailuresPerAddr <= 0 {
-		c.MaxFailuresPerAddr = DefaultMaxFailuresPerAddr
-	}
 }
 
 // newLibraryServer configures go-oauth2's server with this package's
