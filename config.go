@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 )
 
@@ -37,6 +39,13 @@ type config struct {
 	// mode: only the *.graphql files in this folder may run.
 	TrustedDocumentsDir string
 	trustedDocuments    []string
+	// PasswordHashConcurrency is how many argon2id password hashes (19 MiB
+	// each) are computed at once; 0 derives it from a 64 MiB budget and
+	// GOMAXPROCS (resource.DefaultPasswordHashConcurrency).
+	PasswordHashConcurrency int
+	// PasswordHashWait is how long a login or password change waits for a
+	// hashing slot before it is answered 503 with Retry-After.
+	PasswordHashWait time.Duration
 }
 
 // configError is a configuration mistake: the program prints its one line
@@ -55,6 +64,7 @@ func defaultConfig(getenv func(string) string) config {
 		LogLevel:      "info",
 
 		GraphQLIntrospection: "true",
+		PasswordHashWait:     resource.DefaultPasswordHashWait,
 	}
 	for _, v := range []struct {
 		name string
@@ -75,12 +85,27 @@ func defaultConfig(getenv func(string) string) config {
 			*v.dst = s
 		}
 	}
-	if s, ok := lookup(getenv, "ASSETGATE_REFRESH_GRACE"); ok {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			d = -1 // reported by validate
+	for _, v := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"ASSETGATE_REFRESH_GRACE", &c.RefreshGrace},
+		{"ASSETGATE_PASSWORD_HASH_WAIT", &c.PasswordHashWait},
+	} {
+		if s, ok := lookup(getenv, v.name); ok {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				d = -1 // reported by validate
+			}
+			*v.dst = d
 		}
-		c.RefreshGrace = d
+	}
+	if s, ok := lookup(getenv, "ASSETGATE_PASSWORD_HASH_CONCURRENCY"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			n = -1 // reported by validate
+		}
+		c.PasswordHashConcurrency = n
 	}
 	return c
 }
@@ -109,6 +134,8 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.GraphQLIntrospection, "graphql-introspection", c.GraphQLIntrospection, "true or false: GraphQL schema introspection and GraphiQL (ASSETGATE_GRAPHQL_INTROSPECTION)")
 	fs.StringVar(&c.TrustedDocumentsDir, "graphql-trusted-documents", c.TrustedDocumentsDir, "`folder` of *.graphql files: only these GraphQL documents may run (ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve net/http/pprof on this `address` (keep it on loopback); off when empty (ASSETGATE_DEBUG_ADDR)")
+	fs.IntVar(&c.PasswordHashConcurrency, "password-hash-concurrency", c.PasswordHashConcurrency, "password hashes (19 MiB each) computed at once; 0 derives it from memory and GOMAXPROCS (ASSETGATE_PASSWORD_HASH_CONCURRENCY)")
+	fs.DurationVar(&c.PasswordHashWait, "password-hash-wait", c.PasswordHashWait, "how long a login waits for a password hashing slot before it is answered 503 (ASSETGATE_PASSWORD_HASH_WAIT)")
 }
 
 // validate checks every setting and returns a *configError naming the
@@ -159,8 +186,18 @@ func (c *config) validate() error {
 	default:
 		return bad("ASSETGATE_LOG_LEVEL", "must be debug, info, warn or error")
 	}
+	if c.PasswordHashConcurrency < 0 || c.PasswordHashConcurrency > maxPasswordHashConcurrency {
+		return bad("ASSETGATE_PASSWORD_HASH_CONCURRENCY", "must be 0 (derived from memory and CPUs) to %d", maxPasswordHashConcurrency)
+	}
+	if c.PasswordHashWait < time.Millisecond || c.PasswordHashWait > time.Minute {
+		return bad("ASSETGATE_PASSWORD_HASH_WAIT", "must be a duration between 1ms and 1m")
+	}
 	return nil
 }
+
+// maxPasswordHashConcurrency bounds ASSETGATE_PASSWORD_HASH_CONCURRENCY:
+// 256 hashes at once already take 4.75 GiB.
+const maxPasswordHashConcurrency = 256
 
 // secretKey returns the server key: ASSETGATE_SECRET_KEY when set, otherwise
 // the contents of the key file, which is generated (32 random bytes, hex,

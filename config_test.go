@@ -23,6 +23,11 @@ func TestBadConfiguration(t *testing.T) {
 		{"LogLevel", "ASSETGATE_LOG_LEVEL", "loud"},
 		{"DebugAddr", "ASSETGATE_DEBUG_ADDR", "6060"},
 		{"GraphQLIntrospection", "ASSETGATE_GRAPHQL_INTROSPECTION", "maybe"},
+		{"PasswordHashConcurrency", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "many"},
+		{"PasswordHashConcurrencyNegative", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "-2"},
+		{"PasswordHashConcurrencyHuge", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "100000"},
+		{"PasswordHashWait", "ASSETGATE_PASSWORD_HASH_WAIT", "a while"},
+		{"PasswordHashWaitZero", "ASSETGATE_PASSWORD_HASH_WAIT", "0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := sqliteEnv(t).with(tc.variable, tc.value)

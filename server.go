@@ -196,7 +196,9 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 	customerStore := storage.NewCustomerStore(db)
 	userStore := storage.NewUserStore(db)
 	a.customers = &resource.CustomerService{Store: customerStore}
-	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key, Tokens: a.stores.tokens}
+	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key, Tokens: a.stores.tokens,
+		Hasher:   resource.NewPasswordHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
+		Throttle: &resource.LoginThrottle{Store: a.stores.ephemeral, Key: key}}
 	a.appCache = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), appCacheTTL, a.redis, redisPrefix)
 	a.applications = &resource.ApplicationService{Store: a.appCache, Users: userStore, Tokens: a.stores.tokens}
 	deviceStore, groupStore, configStore := storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db), storage.NewConfigurationStore(db)
@@ -268,7 +270,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		defer stopDebug()
 	}
 	base := "http://" + ln.Addr().String()
-	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.db.Dialect, "redis", a.redis != nil)
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.db.Dialect, "redis", a.redis != nil,
+		"password_hash_concurrency", a.users.Hasher.Concurrency())
 	if *demo {
 		if err := c.seedDemo(ctx, a, c.cfg.Issuer); err != nil {
 			_ = srv.Close()

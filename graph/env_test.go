@@ -98,7 +98,9 @@ func newEnv(t *testing.T, dialect string, o options) *env {
 	s := e.stores
 	devices := &resource.DeviceService{Store: s.devices, Groups: s.groups, Configurations: s.configs}
 	e.deps = graph.Deps{
-		Users:          &resource.UserService{Store: s.users, Customers: s.customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: s.tokens},
+		Users: &resource.UserService{Store: s.users, Customers: s.customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: s.tokens,
+			Hasher:   resource.NewPasswordHasher(0, time.Minute),
+			Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: []byte("0123456789abcdef0123456789abcdef")}},
 		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: s.users, Tokens: s.tokens},
 		Devices:        devices,
 		Groups:         &resource.DeviceGroupService{Store: s.groups, Configurations: s.configs, Devices: devices},

@@ -23,6 +23,13 @@ const (
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeConflict        = "CONFLICT"
 	CodeInternal        = "INTERNAL"
+	// CodeRateLimited: too many failed attempts (a wrong old password of
+	// changePassword counts as a failed login of the account); retry
+	// after extensions.retryAfter seconds.
+	CodeRateLimited = "RATE_LIMITED"
+	// CodeUnavailable: the server has no capacity for the request right
+	// now; retry after extensions.retryAfter seconds.
+	CodeUnavailable = "UNAVAILABLE"
 )
 
 // internalMessage is all a client learns of an internal error.
@@ -43,6 +50,10 @@ func codeOf(resourceCode string) string {
 		return CodeBadUserInput
 	case resource.EConflict:
 		return CodeConflict
+	case resource.ERateLimited:
+		return CodeRateLimited
+	case resource.EUnavailable:
+		return CodeUnavailable
 	}
 	return CodeInternal
 }
@@ -53,8 +64,8 @@ type panicError struct{}
 func (panicError) Error() string { return "panic in a resolver" }
 
 // presentError returns the error presenter: resource errors keep their
-// message and get their code, and the input field they point at as
-// extensions.field (a path into the field's arguments: "input.imei",
+// message and get their code, a RetryAfter as extensions.retryAfter (whole
+// seconds), and the input field they point at as extensions.field (a path into the field's arguments: "input.imei",
 // "filter.radiusLte", "first"). Anything else a resolver returns is
 // internal: the client sees a generic message, the log sees the cause.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
@@ -73,6 +84,9 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 				Extensions: map[string]any{"code": code}}
 			if re.Field != "" {
 				out.Extensions["field"] = argumentPath(re.Field, graphql.GetFieldContext(ctx))
+			}
+			if re.RetryAfter > 0 {
+				out.Extensions["retryAfter"] = resource.RetryAfterSeconds(re.RetryAfter)
 			}
 			return out
 		case errors.As(err, &pe):

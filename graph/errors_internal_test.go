@@ -1,10 +1,40 @@
 package graph
 
 import (
+	"context"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/assetgate/assetgate/resource"
 )
+
+// TestPresentError maps service errors to extensions.code, with
+// extensions.retryAfter in whole seconds when the error carries one.
+func TestPresentError(t *testing.T) {
+	present := presentError(slog.New(slog.DiscardHandler))
+	for _, tc := range []struct {
+		name  string
+		err   error
+		code  string
+		retry any
+	}{
+		{"NotFound", resource.Errorf(resource.ENotFound, "gone"), CodeNotFound, nil},
+		{"Forbidden", resource.Errorf(resource.EForbidden, "no"), CodeForbidden, nil},
+		{"RateLimited", &resource.Error{Code: resource.ERateLimited, Message: "later", RetryAfter: 1500 * time.Millisecond}, CodeRateLimited, 2},
+		{"Unavailable", &resource.Error{Code: resource.EUnavailable, Message: "busy", RetryAfter: 2 * time.Second}, CodeUnavailable, 2},
+		{"Internal", resource.Errorf(resource.EInternal, "db at 10.0.0.7"), CodeInternal, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := present(context.Background(), tc.err)
+			if got.Extensions["code"] != tc.code || got.Extensions["retryAfter"] != tc.retry {
+				t.Fatalf("extensions %v, want code %s retryAfter %v", got.Extensions, tc.code, tc.retry)
+			}
+		})
+	}
+}
 
 // TestArgumentPath maps the fields resource errors point at to paths into
 // a GraphQL field's arguments.

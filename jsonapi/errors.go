@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/jsonapi"
 
@@ -32,7 +33,8 @@ import (
 // EConflict 409, EUnauthenticated 401 with a Bearer challenge, EForbidden
 // 403 (with an insufficient_scope challenge when the principal lacks a
 // scope the route needs; with a pointer when Field is set, as for a wrong
-// old_password). Anything else is 500 with a generic detail; the cause goes
+// old_password), ERateLimited 429 and EUnavailable 503 (both with
+// Retry-After). Anything else is 500 with a generic detail; the cause goes
 // to the log only.
 
 // apiError is an error the transport itself raises (negotiation, query
@@ -96,10 +98,11 @@ func isQueryParameter(field string) bool {
 
 // mapped is what the mapper makes of an error.
 type mapped struct {
-	status    int
-	object    errorObject
-	challenge error // an *scopes.AuthError for WWW-Authenticate, or nil
-	internal  bool  // the cause must be logged
+	status     int
+	object     errorObject
+	challenge  error         // an *scopes.AuthError for WWW-Authenticate, or nil
+	internal   bool          // the cause must be logged
+	retryAfter time.Duration // sent as Retry-After when positive
 }
 
 // mapError turns err into a status, an error object and a challenge. rt
@@ -157,6 +160,10 @@ func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error)
 		if re.Field == "" {
 			m.challenge = missingScope(r, rt, err)
 		}
+	case resource.ERateLimited:
+		m.status, m.retryAfter = http.StatusTooManyRequests, re.RetryAfter
+	case resource.EUnavailable:
+		m.status, m.retryAfter = http.StatusServiceUnavailable, re.RetryAfter
 	default:
 		return internalError()
 	}
@@ -233,6 +240,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err 
 	}
 	if m.challenge != nil {
 		scopes.Challenge(w, m.challenge)
+	}
+	if m.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(resource.RetryAfterSeconds(m.retryAfter)))
 	}
 	writeDocument(w, m.status, &errorDocument{Errors: []errorObject{m.object}, JSONAPI: version()})
 }

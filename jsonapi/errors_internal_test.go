@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -29,6 +30,7 @@ func TestMapError(t *testing.T) {
 		pointer   string
 		parameter string
 		challenge string // a substring of WWW-Authenticate; "" for none
+		retry     string // Retry-After; "" for none
 	}{
 		{name: "InvalidQueryParameter", err: resource.Invalidf("filter[fault]", "bad"), status: 400, code: "Invalid", parameter: "filter[fault]"},
 		{name: "InvalidSort", err: resource.Invalidf("sort", "bad"), status: 400, code: "Invalid", parameter: "sort"},
@@ -53,6 +55,9 @@ func TestMapError(t *testing.T) {
 		{name: "InvalidRequest", err: scopes.ErrInvalidRequest, status: 400, code: "invalid_request", challenge: `error="invalid_request"`},
 		{name: "Transport", err: badParameter("foo", "x"), status: 400, code: "Invalid", parameter: "foo"},
 		{name: "TooLarge", err: &http.MaxBytesError{Limit: 1}, status: 413, code: "Invalid"},
+		{name: "RateLimited", err: &resource.Error{Code: resource.ERateLimited, Message: "later", RetryAfter: 90 * time.Second}, status: 429, code: "RateLimited", retry: "90"},
+		{name: "RateLimitedRoundsUp", err: &resource.Error{Code: resource.ERateLimited, Message: "later", RetryAfter: 1500 * time.Millisecond}, status: 429, code: "RateLimited", retry: "2"},
+		{name: "Unavailable", err: fmt.Errorf("hash: %w", &resource.Error{Code: resource.EUnavailable, Message: "busy", RetryAfter: 2 * time.Second}), status: 503, code: "Unavailable", retry: "2"},
 		{name: "InternalCode", err: resource.Errorf(resource.EInternal, "db exploded at 10.0.0.7"), status: 500, code: "Internal"},
 		{name: "Unknown", err: errors.New("pq: password authentication failed for 10.0.0.7"), status: 500, code: "Internal"},
 	} {
@@ -84,6 +89,9 @@ func TestMapError(t *testing.T) {
 			}
 			if got := w.Header().Get("WWW-Authenticate"); (tc.challenge == "") != (got == "") || !strings.Contains(got, tc.challenge) {
 				t.Fatalf("WWW-Authenticate %q, want one containing %q", got, tc.challenge)
+			}
+			if got := w.Header().Get("Retry-After"); got != tc.retry {
+				t.Fatalf("Retry-After %q, want %q", got, tc.retry)
 			}
 			if tc.status == 500 {
 				if strings.Contains(body, "10.0.0.7") {

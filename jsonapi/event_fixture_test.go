@@ -59,7 +59,8 @@ func newEventFixture(t *testing.T, dialect string, heartbeat, timeouts time.Dura
 		bus: resource.NewLocalBus(0), static: map[string]*scopes.Principal{}}
 	t.Cleanup(f.bus.Close)
 	groups, configs := storage.NewDeviceGroupStore(db), storage.NewConfigurationStore(db)
-	userSvc := &resource.UserService{Store: users, Customers: customers, Key: fixtureKey, Tokens: tokens}
+	userSvc := &resource.UserService{Store: users, Customers: customers, Key: fixtureKey, Tokens: tokens,
+		Hasher: resource.NewPasswordHasher(0, time.Minute), Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: fixtureKey}}
 	appSvc := &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: users, Tokens: tokens}
 	deviceTokens := &resource.DeviceTokenService{Store: storage.NewDeviceTokenStore(db), Devices: f.devices, Tokens: tokens, Key: fixtureKey}
 	devices := &resource.DeviceService{Store: f.devices, Groups: groups, Configurations: configs, DeviceTokens: deviceTokens}

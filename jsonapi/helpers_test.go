@@ -147,7 +147,9 @@ func newFixture(t *testing.T, dialect string) *fixture {
 	f := &fixture{db: db, devices: storage.NewDeviceStore(db), groups: storage.NewDeviceGroupStore(db),
 		configs: storage.NewConfigurationStore(db), tokens: map[string]*scopes.Principal{}}
 	tokens := storage.NewSQLTokenStore(db)
-	f.users = &resource.UserService{Store: userStore, Customers: customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: tokens}
+	f.users = &resource.UserService{Store: userStore, Customers: customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: tokens,
+		Hasher:   resource.NewPasswordHasher(0, time.Minute),
+		Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: []byte("0123456789abcdef0123456789abcdef")}}
 	devices := &resource.DeviceService{Store: f.devices, Groups: f.groups, Configurations: f.configs}
 	f.api = jsonapi.New(jsonapi.Deps{
 		Users:          f.users,

@@ -98,7 +98,7 @@ func operations() map[string]opDoc {
 	ops := map[string]opDoc{
 		"GET /api/v1/users/me":           {summary: "The current user, with its customer included by default.", query: queryOne, includes: []string{"customer"}, status: 200, response: "UserDocument", errors: get},
 		"GET /api/v1/users/me/customer":  {summary: "The current user's customer.", query: queryOne, status: 200, response: "CustomerDocument", errors: get},
-		"POST /api/v1/users/me/password": {summary: "Change the current user's password; revokes the user's other grants.", request: "PasswordChangeRequest", status: 204, errors: write},
+		"POST /api/v1/users/me/password": {summary: "Change the current user's password; revokes the user's other grants.", request: "PasswordChangeRequest", status: 204, errors: append(slices.Clone(write), 429, 503)},
 
 		"GET /api/v1/applications":              {summary: "List the customer's OAuth applications.", query: queryList, spec: &app, status: 200, response: "ApplicationListDocument", errors: list},
 		"POST /api/v1/applications":             {summary: "Register an application; the client secret is in this answer only.", query: queryOne, request: "ApplicationCreateRequest", status: 201, response: "ApplicationDocument", errors: write, note: applicationCreateNote()},
@@ -333,10 +333,13 @@ func responses(rt *route, od opDoc) obj {
 // errorResponses are the JSON:API error answers, one per status.
 func errorResponses() obj {
 	out := obj{}
-	for _, code := range []int{400, 401, 403, 404, 406, 409, 413, 415, 422, 500} {
+	for _, code := range []int{400, 401, 403, 404, 406, 409, 413, 415, 422, 429, 500, 503} {
 		e := obj{"description": nethttp.StatusText(code), "content": obj{MediaType: obj{"schema": ref("ErrorDocument")}}}
-		if code == 401 || code == 403 {
+		switch code {
+		case 401, 403:
 			e["headers"] = obj{"WWW-Authenticate": obj{"description": "The RFC 6750 challenge.", "schema": obj{"type": "string"}}}
+		case 429, 503:
+			e["headers"] = obj{"Retry-After": obj{"description": "Seconds to wait before trying again.", "schema": obj{"type": "integer"}}}
 		}
 		out["Error"+strconv.Itoa(code)] = e
 	}

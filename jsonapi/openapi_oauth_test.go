@@ -69,7 +69,7 @@ func oauthPaths() obj {
 		"/oauth/token": obj{"post": obj{
 			"operationId": "oauthToken", "summary": "Issue tokens (RFC 6749 §3.2): authorization_code, client_credentials, password, refresh_token, device_code.",
 			"security": client, "requestBody": form("TokenRequest"),
-			"responses": oauthErrors(obj{"200": jsonResp("Tokens; Cache-Control: no-store.", "TokenResponse")}, "400", "401", "429", "500"),
+			"responses": oauthErrors(obj{"200": jsonResp("Tokens; Cache-Control: no-store.", "TokenResponse")}, "400", "401", "429", "500", "503"),
 		}},
 		"/oauth/revoke": obj{"post": obj{
 			"operationId": "oauthRevoke", "summary": "Revoke a token (RFC 7009); revoking a refresh token revokes its grant.",

@@ -193,13 +193,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, ar *authReq
 			return
 		}
 		d := formData("Log in", r.URL.Path, ar, sess)
-		d.Email, d.Error = email, e.Description
-		status := http.StatusOK
-		if e.Status == http.StatusTooManyRequests {
-			status = e.Status
-			d.Error = "Too many failed logins. Wait a few minutes, then try again."
-			w.Header().Set("Retry-After", e.header().Get("Retry-After"))
-		}
+		status, msg := loginRefusal(w, e)
+		d.Email, d.Error = email, msg
 		s.render(w, status, "login", d)
 		return
 	}

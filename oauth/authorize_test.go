@@ -99,7 +99,8 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 }
 
 func TestAuthorizePages(t *testing.T) {
-	e := newEnv(t, onSQLite, func(c *Config) { c.MaxFailuresPerUser = 3 })
+	e := newEnv(t, onSQLite)
+	e.users.Throttle.MaxPerAccount = 3
 	user := e.MustUser(t, "ken@example.com")
 	cb := e.callbackURL()
 	app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "Ken's <Fleet> App",

@@ -17,13 +17,6 @@ import (
 //go:embed templates/device.html
 var deviceTemplateFS embed.FS
 
-// Key prefixes of the wrong user code throttle in the ephemeral store,
-// per client address.
-const (
-	deviceFailKeyPrefix = "oauth:device-fail:addr:"
-	deviceLockKeyPrefix = "oauth:device-lock:addr:"
-)
-
 // Device returns the handler of "GET /device" and "POST /device", the page
 // where a user enters the user code a device shows, logs in (the login of
 // the authorization endpoint: same form, same throttling, same session),
@@ -33,8 +26,9 @@ const (
 // goes straight to the login or consent page of that code. The POSTs carry
 // the session's CSRF token and an action: code (the code form), login,
 // approve or deny. Wrong user codes are counted per client address like
-// failed logins (Config.MaxFailuresPerAddr in Config.LoginWindow); past the
-// limit every code is refused with 429 until the window ends.
+// failed logins (the address limit of the users' resource.LoginThrottle, on
+// a counter of their own); past the limit every code is refused with 429
+// until the window ends.
 func (s *Server) Device() http.Handler {
 	pages := template.Must(parsePages().ParseFS(deviceTemplateFS, "templates/device.html"))
 	return &devicePage{s: s, pages: pages}
@@ -138,19 +132,19 @@ func (p *devicePage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // counting the failure.
 func (p *devicePage) findUserCode(ctx context.Context, addr, typed string) (*pendingDevice, error) {
 	s := p.s
-	lockKey := deviceLockKeyPrefix + addr
-	if err := s.checkThrottle(ctx, lockKey); err != nil {
+	att, err := s.throttle.Reserve(ctx, s.throttle.PerAddr(resource.CounterDeviceCode, addr))
+	if resource.ErrorCode(err) == resource.ERateLimited {
 		s.log.Warn("oauth: device user code refused: throttled", "address", addr)
+		return nil, errThrottled(resource.ErrorRetryAfter(err))
+	} else if err != nil {
 		return nil, err
 	}
 	pd, err := p.lookupUserCode(ctx, typed)
 	if err != nil || pd != nil {
+		_ = att.Release(ctx) // right, or never checked; a store error leaves it counted
 		return pd, err
 	}
 	s.log.Warn("oauth: wrong device user code", "address", addr)
-	if err := s.countFailure(ctx, deviceFailKeyPrefix+addr, lockKey, s.cfg.MaxFailuresPerAddr); err != nil {
-		return nil, err
-	}
 	return nil, &pageError{http.StatusBadRequest, "This code is unknown, expired or already used. Check the code on your device."}
 }
 
@@ -259,14 +253,9 @@ func (p *devicePage) handleLogin(w http.ResponseWriter, r *http.Request, sess *s
 			p.fail(w, err)
 			return
 		}
+		status, msg := loginRefusal(w, e)
 		d := pageData{Title: "Log in", Action: r.URL.Path, AppName: pd.app.Name, CSRF: sess.CSRF,
-			Params: []hiddenField{{"user_code", formatUserCode(pd.userCode)}}, Email: email, Error: e.Description}
-		status := http.StatusOK
-		if e.Status == http.StatusTooManyRequests {
-			status = e.Status
-			d.Error = "Too many failed logins. Wait a few minutes, then try again."
-			w.Header().Set("Retry-After", e.header().Get("Retry-After"))
-		}
+			Params: []hiddenField{{"user_code", formatUserCode(pd.userCode)}}, Email: email, Error: msg}
 		s.render(w, status, "login", &d)
 		return
 	}

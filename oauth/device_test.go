@@ -375,6 +375,7 @@ func TestDevicePage(t *testing.T) {
 
 func TestDevicePageThrottle(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
+		e.users.Throttle.MaxPerAddr = 3
 		user := e.MustUser(t, "trudy@example.com")
 		app := e.deviceApp(t, user)
 		da := e.startDevice(t, app)
@@ -405,7 +406,7 @@ func TestDevicePageThrottle(t *testing.T) {
 		if !strings.Contains(e.logs.String(), "wrong device user code") {
 			t.Fatal("wrong codes are not logged")
 		}
-	}, func(c *Config) { c.MaxFailuresPerAddr = 3 })
+	})
 }
 
 // TestDeviceAuthorizationCap asks for device authorizations from one

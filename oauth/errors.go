@@ -99,6 +99,15 @@ func errThrottled(retry time.Duration) *Error {
 	return e
 }
 
+// errUnavailable is the error of a request the server has no capacity for
+// right now (every password hashing slot busy): temporarily_unavailable
+// with HTTP 503 and Retry-After.
+func errUnavailable(retry time.Duration) *Error {
+	e := newError(CodeTemporarilyUnavailable, "The server is busy; try again shortly.")
+	e.RetryAfter = retry
+	return e
+}
+
 // header returns the headers an error response carries besides the body:
 // WWW-Authenticate for invalid_client (RFC 6749 §5.2), Retry-After when
 // throttled.
@@ -108,7 +117,7 @@ func (e *Error) header() http.Header {
 		h.Set("WWW-Authenticate", `Basic realm="assetgate", charset="UTF-8"`)
 	}
 	if e.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Round(time.Second)/time.Second)))
+		h.Set("Retry-After", strconv.Itoa(resource.RetryAfterSeconds(e.RetryAfter)))
 	}
 	return h
 }
@@ -137,6 +146,10 @@ func (s *Server) asError(err error) *Error {
 		return errInvalidGrant("The grant is invalid, expired or revoked.")
 	case resource.EInvalid:
 		return errInvalidRequest("%s", resource.ErrorMessage(err))
+	case resource.ERateLimited:
+		return errThrottled(resource.ErrorRetryAfter(err))
+	case resource.EUnavailable:
+		return errUnavailable(resource.ErrorRetryAfter(err))
 	}
 	s.log.Error("oauth: internal error", "err", err)
 	return errServer()

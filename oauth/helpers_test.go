@@ -115,7 +115,9 @@ func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
 		e.ephemeral = storage.NewSQLEphemeralStore(e.db)
 	}
 	e.customers = &resource.CustomerService{Store: storage.NewCustomerStore(e.db)}
-	e.users = &resource.UserService{Store: storage.NewUserStore(e.db), Customers: e.customers.Store, Key: e.key}
+	e.users = &resource.UserService{Store: storage.NewUserStore(e.db), Customers: e.customers.Store, Key: e.key,
+		Hasher:   resource.NewPasswordHasher(0, time.Minute),
+		Throttle: &resource.LoginThrottle{Store: e.ephemeral, Key: e.key}}
 	e.apps = &resource.ApplicationService{Store: storage.NewApplicationStore(e.db), Users: e.users.Store}
 
 	mux := http.NewServeMux()

@@ -85,7 +85,7 @@ func TestPasswordGrantThrottle(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "bob@example.com")
 		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
-		for range DefaultMaxFailuresPerUser {
+		for range resource.DefaultMaxFailuresPerAccount {
 			e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, "invalid_grant")
 		}
 		// Locked now, even with the right password.
@@ -102,7 +102,8 @@ func TestPasswordGrantThrottle(t *testing.T) {
 }
 
 func TestPasswordGrantThrottlePerAddress(t *testing.T) {
-	e := newEnv(t, onSQLite, func(c *Config) { c.MaxFailuresPerAddr = 3 })
+	e := newEnv(t, onSQLite)
+	e.users.Throttle.MaxPerAddr = 3
 	user := e.MustUser(t, "dave@example.com")
 	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
 	for i := range 3 {

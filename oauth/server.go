@@ -31,11 +31,8 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultCodeTTL            = 60 * time.Second
-	DefaultSessionTTL         = 8 * time.Hour
-	DefaultLoginWindow        = 15 * time.Minute
-	DefaultMaxFailuresPerUser = 5
-	DefaultMaxFailuresPerAddr = 50
+	DefaultCodeTTL    = 60 * time.Second
+	DefaultSessionTTL = 8 * time.Hour
 	// A device authorization is asked for once per device sign-in; a
 	// household or an office behind one address signs in a few devices,
 	// not dozens, in ten minutes.
@@ -44,8 +41,9 @@ const (
 	defaultAuthorizeRequestTTL            = 10 * time.Minute
 )
 
-// Config is the authorization server's configuration. Zero durations and
-// limits take the defaults above.
+// Config is the authorization server's configuration. Zero durations take
+// the defaults above. The limits of failed logins are those of
+// Deps.Users.Throttle.
 type Config struct {
 	// Issuer is the server's base URL, e.g. https://auth.example.com. An
 	// https issuer makes the session cookie Secure.
@@ -61,13 +59,6 @@ type Config struct {
 	CodeTTL time.Duration
 	// SessionTTL is the lifetime of a login session.
 	SessionTTL time.Duration
-	// LoginWindow is the period over which failed logins are counted.
-	LoginWindow time.Duration
-	// MaxFailuresPerUser and MaxFailuresPerAddr are how many failed logins
-	// one account, or one client address, may have in LoginWindow before
-	// further attempts are refused with HTTP 429.
-	MaxFailuresPerUser int
-	MaxFailuresPerAddr int
 	// MaxDeviceAuthorizationsPerAddr is how many device authorizations
 	// (RFC 8628 §3.1) one client address may ask for in
 	// DeviceAuthorizationWindow; past it the endpoint answers 429.
@@ -77,7 +68,11 @@ type Config struct {
 
 // Deps are the services and stores the authorization server works with.
 type Deps struct {
-	Apps      *resource.ApplicationService
+	Apps *resource.ApplicationService
+	// Users logs users in. Its Throttle limits failed logins (and wrong
+	// device user codes, on a counter of their own), so that guesses
+	// through the token endpoint, the login pages and the resource API's
+	// password change count together.
 	Users     *resource.UserService
 	Tokens    resource.TokenStore
 	Ephemeral resource.EphemeralStore
@@ -98,6 +93,7 @@ type Server struct {
 	users     *resource.UserService
 	tokens    resource.TokenStore
 	ephemeral resource.EphemeralStore
+	throttle  *resource.LoginThrottle // Users.Throttle
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -126,9 +122,12 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Apps == nil || deps.Users == nil || deps.Tokens == nil || deps.Ephemeral == nil {
 		panic("oauth.New: Apps, Users, Tokens and Ephemeral are required")
 	}
+	if deps.Users.Throttle == nil || deps.Users.Hasher == nil {
+		panic("oauth.New: Users.Throttle and Users.Hasher are required")
+	}
 	cfg.defaults()
 	s := &Server{
-		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral,
+		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral, throttle: deps.Users.Throttle,
 		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
 		secure: strings.HasPrefix(cfg.Issuer, "https://"),
 	}
@@ -149,7 +148,7 @@ func New(cfg Config, deps Deps) *Server {
 }
 
 // Validate reports whether the configuration is usable: an absolute http(s)
-// issuer, a key of at least 32 bytes, no negative durations or limits.
+// issuer, a key of at least 32 bytes, no negative durations.
 func (c *Config) Validate() error {
 	u, err := url.Parse(c.Issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -158,8 +157,8 @@ func (c *Config) Validate() error {
 	if len(c.Key) < 32 {
 		return errors.New("key must be at least 32 bytes")
 	}
-	if c.RefreshGrace < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.LoginWindow < 0 ||
-		c.MaxFailuresPerUser < 0 || c.MaxFailuresPerAddr < 0 || c.MaxDeviceAuthorizationsPerAddr < 0 || c.DeviceAuthorizationWindow < 0 {
+	if c.RefreshGrace < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 ||
+		c.MaxDeviceAuthorizationsPerAddr < 0 || c.DeviceAuthorizationWindow < 0 {
 		return errors.New("durations and limits must not be negative")
 	}
 	return nil
@@ -173,16 +172,9 @@ func (c *Config) defaults() {
 	}
 	def(&c.CodeTTL, DefaultCodeTTL)
 	def(&c.SessionTTL, DefaultSessionTTL)
-	def(&c.LoginWindow, DefaultLoginWindow)
-	if c.MaxFailuresPerUser <= 0 {
-		c.MaxFailuresPerUser = DefaultMaxFailuresPerUser
-	}
 	def(&c.DeviceAuthorizationWindow, DefaultDeviceAuthorizationWindow)
 	if c.MaxDeviceAuthorizationsPerAddr <= 0 {
 		c.MaxDeviceAuthorizationsPerAddr = DefaultMaxDeviceAuthorizationsPerAddr
-	}
-	if c.MaxFailuresPerAddr <= 0 {
-		c.MaxFailuresPerAddr = DefaultMaxFailuresPerAddr
 	}
 }
 

@@ -4,18 +4,8 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"strings"
 
 	"github.com/assetgate/assetgate/resource"
-)
-
-// Key prefixes of the login throttle in the ephemeral store. Accounts are
-// named by the keyed hash of their e-mail.
-const (
-	failUserKeyPrefix = "oauth:login-fail:user:"
-	failAddrKeyPrefix = "oauth:login-fail:addr:"
-	lockUserKeyPrefix = "oauth:login-lock:user:"
-	lockAddrKeyPrefix = "oauth:login-lock:addr:"
 )
 
 // remoteAddr returns the IP address of the peer of r, the default
@@ -29,53 +19,49 @@ func remoteAddr(r *http.Request) string {
 }
 
 // login authenticates a user by e-mail and password on behalf of app, for the
-// login page and the password grant. Failed logins are counted per account
-// and per client address over Config.LoginWindow; past the limits every
-// attempt, right or wrong, is refused with errThrottled until the window
-// ends. Each failure is logged, never with the password. A user of another
-// customer than the application's cannot log in to it.
+// login page and the password grant. UserService.Authenticate throttles it
+// per account and per client address (resource.LoginThrottle): past a
+// limit it is refused with errThrottled before the password is checked,
+// and with errUnavailable when every password hashing slot stays busy.
+// Each failure is logged with the account's keyed hash, never with what
+// was typed as the e-mail (it may be a password) nor the password. A user
+// of another customer than the application's cannot log in to it.
 func (s *Server) login(ctx context.Context, app *resource.Application, email, password, addr string) (*resource.User, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	userKey := resource.KeyedHash(s.cfg.Key, email)
-	if err := s.checkThrottle(ctx, lockUserKeyPrefix+userKey, lockAddrKeyPrefix+addr); err != nil {
-		s.log.Warn("oauth: login refused: throttled", "email", email, "address", addr, "client_id", app.ID)
-		return nil, err
-	}
-	u, err := s.users.Authenticate(ctx, email, password)
-	if resource.ErrorCode(err) == resource.EUnauthenticated {
-		s.log.Warn("oauth: login failed: wrong e-mail or password", "email", email, "address", addr, "client_id", app.ID)
-		if err := s.countFailure(ctx, failUserKeyPrefix+userKey, lockUserKeyPrefix+userKey, s.cfg.MaxFailuresPerUser); err != nil {
-			return nil, err
-		}
-		if err := s.countFailure(ctx, failAddrKeyPrefix+addr, lockAddrKeyPrefix+addr, s.cfg.MaxFailuresPerAddr); err != nil {
-			return nil, err
-		}
+	u, err := s.users.Authenticate(resource.NewContextWithClientAddr(ctx, addr), email, password)
+	switch resource.ErrorCode(err) {
+	case "":
+	case resource.EUnauthenticated:
+		s.log.Warn("oauth: login failed: wrong e-mail or password", "account", s.throttle.Account(email), "address", addr, "client_id", app.ID)
 		return nil, errInvalidGrant("Invalid e-mail or password.")
-	} else if err != nil {
+	case resource.ERateLimited:
+		s.log.Warn("oauth: login refused: throttled", "account", s.throttle.Account(email), "address", addr, "client_id", app.ID)
+		return nil, errThrottled(resource.ErrorRetryAfter(err))
+	case resource.EUnavailable:
+		s.log.Warn("oauth: login refused: password hashing busy", "account", s.throttle.Account(email), "address", addr, "client_id", app.ID)
+		return nil, errUnavailable(resource.ErrorRetryAfter(err))
+	default:
 		return nil, err
 	}
 	if u.CustomerID != app.CustomerID {
-		s.log.Warn("oauth: login failed: user of another customer", "email", email, "address", addr, "client_id", app.ID)
+		s.log.Warn("oauth: login failed: user of another customer", "user_id", u.ID, "address", addr, "client_id", app.ID)
 		return nil, errInvalidGrant("Invalid e-mail or password.")
 	}
 	return u, nil
 }
 
 // loginExternal authenticates a user by an external authentication token,
-// throttled per client address like login.
+// throttled per client address on the counter of login.
 func (s *Server) loginExternal(ctx context.Context, app *resource.Application, token, addr string) (*resource.User, error) {
-	if err := s.checkThrottle(ctx, lockAddrKeyPrefix+addr); err != nil {
-		s.log.Warn("oauth: external token login refused: throttled", "address", addr, "client_id", app.ID)
-		return nil, err
-	}
-	u, err := s.users.AuthenticateExternal(ctx, token)
-	if resource.ErrorCode(err) == resource.EUnauthenticated {
+	u, err := s.users.AuthenticateExternal(resource.NewContextWithClientAddr(ctx, addr), token)
+	switch resource.ErrorCode(err) {
+	case "":
+	case resource.EUnauthenticated:
 		s.log.Warn("oauth: login failed: unknown external authentication token", "address", addr, "client_id", app.ID)
-		if err := s.countFailure(ctx, failAddrKeyPrefix+addr, lockAddrKeyPrefix+addr, s.cfg.MaxFailuresPerAddr); err != nil {
-			return nil, err
-		}
 		return nil, errInvalidGrant("Invalid external authentication token.")
-	} else if err != nil {
+	case resource.ERateLimited:
+		s.log.Warn("oauth: external token login refused: throttled", "address", addr, "client_id", app.ID)
+		return nil, errThrottled(resource.ErrorRetryAfter(err))
+	default:
 		return nil, err
 	}
 	if u.CustomerID != app.CustomerID {
@@ -85,28 +71,18 @@ func (s *Server) loginExternal(ctx context.Context, app *resource.Application, t
 	return u, nil
 }
 
-// checkThrottle returns errThrottled when any of the lock keys is set.
-func (s *Server) checkThrottle(ctx context.Context, lockKeys ...string) error {
-	for _, k := range lockKeys {
-		_, err := s.ephemeral.Get(ctx, k)
-		if err == nil {
-			return errThrottled(s.cfg.LoginWindow)
-		} else if resource.ErrorCode(err) != resource.ENotFound {
-			return err
-		}
+// loginRefusal returns the status and message the login page shows for a
+// failed login: 429 past the throttle's limits and 503 when password
+// hashing is busy, both with Retry-After set on w; 200 with the error's
+// description otherwise.
+func loginRefusal(w http.ResponseWriter, e *Error) (int, string) {
+	switch e.Status {
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", e.header().Get("Retry-After"))
+		return e.Status, "Too many failed logins. Wait a few minutes, then try again."
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", e.header().Get("Retry-After"))
+		return e.Status, "The server is busy. Wait a moment, then try again."
 	}
-	return nil
-}
-
-// countFailure counts one failed login under failKey and sets lockKey for
-// the rest of the window once limit failures are reached.
-func (s *Server) countFailure(ctx context.Context, failKey, lockKey string, limit int) error {
-	n, err := s.ephemeral.Incr(ctx, failKey, s.cfg.LoginWindow)
-	if err != nil {
-		return err
-	}
-	if n >= int64(limit) {
-		return s.ephemeral.Put(ctx, lockKey, []byte("1"), s.cfg.LoginWindow)
-	}
-	return nil
+	return http.StatusOK, e.Description
 }

@@ -65,7 +65,8 @@ func newEnv(t *testing.T, db *storage.DB) *env {
 		tokens: storage.NewSQLTokenStore(db),
 	}
 	s := e.stores
-	e.users = &resource.UserService{Store: s.users, Customers: s.customers, Key: e.tokenKey, Tokens: s.tokens}
+	e.users = &resource.UserService{Store: s.users, Customers: s.customers, Key: e.tokenKey, Tokens: s.tokens,
+		Hasher: resource.NewPasswordHasher(0, time.Minute), Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: e.tokenKey}}
 	e.apps = &resource.ApplicationService{Store: s.apps, Users: s.users, Tokens: s.tokens}
 	e.devices = &resource.DeviceService{Store: s.devices, Groups: s.groups, Configurations: s.configs}
 	e.groups = &resource.DeviceGroupService{Store: s.groups, Configurations: s.configs, Devices: e.devices}

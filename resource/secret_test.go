@@ -38,36 +38,6 @@ func TestSecretMatches(t *testing.T) {
 	}
 }
 
-func TestPassword(t *testing.T) {
-	h, err := HashPassword("correct horse battery")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(h, "$argon2id$") || strings.Contains(h, "correct horse") {
-		t.Fatalf("hash %q", h)
-	}
-	h2, _ := HashPassword("correct horse battery")
-	if h == h2 {
-		t.Fatal("hashes are not salted")
-	}
-	for _, tc := range []struct {
-		name, hash, pw string
-		want           bool
-	}{
-		{"OK", h, "correct horse battery", true},
-		{"ErrWrong", h, "correct horse batterY", false},
-		{"ErrEmptyHash", "", "", false},
-		{"ErrMalformed", "$argon2id$v=19$m=1,t=1,p=1$!!$!!", "x", false},
-		{"ErrOtherAlgorithm", strings.Replace(h, "argon2id", "argon2i", 1), "correct horse battery", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := PasswordMatches(tc.hash, tc.pw); got != tc.want {
-				t.Fatalf("PasswordMatches = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestKeyedHash(t *testing.T) {
 	a := KeyedHash([]byte("key-one-0123456789abcdef0123456789"), "token")
 	b := KeyedHash([]byte("key-two-0123456789abcdef0123456789"), "token")

@@ -121,6 +121,9 @@ type EphemeralStore interface {
 	// Incr adds one to the counter under key and returns the new value;
 	// a new counter lives for ttl from its first increment.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// Decr subtracts one from the live counter under key, keeping its
+	// lifetime; an absent or expired counter stays absent.
+	Decr(ctx context.Context, key string) error
 }
 
 // NewFamilyID returns a new random token family id (128 bits, base64url).

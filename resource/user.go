@@ -2,6 +2,7 @@ package resource
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strings"
 	"time"
@@ -51,7 +52,28 @@ type UserService struct {
 	Key []byte
 	// Tokens is where ChangePassword revokes the user's other grants.
 	Tokens TokenStore
-	Now    func() time.Time
+	// Hasher computes and checks password hashes, a bounded number at
+	// once. Required by every method that hashes.
+	Hasher *PasswordHasher
+	// Throttle counts password checks (Authenticate, ChangePassword) and
+	// external token logins. Required by those methods.
+	Throttle *LoginThrottle
+	Now      func() time.Time
+}
+
+// errNoHasher and errNoThrottle are wiring mistakes.
+var (
+	errNoHasher   = errors.New("resource: UserService.Hasher is not set")
+	errNoThrottle = errors.New("resource: UserService.Throttle is not set")
+)
+
+// hash returns the hash of a new password; EUnavailable when the hasher is
+// busy for too long.
+func (s *UserService) hash(ctx context.Context, password string) (string, error) {
+	if s.Hasher == nil {
+		return "", errNoHasher
+	}
+	return s.Hasher.Hash(ctx, password)
 }
 
 // Password limits: long enough to resist guessing, short enough that argon2
@@ -88,8 +110,9 @@ func NormalizeEmail(email string) (string, error) {
 }
 
 // Create makes a user of an existing customer. It returns ENotFound for an
-// unknown customer, EInvalid for a bad e-mail or weak password and EConflict
-// for an e-mail in use.
+// unknown customer, EInvalid for a bad e-mail or weak password, EConflict
+// for an e-mail in use and EUnavailable when the hasher is busy for too
+// long.
 func (s *UserService) Create(ctx context.Context, customerID, email, password string) (*User, error) {
 	email, err := NormalizeEmail(email)
 	if err != nil {
@@ -104,7 +127,7 @@ func (s *UserService) Create(ctx context.Context, customerID, email, password st
 	if _, err := s.Customers.FindCustomer(ctx, customerID); err != nil {
 		return nil, err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -139,42 +162,96 @@ func (s *UserService) SetExternalToken(ctx context.Context, userID, token string
 
 // Authenticate returns the user with the given e-mail and password, or
 // EUnauthenticated. Unknown e-mails cost as much time as wrong passwords.
+// The check is throttled like a login: per account, and per client address
+// when ctx carries one (NewContextWithClientAddr); past a limit it returns
+// ERateLimited without checking the password. EUnavailable when the
+// hasher is busy for too long.
 func (s *UserService) Authenticate(ctx context.Context, email, password string) (*User, error) {
-	fail := Errorf(EUnauthenticated, "invalid e-mail or password")
+	if s.Hasher == nil {
+		return nil, errNoHasher
+	} else if s.Throttle == nil {
+		return nil, errNoThrottle
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
+	att, err := s.Throttle.Reserve(ctx, s.loginLimits(ctx, email)...)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.checkPassword(ctx, email, password)
+	if ErrorCode(err) != EUnauthenticated {
+		// Right, or never checked (store or hasher unavailable): only
+		// wrong guesses count. A store error leaves the attempt
+		// counted, the safe side.
+		_ = att.Release(ctx)
+	}
+	return u, err
+}
+
+// loginLimits are the counters a password check of the account of email
+// counts on: the account's, and the client address's when ctx carries one.
+func (s *UserService) loginLimits(ctx context.Context, email string) []Limit {
+	limits := []Limit{s.Throttle.PerAccount(email)}
+	if addr, ok := ClientAddrFromContext(ctx); ok {
+		limits = append(limits, s.Throttle.PerAddr(CounterLogin, addr))
+	}
+	return limits
+}
+
+// checkPassword compares password with the hash of the user with the
+// e-mail, or with a dummy hash when there is none.
+func (s *UserService) checkPassword(ctx context.Context, email, password string) (*User, error) {
+	fail := Errorf(EUnauthenticated, "invalid e-mail or password")
 	u, err := s.Store.FindUserByEmail(ctx, email)
 	if ErrorCode(err) == ENotFound {
-		PasswordMatches(dummyPasswordHash(), password)
+		if _, err := s.Hasher.Matches(ctx, dummyPasswordHash, password); err != nil {
+			return nil, err
+		}
 		return nil, fail
 	} else if err != nil {
 		return nil, err
 	}
-	if !PasswordMatches(u.PasswordHash, password) {
+	ok, err := s.Hasher.Matches(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, fail
 	}
 	return u, nil
 }
 
 // AuthenticateExternal returns the user holding the external authentication
-// token, or EUnauthenticated.
+// token, or EUnauthenticated. It is throttled per client address when ctx
+// carries one, on the login counter: ERateLimited past the limit.
 func (s *UserService) AuthenticateExternal(ctx context.Context, token string) (*User, error) {
 	if token == "" {
 		return nil, Errorf(EUnauthenticated, "invalid external authentication token")
+	}
+	att := &Attempt{} // nothing to give back without an address
+	if addr, ok := ClientAddrFromContext(ctx); ok {
+		if s.Throttle == nil {
+			return nil, errNoThrottle
+		}
+		var err error
+		if att, err = s.Throttle.Reserve(ctx, s.Throttle.PerAddr(CounterLogin, addr)); err != nil {
+			return nil, err
+		}
 	}
 	u, err := s.Store.FindUserByExternalTokenHash(ctx, KeyedHash(s.Key, token))
 	if ErrorCode(err) == ENotFound {
 		return nil, Errorf(EUnauthenticated, "invalid external authentication token")
 	}
+	_ = att.Release(ctx) // right, or never checked
 	return u, err
 }
 
 // SetPassword replaces a user's password without checking the old one (an
-// operator's reset). EInvalid for a weak password, ENotFound.
+// operator's reset). EInvalid for a weak password, ENotFound,
+// EUnavailable when the hasher is busy for too long.
 func (s *UserService) SetPassword(ctx context.Context, userID, password string) error {
 	if err := ValidatePassword("password", password); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}

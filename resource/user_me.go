@@ -43,7 +43,10 @@ func (s *UserService) Current(ctx context.Context) (*User, error) {
 // "password_confirmation") when the confirmation differs, (Field
 // "password") when the new password is weak; EForbidden (Field
 // "old_password") when the old password is wrong; EUnauthenticated,
-// EForbidden for a token that is not a `me` token.
+// EForbidden for a token that is not a `me` token. The old password is
+// checked like a login of the account, on the same counters (see
+// checkOldPassword): ERateLimited past the limit, EUnavailable when the
+// hasher is busy for too long.
 func (s *UserService) ChangePassword(ctx context.Context, oldPassword, password, confirmation string) error {
 	p, err := authorize(ctx, scopes.OpCurrentUser)
 	if err != nil {
@@ -51,6 +54,10 @@ func (s *UserService) ChangePassword(ctx context.Context, oldPassword, password,
 	}
 	if s.Tokens == nil {
 		return errors.New("resource: UserService.Tokens is not set")
+	} else if s.Hasher == nil {
+		return errNoHasher
+	} else if s.Throttle == nil {
+		return errNoThrottle
 	}
 	if password != confirmation {
 		return Invalidf("password_confirmation", "password_confirmation does not match password")
@@ -62,10 +69,10 @@ func (s *UserService) ChangePassword(ctx context.Context, oldPassword, password,
 	if err != nil {
 		return err
 	}
-	if !PasswordMatches(u.PasswordHash, oldPassword) {
-		return &Error{Code: EForbidden, Field: "old_password", Message: "the old password is wrong"}
+	if err := s.checkOldPassword(ctx, u, oldPassword); err != nil {
+		return err
 	}
-	hash, err := HashPassword(password)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return err
 	}
@@ -75,6 +82,27 @@ func (s *UserService) ChangePassword(ctx context.Context, oldPassword, password,
 	// After the update, so a grant made with the old password in between
 	// is revoked too.
 	return s.Tokens.RevokeUser(ctx, u.ID, p.FamilyID)
+}
+
+// checkOldPassword checks the old password of a password change as a login
+// of the account would be: counted before it is checked on the account's
+// login counter (and the address's, when ctx carries one), so guesses
+// through ChangePassword and through logins count together, and refused
+// with ERateLimited past the limit without being checked. A right old
+// password gives its count back.
+func (s *UserService) checkOldPassword(ctx context.Context, u *User, oldPassword string) error {
+	att, err := s.Throttle.Reserve(ctx, s.loginLimits(ctx, u.Email)...)
+	if err != nil {
+		return err
+	}
+	ok, err := s.Hasher.Matches(ctx, u.PasswordHash, oldPassword)
+	if err == nil && !ok {
+		return &Error{Code: EForbidden, Field: "old_password", Message: "the old password is wrong"}
+	}
+	// Right, or never checked. A store error leaves the attempt counted,
+	// the safe side.
+	_ = att.Release(ctx)
+	return err
 }
 
 // current returns the principal's user, checking that it still belongs to

@@ -15,12 +15,20 @@ import (
 type RedisEphemeralStore struct {
 	c      redis.UniversalClient
 	prefix string
+	decr   *redis.Script
 }
+
+// luaDecrIfExists decrements KEYS[1] only when it exists: a bare DECR
+// would create an absent counter at -1 that never expires.
+const luaDecrIfExists = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end
+return 0
+`
 
 // NewRedisEphemeralStore returns an ephemeral store on c whose keys all
 // start with prefix (for example "ag:").
 func NewRedisEphemeralStore(c redis.UniversalClient, prefix string) *RedisEphemeralStore {
-	return &RedisEphemeralStore{c: c, prefix: prefix + "e:"}
+	return &RedisEphemeralStore{c: c, prefix: prefix + "e:", decr: redis.NewScript(luaDecrIfExists)}
 }
 
 // Put stores value under key for ttl, replacing any previous value.
@@ -76,4 +84,10 @@ func (s *RedisEphemeralStore) Incr(ctx context.Context, key string, ttl time.Dur
 		return 0, err
 	}
 	return incr.Val(), nil
+}
+
+// Decr subtracts one from the counter under key when it exists; DECR keeps
+// its TTL. An absent or expired counter stays absent.
+func (s *RedisEphemeralStore) Decr(ctx context.Context, key string) error {
+	return s.decr.Run(ctx, s.c, []string{s.prefix + key}).Err()
 }

@@ -13,8 +13,8 @@ import (
 // (table ephemeral): the embedded default when no Redis is configured.
 // Expired rows are invisible; SQLTokenStore.Sweep deletes them.
 type SQLEphemeralStore struct {
-	db                           *DB
-	put, get, take, delete, incr string
+	db                                 *DB
+	put, get, take, delete, incr, decr string
 }
 
 // NewSQLEphemeralStore returns an ephemeral store on db, which must be
@@ -34,6 +34,7 @@ func NewSQLEphemeralStore(db *DB) *SQLEphemeralStore {
 				counter = CASE WHEN ephemeral.expires_at <= ? THEN 1 ELSE ephemeral.counter + 1 END,
 				expires_at = CASE WHEN ephemeral.expires_at <= ? THEN excluded.expires_at ELSE ephemeral.expires_at END
 			RETURNING counter`),
+		decr: db.Rebind(`UPDATE ephemeral SET counter = counter - 1 WHERE key = ? AND expires_at > ?`),
 	}
 }
 
@@ -91,4 +92,11 @@ func (s *SQLEphemeralStore) Incr(ctx context.Context, key string, ttl time.Durat
 	var n int64
 	err := s.db.QueryRowContext(ctx, s.incr, key, []byte{}, now.Add(ttl), now, now).Scan(&n)
 	return n, err
+}
+
+// Decr subtracts one from the live counter under key, keeping its
+// lifetime; an absent or expired counter stays absent.
+func (s *SQLEphemeralStore) Decr(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, s.decr, key, s.db.now())
+	return err
 }

@@ -25,6 +25,7 @@ func TestEphemeralStore(t *testing.T, newStore func(t *testing.T) resource.Ephem
 	run("Take", testEphemeralTake)
 	run("TakeConcurrent", testEphemeralTakeConcurrent)
 	run("Incr", testEphemeralIncr)
+	run("Decr", testEphemeralDecr)
 }
 
 // mustHaveValue checks that key holds want.
@@ -224,6 +225,75 @@ func testEphemeralIncr(t *testing.T, s resource.EphemeralStore, key func() strin
 			if v != int64(i+1) {
 				t.Fatalf("concurrent Incr results %v, want 1..%d", got, n)
 			}
+		}
+	})
+}
+
+func testEphemeralDecr(t *testing.T, s resource.EphemeralStore, key func() string) {
+	t.Run("OK", func(t *testing.T) {
+		k := key()
+		for range 3 {
+			if _, err := s.Incr(t.Context(), k, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Decr(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Incr(t.Context(), k, time.Minute); err != nil || n != 3 {
+			t.Fatalf("Incr after Decr = %d, %v; want 3", n, err)
+		}
+	})
+	t.Run("Absent", func(t *testing.T) {
+		k := key()
+		if err := s.Decr(t.Context(), k); err != nil {
+			t.Fatalf("Decr of an absent counter: %v", err)
+		}
+		if n, err := s.Incr(t.Context(), k, time.Minute); err != nil || n != 1 {
+			t.Fatalf("Incr after Decr of an absent counter = %d, %v; want 1", n, err)
+		}
+	})
+	t.Run("KeepsLifetime", func(t *testing.T) {
+		start := time.Now()
+		k := key()
+		for range 2 {
+			if _, err := s.Incr(t.Context(), k, shortLifetime); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Decr(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(start.Add(expiryWait)))
+		// Expired: Decr leaves it absent (no counter at -1 that lives
+		// forever), and it starts again at 1.
+		if err := s.Decr(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Incr(t.Context(), k, time.Minute); err != nil || n != 1 {
+			t.Fatalf("Incr after expiry and Decr = %d, %v; want 1", n, err)
+		}
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		k := key()
+		const n = 20
+		if _, err := s.Incr(t.Context(), k, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2*n)
+		for i := range n {
+			wg.Go(func() { _, errs[i] = s.Incr(t.Context(), k, time.Minute) })
+			wg.Go(func() { errs[n+i] = s.Decr(t.Context(), k) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := s.Incr(t.Context(), k, time.Minute); err != nil || got != 2 {
+			t.Fatalf("Incr after %d concurrent increments and decrements = %d, %v; want 2", n, got, err)
 		}
 	})
 }

@@ -1,0 +1,37 @@
+package graph_test
+
+import (
+	"testing"
+
+	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/resource"
+)
+
+// TestChangePasswordThrottle checks that changePassword is no password
+// oracle (issue 20): wrong old passwords count as failed logins of the
+// account, and past the limit the mutation fails with RATE_LIMITED (and
+// extensions.retryAfter in seconds) without checking the old password,
+// even a right one.
+func TestChangePasswordThrottle(t *testing.T) {
+	eachEnv(t, func(t *testing.T, e *env) {
+		me := e.me(e.a)
+		change := func(old string) gqlResponse {
+			return e.query(t, me, `mutation($in: ChangePasswordInput!) { changePassword(input: $in) { changed } }`,
+				map[string]any{"in": map[string]any{"oldPassword": old, "password": "a new long password", "passwordConfirmation": "a new long password"}})
+		}
+		for range resource.DefaultMaxFailuresPerAccount {
+			change("wrong password").fails(t, graph.CodeForbidden)
+		}
+		before := e.deps.Users.Hasher.Evaluations()
+		err := change(testPassword).fails(t, graph.CodeRateLimited)
+		if s, _ := err.Extensions["retryAfter"].(float64); s < 1 {
+			t.Fatalf("error %+v: want extensions.retryAfter in seconds", err)
+		}
+		if n := e.deps.Users.Hasher.Evaluations() - before; n != 0 {
+			t.Fatalf("%d password hashes evaluated past the limit, want 0", n)
+		}
+		if _, err := e.deps.Users.Authenticate(t.Context(), e.a.user.Email, testPassword); resource.ErrorCode(err) != resource.ERateLimited {
+			t.Fatalf("a login of the account after the limit: %v, want %s", err, resource.ERateLimited)
+		}
+	})
+}

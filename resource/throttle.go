@@ -1,0 +1,163 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults of LoginThrottle.
+const (
+	DefaultLoginWindow           = 15 * time.Minute
+	DefaultMaxFailuresPerAccount = 5
+	DefaultMaxFailuresPerAddr    = 50
+)
+
+// Counter names of LoginThrottle.PerAddr.
+const (
+	// CounterLogin counts logins by password or external token.
+	CounterLogin = "login"
+	// CounterDeviceCode counts user codes typed on the device page.
+	CounterDeviceCode = "device-code"
+)
+
+// throttleKeyPrefix starts the ephemeral store keys of the counters.
+const throttleKeyPrefix = "throttle:"
+
+// LoginThrottle limits the attempts to guess a secret that a client types
+// (a password, at login or when changing it, or a device user code): per
+// account and per client address, at most a number of failures in each
+// window of Window (fixed windows aligned to multiples of Window).
+//
+// It counts before it checks: Reserve adds the attempt to every counter
+// at once, and refuses it when any counter is past its limit, so that
+// concurrent attempts cannot all be checked against a count that none of
+// them has raised yet. An attempt whose secret turns out right, or that
+// was never checked, is given back with Attempt.Release; a wrong one stays
+// counted. Hence no more than the limit of wrong guesses is ever evaluated
+// in a window, however many arrive at once.
+//
+// The counters live in Store, shared by every replica. Replicas with
+// clocks apart by d may each start a window up to d early.
+type LoginThrottle struct {
+	Store EphemeralStore
+	// Key is the server key; accounts are named by the keyed hash of
+	// their e-mail under it, never by the e-mail.
+	Key []byte
+	// Window is the length of a counting window; 0 is DefaultLoginWindow.
+	Window time.Duration
+	// MaxPerAccount and MaxPerAddr are how many failures one account or
+	// one client address may have in a window; 0 is the default.
+	MaxPerAccount int
+	MaxPerAddr    int
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Limit is one counter of an attempt and its limit.
+type Limit struct {
+	// Name identifies the counter, e.g. "login:addr:192.0.2.7".
+	Name string
+	// Max is how many attempts the counter allows in a window.
+	Max int
+}
+
+// Attempt is a reserved attempt: until it is released it counts as a
+// failure.
+type Attempt struct {
+	store EphemeralStore
+	keys  []string
+}
+
+// Account returns the name of the account of an e-mail address as typed
+// (trimmed and lower-cased): its keyed hash, which names it in counters and
+// logs.
+func (t *LoginThrottle) Account(email string) string {
+	return KeyedHash(t.Key, strings.ToLower(strings.TrimSpace(email)))
+}
+
+// PerAccount returns the login counter of the account of an e-mail.
+func (t *LoginThrottle) PerAccount(email string) Limit {
+	return Limit{Name: CounterLogin + ":account:" + t.Account(email), Max: orDefault(t.MaxPerAccount, DefaultMaxFailuresPerAccount)}
+}
+
+// PerAddr returns the counter of a kind of attempt (CounterLogin,
+// CounterDeviceCode) made from a client address.
+func (t *LoginThrottle) PerAddr(counter, addr string) Limit {
+	return Limit{Name: counter + ":addr:" + addr, Max: orDefault(t.MaxPerAddr, DefaultMaxFailuresPerAddr)}
+}
+
+// Reserve counts an attempt under every limit and returns it. Past any
+// limit, the attempt is given back at once and refused with ERateLimited,
+// whose RetryAfter is the end of the window. Store errors are returned as
+// they are, after giving back what was counted.
+func (t *LoginThrottle) Reserve(ctx context.Context, limits ...Limit) (*Attempt, error) {
+	window := t.Window
+	if window <= 0 {
+		window = DefaultLoginWindow
+	}
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	at := now()
+	n := at.UnixNano() / int64(window)
+	end := time.Unix(0, (n+1)*int64(window))
+	suffix := ":" + strconv.FormatInt(n, 10)
+	a := &Attempt{store: t.Store}
+	for _, l := range limits {
+		key := throttleKeyPrefix + l.Name + suffix
+		// The key lives a window from its first increment, so at least
+		// until its window ends.
+		count, err := t.Store.Incr(ctx, key, window)
+		if err != nil {
+			return nil, errors.Join(err, a.Release(ctx))
+		}
+		a.keys = append(a.keys, key)
+		if count > int64(l.Max) {
+			_ = a.Release(ctx) // a store error leaves it counted: the safe side
+			return nil, &Error{Code: ERateLimited, Message: "Too many failed attempts; try again later.", RetryAfter: end.Sub(at)}
+		}
+	}
+	return a, nil
+}
+
+// Release gives the attempt back: it no longer counts. Call it when the
+// secret was right or was never checked; never after a wrong one. It runs
+// even when ctx is canceled, and a second call does nothing. On a store
+// error the attempt may stay counted, which errs on the safe side; callers
+// may ignore the error.
+func (a *Attempt) Release(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
+	var errs []error
+	for _, k := range a.keys {
+		errs = append(errs, a.store.Decr(ctx, k))
+	}
+	a.keys = nil
+	return errors.Join(errs...)
+}
+
+func orDefault(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// clientAddrKey is the context key of the client's address.
+type clientAddrKey struct{}
+
+// NewContextWithClientAddr returns a context carrying the network address
+// of the client a request comes from, for the throttle's per-address
+// counters.
+func NewContextWithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddrFromContext returns the client address of ctx, if any.
+func ClientAddrFromContext(ctx context.Context) (string, bool) {
+	addr, ok := ctx.Value(clientAddrKey{}).(string)
+	return addr, ok && addr != ""
+}
