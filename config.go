@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 )
@@ -46,6 +47,12 @@ type config struct {
 	// PasswordHashWait is how long a login or password change waits for a
 	// hashing slot before it is answered 503 with Retry-After.
 	PasswordHashWait time.Duration
+	// MaxStreamsPerPrincipal bounds the live event streams (SSE streams
+	// and GraphQL subscriptions) one user, application or device holds open
+	// on one replica; MaxSocketsPerPrincipal its GraphQL WebSocket
+	// connections.
+	MaxStreamsPerPrincipal int
+	MaxSocketsPerPrincipal int
 }
 
 // configError is a configuration mistake: the program prints its one line
@@ -65,6 +72,9 @@ func defaultConfig(getenv func(string) string) config {
 
 		GraphQLIntrospection: "true",
 		PasswordHashWait:     resource.DefaultPasswordHashWait,
+
+		MaxStreamsPerPrincipal: resource.DefaultMaxStreamsPerPrincipal,
+		MaxSocketsPerPrincipal: graph.DefaultConfig().MaxSocketsPerPrincipal,
 	}
 	for _, v := range []struct {
 		name string
@@ -100,12 +110,21 @@ func defaultConfig(getenv func(string) string) config {
 			*v.dst = d
 		}
 	}
-	if s, ok := lookup(getenv, "ASSETGATE_PASSWORD_HASH_CONCURRENCY"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			n = -1 // reported by validate
+	for _, v := range []struct {
+		name string
+		dst  *int
+	}{
+		{"ASSETGATE_PASSWORD_HASH_CONCURRENCY", &c.PasswordHashConcurrency},
+		{"ASSETGATE_MAX_STREAMS_PER_PRINCIPAL", &c.MaxStreamsPerPrincipal},
+		{"ASSETGATE_MAX_SOCKETS_PER_PRINCIPAL", &c.MaxSocketsPerPrincipal},
+	} {
+		if s, ok := lookup(getenv, v.name); ok {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				n = -1 // reported by validate
+			}
+			*v.dst = n
 		}
-		c.PasswordHashConcurrency = n
 	}
 	return c
 }
@@ -191,6 +210,12 @@ func (c *config) validate() error {
 	}
 	if c.PasswordHashWait < time.Millisecond || c.PasswordHashWait > time.Minute {
 		return bad("ASSETGATE_PASSWORD_HASH_WAIT", "must be a duration between 1ms and 1m")
+	}
+	if c.MaxStreamsPerPrincipal < 1 || c.MaxStreamsPerPrincipal > 100000 {
+		return bad("ASSETGATE_MAX_STREAMS_PER_PRINCIPAL", "must be 1 to 100000")
+	}
+	if c.MaxSocketsPerPrincipal < 1 || c.MaxSocketsPerPrincipal > 100000 {
+		return bad("ASSETGATE_MAX_SOCKETS_PER_PRINCIPAL", "must be 1 to 100000")
 	}
 	return nil
 }

@@ -23,6 +23,13 @@ type sseEvent struct{ id, event, data string }
 type sseClient struct {
 	events chan sseEvent
 	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+// close ends the stream from the client's side and waits for its reader.
+func (c *sseClient) close() {
+	c.cancel()
+	<-c.done
 }
 
 // openSSE opens an event stream with a plain HTTP client (the token in the
@@ -49,7 +56,7 @@ func openSSE(t testing.TB, base, deviceID, token, lastEventID string) *sseClient
 		res.Body.Close()
 		t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	c := &sseClient{events: make(chan sseEvent, 1024), done: make(chan struct{})}
+	c := &sseClient{events: make(chan sseEvent, 1024), done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(c.done)
 		defer res.Body.Close()

@@ -31,7 +31,7 @@ func newEventParts(a *app) *eventParts {
 	deviceStore := storage.NewDeviceStore(a.db)
 	p := &eventParts{
 		events: &resource.EventService{Store: storage.NewEventStore(a.db), Devices: deviceStore, Bus: bus,
-			Streams: resource.NewCaps(resource.DefaultMaxStreamsPerPrincipal)},
+			Streams: resource.NewCaps(a.cfg.MaxStreamsPerPrincipal)},
 		deviceTokens: &resource.DeviceTokenService{Store: storage.NewDeviceTokenStore(a.db), Devices: deviceStore,
 			Tokens: a.stores.tokens, Key: a.key},
 		bus: bus,

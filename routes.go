@@ -120,6 +120,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func graphConfig(c config) graph.Config {
 	g := graph.DefaultConfig()
 	g.IntrospectionEnabled = c.GraphQLIntrospection == "true"
+	g.MaxSocketsPerPrincipal = c.MaxSocketsPerPrincipal
 	if len(c.trustedDocuments) > 0 {
 		g.TrustedDocuments = graph.TrustedDocumentsOf(c.trustedDocuments...)
 	}
