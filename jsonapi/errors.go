@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/jsonapi"
 
@@ -32,8 +33,10 @@ import (
 // EConflict 409, EUnauthenticated 401 with a Bearer challenge, EForbidden
 // 403 (with an insufficient_scope challenge when the principal lacks a
 // scope the route needs; with a pointer when Field is set, as for a wrong
-// old_password). Anything else is 500 with a generic detail; the cause goes
-// to the log only.
+// old_password). EUnavailable, and a time-out of a store (see
+// resource.IsTimeout), is 503 with Retry-After, logged as a warning.
+// Anything else is 500 with a generic detail; the cause goes to the log
+// only.
 
 // apiError is an error the transport itself raises (negotiation, query
 // parsing, body decoding), already carrying its status and source.
@@ -100,6 +103,8 @@ type mapped struct {
 	object    errorObject
 	challenge error // an *scopes.AuthError for WWW-Authenticate, or nil
 	internal  bool  // the cause must be logged
+	// unavailable is a 503: Retry-After is sent and the cause logged.
+	unavailable bool
 }
 
 // mapError turns err into a status, an error object and a challenge. rt
@@ -129,6 +134,8 @@ func mapError(r *http.Request, rt *route, err error) mapped {
 			object: newErrorObject(http.StatusRequestEntityTooLarge, resource.EInvalid, "the request body is too large")}
 	case errors.As(err, &re):
 		return mapResourceError(r, rt, re, err)
+	case resource.ErrorCode(err) == resource.EUnavailable:
+		return unavailableError(resource.ErrorMessage(err))
 	}
 	return internalError()
 }
@@ -157,6 +164,8 @@ func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error)
 		if re.Field == "" {
 			m.challenge = missingScope(r, rt, err)
 		}
+	case resource.EUnavailable:
+		return unavailableError(re.Message)
 	default:
 		return internalError()
 	}
@@ -213,6 +222,12 @@ func missingScope(r *http.Request, rt *route, err error) error {
 	return nil
 }
 
+// unavailableError is the 503 of a request the service cannot serve now.
+func unavailableError(detail string) mapped {
+	return mapped{status: http.StatusServiceUnavailable, unavailable: true,
+		object: newErrorObject(http.StatusServiceUnavailable, resource.EUnavailable, detail)}
+}
+
 func internalError() mapped {
 	return mapped{status: http.StatusInternalServerError, internal: true,
 		object: newErrorObject(http.StatusInternalServerError, resource.EInternal, "The server could not complete the request.")}
@@ -228,8 +243,12 @@ func newErrorObject(status int, code, detail string) errorObject {
 // to the log, never to the client.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err error) {
 	m := mapError(r, rt, err)
-	if m.internal {
+	switch {
+	case m.internal:
 		a.log.ErrorContext(r.Context(), "jsonapi: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case m.unavailable:
+		a.log.WarnContext(r.Context(), "jsonapi: service unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(int(resource.UnavailableRetryAfter/time.Second)))
 	}
 	if m.challenge != nil {
 		scopes.Challenge(w, m.challenge)
@@ -239,8 +258,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err 
 
 // Unauthorized renders a refusal of the bearer middleware (its onError):
 // an *scopes.AuthError becomes a JSON:API error with its status and
-// WWW-Authenticate challenge; any other error is an internal failure of
-// the token look-up, logged and answered with 500.
+// WWW-Authenticate challenge; a token store that did not answer in time
+// is 503 with Retry-After; any other error is an internal failure of the
+// token look-up, logged and answered with 500.
 func (a *API) Unauthorized(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeError(w, r, nil, err)
 }

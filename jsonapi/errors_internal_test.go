@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -55,6 +56,10 @@ func TestMapError(t *testing.T) {
 		{name: "TooLarge", err: &http.MaxBytesError{Limit: 1}, status: 413, code: "Invalid"},
 		{name: "InternalCode", err: resource.Errorf(resource.EInternal, "db exploded at 10.0.0.7"), status: 500, code: "Internal"},
 		{name: "Unknown", err: errors.New("pq: password authentication failed for 10.0.0.7"), status: 500, code: "Internal"},
+		{name: "Unavailable", err: resource.Errorf(resource.EUnavailable, "busy"), status: 503, code: "Unavailable"},
+		{name: "StoreTimeout", err: fmt.Errorf("query 10.0.0.7: %w", context.DeadlineExceeded), status: 503, code: "Unavailable"},
+		{name: "NetworkTimeout", err: fmt.Errorf("redis 10.0.0.7: %w", os.ErrDeadlineExceeded), status: 503, code: "Unavailable"},
+		{name: "Canceled", err: fmt.Errorf("query 10.0.0.7: %w", context.Canceled), status: 500, code: "Internal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -85,11 +90,14 @@ func TestMapError(t *testing.T) {
 			if got := w.Header().Get("WWW-Authenticate"); (tc.challenge == "") != (got == "") || !strings.Contains(got, tc.challenge) {
 				t.Fatalf("WWW-Authenticate %q, want one containing %q", got, tc.challenge)
 			}
-			if tc.status == 500 {
+			if got := w.Header().Get("Retry-After"); (tc.status == 503) != (got != "") {
+				t.Fatalf("status %d with Retry-After %q", tc.status, got)
+			}
+			if tc.status == 500 || tc.status == 503 {
 				if strings.Contains(body, "10.0.0.7") {
 					t.Fatalf("internal cause leaked: %s", body)
 				}
-				if !strings.Contains(logs.String(), "10.0.0.7") {
+				if strings.Contains(tc.err.Error(), "10.0.0.7") && !strings.Contains(logs.String(), "10.0.0.7") {
 					t.Fatalf("internal cause not logged: %q", logs.String())
 				}
 			} else if logs.Len() > 0 {

@@ -121,7 +121,8 @@ func (s *Server) authorizeForm(w http.ResponseWriter, r *http.Request) (url.Valu
 
 // authorizeFailed answers a failed authorization request: a page for errors
 // that must not be redirected, a redirect with the OAuth error otherwise,
-// and an error page (cause logged) for internal errors.
+// and an error page (cause logged) for internal errors and stores that did
+// not answer in time.
 func (s *Server) authorizeFailed(w http.ResponseWriter, ar *authRequest, err error) {
 	var pe *pageError
 	if errors.As(err, &pe) {
@@ -129,8 +130,8 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, ar *authRequest, err err
 		return
 	}
 	e := s.asError(err)
-	if ar == nil || e.Code == CodeServerError {
-		s.renderError(w, http.StatusInternalServerError, "The server could not handle the request.")
+	if ar == nil || e.Code == CodeServerError || e.Code == CodeTemporarilyUnavailable {
+		s.renderFailure(w, e)
 		return
 	}
 	s.redirect(w, ar.errorURL(e))

@@ -99,6 +99,14 @@ func errThrottled(retry time.Duration) *Error {
 	return e
 }
 
+// errUnavailable is the error of a request refused because a store did not
+// answer in time: temporarily_unavailable with HTTP 503 and Retry-After.
+func errUnavailable(description string) *Error {
+	e := newError(CodeTemporarilyUnavailable, "%s", description)
+	e.RetryAfter = resource.UnavailableRetryAfter
+	return e
+}
+
 // header returns the headers an error response carries besides the body:
 // WWW-Authenticate for invalid_client (RFC 6749 §5.2), Retry-After when
 // throttled.
@@ -123,8 +131,9 @@ func (e *Error) body() map[string]any {
 }
 
 // asError turns any error into the *Error a client may see. An *Error is
-// kept; a resource error becomes its closest OAuth error; anything else is
-// logged with its cause and becomes server_error.
+// kept; a resource error becomes its closest OAuth error (EUnavailable, or
+// a store's time-out, is temporarily_unavailable, logged as a warning);
+// anything else is logged with its cause and becomes server_error.
 func (s *Server) asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -137,6 +146,9 @@ func (s *Server) asError(err error) *Error {
 		return errInvalidGrant("The grant is invalid, expired or revoked.")
 	case resource.EInvalid:
 		return errInvalidRequest("%s", resource.ErrorMessage(err))
+	case resource.EUnavailable:
+		s.log.Warn("oauth: service unavailable", "err", err)
+		return errUnavailable(resource.ErrorMessage(err))
 	}
 	s.log.Error("oauth: internal error", "err", err)
 	return errServer()

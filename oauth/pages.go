@@ -98,8 +98,22 @@ func (s *Server) renderError(w http.ResponseWriter, status int, message string) 
 		title = "Request refused"
 	case http.StatusTooManyRequests:
 		title = "Too many attempts"
+	case http.StatusServiceUnavailable:
+		title = "Temporarily unavailable"
 	}
 	s.render(w, status, "error", &pageData{Title: title, Error: message})
+}
+
+// renderFailure shows the error page of a request that failed on the
+// server's side: 503 with Retry-After for temporarily_unavailable (a store
+// did not answer in time), 500 for anything else.
+func (s *Server) renderFailure(w http.ResponseWriter, e *Error) {
+	if e.Code == CodeTemporarilyUnavailable {
+		w.Header().Set("Retry-After", e.header().Get("Retry-After"))
+		s.renderError(w, http.StatusServiceUnavailable, "The service is temporarily unavailable. Try again in a moment.")
+		return
+	}
+	s.renderError(w, http.StatusInternalServerError, "The server could not handle the request.")
 }
 
 // formData returns the page data of a form for an authorization request.
