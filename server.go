@@ -181,9 +181,10 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 	} else if len(applied) > 0 {
 		log.Info("migrations applied", "names", applied)
 	}
+	db.Timeout = cfg.DatabaseTimeout
 	a := &app{cfg: cfg, key: key, log: log, db: db}
 	if withRedis && cfg.RedisURL != "" {
-		if a.redis, err = storage.OpenRedis(ctx, cfg.RedisURL); err != nil {
+		if a.redis, err = storage.OpenRedisTimeout(ctx, cfg.RedisURL, cfg.RedisTimeout); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -1,0 +1,370 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/assetgate/assetgate/jsonapi"
+)
+
+// These tests stop a store in the middle of serving (a Redis process with
+// SIGSTOP, PostgreSQL behind a proxy that stops forwarding bytes, SQLite
+// behind a write lock held elsewhere) and check that requests needing it
+// are answered 503 with Retry-After, in each protocol's format, within the
+// configured store timeout instead of hanging as long as the stall lasts.
+
+// stallTimeout is the store timeout the servers of these tests run with;
+// stallBudget is how long a refused request may take in all.
+const (
+	stallTimeout = "300ms"
+	stallBudget  = 2500 * time.Millisecond
+)
+
+// stallClient gives up long before the stall ends, so that a request the
+// server holds fails the test instead of hanging it.
+var stallClient = &http.Client{Timeout: 8 * time.Second}
+
+// privateRedis is a redis-server process of the test's own, which the test
+// may stop and continue.
+type privateRedis struct {
+	addr string
+	cmd  *exec.Cmd
+}
+
+// startPrivateRedis starts redis-server without persistence on a free
+// loopback port and kills it when the test ends.
+func startPrivateRedis(t *testing.T) *privateRedis {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed: the stalled Redis test needs a Redis process of its own")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	cmd := exec.Command(bin, "--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
+		"--port", port, "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &privateRedis{addr: net.JoinHostPort("127.0.0.1", port), cmd: cmd}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	c := redis.NewClient(&redis.Options{Addr: r.addr})
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Ping(t.Context()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on %s did not answer within 10s", r.addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return r
+}
+
+func (r *privateRedis) url() string { return "redis://" + r.addr }
+
+// stop stops the process (SIGSTOP) until resume.
+func (r *privateRedis) stop(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.cmd.Process.Signal(syscall.SIGCONT) })
+}
+
+func (r *privateRedis) resume(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stallCheck is one request sent while a store is stalled, and what its
+// refusal must look like.
+type stallCheck struct {
+	name string
+	// send sends the request.
+	send func(t *testing.T) *http.Response
+	// check checks the body of the 503 response.
+	check func(t *testing.T, body []byte)
+}
+
+// timed sends each request and checks that it is refused with 503 and
+// Retry-After, in its protocol's format, within stallBudget.
+func timed(t *testing.T, checks ...stallCheck) {
+	t.Helper()
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			start := time.Now()
+			res := c.send(t)
+			took := time.Since(start)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("status %d after %s, want 503: %s", res.StatusCode, took, body)
+			}
+			if took > stallBudget {
+				t.Errorf("answered after %s, want within %s", took, stallBudget)
+			}
+			if res.Header.Get("Retry-After") == "" {
+				t.Errorf("no Retry-After header: %v", res.Header)
+			}
+			c.check(t, body)
+		})
+	}
+}
+
+// sendReq sends a request with stallClient; a transport error (the server
+// held the request past the client's timeout) fails the test.
+func sendReq(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	start := time.Now()
+	res, err := stallClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: no answer after %s: %v", req.Method, req.URL.Path, time.Since(start), err)
+	}
+	return res
+}
+
+func jsonAPIGet(base, path, token string) func(t *testing.T) *http.Response {
+	return func(t *testing.T) *http.Response {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
+		req.Header.Set("Accept", jsonapi.MediaType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return sendReq(t, req)
+	}
+}
+
+func jsonAPIPost(base, path, token string, doc any) func(t *testing.T) *http.Response {
+	return func(t *testing.T) *http.Response {
+		raw, _ := json.Marshal(doc)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+path, bytes.NewReader(raw))
+		req.Header.Set("Accept", jsonapi.MediaType)
+		req.Header.Set("Content-Type", jsonapi.MediaType)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return sendReq(t, req)
+	}
+}
+
+func graphQLPost(base, token, query string) func(t *testing.T) *http.Response {
+	return func(t *testing.T) *http.Response {
+		raw, _ := json.Marshal(map[string]any{"query": query})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/graphql", bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		return sendReq(t, req)
+	}
+}
+
+func passwordGrant(base string, tn *gqlTenant) func(t *testing.T) *http.Response {
+	return func(t *testing.T) *http.Response {
+		form := url.Values{"grant_type": {"password"}, "username": {tn.email}, "password": {tenantPassword}, "scope": {"me"}}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/oauth/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		id, secret, _ := strings.Cut(clientBasic(tn.mobile), ":")
+		req.SetBasicAuth(id, secret)
+		return sendReq(t, req)
+	}
+}
+
+func readyz(base string) func(t *testing.T) *http.Response {
+	return func(t *testing.T) *http.Response {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/readyz", nil)
+		return sendReq(t, req)
+	}
+}
+
+// jsonAPIUnavailable checks a JSON:API error document of code Unavailable.
+func jsonAPIUnavailable(t *testing.T, body []byte) {
+	t.Helper()
+	var doc struct {
+		Errors []struct{ Status, Code, Detail string } `json:"errors"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil || len(doc.Errors) != 1 ||
+		doc.Errors[0].Status != "503" || doc.Errors[0].Code != "Unavailable" || doc.Errors[0].Detail == "" {
+		t.Fatalf("want one JSON:API error with status 503 and code Unavailable: %s", body)
+	}
+}
+
+// graphQLUnavailable checks a GraphQL response whose error has
+// extensions.code UNAVAILABLE.
+func graphQLUnavailable(t *testing.T, body []byte) {
+	t.Helper()
+	var r gqlResult
+	if err := json.Unmarshal(body, &r); err != nil || r.code() != "UNAVAILABLE" {
+		t.Fatalf("want a GraphQL error with extensions.code UNAVAILABLE: %s", body)
+	}
+	if msg, _ := r.Errors[0]["message"].(string); strings.Contains(msg, "timeout") || strings.Contains(msg, "127.0.0.1") {
+		t.Fatalf("the message shows internal details: %s", body)
+	}
+}
+
+// oauthUnavailable checks an RFC 6749 error temporarily_unavailable.
+func oauthUnavailable(t *testing.T, body []byte) {
+	t.Helper()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error != "temporarily_unavailable" {
+		t.Fatalf("want error temporarily_unavailable: %s", body)
+	}
+}
+
+// readyzDown checks that /readyz names the stalled dependency.
+func readyzDown(dep string) func(t *testing.T, body []byte) {
+	return func(t *testing.T, body []byte) {
+		t.Helper()
+		var r struct {
+			Checks map[string]string `json:"checks"`
+		}
+		if err := json.Unmarshal(body, &r); err != nil || r.Checks[dep] != "down" {
+			t.Fatalf("readyz does not report %s down: %s", dep, body)
+		}
+	}
+}
+
+// wantOK fails the test unless the request succeeds: the server recovered.
+func wantOK(t *testing.T, name string, send func(t *testing.T) *http.Response) {
+	t.Helper()
+	res := send(t)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("%s after the stall: %d: %s", name, res.StatusCode, body)
+	}
+}
+
+func TestStalledRedisAnswers503(t *testing.T) {
+	rd := startPrivateRedis(t)
+	env := sqliteEnv(t).with("ASSETGATE_REDIS_URL", rd.url(), "ASSETGATE_REDIS_TIMEOUT", stallTimeout)
+	ts := startServer(t, env)
+	tn := newGQLTenant(t, env, ts.URL, "Stall")
+
+	rd.stop(t)
+	// Every request needs the token store (Redis) first: the bearer
+	// middleware of each transport, and the password grant's throttle.
+	timed(t,
+		stallCheck{"JSONAPI", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me), jsonAPIUnavailable},
+		stallCheck{"GraphQL", graphQLPost(ts.URL, tn.me, `{ me { id } }`), graphQLUnavailable},
+		stallCheck{"OAuth", passwordGrant(ts.URL, tn), oauthUnavailable},
+		stallCheck{"Readyz", readyz(ts.URL), readyzDown("redis")},
+	)
+	rd.resume(t)
+	wantOK(t, "GET /api/v1/devices", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me))
+	wantOK(t, "GET /readyz", readyz(ts.URL))
+}
+
+// stalledPostgres returns the environment of a server whose PostgreSQL is
+// reached through a proxy that the test can stall, and the environment of
+// the CLI (which reaches it directly).
+func stalledPostgres(t *testing.T) (server, cli testEnv, proxy *tcpProxy) {
+	t.Helper()
+	cli = postgresEnv(t)
+	u, err := url.Parse(cli.get("ASSETGATE_DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy = startTCPProxy(t, u.Host)
+	u.Host = proxy.addr()
+	server = cli.with("ASSETGATE_DATABASE_URL", u.String(), "ASSETGATE_DATABASE_TIMEOUT", stallTimeout)
+	return server, cli, proxy
+}
+
+func TestStalledPostgresAnswers503(t *testing.T) {
+	t.Run("TokensInSQL", func(t *testing.T) {
+		env, cli, proxy := stalledPostgres(t)
+		ts := startServer(t, env)
+		tn := newGQLTenant(t, cli, ts.URL, "Stall")
+
+		proxy.stall()
+		defer proxy.resume()
+		// The bearer middleware's token look-up is the first SQL query.
+		timed(t,
+			stallCheck{"JSONAPI", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me), jsonAPIUnavailable},
+			stallCheck{"GraphQL", graphQLPost(ts.URL, tn.me, `{ me { id } }`), graphQLUnavailable},
+			stallCheck{"OAuth", passwordGrant(ts.URL, tn), oauthUnavailable},
+			stallCheck{"Readyz", readyz(ts.URL), readyzDown("database")},
+		)
+		proxy.resume()
+		// The connections that timed out were discarded: the next
+		// requests get their own answers, not the late ones.
+		wantOK(t, "GET /api/v1/devices", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me))
+		wantOK(t, "POST /oauth/token", passwordGrant(ts.URL, tn))
+		wantOK(t, "GET /readyz", readyz(ts.URL))
+	})
+	t.Run("TokensInRedis", func(t *testing.T) {
+		rd := startPrivateRedis(t)
+		env, cli, proxy := stalledPostgres(t)
+		env, cli = env.with("ASSETGATE_REDIS_URL", rd.url()), cli.with("ASSETGATE_REDIS_URL", rd.url())
+		ts := startServer(t, env)
+		tn := newGQLTenant(t, cli, ts.URL, "Stall")
+
+		proxy.stall()
+		defer proxy.resume()
+		// The token resolves (Redis); the services' queries time out.
+		timed(t,
+			stallCheck{"JSONAPI", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me), jsonAPIUnavailable},
+			stallCheck{"GraphQL", graphQLPost(ts.URL, tn.me, `{ devices(first: 5) { edges { node { id } } } }`), graphQLUnavailable},
+		)
+		proxy.resume()
+		wantOK(t, "GET /api/v1/devices", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me))
+	})
+}
+
+// TestLockedSQLiteAnswers503 holds SQLite's write lock from another
+// connection: writes wait for it up to the database timeout, not the
+// ten-second busy timeout, and are answered 503.
+func TestLockedSQLiteAnswers503(t *testing.T) {
+	env := sqliteEnv(t).with("ASSETGATE_DATABASE_TIMEOUT", stallTimeout)
+	ts := startServer(t, env)
+	tn := newGQLTenant(t, env, ts.URL, "Stall")
+
+	path := strings.TrimPrefix(env.get("ASSETGATE_DATABASE_URL"), "sqlite:")
+	locker, err := sql.Open("sqlite", "file:"+filepath.ToSlash(path)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close()
+	conn, err := locker.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(context.Background(), "ROLLBACK")
+
+	group := map[string]any{"data": map[string]any{"type": "device-groups", "attributes": map[string]any{"name": "Locked out"}}}
+	timed(t,
+		stallCheck{"JSONAPI", jsonAPIPost(ts.URL, "/api/v1/device-groups", tn.me, group), jsonAPIUnavailable},
+		stallCheck{"GraphQL", graphQLPost(ts.URL, tn.me, `mutation { createDeviceGroup(input: {name: "Locked out"}) { deviceGroup { id } } }`), graphQLUnavailable},
+		stallCheck{"OAuth", passwordGrant(ts.URL, tn), oauthUnavailable},
+	)
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, "POST /oauth/token", passwordGrant(ts.URL, tn))
+}
+
