@@ -368,3 +368,46 @@ func TestLockedSQLiteAnswers503(t *testing.T) {
 	wantOK(t, "POST /oauth/token", passwordGrant(ts.URL, tn))
 }
 
+// TestRedisLogLinesAreJSON checks that what go-redis logs by itself (here:
+// failed dials to a Redis that went away) arrives as JSON records of the
+// service's log, not as plain lines on the process's stderr.
+func TestRedisLogLinesAreJSON(t *testing.T) {
+	rd := startPrivateRedis(t)
+	env := sqliteEnv(t).with("ASSETGATE_REDIS_URL", rd.url(), "ASSETGATE_REDIS_TIMEOUT", stallTimeout)
+	ts := startServer(t, env)
+	if err := rd.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = rd.cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		// Each readiness check needs a connection, and dials a closed
+		// port.
+		res := readyz(ts.URL)(t)
+		res.Body.Close()
+		if strings.Contains(ts.stderr.String(), `"msg":"go-redis"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no go-redis record in the service's log within 10s:\n%s", ts.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	found := false
+	for _, line := range strings.Split(strings.TrimSpace(ts.stderr.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if rec["msg"] == "go-redis" {
+			msg, _ := rec["message"].(string)
+			if rec["level"] != "WARN" || !strings.Contains(msg, "dial") {
+				t.Fatalf("go-redis record %v: want level WARN and the dial failure in message", rec)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no go-redis record")
+	}
+}
