@@ -188,6 +188,22 @@ func passwordGrant(base string, tn *gqlTenant) func(t *testing.T) *http.Response
 	}
 }
 
+func page(base, path string) func(t *testing.T) *http.Response {
+	return func(t *testing.T) *http.Response {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+path, nil)
+		req.Header.Set("Accept", "text/html")
+		return sendReq(t, req)
+	}
+}
+
+// pageUnavailable checks the HTML error page of a 503.
+func pageUnavailable(t *testing.T, body []byte) {
+	t.Helper()
+	if !bytes.Contains(body, []byte("temporarily unavailable")) {
+		t.Fatalf("want the page saying the service is temporarily unavailable: %s", body)
+	}
+}
+
 func readyz(base string) func(t *testing.T) *http.Response {
 	return func(t *testing.T) *http.Response {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/readyz", nil)
@@ -260,18 +276,27 @@ func TestStalledRedisAnswers503(t *testing.T) {
 	env := sqliteEnv(t).with("ASSETGATE_REDIS_URL", rd.url(), "ASSETGATE_REDIS_TIMEOUT", stallTimeout)
 	ts := startServer(t, env)
 	tn := newGQLTenant(t, env, ts.URL, "Stall")
+	web := mustCLI(t, env, "", "app", "create", "--owner", tn.userID, "--name", "Web", "--grant", "authorization_code",
+		"--redirect-uri", "https://app.example/cb")
+	authorize := "/oauth/authorize?" + url.Values{"client_id": {web["client_id"].(string)}, "response_type": {"code"},
+		"redirect_uri": {"https://app.example/cb"}, "scope": {"me"}, "state": {"s"},
+		"code_challenge": {"E9Melhoe2OwvFrEMTJguCQHS2ctIMkyC3iR2MFbZpQk"}, "code_challenge_method": {"S256"}}.Encode()
 
 	rd.stop(t)
 	// Every request needs the token store (Redis) first: the bearer
-	// middleware of each transport, and the password grant's throttle.
+	// middleware of each transport, the password grant's throttle, the
+	// pages' sessions.
 	timed(t,
 		stallCheck{"JSONAPI", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me), jsonAPIUnavailable},
 		stallCheck{"GraphQL", graphQLPost(ts.URL, tn.me, `{ me { id } }`), graphQLUnavailable},
 		stallCheck{"OAuth", passwordGrant(ts.URL, tn), oauthUnavailable},
+		stallCheck{"LoginPage", page(ts.URL, authorize), pageUnavailable},
+		stallCheck{"DevicePage", page(ts.URL, "/device"), pageUnavailable},
 		stallCheck{"Readyz", readyz(ts.URL), readyzDown("redis")},
 	)
 	rd.resume(t)
 	wantOK(t, "GET /api/v1/devices", jsonAPIGet(ts.URL, "/api/v1/devices", tn.me))
+	wantOK(t, "GET /oauth/authorize", page(ts.URL, authorize))
 	wantOK(t, "GET /readyz", readyz(ts.URL))
 }
 
