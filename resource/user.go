@@ -62,12 +62,15 @@ const (
 )
 
 // ValidatePassword returns EInvalid (pointing at field) when password is too
-// short, too long or not UTF-8.
+// short, too long, not UTF-8 or holds a NUL character (no login form could
+// send it).
 func ValidatePassword(field, password string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):
 		return Invalidf(field, "password must be valid UTF-8")
+	case strings.ContainsRune(password, 0):
+		return Invalidf(field, "password must not contain NUL characters")
 	case n < MinPasswordLength:
 		return Invalidf(field, "password must be at least %d characters", MinPasswordLength)
 	case len(password) > MaxPasswordLength:
@@ -79,6 +82,9 @@ func ValidatePassword(field, password string) error {
 // NormalizeEmail lower-cases and trims an e-mail address and checks its form;
 // EInvalid when it is not a plain address.
 func NormalizeEmail(email string) (string, error) {
+	if !StorableText(email) {
+		return "", Invalidf("email", "email must be a plain e-mail address")
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > 254 {
@@ -139,7 +145,15 @@ func (s *UserService) SetExternalToken(ctx context.Context, userID, token string
 
 // Authenticate returns the user with the given e-mail and password, or
 // EUnauthenticated. Unknown e-mails cost as much time as wrong passwords.
+// EInvalid (pointing at email or password) for text that is not
+// StorableText, which no user has.
 func (s *UserService) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	if err := CheckText("email", email); err != nil {
+		return nil, err
+	}
+	if err := CheckText("password", password); err != nil {
+		return nil, err
+	}
 	fail := Errorf(EUnauthenticated, "invalid e-mail or password")
 	email = strings.ToLower(strings.TrimSpace(email))
 	u, err := s.Store.FindUserByEmail(ctx, email)
