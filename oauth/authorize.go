@@ -44,6 +44,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, http.StatusMethodNotAllowed, "This method is not allowed here.")
 		return
 	}
+	if !storableParams(params) {
+		s.renderError(w, http.StatusBadRequest, unstorableMessage)
+		return
+	}
 	ctx := r.Context()
 	ar, err := s.parseAuthRequest(ctx, params)
 	if err != nil {

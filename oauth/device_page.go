@@ -81,6 +81,10 @@ func (p *devicePage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, http.StatusMethodNotAllowed, "This method is not allowed here.")
 		return
 	}
+	if !storableParams(params) {
+		s.renderError(w, http.StatusBadRequest, unstorableMessage)
+		return
+	}
 	sess, err := s.loadSession(r)
 	if err != nil {
 		p.fail(w, err)

@@ -88,6 +88,10 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d *pageD
 	_, _ = w.Write(buf.Bytes())
 }
 
+// unstorableMessage is the error page of a form or query string that holds
+// NUL characters or invalid UTF-8 (see storableParams).
+const unstorableMessage = "The form holds characters that cannot be used. Go back and type it again."
+
 // renderError shows an error page.
 func (s *Server) renderError(w http.ResponseWriter, status int, message string) {
 	title := "Something went wrong"
