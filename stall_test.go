@@ -30,8 +30,8 @@ import (
 // stallTimeout is the store timeout the servers of these tests run with;
 // stallBudget is how long a refused request may take in all.
 const (
-	stallTimeout = "300ms"
-	stallBudget  = 2500 * time.Millisecond
+	stallTimeout = "1s"
+	stallBudget  = 4 * time.Second
 )
 
 // stallClient gives up long before the stall ends, so that a request the

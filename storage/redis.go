@@ -73,9 +73,12 @@ func OpenRedisTimeout(ctx context.Context, raw string, timeout time.Duration) (r
 	opts.PoolSize = 64
 	opts.MinIdleConns = 4
 	// The socket deadlines of a command are the earlier of these and the
-	// deadline of its context, which commandDeadline sets.
+	// deadline of its context, which commandDeadline sets; so is a wait
+	// for a free connection of the pool, whose own limit comes later so
+	// that the wait ends as a time-out of the context.
 	opts.ContextTimeoutEnabled = true
-	opts.ReadTimeout, opts.WriteTimeout, opts.PoolTimeout = timeout, timeout, timeout
+	opts.ReadTimeout, opts.WriteTimeout = timeout, timeout
+	opts.PoolTimeout = timeout + time.Second
 	opts.DialTimeout = max(timeout, 2*time.Second)
 	c := redis.NewUniversalClient(opts)
 	c.AddHook(commandDeadline(timeout))
