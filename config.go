@@ -29,8 +29,13 @@ type config struct {
 	SecretKey     string
 	SecretKeyFile string
 	RefreshGrace  time.Duration
-	LogLevel      string
-	JSON          bool
+	// DatabaseTimeout bounds each call to the database (a statement, a
+	// transaction) and RedisTimeout each Redis command: a store that does
+	// not answer in time fails the request with 503 instead of holding it.
+	DatabaseTimeout time.Duration
+	RedisTimeout    time.Duration
+	LogLevel        string
+	JSON            bool
 	// DebugAddr, when set, serves net/http/pprof there; off by default.
 	DebugAddr string
 	// GraphQLIntrospection lets GraphQL clients read the schema (and serves
@@ -70,6 +75,8 @@ func defaultConfig(getenv func(string) string) config {
 		SecretKeyFile: "./data/secret.key",
 		LogLevel:      "info",
 
+		DatabaseTimeout:      storage.DefaultTimeout,
+		RedisTimeout:         storage.DefaultRedisTimeout,
 		GraphQLIntrospection: "true",
 		PasswordHashWait:     resource.DefaultPasswordHashWait,
 
@@ -101,6 +108,8 @@ func defaultConfig(getenv func(string) string) config {
 	}{
 		{"ASSETGATE_REFRESH_GRACE", &c.RefreshGrace},
 		{"ASSETGATE_PASSWORD_HASH_WAIT", &c.PasswordHashWait},
+		{"ASSETGATE_DATABASE_TIMEOUT", &c.DatabaseTimeout},
+		{"ASSETGATE_REDIS_TIMEOUT", &c.RedisTimeout},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			d, err := time.ParseDuration(s)
@@ -149,6 +158,8 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis `URL`; empty keeps tokens in the database (ASSETGATE_REDIS_URL)")
 	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "issuer `URL` (ASSETGATE_ISSUER)")
 	fs.DurationVar(&c.RefreshGrace, "refresh-grace", c.RefreshGrace, "how long a rotated refresh token may be replayed without revoking its family (ASSETGATE_REFRESH_GRACE)")
+	fs.DurationVar(&c.DatabaseTimeout, "database-timeout", c.DatabaseTimeout, "how long one database call may take before the request is answered 503 (ASSETGATE_DATABASE_TIMEOUT)")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", c.RedisTimeout, "how long one Redis command may take before the request is answered 503 (ASSETGATE_REDIS_TIMEOUT)")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ASSETGATE_LOG_LEVEL)")
 	fs.StringVar(&c.GraphQLIntrospection, "graphql-introspection", c.GraphQLIntrospection, "true or false: GraphQL schema introspection and GraphiQL (ASSETGATE_GRAPHQL_INTROSPECTION)")
 	fs.StringVar(&c.TrustedDocumentsDir, "graphql-trusted-documents", c.TrustedDocumentsDir, "`folder` of *.graphql files: only these GraphQL documents may run (ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS)")
@@ -199,6 +210,14 @@ func (c *config) validate() error {
 	}
 	if c.RefreshGrace < 0 || c.RefreshGrace > time.Hour {
 		return bad("ASSETGATE_REFRESH_GRACE", "must be a duration between 0s and 1h")
+	}
+	for _, v := range []struct {
+		name string
+		d    time.Duration
+	}{{"ASSETGATE_DATABASE_TIMEOUT", c.DatabaseTimeout}, {"ASSETGATE_REDIS_TIMEOUT", c.RedisTimeout}} {
+		if v.d < 10*time.Millisecond || v.d > 5*time.Minute {
+			return bad(v.name, "must be a duration between 10ms and 5m")
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
 
@@ -80,8 +82,8 @@ func handleHealthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // handleReadyz answers 200 when the database and (if configured) Redis answer
-// within two seconds, and 503 naming what is down otherwise. Causes go to the
-// log, not to the client.
+// within two seconds (or their shorter timeouts), and 503 with Retry-After
+// naming what is down otherwise. Causes go to the log, not to the client.
 func handleReadyz(a *app) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -102,6 +104,7 @@ func handleReadyz(a *app) http.Handler {
 		body := map[string]any{"status": "ok", "checks": checks}
 		if status != http.StatusOK {
 			body["status"] = "unavailable"
+			w.Header().Set("Retry-After", strconv.Itoa(int(resource.UnavailableRetryAfter/time.Second)))
 		}
 		writeJSON(w, status, body)
 	})

@@ -185,9 +185,10 @@ func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*a
 	} else if len(applied) > 0 {
 		log.Info("migrations applied", "names", applied)
 	}
+	db.Timeout = cfg.DatabaseTimeout
 	a := &app{cfg: cfg, key: key, log: log, db: db}
 	if withRedis && cfg.RedisURL != "" {
-		if a.redis, err = storage.OpenRedis(ctx, cfg.RedisURL); err != nil {
+		if a.redis, err = storage.OpenRedisTimeout(ctx, cfg.RedisURL, cfg.RedisTimeout); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -236,6 +237,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := newLogger(c.stderr, c.cfg.LogLevel)
+	// go-redis prints what it notices by itself (a failed dial, a dropped
+	// connection) through one logger of its package, plain text on
+	// os.Stderr unless replaced. Replaced here, before Redis is opened, so
+	// those lines are JSON records of this service's log. It is a setting
+	// of the whole process: the last serve started sets it.
+	redis.SetLogger(storage.RedisLogger{Log: log})
 	a, err := open(ctx, c.cfg, log, true)
 	if err != nil {
 		return err

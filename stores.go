@@ -31,12 +31,16 @@ func newTieredTokens(db *storage.DB, rc redis.UniversalClient) *storage.TieredTo
 		storage.DefaultTokenCacheTTL)
 }
 
+// sweepTimeout bounds each statement of a sweep of expired rows.
+const sweepTimeout = time.Minute
+
 // startBackground starts the service's background loops; they stop with ctx.
 // Expired rows are swept from the database even with Redis configured
 // (other tables may hold expiring rows later).
 func (a *app) startBackground(ctx context.Context) {
 	go a.appCache.Listen(ctx)
-	sweeper := storage.NewSQLTokenStore(a.db)
+	// A sweep's deletes may take longer than a request's call would.
+	sweeper := storage.NewSQLTokenStore(a.db.WithTimeout(sweepTimeout))
 	go sweeper.RunSweeper(ctx, 5*time.Minute, func(err error) {
 		a.log.Warn("sweeping expired rows", "err", err)
 	})

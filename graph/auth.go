@@ -160,7 +160,12 @@ func reauthenticate(resolve scopes.Resolver, log *slog.Logger) func(ctx context.
 		}
 		msg, code := scopes.ErrInvalidToken.Description, CodeUnauthenticated
 		var ae *scopes.AuthError
-		if err != nil && !errors.As(err, &ae) {
+		switch {
+		case err == nil, errors.As(err, &ae):
+		case resource.ErrorCode(err) == resource.EUnavailable:
+			log.WarnContext(ctx, "graphql: token store unavailable", "err", err)
+			msg, code = resource.ErrorMessage(err), CodeUnavailable
+		default:
 			log.ErrorContext(ctx, "graphql: resolving a websocket token", "err", err)
 			msg, code = internalMessage, CodeInternal
 		}

@@ -65,8 +65,11 @@ func (panicError) Error() string { return "panic in a resolver" }
 
 // presentError returns the error presenter: resource errors keep their
 // message and get their code, a RetryAfter as extensions.retryAfter (whole
-// seconds), and the input field they point at as extensions.field (a path into the field's arguments: "input.imei",
-// "filter.radiusLte", "first"). Anything else a resolver returns is
+// seconds), and the input field they point at as extensions.field (a path
+// into the field's arguments: "input.imei", "filter.radiusLte", "first").
+// EUnavailable, and a time-out of a store (see resource.IsTimeout), is
+// UNAVAILABLE, logged as a warning, and makes the HTTP response a 503 with
+// Retry-After (see unavailableWriter). Anything else a resolver returns is
 // internal: the client sees a generic message, the log sees the cause.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
@@ -79,6 +82,9 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if code == CodeInternal {
 				log.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gqlErr.Path.String())
 				return internalError(gqlErr)
+			}
+			if code == CodeUnavailable {
+				return unavailableError(ctx, log, gqlErr, err)
 			}
 			out := &gqlerror.Error{Message: re.Message, Path: gqlErr.Path, Locations: gqlErr.Locations,
 				Extensions: map[string]any{"code": code}}
@@ -95,6 +101,8 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// An error of GraphQL itself, made by gqlgen or an extension:
 			// its message is meant for the client.
 			return gqlErr
+		case resource.ErrorCode(err) == resource.EUnavailable:
+			return unavailableError(ctx, log, gqlErr, err)
 		default:
 			log.ErrorContext(ctx, "graphql: internal error", "err", err, "path", gqlErr.Path.String())
 			return internalError(gqlErr)
@@ -107,6 +115,16 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 func internalError(gqlErr *gqlerror.Error) *gqlerror.Error {
 	return &gqlerror.Error{Message: internalMessage, Path: gqlErr.Path, Locations: gqlErr.Locations,
 		Extensions: map[string]any{"code": CodeInternal}}
+}
+
+// unavailableError is the client's view, at the place of gqlErr, of err:
+// a store that did not answer in time. It marks the response as
+// unavailable.
+func unavailableError(ctx context.Context, log *slog.Logger, gqlErr *gqlerror.Error, err error) *gqlerror.Error {
+	log.WarnContext(ctx, "graphql: service unavailable", "err", err, "path", gqlErr.Path.String())
+	markUnavailable(ctx)
+	return &gqlerror.Error{Message: resource.ErrorMessage(err), Path: gqlErr.Path, Locations: gqlErr.Locations,
+		Extensions: map[string]any{"code": CodeUnavailable, "retryAfter": resource.RetryAfterSeconds(resource.ErrorRetryAfter(err))}}
 }
 
 // recoverPanic returns the recover function: a panic in a resolver is

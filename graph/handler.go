@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -210,7 +211,8 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		h.bearer.ServeHTTP(w, r)
+		flag := new(atomic.Bool)
+		h.bearer.ServeHTTP(&unavailableWriter{ResponseWriter: w, unavailable: flag}, r.WithContext(withUnavailable(r.Context(), flag)))
 	}
 }
 
@@ -230,8 +232,9 @@ func wantsHTML(r *http.Request) bool {
 
 // unauthorized writes the response of a request the bearer middleware
 // refuses: the RFC 6750 challenge with its status, and a GraphQL error
-// body with the UNAUTHENTICATED code (INTERNAL, logged, when the token
-// could not be resolved).
+// body with the UNAUTHENTICATED code (UNAVAILABLE with 503 and Retry-After
+// when the token store did not answer in time; INTERNAL, logged, when the
+// token could not be resolved otherwise).
 func unauthorized(log *slog.Logger) scopes.ErrorHandler {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		status, ok := scopes.Challenge(w, err)
@@ -240,6 +243,10 @@ func unauthorized(log *slog.Logger) scopes.ErrorHandler {
 		switch {
 		case ok && errors.As(err, &ae):
 			msg = ae.Description
+		case resource.ErrorCode(err) == resource.EUnavailable:
+			log.WarnContext(r.Context(), "graphql: token store unavailable", "err", err)
+			setRetryAfter(w.Header())
+			status, msg, code = http.StatusServiceUnavailable, resource.ErrorMessage(err), CodeUnavailable
 		default:
 			log.ErrorContext(r.Context(), "graphql: resolving a bearer token", "err", err)
 			status, msg, code = http.StatusInternalServerError, internalMessage, CodeInternal

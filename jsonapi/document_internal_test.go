@@ -74,3 +74,23 @@ func TestPageLinks(t *testing.T) {
 		})
 	}
 }
+
+func TestUnstorableText(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc, pointer string
+	}{
+		{"OK", `{"data":{"attributes":{"name":"a\\u0000b is text"}}}`, ""},
+		{"OKNoNUL", `{"data":{"attributes":{"name":"ab"}}}`, ""},
+		{"Value", `{"data":{"attributes":{"name":"a\u0000b"}}}`, "/data/attributes/name"},
+		{"ArrayItem", `{"data":{"attributes":{"uris":["ok","\u0000"]}}}`, "/data/attributes/uris/1"},
+		{"MemberName", `{"data":{"attributes":{"payload":{"a/b~\u0000":1}}}}`, "/data/attributes/payload/a~1b~0\x00"},
+		{"FirstByName", `{"data":{"b":"\u0000","a":"\u0000"}}`, "/data/a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, found := unstorableText([]byte(tc.doc))
+			if found != (tc.pointer != "") || p != tc.pointer {
+				t.Fatalf("unstorableText = %q, %v; want %q", p, found, tc.pointer)
+			}
+		})
+	}
+}

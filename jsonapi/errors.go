@@ -33,9 +33,10 @@ import (
 // EConflict 409, EUnauthenticated 401 with a Bearer challenge, EForbidden
 // 403 (with an insufficient_scope challenge when the principal lacks a
 // scope the route needs; with a pointer when Field is set, as for a wrong
-// old_password), ERateLimited 429 and EUnavailable 503 (both with
-// Retry-After). Anything else is 500 with a generic detail; the cause goes
-// to the log only.
+// old_password), ERateLimited 429 with Retry-After. EUnavailable, and a
+// time-out of a store (see resource.IsTimeout), is 503 with Retry-After,
+// logged as a warning. Anything else is 500 with a generic detail; the
+// cause goes to the log only.
 
 // apiError is an error the transport itself raises (negotiation, query
 // parsing, body decoding), already carrying its status and source.
@@ -103,6 +104,8 @@ type mapped struct {
 	challenge  error         // an *scopes.AuthError for WWW-Authenticate, or nil
 	internal   bool          // the cause must be logged
 	retryAfter time.Duration // sent as Retry-After when positive
+	// unavailable is a 503: the cause is logged as a warning.
+	unavailable bool
 }
 
 // mapError turns err into a status, an error object and a challenge. rt
@@ -132,6 +135,8 @@ func mapError(r *http.Request, rt *route, err error) mapped {
 			object: newErrorObject(http.StatusRequestEntityTooLarge, resource.EInvalid, "the request body is too large")}
 	case errors.As(err, &re):
 		return mapResourceError(r, rt, re, err)
+	case resource.ErrorCode(err) == resource.EUnavailable:
+		return unavailableError(err)
 	}
 	return internalError()
 }
@@ -163,7 +168,7 @@ func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error)
 	case resource.ERateLimited:
 		m.status, m.retryAfter = http.StatusTooManyRequests, re.RetryAfter
 	case resource.EUnavailable:
-		m.status, m.retryAfter = http.StatusServiceUnavailable, re.RetryAfter
+		return unavailableError(err)
 	default:
 		return internalError()
 	}
@@ -220,6 +225,12 @@ func missingScope(r *http.Request, rt *route, err error) error {
 	return nil
 }
 
+// unavailableError is the 503 of a request the service cannot serve now.
+func unavailableError(err error) mapped {
+	return mapped{status: http.StatusServiceUnavailable, unavailable: true, retryAfter: resource.ErrorRetryAfter(err),
+		object: newErrorObject(http.StatusServiceUnavailable, resource.EUnavailable, resource.ErrorMessage(err))}
+}
+
 func internalError() mapped {
 	return mapped{status: http.StatusInternalServerError, internal: true,
 		object: newErrorObject(http.StatusInternalServerError, resource.EInternal, "The server could not complete the request.")}
@@ -235,8 +246,11 @@ func newErrorObject(status int, code, detail string) errorObject {
 // to the log, never to the client.
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err error) {
 	m := mapError(r, rt, err)
-	if m.internal {
+	switch {
+	case m.internal:
 		a.log.ErrorContext(r.Context(), "jsonapi: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	case m.unavailable:
+		a.log.WarnContext(r.Context(), "jsonapi: service unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if m.challenge != nil {
 		scopes.Challenge(w, m.challenge)
@@ -249,8 +263,9 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err 
 
 // Unauthorized renders a refusal of the bearer middleware (its onError):
 // an *scopes.AuthError becomes a JSON:API error with its status and
-// WWW-Authenticate challenge; any other error is an internal failure of
-// the token look-up, logged and answered with 500.
+// WWW-Authenticate challenge; a token store that did not answer in time
+// is 503 with Retry-After; any other error is an internal failure of the
+// token look-up, logged and answered with 500.
 func (a *API) Unauthorized(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeError(w, r, nil, err)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,10 @@ func TestMapError(t *testing.T) {
 		{name: "Unavailable", err: fmt.Errorf("hash: %w", &resource.Error{Code: resource.EUnavailable, Message: "busy", RetryAfter: 2 * time.Second}), status: 503, code: "Unavailable", retry: "2"},
 		{name: "InternalCode", err: resource.Errorf(resource.EInternal, "db exploded at 10.0.0.7"), status: 500, code: "Internal"},
 		{name: "Unknown", err: errors.New("pq: password authentication failed for 10.0.0.7"), status: 500, code: "Internal"},
+		{name: "UnavailableNoRetry", err: resource.Errorf(resource.EUnavailable, "busy"), status: 503, code: "Unavailable", retry: "2"},
+		{name: "StoreTimeout", err: fmt.Errorf("query 10.0.0.7: %w", context.DeadlineExceeded), status: 503, code: "Unavailable", retry: "2"},
+		{name: "NetworkTimeout", err: fmt.Errorf("redis 10.0.0.7: %w", os.ErrDeadlineExceeded), status: 503, code: "Unavailable", retry: "2"},
+		{name: "Canceled", err: fmt.Errorf("query 10.0.0.7: %w", context.Canceled), status: 500, code: "Internal"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
@@ -93,11 +98,11 @@ func TestMapError(t *testing.T) {
 			if got := w.Header().Get("Retry-After"); got != tc.retry {
 				t.Fatalf("Retry-After %q, want %q", got, tc.retry)
 			}
-			if tc.status == 500 {
+			if tc.status == 500 || tc.status == 503 {
 				if strings.Contains(body, "10.0.0.7") {
 					t.Fatalf("internal cause leaked: %s", body)
 				}
-				if !strings.Contains(logs.String(), "10.0.0.7") {
+				if strings.Contains(tc.err.Error(), "10.0.0.7") && !strings.Contains(logs.String(), "10.0.0.7") {
 					t.Fatalf("internal cause not logged: %q", logs.String())
 				}
 			} else if logs.Len() > 0 {

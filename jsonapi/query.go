@@ -26,9 +26,10 @@ const (
 // resource.Query. Which filters, sorts and include paths a resource
 // accepts is the service's check; this layer refuses, with 400 and
 // source.parameter, what no route of its kind accepts: unknown parameter
-// families, parameters given twice, empty list items, page values that are
-// not integers from 1 (page[size] at most 100), and fields[TYPE] naming an
-// unknown type or member.
+// families, parameters given twice, names or values that are not storable
+// text (NUL characters, invalid UTF-8; see resource.StorableText), empty
+// list items, page values that are not integers from 1 (page[size] at
+// most 100), and fields[TYPE] naming an unknown type or member.
 func (a *API) parseQuery(rawQuery string, kind queryKind) (resource.Query, error) {
 	var q resource.Query
 	values, err := url.ParseQuery(rawQuery)
@@ -43,6 +44,9 @@ func (a *API) parseQuery(rawQuery string, kind queryKind) (resource.Query, error
 	for _, name := range names {
 		if len(values[name]) > 1 {
 			return q, badParameter(name, "query parameter "+name+" is given more than once")
+		}
+		if !resource.StorableText(name) || !resource.StorableText(values[name][0]) {
+			return q, badParameter(name, "query parameters must be valid UTF-8 without NUL characters")
 		}
 		if err := a.parseParam(&q, name, values[name][0], kind); err != nil {
 			return q, err

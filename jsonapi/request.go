@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/assetgate/assetgate/resource"
 )
@@ -90,6 +91,9 @@ func readDocument(r *http.Request) (json.RawMessage, error) {
 	if top == nil {
 		return nil, badBody("", "the request body must be a JSON object")
 	}
+	if pointer, ok := unstorableText(body); ok {
+		return nil, badBody(pointer, "text must not contain NUL characters")
+	}
 	for _, k := range sortedKeys(top) {
 		if k != "data" && k != "meta" && k != "jsonapi" {
 			return nil, badBody("/"+escapePointer(k), "a request document may not have a member "+strconv.Quote(k))
@@ -100,6 +104,50 @@ func readDocument(r *http.Request) (json.RawMessage, error) {
 		return nil, badBody("/data", "the request document must have primary data")
 	}
 	return data, nil
+}
+
+// unstorableText looks through a JSON document for a string, member name
+// included, that holds a NUL character (\u0000), which PostgreSQL cannot
+// store as text nor in jsonb; it returns the JSON pointer of the first one,
+// members in name order. JSON carries no invalid UTF-8: the decoder has
+// replaced it.
+func unstorableText(doc []byte) (string, bool) {
+	if !bytes.Contains(doc, []byte(`\u0000`)) {
+		return "", false // the only way JSON writes a NUL
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", false
+	}
+	return findNUL(v, "")
+}
+
+// findNUL returns the pointer of the first string under v, at pointer, that
+// holds a NUL character.
+func findNUL(v any, pointer string) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return pointer, strings.ContainsRune(v, 0)
+	case []any:
+		for i, item := range v {
+			if p, ok := findNUL(item, pointer+"/"+strconv.Itoa(i)); ok {
+				return p, true
+			}
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(v) {
+			p := pointer + "/" + escapePointer(k)
+			if strings.ContainsRune(k, 0) {
+				return p, true
+			}
+			if p, ok := findNUL(v[k], p); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 // jsonProblem describes a JSON syntax or type error without echoing input.

@@ -46,6 +46,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, http.StatusMethodNotAllowed, "This method is not allowed here.")
 		return
 	}
+	if !storableParams(params) {
+		s.renderError(w, http.StatusBadRequest, unstorableMessage)
+		return
+	}
 	ctx := r.Context()
 	ar, err := s.parseAuthRequest(ctx, params)
 	if err != nil {
@@ -123,7 +127,8 @@ func (s *Server) authorizeForm(w http.ResponseWriter, r *http.Request) (url.Valu
 
 // authorizeFailed answers a failed authorization request: a page for errors
 // that must not be redirected, a redirect with the OAuth error otherwise,
-// and an error page (cause logged) for internal errors.
+// and an error page (cause logged) for internal errors and stores that did
+// not answer in time.
 func (s *Server) authorizeFailed(w http.ResponseWriter, ar *authRequest, err error) {
 	var pe *pageError
 	if errors.As(err, &pe) {
@@ -131,8 +136,8 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, ar *authRequest, err err
 		return
 	}
 	e := s.asError(err)
-	if ar == nil || e.Code == CodeServerError {
-		s.renderError(w, http.StatusInternalServerError, "The server could not handle the request.")
+	if ar == nil || e.Code == CodeServerError || e.Code == CodeTemporarilyUnavailable {
+		s.renderFailure(w, e)
 		return
 	}
 	s.redirect(w, ar.errorURL(e))

@@ -75,6 +75,10 @@ func (p *devicePage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, http.StatusMethodNotAllowed, "This method is not allowed here.")
 		return
 	}
+	if !storableParams(params) {
+		s.renderError(w, http.StatusBadRequest, unstorableMessage)
+		return
+	}
 	sess, err := s.loadSession(r)
 	if err != nil {
 		p.fail(w, err)
@@ -326,8 +330,13 @@ func (p *devicePage) render(w http.ResponseWriter, status int, name string, d *d
 	_, _ = w.Write(buf.Bytes())
 }
 
-// fail logs an internal error and shows a page without its details.
+// fail logs an internal error and shows a page without its details (503
+// with Retry-After when a store did not answer in time).
 func (p *devicePage) fail(w http.ResponseWriter, err error) {
+	if resource.ErrorCode(err) == resource.EUnavailable {
+		p.s.renderFailure(w, p.s.asError(err))
+		return
+	}
 	p.s.log.Error("oauth: device page", "err", err)
 	p.s.renderError(w, http.StatusInternalServerError, "The server could not handle the request.")
 }

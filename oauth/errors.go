@@ -99,11 +99,11 @@ func errThrottled(retry time.Duration) *Error {
 	return e
 }
 
-// errUnavailable is the error of a request the server has no capacity for
-// right now (every password hashing slot busy): temporarily_unavailable
-// with HTTP 503 and Retry-After.
-func errUnavailable(retry time.Duration) *Error {
-	e := newError(CodeTemporarilyUnavailable, "The server is busy; try again shortly.")
+// errUnavailable is the error of a request the server cannot serve right
+// now (every password hashing slot busy, or a store that did not answer in
+// time): temporarily_unavailable with HTTP 503 and Retry-After.
+func errUnavailable(description string, retry time.Duration) *Error {
+	e := newError(CodeTemporarilyUnavailable, "%s", description)
 	e.RetryAfter = retry
 	return e
 }
@@ -132,8 +132,9 @@ func (e *Error) body() map[string]any {
 }
 
 // asError turns any error into the *Error a client may see. An *Error is
-// kept; a resource error becomes its closest OAuth error; anything else is
-// logged with its cause and becomes server_error.
+// kept; a resource error becomes its closest OAuth error (EUnavailable, or
+// a store's time-out, is temporarily_unavailable, logged as a warning);
+// anything else is logged with its cause and becomes server_error.
 func (s *Server) asError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
@@ -149,7 +150,8 @@ func (s *Server) asError(err error) *Error {
 	case resource.ERateLimited:
 		return errThrottled(resource.ErrorRetryAfter(err))
 	case resource.EUnavailable:
-		return errUnavailable(resource.ErrorRetryAfter(err))
+		s.log.Warn("oauth: service unavailable", "err", err)
+		return errUnavailable(resource.ErrorMessage(err), resource.ErrorRetryAfter(err))
 	}
 	s.log.Error("oauth: internal error", "err", err)
 	return errServer()

@@ -90,6 +90,10 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d *pageD
 	_, _ = w.Write(buf.Bytes())
 }
 
+// unstorableMessage is the error page of a form or query string that holds
+// NUL characters or invalid UTF-8 (see storableParams).
+const unstorableMessage = "The form holds characters that cannot be used. Go back and type it again."
+
 // renderError shows an error page.
 func (s *Server) renderError(w http.ResponseWriter, status int, message string) {
 	title := "Something went wrong"
@@ -100,6 +104,8 @@ func (s *Server) renderError(w http.ResponseWriter, status int, message string) 
 		title = "Request refused"
 	case http.StatusTooManyRequests:
 		title = "Too many attempts"
+	case http.StatusServiceUnavailable:
+		title = "Temporarily unavailable"
 	}
 	s.render(w, status, "error", &pageData{Title: title, Error: message})
 }
@@ -108,6 +114,18 @@ func (s *Server) renderError(w http.ResponseWriter, status int, message string) 
 // error page (400), with its code and description, instead of redirecting.
 func (s *Server) renderOAuthError(w http.ResponseWriter, e *Error) {
 	s.render(w, http.StatusBadRequest, "error", &pageData{Title: "Invalid request", Error: e.Description, Code: e.Code})
+}
+
+// renderFailure shows the error page of a request that failed on the
+// server's side: 503 with Retry-After for temporarily_unavailable (a store
+// did not answer in time), 500 for anything else.
+func (s *Server) renderFailure(w http.ResponseWriter, e *Error) {
+	if e.Code == CodeTemporarilyUnavailable {
+		w.Header().Set("Retry-After", e.header().Get("Retry-After"))
+		s.renderError(w, http.StatusServiceUnavailable, "The service is temporarily unavailable. Try again in a moment.")
+		return
+	}
+	s.renderError(w, http.StatusInternalServerError, "The server could not handle the request.")
 }
 
 // formData returns the page data of a form for an authorization request.

@@ -38,7 +38,7 @@ func (s *Server) login(ctx context.Context, app *resource.Application, email, pa
 		return nil, errThrottled(resource.ErrorRetryAfter(err))
 	case resource.EUnavailable:
 		s.log.Warn("oauth: login refused: password hashing busy", "account", s.throttle.Account(email), "address", addr, "client_id", app.ID)
-		return nil, errUnavailable(resource.ErrorRetryAfter(err))
+		return nil, errUnavailable("The server is busy; try again shortly.", resource.ErrorRetryAfter(err))
 	default:
 		return nil, err
 	}

@@ -136,7 +136,8 @@ func isKnownGrant(g string) bool {
 }
 
 // readForm parses an application/x-www-form-urlencoded body. Any other media
-// type, or a parameter given twice (RFC 6749 §3.2), is invalid_request.
+// type, a parameter given twice (RFC 6749 §3.2), or text that cannot be
+// stored (see storableParams) is invalid_request.
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
@@ -151,5 +152,27 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 			return nil, errInvalidRequest("Parameter %s is given more than once.", k)
 		}
 	}
+	if !storableParams(r.PostForm) {
+		return nil, errInvalidRequest("Parameters must be valid UTF-8 without NUL characters.")
+	}
 	return r.PostForm, nil
+}
+
+// storableParams reports whether every name and value of params is text
+// the stores can take (resource.StorableText): PostgreSQL refuses NUL
+// characters and invalid UTF-8, so they are refused here, on every
+// database alike, before any parameter reaches a store. Every form and
+// query string of this package's endpoints and pages is checked.
+func storableParams(params url.Values) bool {
+	for k, vs := range params {
+		if !resource.StorableText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !resource.StorableText(v) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -290,6 +290,9 @@ func userGrant(grants []string) bool {
 // ValidateApplication checks that an application's settings are known and
 // consistent; EInvalid pointing at the offending field.
 func ValidateApplication(a *Application) error {
+	if err := CheckText("name", a.Name); err != nil {
+		return err
+	}
 	if a.Name == "" || len(a.Name) > 200 {
 		return Invalidf("name", "name must be 1 to 200 characters")
 	}
@@ -392,6 +395,8 @@ func checkEnum(field string, got, known []string, nonEmpty bool) error {
 func ValidateRedirectURI(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
+	case !StorableText(raw):
+		return Errorf(EInvalid, "must be valid UTF-8 without NUL characters")
 	case err != nil || u.Scheme == "" || len(raw) > 2000:
 		return Errorf(EInvalid, "must be an absolute URI")
 	case u.Fragment != "" || strings.Contains(raw, "#"):

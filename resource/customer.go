@@ -35,6 +35,9 @@ type CustomerService struct {
 // Create makes a new customer. It returns EInvalid for an empty or too long
 // name.
 func (s *CustomerService) Create(ctx context.Context, name string) (*Customer, error) {
+	if err := CheckText("name", name); err != nil {
+		return nil, err
+	}
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil, Invalidf("name", "name must not be empty")

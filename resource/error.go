@@ -1,8 +1,10 @@
 package resource
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 )
 
@@ -16,13 +18,22 @@ const (
 	EForbidden       = "Forbidden"
 	EInternal        = "Internal"
 	// ERateLimited refuses an attempt past a limit (too many failed
-	// logins or password checks); Error.RetryAfter says when to retry.
-	ERateLimited = "RateLimited"
-	// EUnavailable refuses work the server has no capacity for right now
-	// (every password hashing slot busy for too long); Error.RetryAfter
+	// logins or password checks, too many open streams); Error.RetryAfter
 	// says when to retry.
+	ERateLimited = "RateLimited"
+	// EUnavailable is a request the service cannot serve right now but
+	// may later: every password hashing slot stayed busy too long, or a
+	// store did not answer within its deadline. Transports answer 503 with
+	// Retry-After (Error.RetryAfter, or UnavailableRetryAfter).
 	EUnavailable = "Unavailable"
 )
+
+// UnavailableRetryAfter is how long a transport asks a client to wait
+// (Retry-After) before it repeats a request refused with EUnavailable.
+const UnavailableRetryAfter = 2 * time.Second
+
+// unavailableMessage is what a client is told of a store's time-out.
+const unavailableMessage = "The service is temporarily unavailable; try again shortly."
 
 // Error is an error meant for the client: Code says what kind it is, Message
 // is safe to show, and Field names the offending input attribute (if any) so a
@@ -56,7 +67,8 @@ func Invalidf(field, format string, args ...any) *Error {
 }
 
 // ErrorCode returns the code of err: "" for nil, the code of a wrapped *Error,
-// and EInternal for anything else.
+// EUnavailable for a time-out (see IsTimeout), and EInternal for anything
+// else.
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
@@ -65,12 +77,30 @@ func ErrorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	if IsTimeout(err) {
+		return EUnavailable
+	}
 	return EInternal
+}
+
+// IsTimeout reports whether err is, or wraps, a time-out: the deadline of a
+// context (context.DeadlineExceeded) or a network time-out (a net.Error
+// whose Timeout method says so). Stores bound every call with a deadline
+// (ASSETGATE_DATABASE_TIMEOUT, ASSETGATE_REDIS_TIMEOUT), so a time-out
+// coming out of one means the store did not answer in time: the request
+// may succeed when repeated. A client that went away is a cancellation
+// (context.Canceled), not a time-out.
+func IsTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // ErrorMessage returns the client-safe message of err. Errors that are not an
 // *Error are internal: their text is for the log only, so a generic message
-// is returned instead.
+// is returned instead (one that says to try again for a time-out).
 func ErrorMessage(err error) string {
 	if err == nil {
 		return ""
@@ -78,6 +108,9 @@ func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
+	}
+	if IsTimeout(err) {
+		return unavailableMessage
 	}
 	return "Internal error."
 }
@@ -91,11 +124,16 @@ func ErrorField(err error) string {
 	return ""
 }
 
-// ErrorRetryAfter returns the RetryAfter of an *Error, or 0.
+// ErrorRetryAfter returns how long the client should wait before it tries
+// again: the RetryAfter of an *Error, UnavailableRetryAfter for any other
+// EUnavailable error (a store's time-out), or 0.
 func ErrorRetryAfter(err error) time.Duration {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.RetryAfter > 0 {
 		return e.RetryAfter
+	}
+	if ErrorCode(err) == EUnavailable {
+		return UnavailableRetryAfter
 	}
 	return 0
 }

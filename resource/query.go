@@ -92,7 +92,8 @@ type QuerySpec struct {
 
 // check validates q against the spec and returns it with its page
 // normalised and its default sort applied. EInvalid naming the offending
-// parameter: filter[NAME], sort, include, page[number] or page[size].
+// parameter: filter[NAME] (also for a value that is not StorableText),
+// sort, include, page[number] or page[size].
 func (spec QuerySpec) check(q Query) (Query, error) {
 	names := make([]string, 0, len(q.Filter))
 	for name := range q.Filter {
@@ -100,8 +101,14 @@ func (spec QuerySpec) check(q Query) (Query, error) {
 	}
 	slices.Sort(names) // report the same unknown filter every time
 	for _, name := range names {
+		if !StorableText(name) {
+			return q, Invalidf("filter", "a filter name must be valid UTF-8 without NUL characters")
+		}
 		if !slices.Contains(spec.Filters, name) {
 			return q, Invalidf("filter["+name+"]", "unknown filter %q; known: %s", name, orNone(spec.Filters))
+		}
+		if err := CheckText("filter["+name+"]", q.Filter[name]); err != nil {
+			return q, err
 		}
 	}
 	for i, s := range q.Sort {

@@ -84,12 +84,15 @@ const (
 )
 
 // ValidatePassword returns EInvalid (pointing at field) when password is too
-// short, too long or not UTF-8.
+// short, too long, not UTF-8 or holds a NUL character (no login form could
+// send it).
 func ValidatePassword(field, password string) error {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case !utf8.ValidString(password):
 		return Invalidf(field, "password must be valid UTF-8")
+	case strings.ContainsRune(password, 0):
+		return Invalidf(field, "password must not contain NUL characters")
 	case n < MinPasswordLength:
 		return Invalidf(field, "password must be at least %d characters", MinPasswordLength)
 	case len(password) > MaxPasswordLength:
@@ -101,6 +104,9 @@ func ValidatePassword(field, password string) error {
 // NormalizeEmail lower-cases and trims an e-mail address and checks its form;
 // EInvalid when it is not a plain address.
 func NormalizeEmail(email string) (string, error) {
+	if !StorableText(email) {
+		return "", Invalidf("email", "email must be a plain e-mail address")
+	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > 254 {
@@ -165,12 +171,19 @@ func (s *UserService) SetExternalToken(ctx context.Context, userID, token string
 // The check is throttled like a login: per account, and per client address
 // when ctx carries one (NewContextWithClientAddr); past a limit it returns
 // ERateLimited without checking the password. EUnavailable when the
-// hasher is busy for too long.
+// hasher is busy for too long. EInvalid (pointing at email or password)
+// for text that is not StorableText, which no user has.
 func (s *UserService) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	if s.Hasher == nil {
 		return nil, errNoHasher
 	} else if s.Throttle == nil {
 		return nil, errNoThrottle
+	}
+	if err := CheckText("email", email); err != nil {
+		return nil, err
+	}
+	if err := CheckText("password", password); err != nil {
+		return nil, err
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
 	att, err := s.Throttle.Reserve(ctx, s.loginLimits(ctx, email)...)

@@ -78,11 +78,34 @@ func ValidateCoordinates(lat, lon *float64) error {
 const maxNameLen = 200
 
 // normalizeName trims a name and checks that it has 1 to 200 characters of
-// valid UTF-8; EInvalid pointing at field.
+// storable text (see StorableText); EInvalid pointing at field.
 func normalizeName(field, name string) (string, error) {
+	if err := CheckText(field, name); err != nil {
+		return "", err
+	}
 	name = strings.TrimSpace(name)
-	if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxNameLen {
+	if name == "" || utf8.RuneCountInString(name) > maxNameLen {
 		return "", Invalidf(field, "%s must be 1 to %d characters", field, maxNameLen)
 	}
 	return name, nil
+}
+
+// StorableText reports whether s is text both databases store as given:
+// valid UTF-8 without NUL characters. PostgreSQL refuses both (invalid
+// byte sequence for encoding "UTF8"), SQLite keeps them; every string that
+// reaches a store is checked first, so both refuse the same input, as
+// invalid, and neither fails on it.
+func StorableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// CheckText returns EInvalid pointing at field unless s is StorableText.
+func CheckText(field, s string) error {
+	switch {
+	case !utf8.ValidString(s):
+		return Invalidf(field, "%s must be valid UTF-8", field)
+	case strings.ContainsRune(s, 0):
+		return Invalidf(field, "%s must not contain NUL characters", field)
+	}
+	return nil
 }

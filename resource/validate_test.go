@@ -205,3 +205,29 @@ func inLon(box resource.GeoBox, lon float64) bool {
 	}
 	return false
 }
+
+func TestCheckText(t *testing.T) {
+	for _, tc := range []struct {
+		name, s string
+		ok      bool
+	}{
+		{"OK", "Büro 3 – Halle", true},
+		{"Empty", "", true},
+		{"ErrNUL", "a\x00b", false},
+		{"ErrOnlyNUL", "\x00", false},
+		{"ErrNotUTF8", "a\xffb", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := resource.StorableText(tc.s); got != tc.ok {
+				t.Fatalf("StorableText(%q) = %v, want %v", tc.s, got, tc.ok)
+			}
+			err := resource.CheckText("name", tc.s)
+			if (err == nil) != tc.ok {
+				t.Fatalf("CheckText(%q) = %v", tc.s, err)
+			}
+			if err != nil && (resource.ErrorCode(err) != resource.EInvalid || resource.ErrorField(err) != "name") {
+				t.Fatalf("CheckText(%q) = %v, want EInvalid pointing at name", tc.s, err)
+			}
+		})
+	}
+}

@@ -114,8 +114,10 @@ func quoteSafe(s string) string {
 type Resolver func(ctx context.Context, token string) (*Principal, error)
 
 // ErrorHandler writes the response of a request the middleware refuses.
-// err is an *AuthError, or an internal error of the resolver (which the
-// handler must not show to the client).
+// err is an *AuthError, or an error of the resolver, which the handler must
+// not show to the client: a time-out of the token store
+// (resource.ErrorCode gives resource.EUnavailable) is answered 503 with
+// Retry-After, anything else is internal.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // Option changes how Bearer reads tokens.

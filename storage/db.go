@@ -31,6 +31,9 @@ type DB struct {
 	Dialect string
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Timeout bounds every call of a store (a statement, a transaction);
+	// zero means unbounded. See timeout.go.
+	Timeout time.Duration
 }
 
 // ParseURL checks a database URL and returns its dialect and the driver data
@@ -109,24 +112,10 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
 	}
-	return &DB{DB: db, Dialect: dialect, Now: time.Now}, nil
+	return &DB{DB: db, Dialect: dialect, Now: time.Now, Timeout: DefaultTimeout}, nil
 }
 
 // now returns the store's current time in UTC at microsecond precision.
 func (db *DB) now() time.Time {
 	return db.Now().UTC().Truncate(time.Microsecond)
-}
-
-// WithTx runs fn in a transaction, committing when it returns nil and rolling
-// back otherwise.
-func (db *DB) WithTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }

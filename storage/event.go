@@ -79,7 +79,7 @@ func (s *EventStore) CreateEvents(ctx context.Context, b *resource.EventBatch) (
 	if len(b.Events) == 0 {
 		return nil, false, errors.New("storage: empty event batch")
 	}
-	err := s.db.WithTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
 		query, args := deviceLastEvent(b)
 		res, err := tx.ExecContext(ctx, tx.Rebind(query), args...)
 		if err != nil {

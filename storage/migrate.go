@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
-
-	"github.com/jmoiron/sqlx"
 )
 
 //go:embed migrations
@@ -18,9 +16,11 @@ var migrationFS embed.FS
 // dialect that has not been applied yet. Each runs in its own transaction
 // together with its row in schema_migrations, so a failed migration leaves
 // nothing behind, and running Migrate again is a no-op. It returns the names
-// it applied.
+// it applied. Migrations are not bounded by db.Timeout.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
-	err := db.WithTx(ctx, func(tx *sqlx.Tx) error {
+	// A migration may take long, and may wait for another replica's.
+	db = db.WithTimeout(0)
+	err := db.WithTx(ctx, func(tx *Tx) error {
 		if err := db.lockMigrations(ctx, tx); err != nil {
 			return err
 		}
@@ -52,7 +52,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 			return applied, err
 		}
 		did := false
-		err = db.WithTx(ctx, func(tx *sqlx.Tx) error {
+		err = db.WithTx(ctx, func(tx *Tx) error {
 			if err := db.lockMigrations(ctx, tx); err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 // lockMigrations serialises the migrations of replicas that start together:
 // on PostgreSQL it takes a transaction-scoped advisory lock (SQLite's
 // immediate transactions already serialise writers).
-func (db *DB) lockMigrations(ctx context.Context, tx *sqlx.Tx) error {
+func (db *DB) lockMigrations(ctx context.Context, tx *Tx) error {
 	if db.Dialect != Postgres {
 		return nil
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/assetgate/assetgate/resource"
@@ -160,7 +159,7 @@ func (s *SQLTokenStore) importFamily(ctx context.Context, f *resource.TokenFamil
 	insertRotation := s.db.Rebind(`INSERT INTO token_rotations (hash, family_id, rotated_at, expires_at)
 		VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`)
 	famExp := normTime(f.ExpiresAt)
-	err = s.db.WithTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
 		fams, toks, rots = 0, 0, 0
 		n, err := execCount(tx.ExecContext(ctx, s.q.insertFamily, f.ID, f.ClientID, f.CustomerID, f.UserID, f.DeviceID, nullTime(famExp)))
 		if err != nil {

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -100,7 +98,7 @@ func (s *SQLTokenStore) CreateFamily(ctx context.Context, f *resource.TokenFamil
 		return err
 	}
 	famExp := normTime(f.ExpiresAt)
-	return s.db.WithTx(ctx, func(tx *sqlx.Tx) error {
+	return s.db.WithTx(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, s.q.insertFamily, f.ID, f.ClientID, f.CustomerID, f.UserID, f.DeviceID, nullTime(famExp))
 		if err != nil {
 			return fmt.Errorf("insert token family: %w", err)
@@ -116,7 +114,7 @@ func (s *SQLTokenStore) CreateFamily(ctx context.Context, f *resource.TokenFamil
 
 // insertTokens stores tokens in family familyID, capping their expiry at
 // famExp.
-func (s *SQLTokenStore) insertTokens(ctx context.Context, tx *sqlx.Tx, familyID string, famExp time.Time, tokens []*resource.Token) error {
+func (s *SQLTokenStore) insertTokens(ctx context.Context, tx *Tx, familyID string, famExp time.Time, tokens []*resource.Token) error {
 	for _, t := range tokens {
 		perms, err := json.Marshal(nonNil(t.Permissions))
 		if err != nil {
@@ -156,7 +154,7 @@ func (s *SQLTokenStore) RotateRefresh(ctx context.Context, familyID, hash, clien
 	now := s.db.now()
 	var old *resource.Token
 	reused := false
-	err := s.db.WithTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
 		var famClient string
 		var famExp nullTimeScan
 		err := tx.QueryRowContext(ctx, s.q.lockFamily, familyID).Scan(&famClient, &famExp)
@@ -209,7 +207,7 @@ func (s *SQLTokenStore) RotateRefresh(ctx context.Context, familyID, hash, clien
 func (s *SQLTokenStore) RevokeToken(ctx context.Context, familyID, hash string) (*resource.Token, error) {
 	now := s.db.now()
 	var t *resource.Token
-	err := s.db.WithTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.WithTx(ctx, func(tx *Tx) error {
 		var client string
 		var exp nullTimeScan
 		err := tx.QueryRowContext(ctx, s.q.lockFamily, familyID).Scan(&client, &exp)

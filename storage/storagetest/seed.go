@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 )
@@ -21,7 +19,7 @@ func SeedDevices(ctx context.Context, db *storage.DB, customerID string, n int, 
 	rng := rand.New(rand.NewPCG(seed, 7))
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	const cols, batch = 12, 500
-	err := db.WithTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.WithTx(ctx, func(tx *storage.Tx) error {
 		groups := make([]string, 20)
 		for i := range groups {
 			groups[i] = resource.NewID()
