@@ -77,35 +77,69 @@ func timedOut(ctx context.Context, d time.Duration, err error) error {
 	return &timeoutError{err: err, after: d}
 }
 
+// bound is how one call is bounded: open gives the call's context, timeout
+// is what its error says it waited.
+type bound struct {
+	open    func(context.Context) (context.Context, context.CancelFunc)
+	timeout time.Duration
+}
+
+// statements is what DB and Tx both run statements on (the embedded sqlx
+// types).
+type statements interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (b bound) exec(ctx context.Context, on statements, query string, args []any) (sql.Result, error) {
+	ctx, cancel := b.open(ctx)
+	defer cancel()
+	res, err := on.ExecContext(ctx, query, args...)
+	return res, timedOut(ctx, b.timeout, err)
+}
+
+func (b bound) get(ctx context.Context, on statements, dest any, query string, args []any) error {
+	ctx, cancel := b.open(ctx)
+	defer cancel()
+	return timedOut(ctx, b.timeout, on.GetContext(ctx, dest, query, args...))
+}
+
+func (b bound) selectAll(ctx context.Context, on statements, dest any, query string, args []any) error {
+	ctx, cancel := b.open(ctx)
+	defer cancel()
+	return timedOut(ctx, b.timeout, on.SelectContext(ctx, dest, query, args...))
+}
+
+func (b bound) queryRow(ctx context.Context, on statements, query string, args []any) *Row {
+	ctx, cancel := b.open(ctx)
+	return &Row{row: on.QueryRowContext(ctx, query, args...), ctx: ctx, cancel: cancel, timeout: b.timeout}
+}
+
+func (db *DB) bound() bound { return bound{open: db.callContext, timeout: db.Timeout} }
+
 // ExecContext runs a statement within the database's Timeout.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx, cancel := db.callContext(ctx)
-	defer cancel()
-	res, err := db.DB.ExecContext(ctx, query, args...)
-	return res, timedOut(ctx, db.Timeout, err)
+	return db.bound().exec(ctx, db.DB, query, args)
 }
 
 // GetContext reads one row into dest (see sqlx) within the database's
 // Timeout.
 func (db *DB) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	ctx, cancel := db.callContext(ctx)
-	defer cancel()
-	return timedOut(ctx, db.Timeout, db.DB.GetContext(ctx, dest, query, args...))
+	return db.bound().get(ctx, db.DB, dest, query, args)
 }
 
 // SelectContext reads every row into dest (see sqlx) within the database's
 // Timeout.
 func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	ctx, cancel := db.callContext(ctx)
-	defer cancel()
-	return timedOut(ctx, db.Timeout, db.DB.SelectContext(ctx, dest, query, args...))
+	return db.bound().selectAll(ctx, db.DB, dest, query, args)
 }
 
 // QueryRowContext runs a query of one row; the row's Scan must be called,
 // and the call's Timeout runs until it returns.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *Row {
-	ctx, cancel := db.callContext(ctx)
-	return &Row{row: db.DB.QueryRowContext(ctx, query, args...), ctx: ctx, cancel: cancel, timeout: db.Timeout}
+	return db.bound().queryRow(ctx, db.DB, query, args)
 }
 
 // QueryContext runs a query; the rows must be closed, and the call's
@@ -162,34 +196,28 @@ func (tx *Tx) callContext(ctx context.Context) (context.Context, context.CancelF
 	return context.WithDeadline(ctx, tx.deadline)
 }
 
+func (tx *Tx) bound() bound { return bound{open: tx.callContext, timeout: tx.timeout} }
+
 // ExecContext runs a statement of the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx, cancel := tx.callContext(ctx)
-	defer cancel()
-	res, err := tx.Tx.ExecContext(ctx, query, args...)
-	return res, timedOut(ctx, tx.timeout, err)
+	return tx.bound().exec(ctx, tx.Tx, query, args)
 }
 
 // GetContext reads one row of the transaction into dest (see sqlx).
 func (tx *Tx) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	ctx, cancel := tx.callContext(ctx)
-	defer cancel()
-	return timedOut(ctx, tx.timeout, tx.Tx.GetContext(ctx, dest, query, args...))
+	return tx.bound().get(ctx, tx.Tx, dest, query, args)
 }
 
 // SelectContext reads every row of a query of the transaction into dest
 // (see sqlx).
 func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	ctx, cancel := tx.callContext(ctx)
-	defer cancel()
-	return timedOut(ctx, tx.timeout, tx.Tx.SelectContext(ctx, dest, query, args...))
+	return tx.bound().selectAll(ctx, tx.Tx, dest, query, args)
 }
 
 // QueryRowContext runs a query of one row in the transaction; the row's
 // Scan must be called.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *Row {
-	ctx, cancel := tx.callContext(ctx)
-	return &Row{row: tx.Tx.QueryRowContext(ctx, query, args...), ctx: ctx, cancel: cancel, timeout: tx.timeout}
+	return tx.bound().queryRow(ctx, tx.Tx, query, args)
 }
 
 // Row is the result of a QueryRowContext: one row to Scan.
