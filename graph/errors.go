@@ -23,6 +23,13 @@ const (
 	CodeBadUserInput    = "BAD_USER_INPUT"
 	CodeConflict        = "CONFLICT"
 	CodeInternal        = "INTERNAL"
+	// CodeBadRequest: a request gqlgen itself refused without a code of
+	// its own (a persisted query's hash that does not match its text, an
+	// APQ extension it cannot read).
+	CodeBadRequest = "BAD_REQUEST"
+	// CodeMethodNotAllowed: a mutation or subscription sent with GET
+	// (HTTP 405, Allow: POST).
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
 	// CodeRateLimited: too many failed attempts (a wrong old password of
 	// changePassword counts as a failed login of the account); retry
 	// after extensions.retryAfter seconds.
@@ -99,7 +106,14 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return internalError(gqlErr)
 		case gqlErr.Err == nil:
 			// An error of GraphQL itself, made by gqlgen or an extension:
-			// its message is meant for the client.
+			// its message is meant for the client. Every error carries a
+			// code.
+			if _, ok := gqlErr.Extensions["code"]; !ok {
+				if gqlErr.Extensions == nil {
+					gqlErr.Extensions = map[string]any{}
+				}
+				gqlErr.Extensions["code"] = CodeBadRequest
+			}
 			return gqlErr
 		case resource.ErrorCode(err) == resource.EUnavailable:
 			return unavailableError(ctx, log, gqlErr, err)

@@ -211,6 +211,11 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		if r.Method == http.MethodGet {
+			gw := &getWriter{ResponseWriter: w}
+			defer gw.finish()
+			w = gw
+		}
 		flag := new(atomic.Bool)
 		h.bearer.ServeHTTP(&unavailableWriter{ResponseWriter: w, unavailable: flag}, r.WithContext(withUnavailable(r.Context(), flag)))
 	}
@@ -264,4 +269,44 @@ func writeError(w http.ResponseWriter, status int, msg, code string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
 	})
+}
+
+// getWriter replaces gqlgen's answer to a mutation or subscription sent
+// with GET — a 406 whose error has no code — with a 405 that says to use
+// POST, with Allow and METHOD_NOT_ALLOWED. gqlgen refuses such an operation
+// before it runs (its GET transport runs queries only) and answers 406 for
+// nothing else.
+type getWriter struct {
+	http.ResponseWriter
+	refused bool
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *getWriter) WriteHeader(code int) {
+	if code == http.StatusNotAcceptable {
+		w.refused = true
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter; gqlgen's body of a refusal is
+// dropped.
+func (w *getWriter) Write(b []byte) (int, error) {
+	if w.refused {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *getWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish writes the 405 of a refused GET.
+func (w *getWriter) finish() {
+	if w.refused {
+		w.ResponseWriter.Header().Set("Allow", http.MethodPost)
+		writeError(w.ResponseWriter, http.StatusMethodNotAllowed,
+			"GET runs queries only; send mutations and subscriptions with POST", CodeMethodNotAllowed)
+	}
 }
