@@ -85,6 +85,10 @@ func TestJSONAPIDeviceLists(t *testing.T) {
 					{"filter[search]=02:00:00:00:00:03", pick("Hamburg")},
 					{"filter[imei]=" + imeis["Munich"], pick("Munich")},
 					{"filter[mac]=02:00:00:00:00:01", pick("Berlin")},
+					// The forms a device's MAC may be written in match alike.
+					{"filter[mac]=02-00-00-00-00-01", pick("Berlin")},
+					{"filter[mac]=0200.0000.0001", pick("Berlin")},
+					{"filter[mac]=020000000001", pick("Berlin")},
 					{"filter[fault]=true", pick("Potsdam", "Munich")},
 					{"filter[fault]=false&filter[search]=tracker", pick("Berlin", "Hamburg", "Sydney")},
 					{"filter[group]=" + tn.groupID, pick("Fixture", "Berlin", "Potsdam", "Hamburg", "Munich")},

@@ -68,7 +68,7 @@ func resourceKinds() []resourceKind {
 			required: []string{"name", "imei"}, relTypes: map[string]string{"group": typeDeviceGroups},
 			extra: map[string]obj{
 				"imei":          {"type": "string", "pattern": "^[0-9]{15}$", "description": "15 digits with a valid Luhn check digit, unique within the customer."},
-				"mac":           {"type": []any{"string", "null"}, "description": "XX:XX:XX:XX:XX:XX (answers are upper case)."},
+				"mac":           {"type": []any{"string", "null"}, "description": "Any of XX:XX:XX:XX:XX:XX, XX-XX-XX-XX-XX-XX, XXXX.XXXX.XXXX or 12 hexadecimal digits; answers are XX:XX:XX:XX:XX:XX in upper case."},
 				"latitude":      {"type": []any{"number", "null"}, "minimum": -90, "maximum": 90},
 				"longitude":     {"type": []any{"number", "null"}, "minimum": -180, "maximum": 180},
 				"last_event_at": nullTime, "created_at": dateTime, "updated_at": dateTime,

@@ -28,10 +28,11 @@ func parseDeviceFilter(raw map[string]string) (DeviceFilter, error) {
 		}
 	}
 	if v, ok := raw[DeviceFilterMAC]; ok {
-		f.MAC = strings.ToUpper(strings.TrimSpace(v))
-		if f.MAC == "" {
-			return f, Invalidf("filter[mac]", "filter[mac] must not be empty")
+		mac, err := NormalizeMAC(strings.TrimSpace(v))
+		if err != nil {
+			return f, Invalidf("filter[mac]", "filter[mac] must be a MAC address: 12 hexadecimal digits, with or without ':', '-' or '.' separators")
 		}
+		f.MAC = mac
 	}
 	if v, ok := raw[DeviceFilterFault]; ok {
 		b, err := parseBoolFilter(DeviceFilterFault, v)

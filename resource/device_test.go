@@ -37,7 +37,7 @@ func TestDeviceService(t *testing.T) {
 				{"ErrName", resource.DeviceInput{Name: "  ", IMEI: "490154203237518"}, "name"},
 				{"ErrIMEILuhn", resource.DeviceInput{Name: "x", IMEI: "490154203237517"}, "imei"},
 				{"ErrIMEILength", resource.DeviceInput{Name: "x", IMEI: "4901542032375"}, "imei"},
-				{"ErrMAC", resource.DeviceInput{Name: "x", IMEI: storagetest.NewIMEI(), MAC: "0a-1b-2c-3d-4e-5f"}, "mac"},
+				{"ErrMAC", resource.DeviceInput{Name: "x", IMEI: storagetest.NewIMEI(), MAC: "0a-1b-2c-3d-4e"}, "mac"},
 				{"ErrOnlyLatitude", resource.DeviceInput{Name: "x", IMEI: storagetest.NewIMEI(), Latitude: float(1)}, "longitude"},
 				{"ErrLatitudeRange", resource.DeviceInput{Name: "x", IMEI: storagetest.NewIMEI(), Latitude: float(91), Longitude: float(0)}, "latitude"},
 			} {

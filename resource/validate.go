@@ -33,26 +33,43 @@ func ValidateIMEI(imei string) error {
 	return nil
 }
 
-// NormalizeMAC checks that mac has the form XX:XX:XX:XX:XX:XX (hexadecimal)
-// and returns it upper-cased; EInvalid pointing at mac otherwise.
+// NormalizeMAC reads a MAC address in any of the forms it is commonly
+// written in — XX:XX:XX:XX:XX:XX, XX-XX-XX-XX-XX-XX, XXXX.XXXX.XXXX or 12
+// bare hexadecimal digits, in either case — and returns it as
+// XX:XX:XX:XX:XX:XX in upper case, the one form devices are stored and
+// filtered in; EInvalid pointing at mac otherwise.
 func NormalizeMAC(mac string) (string, error) {
-	bad := Invalidf("mac", "mac must have the form XX:XX:XX:XX:XX:XX (hexadecimal)")
-	if len(mac) != 17 {
+	bad := Invalidf("mac", "mac must be 12 hexadecimal digits: XX:XX:XX:XX:XX:XX, XX-XX-XX-XX-XX-XX, XXXX.XXXX.XXXX or XXXXXXXXXXXX")
+	var hex string
+	switch {
+	case len(mac) == 17 && (separatedEvery(mac, 2, ':') || separatedEvery(mac, 2, '-')):
+		hex = mac[0:2] + mac[3:5] + mac[6:8] + mac[9:11] + mac[12:14] + mac[15:17]
+	case len(mac) == 14 && separatedEvery(mac, 4, '.'):
+		hex = mac[0:4] + mac[5:9] + mac[10:14]
+	case len(mac) == 12:
+		hex = mac
+	default:
 		return "", bad
 	}
-	for i := range len(mac) {
-		c := mac[i]
-		if i%3 == 2 {
-			if c != ':' {
-				return "", bad
-			}
-			continue
-		}
+	for i := range len(hex) {
+		c := hex[i]
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return "", bad
 		}
 	}
-	return strings.ToUpper(mac), nil
+	hex = strings.ToUpper(hex)
+	return hex[0:2] + ":" + hex[2:4] + ":" + hex[4:6] + ":" + hex[6:8] + ":" + hex[8:10] + ":" + hex[10:12], nil
+}
+
+// separatedEvery reports whether s has sep after every group of n
+// characters, and nowhere else.
+func separatedEvery(s string, n int, sep byte) bool {
+	for i := range len(s) {
+		if (i%(n+1) == n) != (s[i] == sep) {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateCoordinates checks a position: both latitude and longitude or

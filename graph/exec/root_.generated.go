@@ -1932,7 +1932,7 @@ type Device {
   name: String!
   "15 digits with a valid Luhn check digit, unique within the customer."
   imei: String!
-  "XX:XX:XX:XX:XX:XX in upper case; null when unknown."
+  "XX:XX:XX:XX:XX:XX in upper case (written in any of XX:XX:XX:XX:XX:XX, XX-XX-XX-XX-XX-XX, XXXX.XXXX.XXXX or 12 hexadecimal digits); null when unknown."
   mac: String
   "Degrees; latitude and longitude are both set or both null."
   latitude: Float
