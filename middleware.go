@@ -1,16 +1,21 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 )
 
-// statusRecorder remembers the status code a handler wrote.
+// statusRecorder remembers the status code a handler wrote and counts the
+// bytes of the body.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	bytes  int64
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -20,26 +25,72 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
 // Unwrap lets http.ResponseController reach the underlying writer (flushing
 // for event streams, deadlines).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// logRequests logs one line per request at debug level (warn for 5xx). It
-// logs the path only: query strings may carry secrets and are never logged.
+// requestIDHeader carries a request's id, from the client or made here.
+const requestIDHeader = "X-Request-Id"
+
+// requestID returns the client's X-Request-Id when it is a sane one (1 to
+// 64 letters, digits, '-', '_', '.'), so that a client's traces join the
+// server's log, and a new random id otherwise.
+func requestID(r *http.Request) string {
+	id := r.Header.Get(requestIDHeader)
+	ok := len(id) > 0 && len(id) <= 64
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+	}
+	if ok {
+		return id
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// logRequests is the access log: one line per request at info (warn for
+// 5xx) with the method, the route pattern that served it, the path, the
+// status, the duration, the bytes written, the client's address and the
+// request id, which the response carries in X-Request-Id. Query strings
+// and headers are never logged: they may carry tokens.
+// ASSETGATE_LOG_LEVEL=warn silences it. next must be the ServeMux itself,
+// so that the request's Pattern is known when it returns.
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := requestID(r)
+		w.Header().Set(requestIDHeader, id)
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		level := slog.LevelDebug
+		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelWarn
 		}
-		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration_ms", time.Since(start).Milliseconds())
+		if !log.Enabled(r.Context(), level) {
+			return
+		}
+		addr := r.RemoteAddr
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			addr = host
+		}
+		log.LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method), slog.String("route", r.Pattern), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Int64("duration_ms", time.Since(start).Milliseconds()),
+			slog.Int64("bytes", rec.bytes), slog.String("client_address", addr), slog.String("request_id", id))
 	})
 }
 
