@@ -36,7 +36,7 @@ const (
 
 // errNoSchema is the error of officialSchema when the schema file is not
 // there.
-var errNoSchema = errors.New("JSON:API schemas not found")
+var errNoSchema = errors.New("not found")
 
 // officialSchema compiles the JSON:API 1.0 response schema once per test
 // binary; its error wraps errNoSchema when the file is missing.
@@ -51,7 +51,7 @@ var officialSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: no %s (set %s to the folder of the JSON:API JSON Schemas)", errNoSchema, path, schemaDirEnv)
+		return nil, fmt.Errorf("%s %w (set %s to the folder of the JSON:API JSON Schemas)", path, errNoSchema, schemaDirEnv)
 	}
 	if err != nil {
 		return nil, err
