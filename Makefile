@@ -14,7 +14,7 @@ build: ## build ./assetgate
 run: ## run the server on the embedded defaults (SQLite in ./data, tokens in SQL) with a demo tenant
 	$(GO) run . serve --demo
 
-test: ## run every test (PostgreSQL/Redis suites run when ASSETGATE_TEST_DATABASE_URL / ASSETGATE_TEST_REDIS_URL are set)
+test: ## run every test and end with a summary: skips by reason, real parts used (PostgreSQL/Redis suites run when ASSETGATE_TEST_DATABASE_URL / ASSETGATE_TEST_REDIS_URL are set)
 	./scripts/test.sh $(TESTFLAGS) $(PKGS)
 
 generate: ## regenerate generated code

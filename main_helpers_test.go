@@ -34,24 +34,28 @@ func (e testEnv) with(kv ...string) testEnv {
 	return out
 }
 
-// sqliteEnv returns an environment for run() with a temporary SQLite file and
-// key file, no Redis, listening on a free loopback port.
-func sqliteEnv(t *testing.T) testEnv {
+// baseEnv returns an environment for run() with a temporary key file, no
+// database and no Redis, listening on a free loopback port.
+func baseEnv(t *testing.T) testEnv {
 	t.Helper()
-	dir := t.TempDir()
 	return testEnv{
 		"ASSETGATE_ADDR":            "127.0.0.1:0",
-		"ASSETGATE_DATABASE_URL":    "sqlite:" + filepath.Join(dir, "assetgate.db"),
-		"ASSETGATE_SECRET_KEY_FILE": filepath.Join(dir, "secret.key"),
+		"ASSETGATE_SECRET_KEY_FILE": filepath.Join(t.TempDir(), "secret.key"),
 		"ASSETGATE_LOG_LEVEL":       "warn",
 	}
 }
 
-// postgresEnv returns an environment with a throw-away PostgreSQL database
+// sqliteEnv returns baseEnv with a temporary SQLite file.
+func sqliteEnv(t *testing.T) testEnv {
+	t.Helper()
+	return baseEnv(t).with("ASSETGATE_DATABASE_URL", storagetest.SQLiteURL(t))
+}
+
+// postgresEnv returns baseEnv with a throw-away PostgreSQL database
 // (skipped without ASSETGATE_TEST_DATABASE_URL, failed in CI).
 func postgresEnv(t *testing.T) testEnv {
 	t.Helper()
-	return sqliteEnv(t).with("ASSETGATE_DATABASE_URL", storagetest.PostgresURL(t))
+	return baseEnv(t).with("ASSETGATE_DATABASE_URL", storagetest.PostgresURL(t))
 }
 
 // envs returns the environments end-to-end tests run on: SQLite, and

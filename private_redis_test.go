@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
 // privateRedis is a redis-server process of the test's own, without
@@ -37,6 +39,7 @@ func startPrivateRedis(t *testing.T) *privateRedis {
 	ln.Close()
 	r.start(t)
 	t.Cleanup(r.kill)
+	storagetest.LogRealPart(t, storagetest.PartRedis)
 	return r
 }
 

@@ -43,6 +43,7 @@ func mustOpenCountingDB(tb testing.TB, dialect string) (*storage.DB, *counter) {
 		q.Set("_txlock", "immediate")
 		q.Set("_time_format", "sqlite")
 		driverName, dsn, sqlxName = "sqlite", "file:"+filepath.Join(tb.TempDir(), "count.db")+"?"+q.Encode(), "sqlite3"
+		storagetest.LogRealPart(tb, storagetest.PartSQLite)
 	}
 	probe, err := sql.Open(driverName, dsn)
 	if err != nil {

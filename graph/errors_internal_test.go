@@ -21,11 +21,11 @@ func TestPresentError(t *testing.T) {
 		code  string
 		retry any
 	}{
-		{"NotFound", resource.Errorf(resource.ENotFound, "gone"), CodeNotFound, nil},
-		{"Forbidden", resource.Errorf(resource.EForbidden, "no"), CodeForbidden, nil},
-		{"RateLimited", &resource.Error{Code: resource.ERateLimited, Message: "later", RetryAfter: 1500 * time.Millisecond}, CodeRateLimited, 2},
-		{"Unavailable", &resource.Error{Code: resource.EUnavailable, Message: "busy", RetryAfter: 2 * time.Second}, CodeUnavailable, 2},
-		{"Internal", resource.Errorf(resource.EInternal, "db at 10.0.0.7"), CodeInternal, nil},
+		{"NotFound", resource.Errorf(resource.ENotFound, "gone"), "NOT_FOUND", nil},
+		{"Forbidden", resource.Errorf(resource.EForbidden, "no"), "FORBIDDEN", nil},
+		{"RateLimited", &resource.Error{Code: resource.ERateLimited, Message: "later", RetryAfter: 1500 * time.Millisecond}, "RATE_LIMITED", 2},
+		{"Unavailable", &resource.Error{Code: resource.EUnavailable, Message: "busy", RetryAfter: 2 * time.Second}, "UNAVAILABLE", 2},
+		{"Internal", resource.Errorf(resource.EInternal, "db at 10.0.0.7"), "INTERNAL", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := present(context.Background(), tc.err)

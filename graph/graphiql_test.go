@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser;
@@ -64,6 +65,7 @@ func newBrowser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	storagetest.LogRealPart(t, storagetest.PartChromium)
 	return ctx
 }
 

@@ -3,7 +3,6 @@ package graph_test
 import (
 	"testing"
 
-	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -20,10 +19,10 @@ func TestChangePasswordThrottle(t *testing.T) {
 				map[string]any{"in": map[string]any{"oldPassword": old, "password": "a new long password", "passwordConfirmation": "a new long password"}})
 		}
 		for range resource.DefaultMaxFailuresPerAccount {
-			change("wrong password").fails(t, graph.CodeForbidden)
+			change("wrong password").fails(t, "FORBIDDEN")
 		}
 		before := e.deps.Users.Hasher.Evaluations()
-		err := change(testPassword).fails(t, graph.CodeRateLimited)
+		err := change(testPassword).fails(t, "RATE_LIMITED")
 		if s, _ := err.Extensions["retryAfter"].(float64); s < 1 {
 			t.Fatalf("error %+v: want extensions.retryAfter in seconds", err)
 		}

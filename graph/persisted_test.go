@@ -111,11 +111,11 @@ func TestTrustedDocuments(t *testing.T) {
 	}
 	e.query(t, tok, doc, nil).ok(t)
 	other := `query Me { me { id email } }`
-	e.query(t, tok, other, nil).fails(t, graph.CodeNotTrusted)
-	e.do(t, tok, map[string]any{"query": other, "extensions": persisted(other)}).fails(t, graph.CodeNotTrusted)
-	e.do(t, tok, map[string]any{"extensions": persisted(other)}).fails(t, graph.CodePersistedQueryNotFound)
+	e.query(t, tok, other, nil).fails(t, "OPERATION_NOT_TRUSTED")
+	e.do(t, tok, map[string]any{"query": other, "extensions": persisted(other)}).fails(t, "OPERATION_NOT_TRUSTED")
+	e.do(t, tok, map[string]any{"extensions": persisted(other)}).fails(t, "PERSISTED_QUERY_NOT_FOUND")
 	// The text must be the one the hash names.
-	e.do(t, tok, map[string]any{"query": other, "extensions": persisted(doc)}).fails(t, graph.CodeNotTrusted)
+	e.do(t, tok, map[string]any{"query": other, "extensions": persisted(doc)}).fails(t, "OPERATION_NOT_TRUSTED")
 
 	t.Run("ErrBadRegistration", func(t *testing.T) {
 		defer func() {

@@ -51,7 +51,6 @@ var fixtureKey = []byte("0123456789abcdef0123456789abcdef")
 // read and write timeouts (a stream must outlive them).
 func newEventFixture(t *testing.T, dialect string, heartbeat, timeouts time.Duration) *eventFixture {
 	t.Helper()
-	responseSchema(t)
 	db := storagetest.MustOpenDB(t, dialect)
 	customers, users := storage.NewCustomerStore(db), storage.NewUserStore(db)
 	tokens := storage.NewSQLTokenStore(db)

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
@@ -88,7 +87,7 @@ func TestEventIngest(t *testing.T) {
 				res := make([]response, n)
 				var wg sync.WaitGroup
 				for i := range n {
-					wg.Go(func() { res[i] = f.do(t, "POST", path, f.a.writer, body, jsonapi.IdempotencyKeyHeader, "boot-42") })
+					wg.Go(func() { res[i] = f.do(t, "POST", path, f.a.writer, body, "Idempotency-Key", "boot-42") })
 				}
 				wg.Wait()
 				replays, id := 0, ""
@@ -100,7 +99,7 @@ func TestEventIngest(t *testing.T) {
 					if o["id"] != id {
 						t.Fatalf("ids %s and %s for one request", id, o["id"])
 					}
-					if r.header.Get(jsonapi.ReplayedHeader) == "true" {
+					if r.header.Get("Idempotent-Replayed") == "true" {
 						replays++
 					}
 				}
@@ -118,12 +117,12 @@ func TestEventIngest(t *testing.T) {
 					t.Fatalf("event %s listed %d times", id, matches)
 				}
 				e := f.do(t, "POST", path, f.a.writer, eventDoc("temperature", "", map[string]any{"celsius": 22}),
-					jsonapi.IdempotencyKeyHeader, "boot-42").errorOf(t, http.StatusConflict)
-				if source(e, "header") != jsonapi.IdempotencyKeyHeader {
+					"Idempotency-Key", "boot-42").errorOf(t, http.StatusConflict)
+				if source(e, "header") != "Idempotency-Key" {
 					t.Fatalf("409 source %v", e["source"])
 				}
-				e = f.do(t, "POST", path, f.a.writer, body, jsonapi.IdempotencyKeyHeader, "two words").errorOf(t, http.StatusBadRequest)
-				if source(e, "header") != jsonapi.IdempotencyKeyHeader {
+				e = f.do(t, "POST", path, f.a.writer, body, "Idempotency-Key", "two words").errorOf(t, http.StatusBadRequest)
+				if source(e, "header") != "Idempotency-Key" {
 					t.Fatalf("400 source %v", e["source"])
 				}
 			})

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
 // chromiumPath is where Debian's chromium package puts the browser;
@@ -49,6 +50,7 @@ func newBrowser(t *testing.T) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	storagetest.LogRealPart(t, storagetest.PartChromium)
 	return ctx
 }
 

@@ -57,12 +57,12 @@ func TestMetadata(t *testing.T) {
 			lists := map[string][]string{
 				"response_types_supported":                      {"code", "token"},
 				"response_modes_supported":                      {"query", "fragment"},
-				"grant_types_supported":                         resource.GrantTypes,
-				"token_endpoint_auth_methods_supported":         resource.AuthMethods,
-				"revocation_endpoint_auth_methods_supported":    resource.AuthMethods,
+				"grant_types_supported":                         {"authorization_code", "client_credentials", "password", "refresh_token", "implicit", "urn:ietf:params:oauth:grant-type:device_code"},
+				"token_endpoint_auth_methods_supported":         {"client_secret_basic", "client_secret_post", "none"},
+				"revocation_endpoint_auth_methods_supported":    {"client_secret_basic", "client_secret_post", "none"},
 				"introspection_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post"},
 				"code_challenge_methods_supported":              {"S256", "plain"},
-				"scopes_supported":                              resource.Scopes,
+				"scopes_supported":                              {"me", "app", "basic"},
 			}
 			for k, w := range lists {
 				if got := stringList(m[k]); !slices.Equal(got, w) {

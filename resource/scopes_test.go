@@ -2,6 +2,7 @@ package resource_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/assetgate/assetgate/resource"
@@ -227,13 +228,53 @@ func TestScopeMatrix(t *testing.T) {
 	})
 }
 
-// TestScopeNames checks that the scope names of applications are the
-// scopes of the scopes table.
-func TestScopeNames(t *testing.T) {
-	if resource.ScopeMe != scopes.Me || resource.ScopeApp != scopes.App || resource.ScopeBasic != scopes.Basic {
-		t.Fatalf("resource scopes %q %q %q differ from the table's", resource.ScopeMe, resource.ScopeApp, resource.ScopeBasic)
+// TestApplicationScopes checks that applications take exactly the scopes
+// of the scopes table: an application registers with each of them (with
+// the grant its scope needs) and keeps it, and neither a device permission
+// nor an unknown name is a scope.
+func TestApplicationScopes(t *testing.T) {
+	e := newEnv(t, storagetest.MustOpenDB(t, storage.SQLite))
+	ctx := as(t, e.a.me())
+	register := func(scope string) (*resource.Application, error) {
+		// A user scope needs a grant a user takes part in; an application
+		// scope needs client_credentials. Try both.
+		app, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Web " + scope,
+			GrantTypes: []string{resource.GrantAuthorizationCode}, RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: []string{scope}})
+		if err == nil {
+			return app, nil
+		}
+		app, _, err = e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend " + scope,
+			GrantTypes: []string{resource.GrantClientCredentials}, Scopes: []string{scope}})
+		return app, err
 	}
-	if len(resource.Scopes) != len(scopes.AllScopes()) {
-		t.Fatalf("resource.Scopes = %v, scopes.AllScopes() = %v", resource.Scopes, scopes.AllScopes())
+	inTable := map[string]bool{}
+	for _, r := range scopes.Table() {
+		for _, sc := range r.Scopes {
+			inTable[sc] = true
+		}
 	}
+	if len(inTable) != 3 {
+		t.Fatalf("the scopes table uses %d scopes, want 3 (me, app, basic)", len(inTable))
+	}
+	t.Run("OK", func(t *testing.T) {
+		for sc := range inTable {
+			t.Run(sc, func(t *testing.T) {
+				app, err := register(sc)
+				requireCode(t, err, "")
+				stored, err := e.apps.Read(ctx, app.ID)
+				must(t, err)
+				if len(stored.Scopes) != 1 || stored.Scopes[0] != sc {
+					t.Fatalf("registered with scope %q, stored %v", sc, stored.Scopes)
+				}
+			})
+		}
+	})
+	t.Run("ErrInvalid", func(t *testing.T) {
+		for _, sc := range append(scopes.AllPermissions(), "admin", "") {
+			t.Run(fmt.Sprintf("%q", sc), func(t *testing.T) {
+				_, err := register(sc)
+				requireInvalid(t, err, "scopes")
+			})
+		}
+	})
 }

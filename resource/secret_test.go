@@ -44,6 +44,22 @@ func TestKeyedHash(t *testing.T) {
 	if a == b || a == HashSecret("token") || len(a) != 64 {
 		t.Fatalf("keyed hashes %q %q", a, b)
 	}
+	// Stored hashes must stay the same across versions: HMAC-SHA256 in
+	// hex, RFC 4231 test case 2.
+	const want = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+	if got := KeyedHash([]byte("Jefe"), "what do ya want for nothing?"); got != want {
+		t.Fatalf("KeyedHash = %s, want HMAC-SHA256 %s", got, want)
+	}
+	if again := KeyedHash([]byte("key-one-0123456789abcdef0123456789"), "token"); again != a {
+		t.Fatalf("the same key and token hash to %s and %s", a, again)
+	}
+}
+
+func TestHashSecret(t *testing.T) {
+	// SHA-256 in hex (FIPS 180-2, the message "abc").
+	if got, want := HashSecret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; got != want {
+		t.Fatalf("HashSecret = %s, want SHA-256 %s", got, want)
+	}
 }
 
 func TestParseToken(t *testing.T) {

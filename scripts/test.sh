@@ -3,6 +3,12 @@
 # 127.0.0.1 (trust auth), it points the suites at them unless the variables
 # are already set; without them the PostgreSQL and Redis suites skip (and fail
 # when CI=true). Browser tests install Debian's chromium when it is missing.
+#
+# The arguments go to `go test -json`, whose events scripts/testsummary turns
+# into the output of a plain go test (every failed test's output in full;
+# with -v, everything) followed by a summary: packages, tests passed, failed
+# and skipped, the skips grouped by reason, and the real parts the tests used.
+# The exit status is go test's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +21,26 @@ fi
 if [ -x scripts/install-chromium.sh ]; then
   scripts/install-chromium.sh || echo "warning: chromium could not be installed; browser tests will skip (or fail in CI)"
 fi
-echo "test: database=${ASSETGATE_TEST_DATABASE_URL:-<none>} redis=${ASSETGATE_TEST_REDIS_URL:-<none>}"
-exec go test "$@"
+echo "test: database=${ASSETGATE_TEST_DATABASE_URL:-<none>} redis=${ASSETGATE_TEST_REDIS_URL:-<none>} jsonapi-schemas=${ASSETGATE_JSONAPI_SCHEMA_DIR:-../shared/spec}"
+
+bin="$(mktemp -d)"
+trap 'rm -rf "$bin"' EXIT
+go build -o "$bin/testsummary" ./scripts/testsummary
+
+summaryflags=()
+for arg in "$@"; do
+  case "$arg" in
+    -v | -v=true | -test.v | -test.v=true) summaryflags=(-v) ;;
+  esac
+done
+
+set +e
+go test -json "$@" | "$bin/testsummary" "${summaryflags[@]}"
+status=("${PIPESTATUS[@]}")
+set -e
+if [ "${status[0]}" -ne 0 ]; then
+  exit "${status[0]}"
+fi
+# go test passed; a summary that found a failure (or could not read the
+# events) still fails the run.
+exit "${status[1]}"

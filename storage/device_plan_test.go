@@ -72,14 +72,14 @@ func TestDeviceListPlans(t *testing.T) {
 			for _, field := range []string{"created_at", "last_event_at", "name", "imei"} {
 				for _, desc := range []bool{false, true} {
 					for _, fault := range []*bool{nil, &yes} {
+						if fault != nil && field != "last_event_at" {
+							continue // only the combination has its own index
+						}
 						q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
 							Filter: resource.DeviceFilter{Fault: fault}, Sort: []resource.SortField{{Field: field, Desc: desc}}, Limit: 25,
 						})
 						must(t, err)
 						plan := explain(t, db, false, q, args...)
-						if fault != nil && field != "last_event_at" {
-							continue // only the combination has its own index
-						}
 						if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
 							t.Errorf("sort %s desc=%v fault=%v sorts:\n%s", field, desc, fault != nil, plan)
 						}

@@ -25,6 +25,8 @@ const (
 
 // RequireEnv returns the value of the environment variable name. When it is
 // empty the test is skipped, or fails when CI=true: CI must run every suite.
+// For DatabaseURLEnv and RedisURLEnv it logs the real part used
+// (LogRealPart).
 func RequireEnv(tb testing.TB, name string) string {
 	tb.Helper()
 	v := os.Getenv(name)
@@ -34,12 +36,16 @@ func RequireEnv(tb testing.TB, name string) string {
 		}
 		tb.Skipf("%s is not set", name)
 	}
+	if part := envPart(name); part != "" {
+		LogRealPart(tb, part)
+	}
 	return v
 }
 
 // SQLiteURL returns the URL of a new SQLite file in a temporary folder.
 func SQLiteURL(tb testing.TB) string {
 	tb.Helper()
+	LogRealPart(tb, PartSQLite)
 	return "sqlite:" + filepath.Join(tb.TempDir(), "test.db")
 }
 
