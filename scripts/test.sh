@@ -18,7 +18,9 @@ fi
 if [ -z "${ASSETGATE_TEST_REDIS_URL:-}" ] && (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
   export ASSETGATE_TEST_REDIS_URL="redis://127.0.0.1:6379/0"
 fi
-if [ -x scripts/install-chromium.sh ]; then
+if [ -n "${ASSETGATE_TEST_NO_CHROMIUM_INSTALL:-}" ]; then
+  echo "test: ASSETGATE_TEST_NO_CHROMIUM_INSTALL is set: chromium is not installed; browser tests skip without it"
+elif [ -x scripts/install-chromium.sh ]; then
   scripts/install-chromium.sh || echo "warning: chromium could not be installed; browser tests will skip (or fail in CI)"
 fi
 echo "test: database=${ASSETGATE_TEST_DATABASE_URL:-<none>} redis=${ASSETGATE_TEST_REDIS_URL:-<none>} jsonapi-schemas=${ASSETGATE_JSONAPI_SCHEMA_DIR:-../shared/spec}"
