@@ -24,7 +24,7 @@ func newHandler(a *app) http.Handler {
 		mux.HandleFunc("GET /demo/callback", handleDemoCallback(a.cfg.Issuer))
 	}
 
-	// OAuth 2.0 (DESIGN §4).
+	// OAuth 2.0: the authorization server of package oauth.
 	mux.Handle("POST /oauth/token", a.oauth.Token())
 	mux.Handle("GET /oauth/authorize", a.oauth.Authorize())
 	mux.Handle("POST /oauth/authorize", a.oauth.Authorize())
@@ -37,13 +37,13 @@ func newHandler(a *app) http.Handler {
 	mux.Handle("POST /device", a.oauth.Device())
 	mux.Handle("GET /.well-known/oauth-authorization-server", a.oauth.Metadata())
 
-	// JSON:API (DESIGN §5): its route table is jsonapi.API.RouteTable, which
+	// JSON:API: its route table is jsonapi.API.RouteTable, which
 	// the OpenAPI document and the scope-matrix tests are generated from.
 	// Every route but the OpenAPI document needs a bearer token.
 	api := jsonapi.New(jsonapi.Deps{
 		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
 		Configurations: a.configurations, Logger: a.log, BaseURL: a.cfg.Issuer,
-		// Events, device tokens and the live event stream (issue 6).
+		// Events, device tokens and the live event stream.
 		Events: a.events.events, DeviceTokens: a.events.deviceTokens, Resolver: a.oauth.Principal,
 	})
 	bearer := scopes.Bearer(a.oauth.Principal, api.Unauthorized)
@@ -59,7 +59,7 @@ func newHandler(a *app) http.Handler {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle(jsonapi.BasePath+"/", api.Fallback()) // JSON:API 404 and 405
-	// --- GraphQL (DESIGN §6, issue 7) ---
+	// --- GraphQL ---
 	// POST and GET (persisted queries) with a bearer token; WebSocket
 	// (graphql-transport-ws) with the token in connection_init; GraphiQL for
 	// browsers (GET, Accept: text/html) while introspection is on. The

@@ -14,7 +14,8 @@ import (
 	"github.com/assetgate/assetgate/resource"
 )
 
-// Error codes of extensions.code (DESIGN §6). Errors of GraphQL itself
+// Error codes of extensions.code, one per resource error code and a few of
+// the transport's own. Errors of GraphQL itself
 // (parsing, validation, limits, persisted queries) keep gqlgen's codes.
 const (
 	CodeUnauthenticated = "UNAUTHENTICATED"

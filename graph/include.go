@@ -11,7 +11,7 @@ import (
 )
 
 // This file maps a connection field's selection set onto the include paths
-// of its resource query (DESIGN §2): when the client selects
+// of its resource query (resource.Query.Include): when the client selects
 // edges.node.group, the devices are read with include=group, in the same
 // service call, and the loaders are primed with the groups, so the
 // group of each device costs nothing more.

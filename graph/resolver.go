@@ -1,8 +1,8 @@
-// Package graph is assetgate's GraphQL API (DESIGN §6) on gqlgen: the schema
+// Package graph is assetgate's GraphQL API on gqlgen: the schema
 // (schema/*.graphqls), the resolvers over the resource services, the @auth
 // directive over the scopes table, per-request data loaders, the error
 // presenter and the production limits (complexity, depth, field count,
-// persisted queries).
+// persisted queries). docs/architecture.md follows one query through it.
 package graph
 
 //go:generate sh -c "cd .. && go tool gqlgen generate --config gqlgen.yml"

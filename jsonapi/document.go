@@ -16,7 +16,7 @@ import (
 	"github.com/assetgate/assetgate/resource"
 )
 
-// Resource types (DESIGN §5).
+// Resource types: the type member of each resource object.
 const (
 	typeUsers          = "users"
 	typeCustomers      = "customers"

@@ -78,7 +78,8 @@ func refreshTokenFromBody(r *http.Request) (string, error) {
 }
 
 // extensionFields is the library's ExtensionFieldsHandler: it adds
-// created_at (Unix seconds) to the token response (DESIGN §4).
+// created_at (Unix seconds, when the access token was issued) to the token
+// response.
 func extensionFields(ti oauth2.TokenInfo) map[string]any {
 	return map[string]any{"created_at": ti.GetAccessCreateAt().Unix()}
 }

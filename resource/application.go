@@ -56,7 +56,7 @@ const (
 // Scopes lists every scope.
 var Scopes = []string{ScopeMe, ScopeApp, ScopeBasic}
 
-// Default lifetimes, in seconds (DESIGN §4).
+// Default lifetimes, in seconds, of an application's tokens and device codes.
 const (
 	DefaultAccessTokenTTL              = 2 * 60 * 60
 	DefaultRefreshTokenDuration        = 60 * 24 * 60 * 60

@@ -90,7 +90,9 @@ type DeviceStore interface {
 	DeleteDevice(ctx context.Context, customerID, id string) error
 }
 
-// Device filter names, sort fields and include paths (DESIGN §5).
+// Device filter names, sort fields and include paths: the names JSON:API
+// clients write in filter[NAME], sort and include (GraphQL's filter input
+// and orderBy enum are derived from them).
 const (
 	DeviceFilterSearch    = "search"
 	DeviceFilterIMEI      = "imei"

@@ -319,7 +319,8 @@ type EventStore interface {
 	DeviceStatsMany(ctx context.Context, customerID string, deviceIDs []string, since time.Time) ([]*DeviceStats, error)
 }
 
-// Event filter names and sort fields (DESIGN §5).
+// Event filter names and sort fields, as JSON:API clients write them in
+// filter[NAME] and sort.
 const (
 	EventFilterDevice = "device"
 	EventFilterType   = "type"

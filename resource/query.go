@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Page sizes of lists (DESIGN §5).
+// Page sizes of lists, in both APIs (page[size]; first and last).
 const (
 	DefaultPageSize = 25
 	MaxPageSize     = 100

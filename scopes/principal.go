@@ -1,7 +1,7 @@
 // Package scopes knows who is calling: the scope names and device
 // permissions of assetgate's tokens, the Principal a bearer token resolves
 // to and how it travels in a request's context, the one table that says which
-// principal may perform which operation (DESIGN §3), and the bearer
+// principal may perform which operation (table.go), and the bearer
 // middleware with its RFC 6750 challenges. It depends on the standard library
 // only, so every other package may import it.
 package scopes

@@ -7,7 +7,7 @@ import "slices"
 // one row in the table.
 type Operation string
 
-// Operations, one per row of DESIGN §3.
+// Operations, one per row of the scopes table (see Table).
 const (
 	// OpCurrentUser is reading the current user and changing its password.
 	OpCurrentUser Operation = "current_user"
@@ -46,8 +46,9 @@ type Rule struct {
 	Permission string
 }
 
-// table is THE scopes table of DESIGN §3; nothing else decides who may do
-// what. It is never modified: Table hands out copies.
+// table is THE scopes table; nothing else decides who may do what
+// (docs/architecture.md lists where it is enforced). It is never modified:
+// Table hands out copies.
 var table = []Rule{
 	{Op: OpCurrentUser, Description: "current user, change password", Scopes: []string{Me}},
 	{Op: OpApplications, Description: "applications: list, create, read, update, delete, rotate secret", Scopes: []string{Me}},
@@ -60,9 +61,9 @@ var table = []Rule{
 	{Op: OpDeviceTokens, Description: "device tokens: list, create, revoke", Scopes: []string{Me}},
 }
 
-// Table returns a copy of the scopes table, one row per operation in the
-// order of DESIGN §3. The scope-matrix tests of both APIs are generated from
-// it.
+// Table returns a copy of the scopes table, one row per operation, in the
+// order documents show them. The scope-matrix tests of both APIs are
+// generated from it.
 func Table() []Rule {
 	out := make([]Rule, len(table))
 	for i, r := range table {

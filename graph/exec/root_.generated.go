@@ -2342,13 +2342,13 @@ extend type Mutation {
   assignConfiguration(input: AssignConfigurationInput!): AssignConfigurationPayload! @auth(op: GROUPS_WRITE)
 }
 `, BuiltIn: false},
-	{Name: "../schema/schema.graphqls", Input: `# The root of assetgate's GraphQL API (DESIGN §6). Each resource has its own
+	{Name: "../schema/schema.graphqls", Input: `# The root of assetgate's GraphQL API. Each resource has its own
 # file that extends Query and Mutation. IDs are the same strings as in the
 # JSON:API.
 
 """
-The caller must be allowed to perform the operation by the scopes table
-(DESIGN §3), the same table the JSON:API reads. The services check again.
+The caller must be allowed to perform the operation by assetgate's scopes
+table, the same table the JSON:API reads. The services check again.
 """
 directive @auth(op: Operation!) on FIELD_DEFINITION
 
