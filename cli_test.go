@@ -112,7 +112,7 @@ func TestCLI(t *testing.T) {
 				if _, has := out["client_secret"]; has {
 					t.Fatalf("public client got a secret: %v", out)
 				}
-				// The operator vouches for the redirect URIs (issue 20 item 4).
+				// The operator vouches for the redirect URIs.
 				ap, err := openForTest(t, env).applications.Find(t.Context(), out["client_id"].(string))
 				if err != nil || !ap.RedirectURIsTrusted || out["redirect_uris_trusted"] != true {
 					t.Fatalf("app create: trusted %v in the output, stored %+v, %v", out["redirect_uris_trusted"], ap, err)
@@ -128,7 +128,7 @@ func TestCLI(t *testing.T) {
 				}
 			})
 			t.Run("AppCreateOperatorGrants", func(t *testing.T) {
-				// Issue 20 item 10: the operator may enable implicit and
+				// The operator may enable implicit and
 				// password, but never password for a public client.
 				mustCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Legacy", "--grant", "password", "--grant", "implicit",
 					"--redirect-uri", "https://legacy.example.com/cb")

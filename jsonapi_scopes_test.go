@@ -161,7 +161,7 @@ func expectedStatus(t *testing.T, rt jsonapi.Route, who string, ok int) int {
 }
 
 // TestJSONAPIScopeMatrix sends every route × {no token, me, app, basic,
-// device token} and checks the status the scopes table (DESIGN §3) says.
+// device token} and checks the status the scopes table says.
 func TestJSONAPIScopeMatrix(t *testing.T) {
 	routes := jsonapi.New(jsonapi.Deps{}).RouteTable()
 	cases := matrixCases()

@@ -21,7 +21,8 @@ import (
 	"github.com/assetgate/assetgate/resource"
 )
 
-// Bounds of TestPasswordLoginLoad (issue 20, "Done when").
+// Bounds of TestPasswordLoginLoad: the memory and time a burst of password
+// grants may cost the server.
 const (
 	loadMaxPeakRSS = 300 << 20 // bytes: the server's VmHWM
 	loadMaxBurst   = 90 * time.Second
@@ -30,7 +31,7 @@ const (
 	loadRight      = 200 // right password grants, from as many addresses
 )
 
-// TestPasswordLoginLoad is the memory test of issue 20: the real server
+// TestPasswordLoginLoad is the memory test of password hashing: the real server
 // binary, started as its own process, gets 150 wrong password grants from
 // one address with random e-mails and, at the same time, 200 right ones
 // (5 for each of 40 accounts, each from its own loopback address, so that

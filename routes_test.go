@@ -46,7 +46,7 @@ func TestJSONAPIFallbackMounted(t *testing.T) {
 	}
 }
 
-// TestHSTS is the regression test of issue 20 item 9's second half: with
+// TestHSTS is the regression test of Strict-Transport-Security: with
 // an https issuer every response of the service, whatever its route or
 // status, carries Strict-Transport-Security; with an http issuer (local
 // development) none does.

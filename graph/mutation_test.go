@@ -185,7 +185,7 @@ func TestApplicationMutations(t *testing.T) {
 		if err := r.fails(t, "BAD_USER_INPUT"); err.Extensions["field"] != "input.redirectUris" {
 			t.Fatalf("error %+v", err)
 		}
-		// Issue 20 item 10: implicit and password are the operator's.
+		// Implicit and password are the operator's to enable.
 		r = e.query(t, me, `mutation { createApplication(input: {name: "Mobile", grantTypes: ["password"]}) { application { id } } }`, nil)
 		if err := r.fails(t, "BAD_USER_INPUT"); err.Extensions["field"] != "input.grantTypes" || !strings.Contains(err.Message, "operator") {
 			t.Fatalf("create with password: error %+v", err)

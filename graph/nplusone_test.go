@@ -65,7 +65,8 @@ func TestNoNPlusOne(t *testing.T) {
 				{"Group", `devices(first: %d) { edges { node { group { id } } } }`, 1},
 				{"GroupConfiguration", `devices(first: %d) { edges { node { group { configuration { id } } } } }`, 2},
 				{"Fragments", `devices(first: %d) { ...C } } fragment C on DeviceConnection { edges { node { ... on Device { g: group { configuration { id } } } } }`, 2},
-				// The query of issue 7 ("No N+1"), then with the tokens too.
+				// A fleet page with groups, configurations and stats, then with
+				// the tokens too.
 				{"Stats", `devices(first: %d) { edges { node { group { configuration { id } } stats { totalEvents } } } }`, 3},
 				{"StatsTokens", `devices(first: %d) { edges { node { group { configuration { id } } stats { totalEvents } tokens { id } } } }`, 4},
 			}

@@ -7,7 +7,7 @@ import (
 )
 
 // TestChangePasswordThrottle checks that changePassword is no password
-// oracle (issue 20): wrong old passwords count as failed logins of the
+// oracle: wrong old passwords count as failed logins of the
 // account, and past the limit the mutation fails with RATE_LIMITED (and
 // extensions.retryAfter in seconds) without checking the old password,
 // even a right one.

@@ -67,7 +67,7 @@ func TestApplicationsAndUsers(t *testing.T) {
 				}
 			})
 			t.Run("ErrOperatorGrant", func(t *testing.T) {
-				// Issue 20 item 10: implicit and password are the operator's.
+				// Implicit and password are the operator's to enable.
 				for _, g := range []string{"password", "implicit"} {
 					e := f.do(t, "POST", "/api/v1/applications", f.a.me, resourceDoc("applications", "", map[string]any{
 						"name": "Mobile", "grant_types": []string{g}, "redirect_uris": []string{"https://app.example.com/cb"},
@@ -158,7 +158,7 @@ func TestApplicationsAndUsers(t *testing.T) {
 }
 
 // TestOpenAPIOperatorGrants checks that the OpenAPI description of the
-// application writes says what issue 20 item 10 made them refuse.
+// application writes says that they refuse the operator's grants.
 func TestOpenAPIOperatorGrants(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]struct {

@@ -140,8 +140,8 @@ func operations() map[string]opDoc {
 // operatorGrants names resource.OperatorGrants for the descriptions.
 func operatorGrants() string { return strings.Join(resource.OperatorGrants, " or ") }
 
-// applicationCreateNote says what registering through the API cannot do
-// (issue 20 items 4 and 10).
+// applicationCreateNote says what registering through the API cannot do:
+// enable an operator's grant, or have its redirect URIs vouched for.
 func applicationCreateNote() string {
 	return "grant_types may not include " + operatorGrants() + ": only an operator enables those (assetgate app create --grant), " +
 		"and password never for a public client (token_endpoint_auth_method none); either is refused with 422 pointing at grant_types. " +

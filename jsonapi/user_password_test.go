@@ -9,7 +9,7 @@ import (
 )
 
 // TestChangePasswordThrottle checks that POST /users/me/password is no
-// password oracle (issue 20): wrong old passwords count as failed logins of
+// password oracle: wrong old passwords count as failed logins of
 // the account, and past the limit the old password is refused with 429
 // and Retry-After without being checked, even when it is right.
 func TestChangePasswordThrottle(t *testing.T) {

@@ -1,7 +1,8 @@
 package oauth
 
 // Regression tests for the defects of github.com/go-oauth2/oauth2/v4 v4.5.4
-// listed in issue 3. Each test says what the library does on its own, and
+// that package oauth closes, numbered as the code's comments cite them
+// ("defect 7"). Each test says what the library does on its own, and
 // checks through real HTTP that assetgate does not. Where the library's
 // behaviour can be shown in a line, a "Library" subtest shows it, so the
 // test documents that the defect is real (and notices if an upgrade of the

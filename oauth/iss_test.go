@@ -10,8 +10,8 @@ import (
 	"github.com/assetgate/assetgate/resource"
 )
 
-// TestAuthorizationResponseIss is the regression test of issue 20 item 9
-// (RFC 9207): every authorization response, success or error, in the query
+// TestAuthorizationResponseIss is the regression test of the issuer
+// identification of RFC 9207: every authorization response, success or error, in the query
 // or the fragment, names the issuer, and the metadata says so.
 func TestAuthorizationResponseIss(t *testing.T) {
 	e := newEnv(t, onSQLite)

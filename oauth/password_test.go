@@ -112,8 +112,9 @@ func TestPasswordGrantThrottlePerAddress(t *testing.T) {
 	e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustError(t, http.StatusTooManyRequests, "invalid_grant")
 }
 
-// TestPasswordGrantPublicClient is the token endpoint half of issue 20
-// item 10: a public client (no client authentication) never gets tokens
+// TestPasswordGrantPublicClient is the token endpoint half of the rule
+// that password is an operator's grant: a public client (no client
+// authentication) never gets tokens
 // for a user's password, not even one stored before such clients were
 // refused at registration.
 func TestPasswordGrantPublicClient(t *testing.T) {

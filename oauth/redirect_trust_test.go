@@ -50,8 +50,8 @@ func mustOAuthErrorPage(tb testing.TB, resp *http.Response, page, code string) {
 	}
 }
 
-// TestAuthorizeUntrustedRedirect is the regression test of the open
-// redirector of issue 20 item 4 (RFC 9700 §4.11.2): an application a user
+// TestAuthorizeUntrustedRedirect is the regression test of an open
+// redirector (RFC 9700 §4.11.2): an application a user
 // registered through the API could send a browser anywhere, at once, with
 // a malformed authorization request.
 func TestAuthorizeUntrustedRedirect(t *testing.T) {

@@ -57,7 +57,7 @@ func parallelStatuses(t *testing.T, n int, mk func() *http.Request) map[int]int 
 	return got
 }
 
-// TestLoginThrottleParallel is the race of issue 20: 100 wrong passwords
+// TestLoginThrottleParallel is the check-then-count race: 100 wrong passwords
 // for one account sent at once must not all be checked against a limit of
 // 5. At most the limit are evaluated (answered 400); the rest are refused
 // with 429 before any hash is computed.

@@ -10,7 +10,7 @@ import (
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
-// TestApplicationOperatorGrants is the regression test of issue 20 item 10:
+// TestApplicationOperatorGrants is the regression test of operator grants:
 // implicit and password are the operator's to enable (the CLI's Create);
 // a user, through the APIs (Register, Update), can neither register them
 // nor add them, but keeps them on an application the operator gave them.

@@ -8,8 +8,8 @@ import (
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
-// TestApplicationRedirectTrust checks who vouches for redirect URIs (issue
-// 20 item 4): an operator's Create does, a user's Register does not, and a
+// TestApplicationRedirectTrust checks who vouches for redirect URIs: an
+// operator's Create does, a user's Register does not, and a
 // user who adds a redirect URI ends the operator's vouching.
 func TestApplicationRedirectTrust(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {

@@ -67,7 +67,7 @@ func TestLoginThrottle(t *testing.T) {
 }
 
 // TestLoginThrottleConcurrent checks that of many concurrent attempts no
-// more than the limit get through, the race of issue 20.
+// more than the limit get through (the check-then-count race).
 func TestLoginThrottleConcurrent(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
 		th := &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: []byte("0123456789abcdef0123456789abcdef"), MaxPerAccount: 5}
@@ -95,7 +95,7 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 
 // TestPasswordChecksShareCounters checks that a wrong old password of
 // ChangePassword counts as a failed login of the account and the other
-// way round (issue 20, item 5), and that past the limit neither checks
+// way round, and that past the limit neither checks
 // the password.
 func TestPasswordChecksShareCounters(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {

@@ -14,8 +14,9 @@ var allOperations = []scopes.Operation{
 	scopes.OpGroupsRead, scopes.OpGroupsWrite, scopes.OpEventsRead, scopes.OpEventsIngest, scopes.OpDeviceTokens,
 }
 
-// design is DESIGN §3 written out by hand: me, app, basic, device
-// permission. The table in code must say exactly this.
+// design is the scopes table as docs/architecture.md states it, written
+// out by hand: me, app, basic, device permission. The table in code must
+// say exactly this.
 var design = map[scopes.Operation]struct {
 	me, app, basic bool
 	permission     string
