@@ -107,6 +107,7 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 // storage.TieredTokenStore.ImportRedisTokens).
 func (c *cli) tokensImportRedis(ctx context.Context, args []string) error {
 	fs := c.flags("tokens import-redis")
+	fs.StringVar(&c.cfg.RedisURL, "redis-url", c.cfg.RedisURL, "Redis `URL` to copy the tokens from (ASSETGATE_REDIS_URL)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}

@@ -133,7 +133,8 @@ func TestTokensImportRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := mustCLI(t, env, "", "tokens", "import-redis")
+	// As the README says to run it: the Redis URL as a flag.
+	out := mustCLI(t, env.with("ASSETGATE_REDIS_URL", ""), "", "tokens", "import-redis", "--redis-url", rs.url())
 	if out["families"] != 1.0 || out["tokens"] != 1.0 {
 		t.Fatalf("tokens import-redis = %v, want the one legacy family and token", out)
 	}
