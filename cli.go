@@ -222,7 +222,7 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 	fs.Var(&uris, "redirect-uri", "redirect `URI` (repeatable), matched exactly")
 	fs.Var(&scopes, "scope", "allowed `scope` (repeatable): me, app, basic")
 	fs.StringVar(&in.TokenEndpointAuthMethod, "auth-method", resource.AuthClientSecretBasic, "token endpoint auth `method`")
-	fs.StringVar(&in.PKCEEnforcement, "pkce", resource.PKCES256Required, "PKCE `enforcement`: optional, required, s256_required")
+	fs.StringVar(&in.PKCEEnforcement, "pkce", resource.PKCES256Required, "PKCE `enforcement`: optional, required, s256_required (a public client, --auth-method none, must use PKCE: not optional)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}

@@ -59,8 +59,11 @@ func resourceKinds() []resourceKind {
 						"password never for a public client."},
 				"scopes":                     {"type": "array", "items": obj{"type": "string", "enum": scopes.AllScopes()}},
 				"token_endpoint_auth_method": {"type": "string", "enum": resource.AuthMethods},
-				"pkce_enforcement":           {"type": "string", "enum": resource.PKCEEnforcements},
-				"redirect_uris":              uris, "post_logout_redirect_uris": uris,
+				"pkce_enforcement": {"type": "string", "enum": resource.PKCEEnforcements,
+					"description": "Defaults to s256_required. A public client (token_endpoint_auth_method none) must use PKCE (RFC 9700 §2.1.1): " +
+						"optional is refused for it with 422 pointing here, also when a change makes the client public; " +
+						"an application stored with optional before that rule reads as required, the value that applies."},
+				"redirect_uris": uris, "post_logout_redirect_uris": uris,
 				"client_secret": {"type": "string", "description": "The client secret, only in the answer that creates or rotates it."},
 				"created_at":    dateTime, "updated_at": dateTime,
 			}},

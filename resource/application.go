@@ -117,12 +117,27 @@ func (a *Application) Public() bool { return a.TokenEndpointAuthMethod == AuthNo
 func (a *Application) HasGrant(g string) bool { return slices.Contains(a.GrantTypes, g) }
 
 // EffectivePKCE returns the PKCE enforcement that applies: public clients
-// always need at least PKCERequired.
+// always need at least PKCERequired (RFC 9700 §2.1.1). ValidateApplication
+// refuses PKCEOptional for a public client, so only an application stored
+// before that rule differs from its PKCEEnforcement.
 func (a *Application) EffectivePKCE() string {
 	if a.Public() && a.PKCEEnforcement == PKCEOptional {
 		return PKCERequired
 	}
 	return a.PKCEEnforcement
+}
+
+// publicPKCERule is the message of the rule ValidateApplication enforces on
+// a public client's pkce_enforcement.
+const publicPKCERule = "a public client (token_endpoint_auth_method none) must use PKCE (RFC 9700 §2.1.1): pkce_enforcement must be required or s256_required, not optional"
+
+// showEffectivePKCE sets the PKCE enforcement of an application read from
+// the store to the one that applies, so that no API shows optional for a
+// public client stored before the rule, and its next update stores what
+// applies.
+func showEffectivePKCE(a *Application) *Application {
+	a.PKCEEnforcement = a.EffectivePKCE()
+	return a
 }
 
 // ApplicationStore persists applications.
@@ -314,6 +329,9 @@ func ValidateApplication(a *Application) error {
 	if a.Public() && a.HasGrant(GrantPassword) {
 		return Invalidf("grant_types", "a public client (token_endpoint_auth_method none) cannot use password: the password grant needs client authentication")
 	}
+	if a.Public() && a.PKCEEnforcement == PKCEOptional {
+		return Invalidf("pkce_enforcement", "%s", publicPKCERule)
+	}
 	if a.HasGrant(GrantRefreshToken) && !userGrant(a.GrantTypes) {
 		return Invalidf("grant_types", "refresh_token needs a grant that issues user tokens")
 	}
@@ -422,7 +440,11 @@ func (s *ApplicationService) Find(ctx context.Context, id string) (*Application,
 	if !ValidID(id) {
 		return nil, Errorf(ENotFound, "application %q not found", id)
 	}
-	return s.Store.FindApplication(ctx, id)
+	a, err := s.Store.FindApplication(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return showEffectivePKCE(a), nil
 }
 
 // RotateSecret gives a confidential application a new client secret and

@@ -62,6 +62,9 @@ func (s *ApplicationService) List(ctx context.Context, q Query) (*ApplicationLis
 	if err != nil {
 		return nil, err
 	}
+	for _, a := range apps {
+		showEffectivePKCE(a)
+	}
 	return &ApplicationList{Applications: apps, Total: total, Page: q.Page}, nil
 }
 

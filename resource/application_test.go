@@ -47,6 +47,9 @@ func TestValidateApplication(t *testing.T) {
 		{"ErrUnknownScope", func(a *Application) { a.Scopes = []string{"admin"} }, "scopes"},
 		{"ErrAuthMethod", func(a *Application) { a.TokenEndpointAuthMethod = "private_key_jwt" }, "token_endpoint_auth_method"},
 		{"ErrPKCE", func(a *Application) { a.PKCEEnforcement = "sometimes" }, "pkce_enforcement"},
+		{"OKConfidentialPKCEOptional", func(a *Application) { a.PKCEEnforcement = PKCEOptional }, ""},
+		{"OKPublicPKCERequired", func(a *Application) { a.TokenEndpointAuthMethod = AuthNone; a.PKCEEnforcement = PKCERequired }, ""},
+		{"ErrPublicPKCEOptional", func(a *Application) { a.TokenEndpointAuthMethod = AuthNone; a.PKCEEnforcement = PKCEOptional }, "pkce_enforcement"},
 		{"ErrTTL", func(a *Application) { a.AccessTokenTTL = 5 }, "access_token_ttl"},
 		{"ErrRollingShorter", func(a *Application) { a.RefreshTokenRollingDuration = a.RefreshTokenDuration - 1 }, "refresh_token_rolling_duration"},
 	} {

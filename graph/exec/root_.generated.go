@@ -1685,7 +1685,11 @@ type Application {
   postLogoutRedirectUris: [String!]!
   "client_secret_basic, client_secret_post or none (a public client)."
   tokenEndpointAuthMethod: String!
-  "optional, required or s256_required."
+  """
+  optional, required or s256_required. A public client must use PKCE (RFC 9700
+  §2.1.1): it is never optional (an application stored with optional before
+  that rule reads as required, the value that applies).
+  """
   pkceEnforcement: String!
   scopes: [String!]!
   "The lifetime of access tokens, in seconds."
@@ -1731,6 +1735,11 @@ input CreateApplicationInput {
   redirectUris: [String!]
   postLogoutRedirectUris: [String!]
   tokenEndpointAuthMethod: String
+  """
+  optional, required or s256_required (the default). optional is refused
+  (BAD_USER_INPUT on this field) for a public client (tokenEndpointAuthMethod
+  none): a public client must use PKCE (RFC 9700 §2.1.1).
+  """
   pkceEnforcement: String
   scopes: [String!]
   accessTokenTtl: Int
@@ -1762,6 +1771,11 @@ input UpdateApplicationInput {
   redirectUris: [String!]
   postLogoutRedirectUris: [String!]
   tokenEndpointAuthMethod: String
+  """
+  optional, required or s256_required (the default). optional is refused
+  (BAD_USER_INPUT on this field) for a public client (tokenEndpointAuthMethod
+  none): a public client must use PKCE (RFC 9700 §2.1.1).
+  """
   pkceEnforcement: String
   scopes: [String!]
   accessTokenTtl: Int

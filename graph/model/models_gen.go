@@ -78,10 +78,13 @@ type CreateApplicationInput struct {
 	Name string `json:"name"`
 	// OAuth grant type names. implicit and password are enabled only by an
 	// operator (the CLI), never here; password never for a public client.
-	GrantTypes                  []string                    `json:"grantTypes"`
-	RedirectUris                graphql.Omittable[[]string] `json:"redirectUris,omitempty"`
-	PostLogoutRedirectUris      graphql.Omittable[[]string] `json:"postLogoutRedirectUris,omitempty"`
-	TokenEndpointAuthMethod     graphql.Omittable[*string]  `json:"tokenEndpointAuthMethod,omitempty"`
+	GrantTypes              []string                    `json:"grantTypes"`
+	RedirectUris            graphql.Omittable[[]string] `json:"redirectUris,omitempty"`
+	PostLogoutRedirectUris  graphql.Omittable[[]string] `json:"postLogoutRedirectUris,omitempty"`
+	TokenEndpointAuthMethod graphql.Omittable[*string]  `json:"tokenEndpointAuthMethod,omitempty"`
+	// optional, required or s256_required (the default). optional is refused
+	// (BAD_USER_INPUT on this field) for a public client (tokenEndpointAuthMethod
+	// none): a public client must use PKCE (RFC 9700 §2.1.1).
 	PkceEnforcement             graphql.Omittable[*string]  `json:"pkceEnforcement,omitempty"`
 	Scopes                      graphql.Omittable[[]string] `json:"scopes,omitempty"`
 	AccessTokenTTL              graphql.Omittable[*int]     `json:"accessTokenTtl,omitempty"`
@@ -386,10 +389,13 @@ type UpdateApplicationInput struct {
 	Name graphql.Omittable[*string] `json:"name,omitempty"`
 	// OAuth grant type names. implicit and password cannot be added here (only
 	// an operator enables them); an application that has them keeps them.
-	GrantTypes                  graphql.Omittable[[]string] `json:"grantTypes,omitempty"`
-	RedirectUris                graphql.Omittable[[]string] `json:"redirectUris,omitempty"`
-	PostLogoutRedirectUris      graphql.Omittable[[]string] `json:"postLogoutRedirectUris,omitempty"`
-	TokenEndpointAuthMethod     graphql.Omittable[*string]  `json:"tokenEndpointAuthMethod,omitempty"`
+	GrantTypes              graphql.Omittable[[]string] `json:"grantTypes,omitempty"`
+	RedirectUris            graphql.Omittable[[]string] `json:"redirectUris,omitempty"`
+	PostLogoutRedirectUris  graphql.Omittable[[]string] `json:"postLogoutRedirectUris,omitempty"`
+	TokenEndpointAuthMethod graphql.Omittable[*string]  `json:"tokenEndpointAuthMethod,omitempty"`
+	// optional, required or s256_required (the default). optional is refused
+	// (BAD_USER_INPUT on this field) for a public client (tokenEndpointAuthMethod
+	// none): a public client must use PKCE (RFC 9700 §2.1.1).
 	PkceEnforcement             graphql.Omittable[*string]  `json:"pkceEnforcement,omitempty"`
 	Scopes                      graphql.Omittable[[]string] `json:"scopes,omitempty"`
 	AccessTokenTTL              graphql.Omittable[*int]     `json:"accessTokenTtl,omitempty"`
