@@ -33,6 +33,9 @@ func eventMatrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenan
 		"GET /api/v1/devices/{id}/stats":   device("/stats", nil, 200),
 		"GET /api/v1/devices/{id}/tokens":  device("/tokens", nil, 200),
 		"POST /api/v1/devices/{id}/tokens": device("/tokens", apiDoc("device-tokens", "", map[string]any{"name": "New"}, nil), 201),
+		"GET /api/v1/devices/{id}/tokens/{token_id}": func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase {
+			return matrixCase{"/api/v1/devices/" + tn.deviceID + "/tokens/" + newToken(t, c, tn), nil, 200}
+		},
 		"DELETE /api/v1/devices/{id}/tokens/{token_id}": func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase {
 			return matrixCase{"/api/v1/devices/" + tn.deviceID + "/tokens/" + newToken(t, c, tn), nil, 204}
 		},
@@ -68,6 +71,7 @@ func addEventTenantCases(t *testing.T, c *apiClient, a *apiTenant, cases map[str
 		"GET /api/v1/devices/{id}/stats":                {path: dev + "/stats", want: 404},
 		"GET /api/v1/devices/{id}/tokens":               {path: dev + "/tokens", want: 404, wantBy: meOnly},
 		"POST /api/v1/devices/{id}/tokens":              {path: dev + "/tokens", body: apiDoc("device-tokens", "", map[string]any{"name": "B's"}, nil), want: 404, wantBy: meOnly},
+		"GET /api/v1/devices/{id}/tokens/{token_id}":    {path: dev + "/tokens/" + tokenID, want: 404, wantBy: meOnly},
 		"DELETE /api/v1/devices/{id}/tokens/{token_id}": {path: dev + "/tokens/" + tokenID, want: 404, wantBy: meOnly},
 	} {
 		cases[pattern] = tc

@@ -48,6 +48,7 @@ func (a *API) deviceTokenRoutes() []*route {
 	return []*route{
 		{method: "GET", path: "/devices/{id}/tokens", ops: ops, h: a.listDeviceTokens},
 		{method: "POST", path: "/devices/{id}/tokens", ops: ops, body: true, pointer: attributePointers(), h: a.createDeviceToken},
+		{method: "GET", path: "/devices/{id}/tokens/{token_id}", ops: ops, h: a.readDeviceToken},
 		{method: "DELETE", path: "/devices/{id}/tokens/{token_id}", ops: ops, h: a.revokeDeviceToken},
 	}
 }
@@ -120,6 +121,19 @@ func (a *API) createDeviceToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return a.writeCreated(w, r, q, a.presentDeviceToken(t, secret), nil)
+}
+
+// readDeviceToken answers one live token of a device, without its secret.
+func (a *API) readDeviceToken(w http.ResponseWriter, r *http.Request) error {
+	q, err := a.oneQuery(r)
+	if err != nil {
+		return err
+	}
+	t, err := a.deps.DeviceTokens.Read(r.Context(), r.PathValue("id"), r.PathValue("token_id"))
+	if err != nil {
+		return err
+	}
+	return a.writeOne(w, r, http.StatusOK, q, a.presentDeviceToken(t, ""), nil)
 }
 
 func (a *API) revokeDeviceToken(w http.ResponseWriter, r *http.Request) error {

@@ -37,6 +37,23 @@ func TestDeviceTokenRoutes(t *testing.T) {
 				if s := f.do(t, "GET", "/api/v1/devices/"+d.ID, token, nil).status; s != http.StatusForbidden {
 					t.Fatalf("read the device without device:read: %d", s)
 				}
+				// Issue 18 item 13: one token alone, as the list shows it.
+				one := f.do(t, "GET", tokens+"/"+o["id"].(string), f.a.me, nil)
+				alone := data(t, one.doc(t, http.StatusOK))
+				if a := attrs(alone); alone["id"] != o["id"] || a["name"] != "Gateway" || a["expires_at"] != expires ||
+					!slices.Equal(toStrings(a["permissions"]), []string{"events:write"}) || strings.Contains(string(one.body), token) {
+					t.Fatalf("read alone %s", one.body)
+				}
+				if _, shown := attrs(alone)["token"]; shown {
+					t.Fatalf("read alone shows the token: %s", one.body)
+				}
+				if self := alone["links"].(map[string]any)["self"]; self != "https://api.example.com"+tokens+"/"+o["id"].(string) {
+					t.Fatalf("self link %v", self)
+				}
+				if s := f.do(t, "GET", tokens+"/"+o["id"].(string), f.a.app, nil).status; s != http.StatusForbidden {
+					t.Fatalf("read alone with an app token: %d", s)
+				}
+				f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID+"/tokens/"+o["id"].(string), f.a.me, nil).errorOf(t, http.StatusNotFound)
 				list := f.do(t, "GET", tokens, f.a.me, nil).doc(t, http.StatusOK)
 				items := list["data"].([]any)
 				if len(items) != 1 || list["meta"].(map[string]any)["total"] != 1.0 {
@@ -54,6 +71,7 @@ func TestDeviceTokenRoutes(t *testing.T) {
 					t.Fatalf("ingest with a revoked token: %d", s)
 				}
 				f.do(t, "DELETE", tokens+"/"+o["id"].(string), f.a.me, nil).errorOf(t, http.StatusNotFound)
+				f.do(t, "GET", tokens+"/"+o["id"].(string), f.a.me, nil).errorOf(t, http.StatusNotFound)
 			})
 			t.Run("DefaultsToAllPermissions", func(t *testing.T) {
 				o := data(t, f.do(t, "POST", tokens, f.a.me, resourceDoc("device-tokens", "", map[string]any{"name": "All"}, nil)).

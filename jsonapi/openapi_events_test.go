@@ -34,6 +34,9 @@ func eventOperations() map[string]opDoc {
 			query: queryOne, status: 200, response: "DeviceTokenListDocument", errors: get},
 		"POST /api/v1/devices/{id}/tokens": {summary: "Issue a device token; the token is in this answer only.",
 			query: queryOne, request: "DeviceTokenCreateRequest", status: 201, response: "DeviceTokenDocument", errors: write},
+		"GET /api/v1/devices/{id}/tokens/{token_id}": {summary: "Read one live token of a device (never its secret); " +
+			"an expired or revoked token is 404. A token cannot be changed: revoke it and issue another.",
+			query: queryOne, status: 200, response: "DeviceTokenDocument", errors: get},
 		"DELETE /api/v1/devices/{id}/tokens/{token_id}": {summary: "Revoke a device token at once, on every replica.",
 			status: 204, errors: []int{400, 401, 403, 404, 406, 500}},
 	}
@@ -59,7 +62,7 @@ func eventResourceKinds() []resourceKind {
 				"longitude": {"type": []any{"number", "null"}, "minimum": -180, "maximum": 180},
 			}},
 		{typ: typeDeviceTokens, schema: "DeviceToken", presenter: deviceTokenPresenter{}, spec: &deviceTokenSpec,
-			required: []string{"name"}, relTypes: device,
+			required: []string{"name"}, relTypes: device, createOnly: true,
 			extra: map[string]obj{
 				"permissions": {"type": "array", "items": obj{"type": "string", "enum": toAny(scopes.AllPermissions())},
 					"description": "A subset of the device token permissions; all of them when omitted."},

@@ -40,6 +40,9 @@ type resourceKind struct {
 	required  []string          // attributes a create must carry
 	extra     map[string]obj    // attribute schema refinements
 	relTypes  map[string]string // relationship name → type
+	// createOnly is set for types that are created but never changed
+	// (device tokens): no NAMEUpdateRequest.
+	createOnly bool
 }
 
 func resourceKinds() []resourceKind {
@@ -234,6 +237,9 @@ func addResourceSchemas(s obj, k resourceKind) {
 		suffix string
 		create bool
 	}{{"CreateRequest", true}, {"UpdateRequest", false}} {
+		if !req.create && k.createOnly {
+			continue
+		}
 		props := obj{"type": obj{"const": k.typ},
 			"attributes": obj{"type": "object", "additionalProperties": false, "properties": writable},
 			"meta":       obj{"type": "object"}}

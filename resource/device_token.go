@@ -157,6 +157,32 @@ func (s *DeviceTokenService) List(ctx context.Context, deviceID string) ([]*Devi
 	return s.Store.ListDeviceTokens(ctx, p.CustomerID, d.ID, nowUTC(s.Now))
 }
 
+// Read returns one live token of a device, without its secret, as List
+// shows it: an expired or revoked token, or another device's, is
+// ENotFound. ENotFound, EUnauthenticated, EForbidden.
+func (s *DeviceTokenService) Read(ctx context.Context, deviceID, tokenID string) (*DeviceToken, error) {
+	p, err := authorize(ctx, scopes.OpDeviceTokens)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.findDevice(ctx, p, deviceID)
+	if err != nil {
+		return nil, err
+	}
+	notFound := Errorf(ENotFound, "device token %q not found", tokenID)
+	if !ValidID(tokenID) {
+		return nil, notFound
+	}
+	dt, err := s.Store.FindDeviceToken(ctx, p.CustomerID, d.ID, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	if dt.ExpiresAt != nil && !dt.ExpiresAt.After(nowUTC(s.Now)) {
+		return nil, notFound
+	}
+	return dt, nil
+}
+
 // Revoke revokes a token of a device at once: every replica refuses it from
 // the moment Revoke returns. ENotFound (for the device, or the token),
 // EUnauthenticated, EForbidden.

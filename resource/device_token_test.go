@@ -96,6 +96,38 @@ func TestDeviceTokens(t *testing.T) {
 			must(t, err)
 			requireEqual(t, len(list), 1)
 		})
+		t.Run("Read", func(t *testing.T) {
+			// Issue 18 item 13: one token alone, never its secret.
+			dt, _ := mustDeviceToken(t, e, e.a, resource.DeviceTokenInput{Name: "Alone", Permissions: []string{scopes.EventsRead}})
+			got, err := e.deviceTokens.Read(me, e.a.device.ID, dt.ID)
+			must(t, err)
+			requireEqual(t, got, dt)
+			t.Run("ErrNotFound", func(t *testing.T) {
+				other := storagetest.MustCreateDevice(t, e.stores.devices, storagetest.NewDevice(e.a.customer.ID, time.Now()))
+				past := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
+				expired := storagetest.NewDeviceToken(e.a.customer.ID, e.a.device.ID, past.Add(-time.Hour))
+				expired.ExpiresAt = &past
+				must(t, e.stores.deviceTokens.CreateDeviceToken(t.Context(), expired))
+				revoked, _ := mustDeviceToken(t, e, e.a, resource.DeviceTokenInput{Name: "Gone"})
+				must(t, e.deviceTokens.Revoke(me, e.a.device.ID, revoked.ID))
+				for name, c := range map[string][2]string{
+					"OtherDevice": {other.ID, dt.ID}, "UnknownID": {e.a.device.ID, resource.NewID()}, "BadID": {e.a.device.ID, "nope"},
+					"Expired": {e.a.device.ID, expired.ID}, "Revoked": {e.a.device.ID, revoked.ID}, "BadDevice": {"nope", dt.ID},
+				} {
+					_, err := e.deviceTokens.Read(me, c[0], c[1])
+					if resource.ErrorCode(err) != resource.ENotFound {
+						t.Fatalf("%s: %v, want ENotFound", name, err)
+					}
+				}
+				_, err := e.deviceTokens.Read(as(t, e.b.me()), e.a.device.ID, dt.ID)
+				requireCode(t, err, resource.ENotFound)
+			})
+			t.Run("ErrForbidden", func(t *testing.T) {
+				app := &scopes.Principal{Kind: scopes.KindApplication, CustomerID: e.a.customer.ID, ClientID: resource.NewID(), Scopes: []string{scopes.App}}
+				_, err := e.deviceTokens.Read(as(t, app), e.a.device.ID, dt.ID)
+				requireCode(t, err, resource.EForbidden)
+			})
+		})
 		t.Run("Expiry", func(t *testing.T) {
 			soon := time.Now().Add(time.Hour)
 			dt, secret := mustDeviceToken(t, e, e.a, resource.DeviceTokenInput{Name: "Brief", ExpiresAt: &soon})
