@@ -73,6 +73,7 @@ func newHandler(a *app) http.Handler {
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
 	// --- end GraphQL ---
+	mux.Handle("/", noRoute(mux, a.oauth)) // any other path: 404 or 405 (issue 18 item 14)
 	return strictTransport(a.cfg.Issuer, logRequests(a.log, mux))
 }
 
