@@ -9,7 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/assetgate/assetgate/resource"
 )
@@ -260,4 +264,62 @@ func applicationJSON(ap *resource.Application) map[string]any {
 		"token_endpoint_auth_method": ap.TokenEndpointAuthMethod, "pkce_enforcement": ap.PKCEEnforcement,
 		"redirect_uris_trusted": ap.RedirectURIsTrusted,
 	}
+}
+
+// healthcheck asks a running server's /healthz and succeeds when it
+// answers 200 within the timeout; anything else is an error (exit status
+// 1). It is the container image's HEALTHCHECK: the distroless image has no
+// shell and no curl. Without --url it asks the port ASSETGATE_ADDR listens
+// on, on the loopback interface. It opens no database.
+func (c *cli) healthcheck(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("assetgate healthcheck", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	target := fs.String("url", healthzURL(c.cfg.Addr), "the `URL` to ask")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	fs.BoolVar(&c.cfg.JSON, "json", false, "print machine-readable JSON")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &configError{msg: err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &configError{msg: fmt.Sprintf("healthcheck: unexpected argument %q", fs.Arg(0))}
+	}
+	if u, err := url.Parse(*target); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &configError{msg: fmt.Sprintf("healthcheck: --url must be an http(s) URL, got %q", *target)}
+	}
+	if *timeout <= 0 {
+		return &configError{msg: "healthcheck: --timeout must be positive"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *target, nil)
+	if err != nil {
+		return &configError{msg: fmt.Sprintf("healthcheck: %v", err)}
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %s: %w", *target, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %d", *target, res.StatusCode)
+	}
+	return c.print(map[string]any{"status": "ok", "url": *target}, "ok: "+*target)
+}
+
+// healthzURL is the /healthz URL of a server listening on addr, on the
+// loopback interface when addr names every interface.
+func healthzURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		port = "8080"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz"
 }

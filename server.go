@@ -60,6 +60,7 @@ Usage:
                        [--redirect-uri URI ...] [--scope SCOPE ...]
                        [--auth-method client_secret_basic|client_secret_post|none]
                        [--pkce optional|required|s256_required]
+  assetgate healthcheck [--url URL] exit 0 when the server's /healthz answers 200 (the container's HEALTHCHECK)
 
 Every command accepts --json. Run "assetgate COMMAND -h" for its flags.
 `
@@ -127,6 +128,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return c.userSetExternalToken(ctx, rest)
 	case "app create":
 		return c.appCreate(ctx, rest)
+	case "healthcheck":
+		return c.healthcheck(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
