@@ -103,3 +103,20 @@ func TestNoRoute(t *testing.T) {
 		}
 	})
 }
+
+func TestPrefersHTML(t *testing.T) {
+	for accept, want := range map[string]bool{
+		"": false, "*/*": false, "application/json": false, "text/*": false,
+		"text/html": true, "application/xhtml+xml": true,
+		"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8": true,
+		"application/json, text/html":                                     true,
+		"text/html;q=0.5, application/json":                               false,
+		"text/html;q=0":                                                   false,
+		"text/html;q=bad":                                                 false,
+		"text/html;;;":                                                    false,
+	} {
+		if got := prefersHTML(accept); got != want {
+			t.Errorf("prefersHTML(%q) = %v, want %v", accept, got, want)
+		}
+	}
+}
