@@ -19,6 +19,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/jsonapi/jsonapitest"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
@@ -81,6 +82,9 @@ func validateDocument(tb testing.TB, body []byte) map[string]any {
 	}
 	if err := responseSchema(tb).Validate(inst); err != nil {
 		tb.Fatalf("response is not a valid JSON:API document: %v\n%s", err, body)
+	}
+	if err := jsonapitest.CheckLinks(body); err != nil {
+		tb.Fatalf("response has a link that is not an RFC 3986 URI: %v\n%s", err, body)
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil {
