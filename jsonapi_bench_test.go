@@ -152,7 +152,9 @@ func benchToken(tb testing.TB, base string, app map[string]any) string {
 func benchSeed(tb testing.TB, env testEnv, counts map[string]int) {
 	tb.Helper()
 	ctx := context.Background()
-	a, err := open(ctx, defaultConfig(env.get), newLogger(io.Discard, "error"), false)
+	cfg := defaultConfig(env.get)
+	cfg.DatabaseTimeout = 5 * time.Minute // one seeding statement writes 100,000 rows
+	a, err := open(ctx, cfg, newLogger(io.Discard, "error"), false)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/jsonapi/jsonapitest"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
@@ -104,6 +105,11 @@ func (v *openAPITransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	out.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
 		v.t.Errorf("OpenAPI: response %d to %s %s breaks the document: %v\n%s", res.StatusCode, req.Method, req.URL.RequestURI(), err, body)
+	}
+	if strings.HasPrefix(res.Header.Get("Content-Type"), jsonapi.MediaType) {
+		if err := jsonapitest.CheckLinks(body); err != nil {
+			v.t.Errorf("response %d to %s %s has a link that is not an RFC 3986 URI: %v\n%s", res.StatusCode, req.Method, req.URL.RequestURI(), err, body)
+		}
 	}
 	return res, nil
 }

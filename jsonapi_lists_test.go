@@ -201,7 +201,7 @@ func TestJSONAPIDeviceLists(t *testing.T) {
 					doc := page(t, n)
 					seen = append(seen, listIDs(doc)...)
 					links := doc["links"].(map[string]any)
-					if doc["meta"].(map[string]any)["total"] != float64(total) || !strings.Contains(links["last"].(string), "page[number]=3") {
+					if doc["meta"].(map[string]any)["total"] != float64(total) || !strings.Contains(links["last"].(string), "page%5Bnumber%5D=3") {
 						t.Fatalf("page %d: meta %v links %v", n, doc["meta"], links)
 					}
 					if (n == 1) != (links["prev"] == nil) || (n == 3) != (links["next"] == nil) {
@@ -214,12 +214,12 @@ func TestJSONAPIDeviceLists(t *testing.T) {
 				sameSet(t, seen, all())
 				past := page(t, 5)
 				if ids := listIDs(past); len(ids) != 0 || past["links"].(map[string]any)["next"] != nil ||
-					!strings.Contains(past["links"].(map[string]any)["prev"].(string), "page[number]=3") {
+					!strings.Contains(past["links"].(map[string]any)["prev"].(string), "page%5Bnumber%5D=3") {
 					t.Fatalf("past the end: %v", past)
 				}
 				empty := list(t, "filter[search]=nothing-here&page[size]=10")
 				if listIDs(empty) != nil || empty["data"] == nil || empty["meta"].(map[string]any)["total"] != 0.0 ||
-					!strings.Contains(empty["links"].(map[string]any)["last"].(string), "page[number]=1") {
+					!strings.Contains(empty["links"].(map[string]any)["last"].(string), "page%5Bnumber%5D=1") {
 					t.Fatalf("empty list: %v", empty)
 				}
 				next, _ := url.Parse(list(t, "sort=created_at&page[size]=3")["links"].(map[string]any)["next"].(string))
@@ -235,6 +235,10 @@ func TestJSONAPIDeviceLists(t *testing.T) {
 				}
 				if got := listIDs(list(t, "page[size]=100")); len(got) != total {
 					t.Fatalf("page[size]=100 gave %d", len(got))
+				}
+				// Both spellings of a bracketed parameter are read alike.
+				if got := listIDs(list(t, "sort=created_at&page%5Bsize%5D=3&page%5Bnumber%5D=2")); !slices.Equal(got, seen[3:6]) {
+					t.Fatalf("encoded page parameters gave %v, want %v", got, seen[3:6])
 				}
 			})
 		})

@@ -11,7 +11,7 @@ import (
 // select.
 func (r *Resolver) applicationConnection(ctx context.Context, a pageArgs) (*model.ApplicationConnection, error) {
 	items, start, total, err := fetchPage(ctx, a, func(ctx context.Context, page resource.Page) ([]*resource.Application, int, error) {
-		l, err := r.deps.Applications.List(ctx, resource.Query{Page: page})
+		l, err := r.deps.Applications.List(ctx, resource.ListQuery[resource.ApplicationListFilter]{Page: page})
 		if err != nil {
 			return nil, 0, err
 		}

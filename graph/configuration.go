@@ -10,7 +10,7 @@ import (
 
 // configurationConnection reads the page of configurations the arguments
 // select.
-func (r *Resolver) configurationConnection(ctx context.Context, a pageArgs, q resource.Query) (*model.ConfigurationConnection, error) {
+func (r *Resolver) configurationConnection(ctx context.Context, a pageArgs, q resource.ListQuery[resource.ConfigurationListFilter]) (*model.ConfigurationConnection, error) {
 	items, start, total, err := fetchPage(ctx, a, func(ctx context.Context, page resource.Page) ([]*resource.Configuration, int, error) {
 		q.Page = page
 		l, err := r.deps.Configurations.List(ctx, q)

@@ -49,7 +49,7 @@ func (r *mutationResolver) DeleteConfiguration(ctx context.Context, input model.
 }
 
 func (r *queryResolver) Configurations(ctx context.Context, filter *model.ConfigurationFilter, orderBy []*model.ConfigurationOrder, first *int, after *string, last *int, before *string) (*model.ConfigurationConnection, error) {
-	return r.configurationConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, listQuery(filter, orderBy))
+	return r.configurationConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, configurationQuery(filter, orderBy))
 }
 
 func (r *queryResolver) Configuration(ctx context.Context, id string) (*resource.Configuration, error) {

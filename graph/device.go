@@ -10,8 +10,8 @@ import (
 // deviceConnection reads the page of devices the arguments select through
 // list (the devices of the customer, or of a group), with the groups and
 // configurations the selection asks for.
-func deviceConnection(ctx context.Context, a pageArgs, q resource.Query,
-	list func(context.Context, resource.Query) (*resource.DeviceList, error)) (*model.DeviceConnection, error) {
+func deviceConnection(ctx context.Context, a pageArgs, q resource.ListQuery[resource.DeviceListFilter],
+	list func(context.Context, resource.ListQuery[resource.DeviceListFilter]) (*resource.DeviceList, error)) (*model.DeviceConnection, error) {
 	items, start, total, err := fetchPage(ctx, a, listDevices(ctx, q, list))
 	if err != nil {
 		return nil, err

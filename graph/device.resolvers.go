@@ -56,7 +56,7 @@ func (r *mutationResolver) SetDeviceGroup(ctx context.Context, input model.SetDe
 }
 
 func (r *queryResolver) Devices(ctx context.Context, filter *model.DeviceFilter, orderBy []*model.DeviceOrder, first *int, after *string, last *int, before *string) (*model.DeviceConnection, error) {
-	return deviceConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, listQuery(filter, orderBy), r.deps.Devices.List)
+	return deviceConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, deviceQuery(filter, orderBy), r.deps.Devices.List)
 }
 
 func (r *queryResolver) Device(ctx context.Context, id string) (*resource.Device, error) {

@@ -156,17 +156,18 @@ func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
 }
 
 // argumentPath turns the field a resource error points at into a path
-// into the arguments of the GraphQL field fc: "filter[radius_lte]" is
-// "filter.radiusLte", "sort" is "orderBy", and a field of a mutation's
-// input object is "input.<field>" ("settings.shock_threshold_g" is
+// into the arguments of the GraphQL field fc. The neutral path of a filter
+// is the argument path already ("filter.radiusLte"); the sort is
+// "orderBy", the page "first"; and a field of a mutation's input object is
+// "input.<field>" ("settings.shock_threshold_g" is
 // "input.settings.shockThresholdG").
 func argumentPath(field string, fc *graphql.FieldContext) string {
 	switch {
-	case strings.HasPrefix(field, "filter[") && strings.HasSuffix(field, "]"):
-		return "filter." + camel(field[len("filter["):len(field)-1])
-	case field == "sort":
+	case strings.HasPrefix(field, resource.PathFilterPrefix):
+		return field
+	case field == resource.PathSort:
 		return "orderBy"
-	case strings.HasPrefix(field, "page["):
+	case field == resource.PathPageNumber || field == resource.PathPageSize:
 		return "first"
 	}
 	if fc != nil {
@@ -202,21 +203,6 @@ func camel(s string) string {
 		default:
 			b.WriteRune(r)
 		}
-	}
-	return b.String()
-}
-
-// snake turns camelCase into snake_case, the other way round.
-func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
 	}
 	return b.String()
 }

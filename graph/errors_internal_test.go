@@ -46,10 +46,11 @@ func TestArgumentPath(t *testing.T) {
 		fc    *graphql.FieldContext
 		want  string
 	}{
-		{"filter[radius_lte]", list, "filter.radiusLte"},
-		{"filter[search]", list, "filter.search"},
+		{"filter.radiusLte", list, "filter.radiusLte"},
+		{"filter.search", list, "filter.search"},
 		{"sort", list, "orderBy"},
-		{"page[size]", list, "first"},
+		{"page.size", list, "first"},
+		{"page.number", list, "first"},
 		{"after", list, "after"},
 		{"imei", mutation, "input.imei"},
 		{"old_password", mutation, "input.oldPassword"},

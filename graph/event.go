@@ -14,8 +14,8 @@ import (
 
 // eventConnection reads the page of events the arguments select through
 // list (the customer's events, or a device's).
-func eventConnection(ctx context.Context, a pageArgs, q resource.Query,
-	list func(context.Context, resource.Query) (*resource.EventList, error)) (*model.EventConnection, error) {
+func eventConnection(ctx context.Context, a pageArgs, q resource.ListQuery[resource.EventListFilter],
+	list func(context.Context, resource.ListQuery[resource.EventListFilter]) (*resource.EventList, error)) (*model.EventConnection, error) {
 	items, start, total, err := fetchPage(ctx, a, func(ctx context.Context, page resource.Page) ([]*resource.Event, int, error) {
 		q.Page = page
 		l, err := list(ctx, q)

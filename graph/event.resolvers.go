@@ -14,8 +14,8 @@ import (
 )
 
 func (r *deviceResolver) Events(ctx context.Context, obj *resource.Device, filter *model.DeviceEventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) (*model.EventConnection, error) {
-	return eventConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, listQuery(filter, orderBy),
-		func(ctx context.Context, q resource.Query) (*resource.EventList, error) {
+	return eventConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, deviceEventQuery(filter, orderBy),
+		func(ctx context.Context, q resource.ListQuery[resource.EventListFilter]) (*resource.EventList, error) {
 			return r.deps.Events.ListForDevice(ctx, obj.ID, q)
 		})
 }
@@ -64,7 +64,7 @@ func (r *mutationResolver) RevokeDeviceToken(ctx context.Context, input model.Re
 }
 
 func (r *queryResolver) Events(ctx context.Context, filter *model.EventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) (*model.EventConnection, error) {
-	return eventConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, listQuery(filter, orderBy), r.deps.Events.List)
+	return eventConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, eventQuery(filter, orderBy), r.deps.Events.List)
 }
 
 func (r *queryResolver) Event(ctx context.Context, id string) (*resource.Event, error) {

@@ -9,7 +9,7 @@ import (
 
 // groupConnection reads the page of device groups the arguments select,
 // with the configurations the selection asks for.
-func (r *Resolver) groupConnection(ctx context.Context, a pageArgs, q resource.Query) (*model.DeviceGroupConnection, error) {
+func (r *Resolver) groupConnection(ctx context.Context, a pageArgs, q resource.ListQuery[resource.DeviceGroupListFilter]) (*model.DeviceGroupConnection, error) {
 	q.Include = includes(ctx, []string{"configuration"})
 	items, start, total, err := fetchPage(ctx, a, func(ctx context.Context, page resource.Page) ([]*resource.DeviceGroup, int, error) {
 		q.Page = page

@@ -18,8 +18,8 @@ func (r *deviceGroupResolver) Configuration(ctx context.Context, obj *resource.D
 }
 
 func (r *deviceGroupResolver) Devices(ctx context.Context, obj *resource.DeviceGroup, filter *model.DeviceFilter, orderBy []*model.DeviceOrder, first *int, after *string, last *int, before *string) (*model.DeviceConnection, error) {
-	return deviceConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, listQuery(filter, orderBy),
-		func(ctx context.Context, q resource.Query) (*resource.DeviceList, error) {
+	return deviceConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, deviceQuery(filter, orderBy),
+		func(ctx context.Context, q resource.ListQuery[resource.DeviceListFilter]) (*resource.DeviceList, error) {
 			return r.deps.Groups.ListDevices(ctx, obj.ID, q)
 		})
 }
@@ -56,7 +56,7 @@ func (r *mutationResolver) AssignConfiguration(ctx context.Context, input model.
 }
 
 func (r *queryResolver) DeviceGroups(ctx context.Context, filter *model.DeviceGroupFilter, orderBy []*model.DeviceGroupOrder, first *int, after *string, last *int, before *string) (*model.DeviceGroupConnection, error) {
-	return r.groupConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, listQuery(filter, orderBy))
+	return r.groupConnection(ctx, pageArgs{first: first, after: after, last: last, before: before}, groupQuery(filter, orderBy))
 }
 
 func (r *queryResolver) DeviceGroup(ctx context.Context, id string) (*resource.DeviceGroup, error) {

@@ -7,7 +7,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/assetgate/assetgate/resource"
-	"github.com/assetgate/assetgate/scopes"
 )
 
 // This file maps a connection field's selection set onto the include paths
@@ -19,12 +18,10 @@ import (
 // includes returns the include paths among paths (each a dotted path from
 // the connection's node, like "group.configuration") that the current
 // field's selection reaches through edges.node. Paths come in order of
-// length, and only when the principal may read device groups: without it
-// the edges answer FORBIDDEN one by one instead of failing the list.
+// length, and only those resource.MayInclude allows the principal: the
+// others are left to the edges, which answer FORBIDDEN one by one instead
+// of failing the list.
 func includes(ctx context.Context, paths ...[]string) []string {
-	if p, ok := scopes.FromContext(ctx); !ok || !scopes.Allowed(p, scopes.OpGroupsRead) {
-		return nil
-	}
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
 		return nil
@@ -36,7 +33,7 @@ func includes(ctx context.Context, paths ...[]string) []string {
 			out = append(out, joinPath(path))
 		}
 	}
-	return out
+	return resource.MayInclude(ctx, out)
 }
 
 // selects reports whether a selection set on the type typeName reaches
@@ -63,7 +60,7 @@ func joinPath(path []string) string {
 
 // listDevices reads a page of devices with list, including the groups and
 // configurations the selection asks for, and primes the loaders with them.
-func listDevices(ctx context.Context, q resource.Query, list func(context.Context, resource.Query) (*resource.DeviceList, error)) lister[*resource.Device] {
+func listDevices(ctx context.Context, q resource.ListQuery[resource.DeviceListFilter], list func(context.Context, resource.ListQuery[resource.DeviceListFilter]) (*resource.DeviceList, error)) lister[*resource.Device] {
 	q.Include = includes(ctx, []string{"group"}, []string{"group", "configuration"})
 	batch := batchedEdges(ctx)
 	return func(ctx context.Context, page resource.Page) ([]*resource.Device, int, error) {

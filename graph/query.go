@@ -1,103 +1,114 @@
 package graph
 
 import (
-	"reflect"
-	"strconv"
 	"strings"
-	"time"
+
+	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/assetgate/assetgate/graph/model"
 	"github.com/assetgate/assetgate/resource"
 )
 
-// This file turns the filter and orderBy arguments of a list field into a
-// resource.Query. The schema declares the filter inputs and order enums of
-// each resource from its QuerySpec (a test holds them equal), so the
-// mapping is mechanical: a filter field is the JSON:API filter of the same
-// name in snake case, an order field the sort field in lower case. The
-// services check and parse the values, as they do JSON:API's.
+// This file maps the filter and orderBy arguments of the list fields onto
+// the typed queries of the resources, field by field: one line per filter
+// field, and an order enum value is the sort field in lower case (a test
+// holds the schema's inputs and enums equal to the resource's QuerySpec).
+// The services validate the values; an error points at a neutral path
+// ("filter.radiusLte") that argumentPath renders as an argument path.
 
-// listQuery returns the query of a list field: filter is a pointer to a
-// generated filter input (or nil), orderBy a slice of pointers to a
-// generated order input (or nil).
-func listQuery(filter, orderBy any) resource.Query {
-	return resource.Query{Filter: filterOf(filter), Sort: sortOf(orderBy)}
+// deviceQuery returns the query of a device list field.
+func deviceQuery(f *model.DeviceFilter, orderBy []*model.DeviceOrder) resource.ListQuery[resource.DeviceListFilter] {
+	q := resource.ListQuery[resource.DeviceListFilter]{Sort: sortOf(orderBy, func(o *model.DeviceOrder) (model.DeviceOrderField, model.OrderDirection) {
+		return o.Field, o.Direction
+	})}
+	if f != nil {
+		q.Filter = resource.DeviceListFilter{
+			Search: f.Search.Value(), IMEI: f.Imei.Value(), MAC: f.Mac.Value(), Fault: f.Fault.Value(), Group: f.Group.Value(),
+			Latitude: f.Latitude.Value(), Longitude: f.Longitude.Value(), RadiusLTE: f.RadiusLte.Value(), RadiusGTE: f.RadiusGte.Value(),
+		}
+	}
+	return q
 }
 
-// filterOf maps each set, non-null field of a filter input to its filter
-// name and the raw value JSON:API would carry: numbers and booleans in
-// their usual text form, times in RFC 3339, lists comma-separated, enums
-// in lower case.
-func filterOf(filter any) map[string]string {
-	v := reflect.ValueOf(filter)
-	if !v.IsValid() || v.Kind() == reflect.Pointer && v.IsNil() {
+// groupQuery returns the query of the deviceGroups field.
+func groupQuery(f *model.DeviceGroupFilter, orderBy []*model.DeviceGroupOrder) resource.ListQuery[resource.DeviceGroupListFilter] {
+	q := resource.ListQuery[resource.DeviceGroupListFilter]{Sort: sortOf(orderBy, func(o *model.DeviceGroupOrder) (model.DeviceGroupOrderField, model.OrderDirection) {
+		return o.Field, o.Direction
+	})}
+	if f != nil {
+		q.Filter = resource.DeviceGroupListFilter{Search: f.Search.Value(), Name: f.Name.Value()}
+	}
+	return q
+}
+
+// configurationQuery returns the query of the configurations field.
+func configurationQuery(f *model.ConfigurationFilter, orderBy []*model.ConfigurationOrder) resource.ListQuery[resource.ConfigurationListFilter] {
+	q := resource.ListQuery[resource.ConfigurationListFilter]{Sort: sortOf(orderBy, func(o *model.ConfigurationOrder) (model.ConfigurationOrderField, model.OrderDirection) {
+		return o.Field, o.Direction
+	})}
+	if f != nil {
+		q.Filter = resource.ConfigurationListFilter{Search: f.Search.Value(), Name: f.Name.Value(), State: enumValue(f.State)}
+	}
+	return q
+}
+
+// eventQuery returns the query of the events field.
+func eventQuery(f *model.EventFilter, orderBy []*model.EventOrder) resource.ListQuery[resource.EventListFilter] {
+	q := resource.ListQuery[resource.EventListFilter]{Sort: eventSort(orderBy)}
+	if f != nil {
+		q.Filter = resource.EventListFilter{Device: f.Device.Value(), Type: enumList(f.Type), Since: f.Since.Value(), Until: f.Until.Value()}
+	}
+	return q
+}
+
+// deviceEventQuery returns the query of the events field of a device.
+func deviceEventQuery(f *model.DeviceEventFilter, orderBy []*model.EventOrder) resource.ListQuery[resource.EventListFilter] {
+	q := resource.ListQuery[resource.EventListFilter]{Sort: eventSort(orderBy)}
+	if f != nil {
+		q.Filter = resource.EventListFilter{Type: enumList(f.Type), Since: f.Since.Value(), Until: f.Until.Value()}
+	}
+	return q
+}
+
+func eventSort(orderBy []*model.EventOrder) []resource.SortField {
+	return sortOf(orderBy, func(o *model.EventOrder) (model.EventOrderField, model.OrderDirection) { return o.Field, o.Direction })
+}
+
+// sortOf maps an orderBy list to sort fields: the order enum value in
+// lower case (CREATED_AT is created_at) and its direction.
+func sortOf[O any, F ~string](orderBy []*O, field func(*O) (F, model.OrderDirection)) []resource.SortField {
+	if len(orderBy) == 0 {
 		return nil
 	}
-	v = reflect.Indirect(v)
-	out := map[string]string{}
-	for i := range v.NumField() {
-		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
-		res := v.Field(i).MethodByName("ValueOK").Call(nil) // graphql.Omittable
-		if !res[1].Bool() {
-			continue
-		}
-		if raw, ok := rawValue(res[0]); ok {
-			out[snake(name)] = raw
-		}
+	out := make([]resource.SortField, len(orderBy))
+	for i, o := range orderBy {
+		f, dir := field(o)
+		out[i] = resource.SortField{Field: strings.ToLower(string(f)), Desc: dir == model.OrderDirectionDesc}
 	}
 	return out
 }
 
-// rawValue renders one filter value; ok is false for null.
-func rawValue(v reflect.Value) (string, bool) {
-	if v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return "", false
-		}
-		v = v.Elem()
-	}
-	if t, ok := v.Interface().(time.Time); ok {
-		return t.UTC().Format(time.RFC3339Nano), true
-	}
-	switch v.Kind() {
-	case reflect.Slice:
-		if v.IsNil() {
-			return "", false
-		}
-		items := make([]string, v.Len())
-		for i := range items {
-			items[i], _ = rawValue(v.Index(i))
-		}
-		return strings.Join(items, ","), true
-	case reflect.Bool:
-		return strconv.FormatBool(v.Bool()), true
-	case reflect.Float64:
-		return strconv.FormatFloat(v.Float(), 'g', -1, 64), true
-	case reflect.Int:
-		return strconv.FormatInt(v.Int(), 10), true
-	case reflect.String:
-		if v.Type() != reflect.TypeFor[string]() {
-			return strings.ToLower(v.String()), true // an enum
-		}
-		return v.String(), true
-	}
-	return "", false
-}
-
-// sortOf maps an orderBy list (pointers to inputs with Field, an order
-// enum, and Direction) to sort fields.
-func sortOf(orderBy any) []resource.SortField {
-	v := reflect.ValueOf(orderBy)
-	if !v.IsValid() || v.Len() == 0 {
+// enumValue maps an optional enum to its value in lower case (PUBLISHED is
+// published); nil for absent or null.
+func enumValue[E ~string](o graphql.Omittable[*E]) *string {
+	v := o.Value()
+	if v == nil {
 		return nil
 	}
-	out := make([]resource.SortField, v.Len())
-	for i := range out {
-		o := reflect.Indirect(v.Index(i))
-		out[i] = resource.SortField{
-			Field: strings.ToLower(o.FieldByName("Field").String()),
-			Desc:  o.FieldByName("Direction").Interface().(model.OrderDirection) == model.OrderDirectionDesc,
-		}
+	s := strings.ToLower(string(*v))
+	return &s
+}
+
+// enumList maps an optional list of enums to their values in lower case;
+// nil for absent or null, empty for an empty list.
+func enumList[E ~string](o graphql.Omittable[[]E]) []string {
+	v := o.Value()
+	if v == nil {
+		return nil
+	}
+	out := make([]string, len(v))
+	for i, e := range v {
+		out[i] = strings.ToLower(string(e))
 	}
 	return out
 }

@@ -134,6 +134,23 @@ func TestFilters(t *testing.T) {
 				t.Fatalf("groups = %v", ids)
 			}
 		})
+		t.Run("GroupNameWithComma", func(t *testing.T) {
+			// A name is one item of the list, commas and all: the
+			// filter is typed, never joined into JSON:API's comma list.
+			comma := storagetest.NewDeviceGroup(e.a.customer.ID, time.Now())
+			comma.Name = "North, East"
+			storagetest.MustCreateDeviceGroup(t, e.stores.groups, comma)
+			for _, part := range []string{"North", "East"} {
+				other := storagetest.NewDeviceGroup(e.a.customer.ID, time.Now())
+				other.Name = part
+				storagetest.MustCreateDeviceGroup(t, e.stores.groups, other)
+			}
+			d := e.query(t, me, `query($n: [String!]) { deviceGroups(filter: {name: $n}) { edges { node { id } } } }`,
+				map[string]any{"n": []string{"North, East"}}).ok(t)
+			if ids := nodeIDs(d["deviceGroups"]); !slices.Equal(ids, []string{comma.ID}) {
+				t.Fatalf("groups = %v, want only %s", ids, comma.ID)
+			}
+		})
 		t.Run("Configurations", func(t *testing.T) {
 			for state, want := range map[string][]string{"PUBLISHED": {e.a.config.ID}, "DRAFT": {}} {
 				d := e.query(t, me, `query($s: ConfigurationState) { configurations(filter: {state: $s}, orderBy: [{field: PUBLISHED_AT, direction: DESC}]) { edges { node { id } } } }`,

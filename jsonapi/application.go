@@ -82,7 +82,7 @@ func (a *API) applicationRoutes() []*route {
 }
 
 func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
-	q, err := a.parseQuery(r.URL.RawQuery, queryList)
+	q, err := parseList(a, r.URL.RawQuery, applicationFilters)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (a *API) listApplications(w http.ResponseWriter, r *http.Request) error {
 	for i, app := range list.Applications {
 		ps[i] = a.presentApplication(app, "")
 	}
-	return a.writeMany(w, r, q, ps, nil, list.Page, list.Total)
+	return a.writeMany(w, r, q.Query(), ps, nil, list.Page, list.Total)
 }
 
 func (a *API) getApplication(w http.ResponseWriter, r *http.Request) error {

@@ -55,7 +55,7 @@ func (a *API) configurationRoutes() []*route {
 }
 
 func (a *API) listConfigurations(w http.ResponseWriter, r *http.Request) error {
-	q, err := a.parseQuery(r.URL.RawQuery, queryList)
+	q, err := parseList(a, r.URL.RawQuery, configurationFilters)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (a *API) listConfigurations(w http.ResponseWriter, r *http.Request) error {
 	for i, c := range list.Configurations {
 		ps[i] = a.presentConfiguration(c)
 	}
-	return a.writeMany(w, r, q, ps, nil, list.Page, list.Total)
+	return a.writeMany(w, r, q.Query(), ps, nil, list.Page, list.Total)
 }
 
 func (a *API) getConfiguration(w http.ResponseWriter, r *http.Request) error {

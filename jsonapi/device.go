@@ -71,28 +71,19 @@ func (a *API) deviceRoutes() []*route {
 }
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request) error {
-	q, err := a.parseQuery(r.URL.RawQuery, queryList)
+	q, err := parseList(a, r.URL.RawQuery, deviceFilters)
 	if err != nil {
 		return err
 	}
 	list, err := a.deps.Devices.List(r.Context(), q)
 	if err != nil {
-		return includeNeeds(q, err)
+		return err
 	}
 	ps := make([]presenter, len(list.Devices))
 	for i, d := range list.Devices {
 		ps[i] = a.presentDevice(d)
 	}
-	return a.writeMany(w, r, q, ps, a.presentIncluded(&list.Included), list.Page, list.Total)
-}
-
-// includeNeeds marks the error of a device request with include paths:
-// including groups also reads groups.
-func includeNeeds(q resource.Query, err error) error {
-	if len(q.Include) == 0 {
-		return err
-	}
-	return needing(err, scopes.OpGroupsRead)
+	return a.writeMany(w, r, q.Query(), ps, a.presentIncluded(&list.Included), list.Page, list.Total)
 }
 
 // writeDevice writes one device with what q's include asks for.
@@ -101,7 +92,7 @@ func (a *API) writeDevice(w http.ResponseWriter, r *http.Request, status int, q 
 	if len(q.Include) > 0 {
 		inc, err := a.deps.Devices.Include(r.Context(), []*resource.Device{d}, q.Include)
 		if err != nil {
-			return includeNeeds(q, err)
+			return err
 		}
 		related = a.presentIncluded(inc)
 	}

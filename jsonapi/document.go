@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
-	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -215,24 +214,29 @@ func (a *API) linkage(self, related, typ, id string) *document {
 // url returns the absolute link of a path under the base path.
 func (a *API) url(path string) string { return a.base + path }
 
-// requestURL returns the link of the request itself.
+// requestURL returns the link of the request itself: its path and query
+// as the client sent them, with every character RFC 3986 does not allow
+// there percent-encoded (the brackets of page[..], filter[..] and
+// fields[..] become %5B and %5D), so the link is a URI.
 func (a *API) requestURL(r *http.Request) string {
-	u := a.url(strings.TrimPrefix(r.URL.Path, BasePath))
+	u := a.url(escapeURIPart(strings.TrimPrefix(r.URL.Path, BasePath), false))
 	if r.URL.RawQuery != "" {
-		u += "?" + r.URL.RawQuery
+		u += "?" + escapeURIPart(r.URL.RawQuery, true)
 	}
 	return u
 }
 
 // pageLinks returns self, first, prev, next and last of a list page; prev
-// and next are null where there is no such page.
+// and next are null where there is no such page. Every link is a URI:
+// parameter names are written percent-encoded (page%5Bnumber%5D=2).
 func (a *API) pageLinks(r *http.Request, page resource.Page, total int) jsonapi.Links {
 	last := page.LastNumber(total)
+	path := a.url(escapeURIPart(strings.TrimPrefix(r.URL.Path, BasePath), false))
 	at := func(n int) string {
 		q := r.URL.Query()
 		q.Set("page[number]", strconv.Itoa(n))
 		q.Set("page[size]", strconv.Itoa(page.Size))
-		return a.url(strings.TrimPrefix(r.URL.Path, BasePath)) + "?" + encodeQuery(q)
+		return path + "?" + q.Encode()
 	}
 	links := jsonapi.Links{"self": a.requestURL(r), "first": at(1), "last": at(last), "prev": nil, "next": nil}
 	if page.Number > 1 {
@@ -244,11 +248,28 @@ func (a *API) pageLinks(r *http.Request, page resource.Page, total int) jsonapi.
 	return links
 }
 
-// encodeQuery encodes q sorted by key, leaving the brackets of JSON:API
-// parameter families readable.
-func encodeQuery(q url.Values) string {
-	s := q.Encode()
-	return strings.NewReplacer("%5B", "[", "%5D", "]").Replace(s)
+// escapeURIPart percent-encodes every byte of s that RFC 3986 does not
+// allow in a path (query false; s is the decoded path) or a query (query
+// true; s is the raw query, whose valid %XX escapes are kept as sent).
+func escapeURIPart(s string, query bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0, query && c == '?':
+			b.WriteByte(c)
+		case query && c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // timeString formats t as RFC 3339 in UTC (defect 4).

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/jsonapi/jsonapitest"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -40,6 +41,9 @@ func TestJSONAPIDefect_IncludedNeverRepeatsPrimary(t *testing.T) {
 	}
 }
 
+// TestPageLinks checks the pagination links of a list: every one is an
+// RFC 3986 URI, with the brackets of page[..], filter[..] and the like
+// percent-encoded, whether the request wrote them encoded or not.
 func TestPageLinks(t *testing.T) {
 	a := New(Deps{BaseURL: "https://x.example/"})
 	for _, tc := range []struct {
@@ -55,21 +59,56 @@ func TestPageLinks(t *testing.T) {
 		{"Exact", 2, 10, 20, "1", "1", nil, "2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest("GET", "/api/v1/devices?filter[fault]=true&sort=-name&page[number]=9", nil)
-			links := a.pageLinks(r, resource.Page{Number: tc.number, Size: tc.size}, tc.total)
-			link := func(n any) any {
-				if n == nil {
-					return nil
+			for _, raw := range []string{"filter[fault]=true&sort=-name&page[number]=9", "filter%5Bfault%5D=true&sort=-name&page%5Bnumber%5D=9"} {
+				r := httptest.NewRequest("GET", "/api/v1/devices?"+raw, nil)
+				links := a.pageLinks(r, resource.Page{Number: tc.number, Size: tc.size}, tc.total)
+				link := func(n any) any {
+					if n == nil {
+						return nil
+					}
+					return "https://x.example/api/v1/devices?filter%5Bfault%5D=true&page%5Bnumber%5D=" + n.(string) + "&page%5Bsize%5D=10&sort=-name"
 				}
-				return "https://x.example/api/v1/devices?filter[fault]=true&page[number]=" + n.(string) + "&page[size]=10&sort=-name"
-			}
-			for name, want := range map[string]any{"first": link(tc.first), "prev": link(tc.prev), "next": link(tc.next), "last": link(tc.last)} {
-				if links[name] != want {
-					t.Errorf("%s = %v, want %v", name, links[name], want)
+				for name, want := range map[string]any{"first": link(tc.first), "prev": link(tc.prev), "next": link(tc.next), "last": link(tc.last)} {
+					if links[name] != want {
+						t.Errorf("%s = %v, want %v", name, links[name], want)
+					}
+				}
+				if links["self"] != "https://x.example/api/v1/devices?filter%5Bfault%5D=true&sort=-name&page%5Bnumber%5D=9" {
+					t.Errorf("self = %v", links["self"])
+				}
+				for name, l := range links {
+					if s, ok := l.(string); ok {
+						if err := jsonapitest.CheckURI(s); err != nil {
+							t.Errorf("%s: %v", name, err)
+						}
+					}
 				}
 			}
-			if links["self"] != "https://x.example/api/v1/devices?filter[fault]=true&sort=-name&page[number]=9" {
-				t.Errorf("self = %v", links["self"])
+		})
+	}
+}
+
+// TestRequestURL checks that the self link of a request is an RFC 3986 URI
+// whatever the client left unencoded in its query (Go's server passes
+// brackets, quotes and the like through), and keeps what it encoded.
+func TestRequestURL(t *testing.T) {
+	a := New(Deps{BaseURL: "https://x.example"})
+	for _, tc := range []struct{ name, target, want string }{
+		{"OK", "/api/v1/devices/abc?include=group", "https://x.example/api/v1/devices/abc?include=group"},
+		{"Brackets", "/api/v1/devices?fields[devices]=name,imei", "https://x.example/api/v1/devices?fields%5Bdevices%5D=name,imei"},
+		{"Encoded", "/api/v1/devices?filter%5Bsearch%5D=a%2Cb+c", "https://x.example/api/v1/devices?filter%5Bsearch%5D=a%2Cb+c"},
+		{"Unsafe", "/api/v1/devices?filter[search]=a|b^\"`{}", "https://x.example/api/v1/devices?filter%5Bsearch%5D=a%7Cb%5E%22%60%7B%7D"},
+		{"LonePercent", "/api/v1/devices?q=100%", "https://x.example/api/v1/devices?q=100%25"},
+		{"NoQuery", "/api/v1/users/me", "https://x.example/api/v1/users/me"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", tc.target, nil)
+			got := a.requestURL(r)
+			if got != tc.want {
+				t.Errorf("requestURL = %q, want %q", got, tc.want)
+			}
+			if err := jsonapitest.CheckURI(got); err != nil {
+				t.Error(err)
 			}
 		})
 	}

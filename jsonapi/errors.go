@@ -83,18 +83,30 @@ type errorDocument struct {
 	JSONAPI *jsonapiObject `json:"jsonapi,omitempty"`
 }
 
-// isQueryParameter reports whether a resource.Error field names a query
-// parameter.
+// isQueryParameter reports whether a resource.Error field is the neutral
+// path of a query part (resource.PathSort, "filter.radiusLte"...).
 func isQueryParameter(field string) bool {
-	if field == "include" || field == "sort" {
-		return true
+	return field == resource.PathInclude || field == resource.PathSort ||
+		strings.HasPrefix(field, resource.PathFilterPrefix) || strings.HasPrefix(field, "page.")
+}
+
+// queryParameter renders the neutral path of a query part as the query
+// parameter that carries it: "filter.radiusLte" is filter[radius_lte],
+// "page.size" page[size].
+func queryParameter(field string) string {
+	family, member, ok := strings.Cut(field, ".")
+	if !ok {
+		return field
 	}
-	for _, p := range []string{"filter[", "page[", "fields["} {
-		if strings.HasPrefix(field, p) {
-			return true
+	var b strings.Builder
+	for _, r := range member {
+		if 'A' <= r && r <= 'Z' {
+			b.WriteByte('_')
+			r += 'a' - 'A'
 		}
+		b.WriteRune(r)
 	}
-	return false
+	return family + "[" + b.String() + "]"
 }
 
 // mapped is what the mapper makes of an error.
@@ -176,7 +188,7 @@ func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error)
 	switch {
 	case re.Field == "":
 	case isQueryParameter(re.Field):
-		m.object.Source = &errorSource{Parameter: re.Field}
+		m.object.Source = &errorSource{Parameter: queryParameter(re.Field)}
 	case rt != nil && rt.pointer != nil:
 		if p, ok := rt.pointer(re.Field); ok {
 			m.object.Source = &errorSource{Pointer: &p}
@@ -185,36 +197,18 @@ func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error)
 	return m
 }
 
-// alsoNeeds wraps the error of a request that needed more operations
-// than its route's (a device list with include=group also reads groups),
-// so a 403 can name the missing scope.
-type alsoNeeds struct {
-	error
-	ops []scopes.Operation
-}
-
-// Unwrap returns the wrapped error.
-func (e *alsoNeeds) Unwrap() error { return e.error }
-
-// needing wraps a non-nil err with the extra operations of its request.
-func needing(err error, ops ...scopes.Operation) error {
-	if err == nil {
-		return nil
-	}
-	return &alsoNeeds{error: err, ops: ops}
-}
-
 // missingScope returns the insufficient_scope challenge for the first
-// operation of the route (or of the request, see alsoNeeds) that the
-// principal may not perform, or nil.
+// operation of the route, or else the operation the service says it was
+// refused (resource.Error.Operation: a device list with include=group also
+// reads groups), that the principal may not perform, or nil.
 func missingScope(r *http.Request, rt *route, err error) error {
 	var ops []scopes.Operation
 	if rt != nil {
 		ops = append(ops, rt.ops...)
 	}
-	var extra *alsoNeeds
-	if errors.As(err, &extra) {
-		ops = append(ops, extra.ops...)
+	var re *resource.Error
+	if errors.As(err, &re) && re.Operation != "" {
+		ops = append(ops, re.Operation)
 	}
 	p, _ := scopes.FromContext(r.Context())
 	for _, op := range ops {

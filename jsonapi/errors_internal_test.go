@@ -33,10 +33,12 @@ func TestMapError(t *testing.T) {
 		challenge string // a substring of WWW-Authenticate; "" for none
 		retry     string // Retry-After; "" for none
 	}{
-		{name: "InvalidQueryParameter", err: resource.Invalidf("filter[fault]", "bad"), status: 400, code: "Invalid", parameter: "filter[fault]"},
+		{name: "InvalidQueryParameter", err: resource.Invalidf("filter.fault", "bad"), status: 400, code: "Invalid", parameter: "filter[fault]"},
+		{name: "InvalidFilterCamelCase", err: resource.Invalidf("filter.radiusLte", "bad"), status: 400, code: "Invalid", parameter: "filter[radius_lte]"},
 		{name: "InvalidSort", err: resource.Invalidf("sort", "bad"), status: 400, code: "Invalid", parameter: "sort"},
 		{name: "InvalidInclude", err: resource.Invalidf("include", "bad"), status: 400, code: "Invalid", parameter: "include"},
-		{name: "InvalidPage", err: resource.Invalidf("page[size]", "bad"), status: 400, code: "Invalid", parameter: "page[size]"},
+		{name: "InvalidPage", err: resource.Invalidf(resource.PathPageSize, "bad"), status: 400, code: "Invalid", parameter: "page[size]"},
+		{name: "InvalidPageNumber", err: resource.Invalidf(resource.PathPageNumber, "bad"), status: 400, code: "Invalid", parameter: "page[number]"},
 		{name: "InvalidAttribute", err: resource.Invalidf("imei", "bad"), status: 422, code: "Invalid", pointer: "/data/attributes/imei"},
 		{name: "InvalidNested", err: resource.Invalidf("settings.shock_threshold_g", "bad"), status: 422, code: "Invalid", pointer: "/data/attributes/settings/shock_threshold_g"},
 		{name: "InvalidRelationship", err: resource.Invalidf("group", "bad"), status: 422, code: "Invalid", pointer: "/data/relationships/group"},
@@ -48,7 +50,7 @@ func TestMapError(t *testing.T) {
 		{name: "Unauthenticated", err: resource.Errorf(resource.EUnauthenticated, "who"), status: 401, code: "Unauthenticated", challenge: `Bearer realm="assetgate"`},
 		{name: "ForbiddenScope", err: resource.Errorf(resource.EForbidden, "no"), principal: noScope, status: 403, code: "Forbidden", challenge: `error="insufficient_scope"`},
 		{name: "ForbiddenSecondOp", err: resource.Errorf(resource.EForbidden, "no"), principal: device, status: 403, code: "Forbidden", challenge: `scope="me app basic"`},
-		{name: "ForbiddenIncludeNeedsMore", err: needing(resource.Errorf(resource.EForbidden, "no"), scopes.OpGroupsWrite), principal: basic, status: 403, code: "Forbidden", challenge: `scope="me app"`},
+		{name: "ForbiddenIncludeNeedsMore", err: &resource.Error{Code: resource.EForbidden, Message: "no", Operation: scopes.OpGroupsWrite}, principal: basic, status: 403, code: "Forbidden", challenge: `scope="me app"`},
 		{name: "ForbiddenNoScopeMissing", err: resource.Errorf(resource.EForbidden, "no"), principal: basic, status: 403, code: "Forbidden"},
 		{name: "ForbiddenField", err: &resource.Error{Code: resource.EForbidden, Field: "old_password", Message: "wrong"}, principal: basic, status: 403, code: "Forbidden", pointer: "/data/attributes/old_password"},
 		{name: "MissingToken", err: scopes.ErrMissingToken, status: 401, code: "Unauthenticated", challenge: `Bearer realm="assetgate"`},

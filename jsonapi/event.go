@@ -126,7 +126,7 @@ func (a *API) writeEvents(w http.ResponseWriter, r *http.Request, q resource.Que
 }
 
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
-	q, err := a.parseQuery(r.URL.RawQuery, queryList)
+	q, err := parseList(a, r.URL.RawQuery, eventFilters)
 	if err != nil {
 		return err
 	}
@@ -134,11 +134,11 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.writeEvents(w, r, q, list)
+	return a.writeEvents(w, r, q.Query(), list)
 }
 
 func (a *API) listDeviceEvents(w http.ResponseWriter, r *http.Request) error {
-	q, err := a.parseQuery(r.URL.RawQuery, queryList)
+	q, err := parseList(a, r.URL.RawQuery, deviceEventFilters)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (a *API) listDeviceEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return a.writeEvents(w, r, q, list)
+	return a.writeEvents(w, r, q.Query(), list)
 }
 
 func (a *API) getEvent(w http.ResponseWriter, r *http.Request) error {

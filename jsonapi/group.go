@@ -59,7 +59,7 @@ func (a *API) groupRoutes() []*route {
 }
 
 func (a *API) listGroups(w http.ResponseWriter, r *http.Request) error {
-	q, err := a.parseQuery(r.URL.RawQuery, queryList)
+	q, err := parseList(a, r.URL.RawQuery, groupFilters)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) error {
 	for i, g := range list.Groups {
 		ps[i] = a.presentGroup(g)
 	}
-	return a.writeMany(w, r, q, ps, a.presentIncluded(&list.Included), list.Page, list.Total)
+	return a.writeMany(w, r, q.Query(), ps, a.presentIncluded(&list.Included), list.Page, list.Total)
 }
 
 // writeGroup writes one group with what q's include asks for.

@@ -22,16 +22,33 @@ const (
 	queryList
 )
 
-// parseQuery reads the JSON:API query parameters of rawQuery into a
-// resource.Query. Which filters, sorts and include paths a resource
-// accepts is the service's check; this layer refuses, with 400 and
+// parsedQuery is what parseQuery reads: the parts every route kind shares,
+// and for lists the sort, the page and the filter values by name, to be
+// mapped onto a resource's typed filter (see parseList).
+type parsedQuery struct {
+	resource.Query
+	sort   []resource.SortField
+	page   resource.Page
+	filter map[string]string
+}
+
+// parseQuery reads the JSON:API query parameters of rawQuery. Which sorts
+// and include paths a resource accepts is the service's check, and which
+// filters the route's filterFields; this layer refuses, with 400 and
 // source.parameter, what no route of its kind accepts: unknown parameter
 // families, parameters given twice, names or values that are not storable
 // text (NUL characters, invalid UTF-8; see resource.StorableText), empty
 // list items, page values that are not integers from 1 (page[size] at
-// most 100), and fields[TYPE] naming an unknown type or member.
+// most 100), and fields[TYPE] naming an unknown type or member. Both
+// page[size] and page%5Bsize%5D are read (url.ParseQuery decodes names).
 func (a *API) parseQuery(rawQuery string, kind queryKind) (resource.Query, error) {
-	var q resource.Query
+	q, err := a.parseParams(rawQuery, kind)
+	return q.Query, err
+}
+
+// parseParams is parseQuery with the parts of a list query.
+func (a *API) parseParams(rawQuery string, kind queryKind) (parsedQuery, error) {
+	var q parsedQuery
 	values, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return q, &apiError{Status: 400, Code: resource.EInvalid, Detail: "the query string is malformed"}
@@ -55,8 +72,24 @@ func (a *API) parseQuery(rawQuery string, kind queryKind) (resource.Query, error
 	return q, nil
 }
 
+// parseList reads the query of a list route whose resource has the typed
+// filter F, with filters mapping each filter[NAME] the route accepts onto
+// a field of F. An unknown filter name is a 400 pointing at it, never
+// ignored.
+func parseList[F any](a *API, rawQuery string, filters filterFields[F]) (resource.ListQuery[F], error) {
+	pq, err := a.parseParams(rawQuery, queryList)
+	if err != nil {
+		return resource.ListQuery[F]{}, err
+	}
+	q := resource.ListQuery[F]{Sort: pq.sort, Page: pq.page, Include: pq.Include, Fields: pq.Fields}
+	if err := filters.apply(&q.Filter, pq.filter); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
 // parseParam reads one query parameter into q.
-func (a *API) parseParam(q *resource.Query, name, value string, kind queryKind) error {
+func (a *API) parseParam(q *parsedQuery, name, value string, kind queryKind) error {
 	family, member, bracketed := splitFamily(name)
 	switch {
 	case kind >= queryOne && name == "include":
@@ -73,7 +106,7 @@ func (a *API) parseParam(q *resource.Query, name, value string, kind queryKind) 
 			q.Include = []string{} // include= asks for nothing, explicitly
 		}
 	case kind >= queryOne && family == "fields" && bracketed:
-		return a.parseFields(q, name, member, value)
+		return a.parseFields(&q.Query, name, member, value)
 	case kind == queryList && name == "sort":
 		items, err := commaItems(name, value)
 		if err != nil {
@@ -84,7 +117,7 @@ func (a *API) parseParam(q *resource.Query, name, value string, kind queryKind) 
 		}
 		for _, it := range items {
 			desc := strings.HasPrefix(it, "-")
-			q.Sort = append(q.Sort, resource.SortField{Field: strings.TrimPrefix(it, "-"), Desc: desc})
+			q.sort = append(q.sort, resource.SortField{Field: strings.TrimPrefix(it, "-"), Desc: desc})
 		}
 	case kind == queryList && family == "page" && bracketed && (member == "number" || member == "size"):
 		n, err := strconv.Atoi(value)
@@ -94,15 +127,15 @@ func (a *API) parseParam(q *resource.Query, name, value string, kind queryKind) 
 		case member == "size" && n > resource.MaxPageSize:
 			return badParameter(name, "page[size] must be at most "+strconv.Itoa(resource.MaxPageSize))
 		case member == "number":
-			q.Page.Number = n
+			q.page.Number = n
 		default:
-			q.Page.Size = n
+			q.page.Size = n
 		}
 	case kind == queryList && family == "filter" && bracketed && member != "":
-		if q.Filter == nil {
-			q.Filter = map[string]string{}
+		if q.filter == nil {
+			q.filter = map[string]string{}
 		}
-		q.Filter[member] = value
+		q.filter[member] = value
 	default:
 		return badParameter(name, "query parameter "+name+" is not supported here")
 	}

@@ -14,22 +14,26 @@ func TestParseQuery(t *testing.T) {
 		name  string
 		raw   string
 		kind  queryKind
-		want  resource.Query
+		want  parsedQuery
 		param string // the parameter a 400 points at; "" for success
 	}{
 		{name: "Empty", raw: "", kind: queryList},
 		{name: "Everything", kind: queryList,
 			raw: "include=group,group.configuration&fields[devices]=name,imei&fields[device-groups]=&sort=-last_event_at,name&page[number]=3&page[size]=25&filter[fault]=true&filter[search]=a%2Cb",
-			want: resource.Query{
-				Include: []string{"group", "group.configuration"},
-				Fields:  map[string][]string{"devices": {"name", "imei"}, "device-groups": {}},
-				Sort:    []resource.SortField{{Field: "last_event_at", Desc: true}, {Field: "name"}},
-				Page:    resource.Page{Number: 3, Size: 25},
-				Filter:  map[string]string{"fault": "true", "search": "a,b"},
+			want: parsedQuery{
+				Query: resource.Query{
+					Include: []string{"group", "group.configuration"},
+					Fields:  map[string][]string{"devices": {"name", "imei"}, "device-groups": {}},
+				},
+				sort:   []resource.SortField{{Field: "last_event_at", Desc: true}, {Field: "name"}},
+				page:   resource.Page{Number: 3, Size: 25},
+				filter: map[string]string{"fault": "true", "search": "a,b"},
 			}},
-		{name: "IncludeDuplicatesFolded", raw: "include=group,group", kind: queryOne, want: resource.Query{Include: []string{"group"}}},
-		{name: "IncludeEmpty", raw: "include=", kind: queryOne, want: resource.Query{Include: []string{}}},
-		{name: "FilterEmptyValue", raw: "filter[imei]=", kind: queryList, want: resource.Query{Filter: map[string]string{"imei": ""}}},
+		{name: "Encoded", kind: queryList, raw: "page%5Bnumber%5D=2&filter%5Bfault%5D=false",
+			want: parsedQuery{page: resource.Page{Number: 2}, filter: map[string]string{"fault": "false"}}},
+		{name: "IncludeDuplicatesFolded", raw: "include=group,group", kind: queryOne, want: parsedQuery{Query: resource.Query{Include: []string{"group"}}}},
+		{name: "IncludeEmpty", raw: "include=", kind: queryOne, want: parsedQuery{Query: resource.Query{Include: []string{}}}},
+		{name: "FilterEmptyValue", raw: "filter[imei]=", kind: queryList, want: parsedQuery{filter: map[string]string{"imei": ""}}},
 		{name: "ErrMalformed", raw: "a=%zz", kind: queryList, param: "-"},
 		{name: "ErrTwice", raw: "sort=name&sort=imei", kind: queryList, param: "sort"},
 		{name: "ErrUnknown", raw: "foo=bar", kind: queryList, param: "foo"},
@@ -52,7 +56,7 @@ func TestParseQuery(t *testing.T) {
 		{name: "ErrFieldsOnNone", raw: "fields[devices]=name", kind: queryNone, param: "fields[devices]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := a.parseQuery(tc.raw, tc.kind)
+			got, err := a.parseParams(tc.raw, tc.kind)
 			if tc.param == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/assetgate/assetgate/jsonapi/jsonapitest"
 	"github.com/assetgate/assetgate/storage"
 )
 
@@ -82,6 +83,9 @@ func validateDocument(tb testing.TB, body []byte) map[string]any {
 	}
 	if err := checkOfficialSchema(body); err != nil && !errors.Is(err, errNoSchema) {
 		tb.Fatalf("response is not a valid JSON:API document: %v\n%s", err, body)
+	}
+	if err := jsonapitest.CheckLinks(body); err != nil {
+		tb.Fatalf("response has a link that is not an RFC 3986 URI: %v\n%s", err, body)
 	}
 	return doc
 }

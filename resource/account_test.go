@@ -126,12 +126,12 @@ func TestApplicationManagement(t *testing.T) {
 			requireInvalid(t, err, "redirect_uris")
 		})
 		t.Run("List", func(t *testing.T) {
-			list, err := e.apps.List(ctx, resource.Query{Page: resource.Page{Size: 10}})
+			list, err := e.apps.List(ctx, appQuery{Page: resource.Page{Size: 10}})
 			requireCode(t, err, "")
 			if list.Total != 1 || list.Applications[0].ID != app.ID {
 				t.Fatalf("list %+v", list)
 			}
-			_, err = e.apps.List(ctx, resource.Query{Sort: []resource.SortField{{Field: "name"}}})
+			_, err = e.apps.List(ctx, appQuery{Sort: []resource.SortField{{Field: "name"}}})
 			requireInvalid(t, err, "sort")
 		})
 		t.Run("UpdatePatch", func(t *testing.T) {

@@ -31,7 +31,7 @@ func TestApplicationOperatorGrants(t *testing.T) {
 					t.Fatalf("%s: message %q does not say who may", in.Name, msg)
 				}
 			}
-			list, err := e.apps.List(ctx, resource.Query{Page: resource.Page{Size: 10}})
+			list, err := e.apps.List(ctx, appQuery{Page: resource.Page{Size: 10}})
 			must(t, err)
 			if list.Total != 0 {
 				t.Fatalf("a refused registration left %d applications", list.Total)

@@ -16,6 +16,10 @@ import (
 
 var applicationSpec = QuerySpec{}
 
+// ApplicationListFilter is the filter of an application list: it has no
+// fields, applications are not filtered.
+type ApplicationListFilter struct{}
+
 // ApplicationQuerySpec returns what application lists accept: no filters,
 // sorts or include paths, only a page (oldest first).
 func ApplicationQuerySpec() QuerySpec { return applicationSpec.clone() }
@@ -48,24 +52,25 @@ type ApplicationPatch struct {
 }
 
 // List returns a page of the principal's customer's applications, oldest
-// first. EInvalid for any filter, sort or include, or a bad page;
+// first. EInvalid for any sort field or include path, or a bad page;
 // EUnauthenticated, EForbidden.
-func (s *ApplicationService) List(ctx context.Context, q Query) (*ApplicationList, error) {
+func (s *ApplicationService) List(ctx context.Context, q ListQuery[ApplicationListFilter]) (*ApplicationList, error) {
 	p, err := authorize(ctx, scopes.OpApplications)
 	if err != nil {
 		return nil, err
 	}
-	if q, err = applicationSpec.check(q); err != nil {
+	c, err := applicationSpec.check(q.Sort, q.Page, q.Include)
+	if err != nil {
 		return nil, err
 	}
-	apps, total, err := s.Store.ListApplications(ctx, p.CustomerID, q.Page.Offset(), q.Page.Size)
+	apps, total, err := s.Store.ListApplications(ctx, p.CustomerID, c.page.Offset(), c.page.Size)
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range apps {
 		showEffectivePKCE(a)
 	}
-	return &ApplicationList{Applications: apps, Total: total, Page: q.Page}, nil
+	return &ApplicationList{Applications: apps, Total: total, Page: c.page}, nil
 }
 
 // Read returns an application of the principal's customer. ENotFound,

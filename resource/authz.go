@@ -17,7 +17,7 @@ func authorize(ctx context.Context, op scopes.Operation) (*scopes.Principal, err
 	}
 	if !scopes.Allowed(p, op) {
 		r, _ := scopes.Lookup(op)
-		return nil, Errorf(EForbidden, "the access token does not allow %s", r.Description)
+		return nil, &Error{Code: EForbidden, Message: "the access token does not allow " + r.Description, Operation: op}
 	}
 	return p, nil
 }

@@ -82,10 +82,17 @@ const (
 	ConfigurationFilterState  = "state"
 )
 
+// Configuration sort fields.
+const (
+	ConfigurationSortName        = "name"
+	ConfigurationSortCreatedAt   = "created_at"
+	ConfigurationSortPublishedAt = "published_at"
+)
+
 var configurationSpec = QuerySpec{
 	Filters:     []string{ConfigurationFilterSearch, ConfigurationFilterName, ConfigurationFilterState},
-	Sorts:       []string{"name", "created_at", "published_at"},
-	DefaultSort: []SortField{{Field: "created_at"}},
+	Sorts:       []string{ConfigurationSortName, ConfigurationSortCreatedAt, ConfigurationSortPublishedAt},
+	DefaultSort: []SortField{{Field: ConfigurationSortCreatedAt}},
 }
 
 // ConfigurationQuerySpec returns the filters and sorts that configuration
@@ -120,39 +127,69 @@ type ConfigurationService struct {
 	Now   func() time.Time
 }
 
+// ConfigurationListFilter is the filter of a configuration list as a
+// client gives it, typed; nil fields do not filter.
+type ConfigurationListFilter struct {
+	// Search keeps configurations whose name contains it,
+	// case-insensitively.
+	Search *string
+	// Name keeps configurations with one of these exact names (items are
+	// trimmed, empty ones dropped); a list left empty is refused.
+	Name []string
+	// State is ConfigurationDraft or ConfigurationPublished.
+	State *string
+}
+
+// Validate checks f and returns it as stores apply it. EInvalid pointing
+// at the filter's path ("filter.state").
+func (f ConfigurationListFilter) Validate() (ConfigurationFilter, error) {
+	var out ConfigurationFilter
+	if err := checkTextFilter(ConfigurationFilterSearch, f.Search); err != nil {
+		return out, err
+	}
+	if err := checkListFilter(ConfigurationFilterName, f.Name); err != nil {
+		return out, err
+	}
+	if f.Search != nil {
+		out.Search = strings.ToLower(strings.TrimSpace(*f.Search))
+	}
+	if f.Name != nil {
+		if out.Names = cleanList(f.Name); len(out.Names) == 0 {
+			return out, Invalidf(filterPath(ConfigurationFilterName), "filter[name] must list at least one name")
+		}
+	}
+	if f.State != nil {
+		if v := *f.State; v != ConfigurationDraft && v != ConfigurationPublished {
+			return out, Invalidf(filterPath(ConfigurationFilterState), "filter[state] must be %s or %s", ConfigurationDraft, ConfigurationPublished)
+		}
+		out.State = *f.State
+	}
+	return out, nil
+}
+
 // List returns a page of the principal's customer's configurations.
-// EInvalid for an unknown filter or sort, a bad state or page;
+// EInvalid for a malformed filter, an unknown sort field or a bad page;
 // EUnauthenticated, EForbidden.
-func (s *ConfigurationService) List(ctx context.Context, q Query) (*ConfigurationList, error) {
+func (s *ConfigurationService) List(ctx context.Context, q ListQuery[ConfigurationListFilter]) (*ConfigurationList, error) {
 	p, err := authorize(ctx, scopes.OpGroupsRead)
 	if err != nil {
 		return nil, err
 	}
-	if q, err = configurationSpec.check(q); err != nil {
+	c, err := configurationSpec.check(q.Sort, q.Page, q.Include)
+	if err != nil {
 		return nil, err
 	}
-	var f ConfigurationFilter
-	if v, ok := q.Filter[ConfigurationFilterSearch]; ok {
-		f.Search = strings.ToLower(strings.TrimSpace(v))
-	}
-	if v, ok := q.Filter[ConfigurationFilterName]; ok {
-		if f.Names = commaList(v); len(f.Names) == 0 {
-			return nil, Invalidf("filter[name]", "filter[name] must list at least one name")
-		}
-	}
-	if v, ok := q.Filter[ConfigurationFilterState]; ok {
-		if v != ConfigurationDraft && v != ConfigurationPublished {
-			return nil, Invalidf("filter[state]", "filter[state] must be %s or %s", ConfigurationDraft, ConfigurationPublished)
-		}
-		f.State = v
+	f, err := q.Filter.Validate()
+	if err != nil {
+		return nil, err
 	}
 	items, total, err := s.Store.ListConfigurations(ctx, p.CustomerID, ConfigurationQuery{
-		Filter: f, Sort: q.Sort, Offset: q.Page.Offset(), Limit: q.Page.Size,
+		Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ConfigurationList{Configurations: items, Total: total, Page: q.Page}, nil
+	return &ConfigurationList{Configurations: items, Total: total, Page: c.page}, nil
 }
 
 // Find returns a configuration of the principal's customer. ENotFound,

@@ -147,15 +147,15 @@ func TestConfigurationQuery(t *testing.T) {
 		}
 		for _, tc := range []struct {
 			name string
-			q    resource.Query
+			q    configQuery
 			want []*resource.Configuration
 		}{
-			{"All", resource.Query{}, []*resource.Configuration{a, b, c}},
-			{"Search", resource.Query{Filter: map[string]string{"search": "SUM"}}, []*resource.Configuration{a}},
-			{"Names", resource.Query{Filter: map[string]string{"name": "winter, Spring,"}}, []*resource.Configuration{b, c}},
-			{"Draft", resource.Query{Filter: map[string]string{"state": "draft"}}, []*resource.Configuration{b}},
-			{"Published", resource.Query{Filter: map[string]string{"state": "published"}, Sort: []resource.SortField{{Field: "name"}}}, []*resource.Configuration{c, a}},
-			{"NameDesc", resource.Query{Sort: []resource.SortField{{Field: "name", Desc: true}}}, []*resource.Configuration{b, a, c}},
+			{"All", configQuery{}, []*resource.Configuration{a, b, c}},
+			{"Search", configQuery{Filter: resource.ConfigurationListFilter{Search: ref("SUM")}}, []*resource.Configuration{a}},
+			{"Names", configQuery{Filter: resource.ConfigurationListFilter{Name: []string{"winter", " Spring", ""}}}, []*resource.Configuration{b, c}},
+			{"Draft", configQuery{Filter: resource.ConfigurationListFilter{State: ref("draft")}}, []*resource.Configuration{b}},
+			{"Published", configQuery{Filter: resource.ConfigurationListFilter{State: ref("published")}, Sort: []resource.SortField{{Field: "name"}}}, []*resource.Configuration{c, a}},
+			{"NameDesc", configQuery{Sort: []resource.SortField{{Field: "name", Desc: true}}}, []*resource.Configuration{b, a, c}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				list, err := e.configs.List(ctx, tc.q)
@@ -167,14 +167,13 @@ func TestConfigurationQuery(t *testing.T) {
 		}
 		for _, tc := range []struct {
 			name  string
-			q     resource.Query
+			q     configQuery
 			field string
 		}{
-			{"ErrState", resource.Query{Filter: map[string]string{"state": "archived"}}, "filter[state]"},
-			{"ErrEmptyNames", resource.Query{Filter: map[string]string{"name": " , "}}, "filter[name]"},
-			{"ErrUnknownFilter", resource.Query{Filter: map[string]string{"group": "x"}}, "filter[group]"},
-			{"ErrSort", resource.Query{Sort: []resource.SortField{{Field: "state"}}}, "sort"},
-			{"ErrInclude", resource.Query{Include: []string{"groups"}}, "include"},
+			{"ErrState", configQuery{Filter: resource.ConfigurationListFilter{State: ref("archived")}}, "filter.state"},
+			{"ErrEmptyNames", configQuery{Filter: resource.ConfigurationListFilter{Name: []string{" ", " "}}}, "filter.name"},
+			{"ErrSort", configQuery{Sort: []resource.SortField{{Field: "state"}}}, "sort"},
+			{"ErrInclude", configQuery{Include: []string{"groups"}}, "include"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := e.configs.List(ctx, tc.q)
@@ -186,19 +185,19 @@ func TestConfigurationQuery(t *testing.T) {
 			must(t, err)
 			g2, err := e.groups.Create(ctx, resource.DeviceGroupInput{Name: "South", ConfigurationID: a.ID})
 			must(t, err)
-			list, err := e.groups.List(ctx, resource.Query{Sort: []resource.SortField{{Field: "name", Desc: true}}, Include: []string{"configuration"}})
+			list, err := e.groups.List(ctx, groupQuery{Sort: []resource.SortField{{Field: "name", Desc: true}}, Include: []string{"configuration"}})
 			must(t, err)
 			if list.Total != 2 || list.Groups[0].ID != g2.ID || list.Groups[1].ID != g1.ID ||
 				len(list.Included.Configurations) != 1 || list.Included.Configurations[0].ID != a.ID {
 				t.Fatalf("groups %+v", list)
 			}
-			list, err = e.groups.List(ctx, resource.Query{Filter: map[string]string{"search": "OUT"}})
+			list, err = e.groups.List(ctx, groupQuery{Filter: resource.DeviceGroupListFilter{Search: ref("OUT")}})
 			must(t, err)
 			if list.Total != 1 || list.Groups[0].ID != g2.ID {
 				t.Fatalf("search: %+v", list)
 			}
-			_, err = e.groups.List(ctx, resource.Query{Filter: map[string]string{"state": "draft"}})
-			requireInvalid(t, err, "filter[state]")
+			_, err = e.groups.List(ctx, groupQuery{Filter: resource.DeviceGroupListFilter{Name: []string{}}})
+			requireInvalid(t, err, "filter.name")
 			// A basic token reads but does not write.
 			basic := as(t, e.b.app(scopes.Basic))
 			_, err = e.groups.Create(basic, resource.DeviceGroupInput{Name: "x"})

@@ -112,12 +112,20 @@ const (
 	IncludeGroupConfiguration = "group.configuration"
 )
 
+// Device sort fields.
+const (
+	DeviceSortName        = "name"
+	DeviceSortIMEI        = "imei"
+	DeviceSortCreatedAt   = "created_at"
+	DeviceSortLastEventAt = "last_event_at"
+)
+
 var deviceSpec = QuerySpec{
 	Filters: []string{DeviceFilterSearch, DeviceFilterIMEI, DeviceFilterMAC, DeviceFilterFault, DeviceFilterGroup,
 		DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE},
-	Sorts:       []string{"name", "imei", "created_at", "last_event_at"},
+	Sorts:       []string{DeviceSortName, DeviceSortIMEI, DeviceSortCreatedAt, DeviceSortLastEventAt},
 	Includes:    []string{IncludeGroup, IncludeGroupConfiguration},
-	DefaultSort: []SortField{{Field: "created_at"}},
+	DefaultSort: []SortField{{Field: DeviceSortCreatedAt}},
 }
 
 // DeviceQuerySpec returns the filters, sorts and include paths that device
@@ -186,21 +194,22 @@ type DeviceTokenRevoker interface {
 }
 
 // List returns a page of the principal's customer's devices (a device token
-// sees only its own device). EInvalid for an unknown or malformed filter,
-// sort, include path or page; EUnauthenticated, EForbidden.
-func (s *DeviceService) List(ctx context.Context, q Query) (*DeviceList, error) {
+// sees only its own device). EInvalid for a malformed filter, an unknown
+// sort field or include path, or a bad page; EUnauthenticated, EForbidden
+// (including groups needs groups:read, see MayInclude).
+func (s *DeviceService) List(ctx context.Context, q ListQuery[DeviceListFilter]) (*DeviceList, error) {
 	p, err := authorize(ctx, scopes.OpDevicesRead)
 	if err != nil {
 		return nil, err
 	}
-	q, err = deviceSpec.check(q)
+	c, err := deviceSpec.check(q.Sort, q.Page, q.Include)
 	if err != nil {
 		return nil, err
 	}
-	if len(q.Include) > 0 && !allowed(ctx, scopes.OpGroupsRead) {
-		return nil, Errorf(EForbidden, "the access token does not allow reading device groups")
+	if err := checkIncludeAllowed(ctx, q.Include); err != nil {
+		return nil, err
 	}
-	f, err := parseDeviceFilter(q.Filter)
+	f, err := q.Filter.Validate()
 	if err != nil {
 		return nil, err
 	}
@@ -208,12 +217,12 @@ func (s *DeviceService) List(ctx context.Context, q Query) (*DeviceList, error) 
 		f.DeviceID = p.DeviceID
 	}
 	devices, total, err := s.Store.ListDevices(ctx, p.CustomerID, DeviceQuery{
-		Filter: f, Sort: q.Sort, Offset: q.Page.Offset(), Limit: q.Page.Size,
+		Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size,
 	})
 	if err != nil {
 		return nil, err
 	}
-	list := &DeviceList{Devices: devices, Total: total, Page: q.Page}
+	list := &DeviceList{Devices: devices, Total: total, Page: c.page}
 	inc, err := s.include(ctx, p.CustomerID, devices, q.Include)
 	if err != nil {
 		return nil, err
@@ -251,10 +260,8 @@ func (s *DeviceService) Include(ctx context.Context, devices []*Device, include 
 	if err := deviceSpec.checkInclude(include); err != nil {
 		return nil, err
 	}
-	if len(include) > 0 {
-		if _, err := authorize(ctx, scopes.OpGroupsRead); err != nil {
-			return nil, err
-		}
+	if err := checkIncludeAllowed(ctx, include); err != nil {
+		return nil, err
 	}
 	return s.include(ctx, p.CustomerID, devices, include)
 }

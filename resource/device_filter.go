@@ -2,102 +2,116 @@ package resource
 
 import (
 	"math"
-	"strconv"
 	"strings"
 )
 
 // maxSearchLen bounds search filter values.
 const maxSearchLen = 200
 
-// parseDeviceFilter turns the filter of a device query (names already
-// checked against deviceSpec) into a DeviceFilter. EInvalid pointing at
-// filter[NAME] for a malformed value or an incomplete geo filter.
-func parseDeviceFilter(raw map[string]string) (DeviceFilter, error) {
-	var f DeviceFilter
-	if v, ok := raw[DeviceFilterSearch]; ok {
-		v = strings.ToLower(strings.TrimSpace(v))
-		if len(v) > maxSearchLen {
-			return f, Invalidf("filter[search]", "filter[search] must be at most %d characters", maxSearchLen)
-		}
-		f.Search = v
-	}
-	if v, ok := raw[DeviceFilterIMEI]; ok {
-		f.IMEI = strings.TrimSpace(v)
-		if f.IMEI == "" {
-			return f, Invalidf("filter[imei]", "filter[imei] must not be empty")
-		}
-	}
-	if v, ok := raw[DeviceFilterMAC]; ok {
-		mac, err := NormalizeMAC(strings.TrimSpace(v))
-		if err != nil {
-			return f, Invalidf("filter[mac]", "filter[mac] must be a MAC address: 12 hexadecimal digits, with or without ':', '-' or '.' separators")
-		}
-		f.MAC = mac
-	}
-	if v, ok := raw[DeviceFilterFault]; ok {
-		b, err := parseBoolFilter(DeviceFilterFault, v)
-		if err != nil {
-			return f, err
-		}
-		f.Fault = &b
-	}
-	if v, ok := raw[DeviceFilterGroup]; ok {
-		switch {
-		case v == DeviceGroupNone:
-			none := ""
-			f.GroupID = &none
-		case ValidID(v):
-			f.GroupID = &v
-		default:
-			return f, Invalidf("filter[group]", "filter[group] must be a device group id or %q", DeviceGroupNone)
-		}
-	}
-	near, err := parseGeoFilter(raw)
-	if err != nil {
-		return f, err
-	}
-	f.Near = near
-	return f, nil
+// DeviceListFilter is the filter of a device list as a client gives it,
+// typed; nil fields do not filter. Each transport maps its own syntax onto
+// it field by field (JSON:API's filter[radius_lte], GraphQL's
+// filter.radiusLte); Validate checks it.
+type DeviceListFilter struct {
+	// Search keeps devices whose name, IMEI or MAC contains it,
+	// case-insensitively.
+	Search *string
+	IMEI   *string
+	// MAC is a MAC address in any form NormalizeMAC reads.
+	MAC   *string
+	Fault *bool
+	// Group is a device group id, or DeviceGroupNone for the devices in no
+	// group.
+	Group *string
+	// Latitude, Longitude and at least one of RadiusLTE and RadiusGTE
+	// (metres) make a geo filter; all nil for none.
+	Latitude  *float64
+	Longitude *float64
+	RadiusLTE *float64
+	RadiusGTE *float64
 }
 
-// parseGeoFilter reads filter[latitude], filter[longitude],
-// filter[radius_lte] and filter[radius_gte]: a centre and at least one
-// radius, or none of them.
-func parseGeoFilter(raw map[string]string) (*GeoFilter, error) {
-	var vals [4]*float64
-	names := [4]string{DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE}
-	given := false
-	for i, name := range names {
-		v, ok := raw[name]
-		if !ok {
-			continue
+// Validate checks f and returns it as stores apply it. EInvalid pointing
+// at the filter's path ("filter.radiusLte") for a malformed value or an
+// incomplete geo filter.
+func (f DeviceListFilter) Validate() (DeviceFilter, error) {
+	var out DeviceFilter
+	for _, t := range []struct {
+		name string
+		v    *string
+	}{{DeviceFilterSearch, f.Search}, {DeviceFilterIMEI, f.IMEI}, {DeviceFilterMAC, f.MAC}, {DeviceFilterGroup, f.Group}} {
+		if err := checkTextFilter(t.name, t.v); err != nil {
+			return out, err
 		}
-		given = true
-		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, Invalidf("filter["+name+"]", "filter[%s] must be a number", name)
-		}
-		vals[i] = &x
 	}
-	if !given {
+	if f.Search != nil {
+		v := strings.ToLower(strings.TrimSpace(*f.Search))
+		if len(v) > maxSearchLen {
+			return out, Invalidf(filterPath(DeviceFilterSearch), "filter[search] must be at most %d characters", maxSearchLen)
+		}
+		out.Search = v
+	}
+	if f.IMEI != nil {
+		out.IMEI = strings.TrimSpace(*f.IMEI)
+		if out.IMEI == "" {
+			return out, Invalidf(filterPath(DeviceFilterIMEI), "filter[imei] must not be empty")
+		}
+	}
+	if f.MAC != nil {
+		mac, err := NormalizeMAC(strings.TrimSpace(*f.MAC))
+		if err != nil {
+			return out, Invalidf(filterPath(DeviceFilterMAC), "filter[mac] must be a MAC address: 12 hexadecimal digits, with or without ':', '-' or '.' separators")
+		}
+		out.MAC = mac
+	}
+	out.Fault = f.Fault
+	if f.Group != nil {
+		switch v := *f.Group; {
+		case v == DeviceGroupNone:
+			none := ""
+			out.GroupID = &none
+		case ValidID(v):
+			out.GroupID = &v
+		default:
+			return out, Invalidf(filterPath(DeviceFilterGroup), "filter[group] must be a device group id or %q", DeviceGroupNone)
+		}
+	}
+	near, err := f.geo()
+	if err != nil {
+		return out, err
+	}
+	out.Near = near
+	return out, nil
+}
+
+// geo checks the geo filter: a centre and at least one radius, or none of
+// them.
+func (f DeviceListFilter) geo() (*GeoFilter, error) {
+	lat, lon, lte, gte := f.Latitude, f.Longitude, f.RadiusLTE, f.RadiusGTE
+	if lat == nil && lon == nil && lte == nil && gte == nil {
 		return nil, nil
 	}
-	lat, lon, lte, gte := vals[0], vals[1], vals[2], vals[3]
+	for i, v := range []*float64{lat, lon, lte, gte} {
+		if v != nil && (math.IsNaN(*v) || math.IsInf(*v, 0)) {
+			name := [...]string{DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE}[i]
+			return nil, Invalidf(filterPath(name), "filter[%s] must be a number", name)
+		}
+	}
 	switch {
 	case lat == nil:
-		return nil, Invalidf("filter[latitude]", "a geo filter needs filter[latitude] and filter[longitude]")
+		return nil, Invalidf(filterPath(DeviceFilterLatitude), "a geo filter needs filter[latitude] and filter[longitude]")
 	case lon == nil:
-		return nil, Invalidf("filter[longitude]", "a geo filter needs filter[latitude] and filter[longitude]")
+		return nil, Invalidf(filterPath(DeviceFilterLongitude), "a geo filter needs filter[latitude] and filter[longitude]")
 	case lte == nil && gte == nil:
-		return nil, Invalidf("filter[radius_lte]", "a geo filter needs filter[radius_lte] or filter[radius_gte] (metres)")
+		return nil, Invalidf(filterPath(DeviceFilterRadiusLTE), "a geo filter needs filter[radius_lte] or filter[radius_gte] (metres)")
 	case *lat < -90 || *lat > 90:
-		return nil, Invalidf("filter[latitude]", "filter[latitude] must be between -90 and 90")
+		return nil, Invalidf(filterPath(DeviceFilterLatitude), "filter[latitude] must be between -90 and 90")
 	case *lon < -180 || *lon > 180:
-		return nil, Invalidf("filter[longitude]", "filter[longitude] must be between -180 and 180")
+		return nil, Invalidf(filterPath(DeviceFilterLongitude), "filter[longitude] must be between -180 and 180")
 	case lte != nil && *lte < 0:
-		return nil, Invalidf("filter[radius_lte]", "filter[radius_lte] must not be negative")
+		return nil, Invalidf(filterPath(DeviceFilterRadiusLTE), "filter[radius_lte] must not be negative")
 	case gte != nil && *gte < 0:
-		return nil, Invalidf("filter[radius_gte]", "filter[radius_gte] must not be negative")
+		return nil, Invalidf(filterPath(DeviceFilterRadiusGTE), "filter[radius_gte] must not be negative")
 	}
 	return &GeoFilter{Latitude: *lat, Longitude: *lon, RadiusLTE: lte, RadiusGTE: gte}, nil
 }

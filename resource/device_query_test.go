@@ -21,7 +21,7 @@ func freshCustomer(t *testing.T, e *env) (*resource.Customer, context.Context) {
 }
 
 // listIDs lists devices with q through the service and returns their ids.
-func listIDs(t *testing.T, e *env, ctx context.Context, q resource.Query) []string {
+func listIDs(t *testing.T, e *env, ctx context.Context, q deviceQuery) []string {
 	t.Helper()
 	list, err := e.devices.List(ctx, q)
 	requireCode(t, err, "")
@@ -54,13 +54,7 @@ func testDeviceFiltersAndSorts(t *testing.T, e *env) {
 		}
 		return 1
 	})
-	f := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
+	type f = resource.DeviceListFilter
 	sort := func(fields ...string) []resource.SortField {
 		var out []resource.SortField
 		for _, s := range fields {
@@ -74,28 +68,28 @@ func testDeviceFiltersAndSorts(t *testing.T, e *env) {
 	}
 	for _, tc := range []struct {
 		name string
-		q    resource.Query
+		q    deviceQuery
 		want []*resource.Device
 	}{
-		{"Default", resource.Query{}, []*resource.Device{d1, d2, d3}},
-		{"FaultByLastEvent", resource.Query{Filter: f("fault", "true"), Sort: sort("-last_event_at")}, []*resource.Device{d1, d3}},
-		{"NoFault", resource.Query{Filter: f("fault", "false")}, []*resource.Device{d2}},
-		{"SearchCaseInsensitive", resource.Query{Filter: f("search", "ALP")}, []*resource.Device{d1}},
-		{"SearchMAC", resource.Query{Filter: f("search", "aa:00")}, []*resource.Device{d1}},
-		{"SearchIMEI", resource.Query{Filter: f("search", d2.IMEI[2:13])}, []*resource.Device{d2}},
-		{"SearchAndFault", resource.Query{Filter: f("search", "a", "fault", "true"), Sort: sort("-name")}, []*resource.Device{d3, d1}},
-		{"MACNormalised", resource.Query{Filter: f("mac", "aa:00:00:00:00:01")}, []*resource.Device{d1}},
-		{"IMEI", resource.Query{Filter: f("imei", d3.IMEI)}, []*resource.Device{d3}},
-		{"Group", resource.Query{Filter: f("group", g.ID)}, []*resource.Device{d1, d3}},
-		{"NoGroup", resource.Query{Filter: f("group", "none")}, []*resource.Device{d2}},
-		{"OtherGroup", resource.Query{Filter: f("group", resource.NewID())}, []*resource.Device{}},
-		{"Name", resource.Query{Sort: sort("name")}, []*resource.Device{d1, d2, d3}},
-		{"NameDesc", resource.Query{Sort: sort("-name")}, []*resource.Device{d3, d2, d1}},
-		{"IMEISort", resource.Query{Sort: sort("imei")}, byIMEI},
-		{"LastEvent", resource.Query{Sort: sort("last_event_at")}, []*resource.Device{d2, d3, d1}},
-		{"LastEventDesc", resource.Query{Sort: sort("-last_event_at")}, []*resource.Device{d1, d3, d2}},
-		{"CreatedDesc", resource.Query{Sort: sort("-created_at")}, []*resource.Device{d3, d2, d1}},
-		{"FaultThenCreatedDesc", resource.Query{Sort: sort("last_event_at", "-created_at"), Filter: f("fault", "true")}, []*resource.Device{d3, d1}},
+		{"Default", deviceQuery{}, []*resource.Device{d1, d2, d3}},
+		{"FaultByLastEvent", deviceQuery{Filter: f{Fault: ref(true)}, Sort: sort("-last_event_at")}, []*resource.Device{d1, d3}},
+		{"NoFault", deviceQuery{Filter: f{Fault: ref(false)}}, []*resource.Device{d2}},
+		{"SearchCaseInsensitive", deviceQuery{Filter: f{Search: ref("ALP")}}, []*resource.Device{d1}},
+		{"SearchMAC", deviceQuery{Filter: f{Search: ref("aa:00")}}, []*resource.Device{d1}},
+		{"SearchIMEI", deviceQuery{Filter: f{Search: ref(d2.IMEI[2:13])}}, []*resource.Device{d2}},
+		{"SearchAndFault", deviceQuery{Filter: f{Search: ref("a"), Fault: ref(true)}, Sort: sort("-name")}, []*resource.Device{d3, d1}},
+		{"MACNormalised", deviceQuery{Filter: f{MAC: ref("aa:00:00:00:00:01")}}, []*resource.Device{d1}},
+		{"IMEI", deviceQuery{Filter: f{IMEI: ref(d3.IMEI)}}, []*resource.Device{d3}},
+		{"Group", deviceQuery{Filter: f{Group: ref(g.ID)}}, []*resource.Device{d1, d3}},
+		{"NoGroup", deviceQuery{Filter: f{Group: ref("none")}}, []*resource.Device{d2}},
+		{"OtherGroup", deviceQuery{Filter: f{Group: ref(resource.NewID())}}, []*resource.Device{}},
+		{"Name", deviceQuery{Sort: sort("name")}, []*resource.Device{d1, d2, d3}},
+		{"NameDesc", deviceQuery{Sort: sort("-name")}, []*resource.Device{d3, d2, d1}},
+		{"IMEISort", deviceQuery{Sort: sort("imei")}, byIMEI},
+		{"LastEvent", deviceQuery{Sort: sort("last_event_at")}, []*resource.Device{d2, d3, d1}},
+		{"LastEventDesc", deviceQuery{Sort: sort("-last_event_at")}, []*resource.Device{d1, d3, d2}},
+		{"CreatedDesc", deviceQuery{Sort: sort("-created_at")}, []*resource.Device{d3, d2, d1}},
+		{"FaultThenCreatedDesc", deviceQuery{Sort: sort("last_event_at", "-created_at"), Filter: f{Fault: ref(true)}}, []*resource.Device{d3, d1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := listIDs(t, e, ctx, tc.q)
@@ -127,28 +121,24 @@ func testDeviceGeo(t *testing.T, e *env) {
 	}
 	dBerlin, dPotsdam, dHamburg := at("Berlin", &berlin), at("Potsdam", &potsdam), at("Hamburg", &hamburg)
 	at("Unplaced", nil)
-	near := func(kv ...string) map[string]string {
-		m := map[string]string{"latitude": "52.52", "longitude": "13.405"}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
+	near := func(lte, gte *float64) resource.DeviceListFilter {
+		return resource.DeviceListFilter{Latitude: ref(52.52), Longitude: ref(13.405), RadiusLTE: lte, RadiusGTE: gte}
 	}
 	for _, tc := range []struct {
 		name   string
-		filter map[string]string
+		filter resource.DeviceListFilter
 		want   []*resource.Device
 	}{
-		{"Within30km", near("radius_lte", "30000"), []*resource.Device{dBerlin, dPotsdam}},
-		{"Beyond30km", near("radius_gte", "30000"), []*resource.Device{dHamburg}},
-		{"Within26km", near("radius_lte", "26000"), []*resource.Device{dBerlin}},
-		{"Within256km", near("radius_lte", "256000"), []*resource.Device{dBerlin, dPotsdam, dHamburg}},
-		{"Within255km", near("radius_lte", "255000"), []*resource.Device{dBerlin, dPotsdam}},
-		{"Ring", near("radius_gte", "1000", "radius_lte", "300000"), []*resource.Device{dPotsdam, dHamburg}},
-		{"FromHamburg", map[string]string{"latitude": "53.5511", "longitude": "9.9937", "radius_lte": "200000"}, []*resource.Device{dHamburg}},
+		{"Within30km", near(ref(30000.0), nil), []*resource.Device{dBerlin, dPotsdam}},
+		{"Beyond30km", near(nil, ref(30000.0)), []*resource.Device{dHamburg}},
+		{"Within26km", near(ref(26000.0), nil), []*resource.Device{dBerlin}},
+		{"Within256km", near(ref(256000.0), nil), []*resource.Device{dBerlin, dPotsdam, dHamburg}},
+		{"Within255km", near(ref(255000.0), nil), []*resource.Device{dBerlin, dPotsdam}},
+		{"Ring", near(ref(300000.0), ref(1000.0)), []*resource.Device{dPotsdam, dHamburg}},
+		{"FromHamburg", resource.DeviceListFilter{Latitude: ref(53.5511), Longitude: ref(9.9937), RadiusLTE: ref(200000.0)}, []*resource.Device{dHamburg}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := listIDs(t, e, ctx, resource.Query{Filter: tc.filter})
+			got := listIDs(t, e, ctx, deviceQuery{Filter: tc.filter})
 			if want := ids(tc.want); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("got  %v\nwant %v", got, want)
 			}
@@ -180,21 +170,21 @@ func testDeviceInclude(t *testing.T, e *env) {
 	}
 	wantGroups := []string{g1.ID, g2.ID} // each once, by id
 	t.Run("None", func(t *testing.T) {
-		list, err := e.devices.List(ctx, resource.Query{})
+		list, err := e.devices.List(ctx, deviceQuery{})
 		must(t, err)
 		if len(list.Included.Groups) != 0 || len(list.Included.Configurations) != 0 {
 			t.Fatalf("included without include: %+v", list.Included)
 		}
 	})
 	t.Run("Group", func(t *testing.T) {
-		list, err := e.devices.List(ctx, resource.Query{Include: []string{resource.IncludeGroup}})
+		list, err := e.devices.List(ctx, deviceQuery{Include: []string{resource.IncludeGroup}})
 		must(t, err)
 		if fmt.Sprint(groupIDs(list.Included)) != fmt.Sprint(wantGroups) || len(list.Included.Configurations) != 0 {
 			t.Fatalf("included %+v", list.Included)
 		}
 	})
 	t.Run("GroupConfiguration", func(t *testing.T) {
-		list, err := e.devices.List(ctx, resource.Query{Include: []string{resource.IncludeGroupConfiguration}})
+		list, err := e.devices.List(ctx, deviceQuery{Include: []string{resource.IncludeGroupConfiguration}})
 		must(t, err)
 		if fmt.Sprint(groupIDs(list.Included)) != fmt.Sprint(wantGroups) ||
 			len(list.Included.Configurations) != 1 || list.Included.Configurations[0].ID != conf.ID {
@@ -202,7 +192,7 @@ func testDeviceInclude(t *testing.T, e *env) {
 		}
 	})
 	t.Run("OnlyThePage", func(t *testing.T) {
-		list, err := e.devices.List(ctx, resource.Query{Include: []string{resource.IncludeGroup}, Page: resource.Page{Number: 2, Size: 2}})
+		list, err := e.devices.List(ctx, deviceQuery{Include: []string{resource.IncludeGroup}, Page: resource.Page{Number: 2, Size: 2}})
 		must(t, err)
 		if fmt.Sprint(groupIDs(list.Included)) != fmt.Sprint([]string{g2.ID}) {
 			t.Fatalf("included %+v", list.Included)
@@ -218,14 +208,14 @@ func testDeviceInclude(t *testing.T, e *env) {
 		requireInvalid(t, err, "include")
 	})
 	t.Run("GroupListDevices", func(t *testing.T) {
-		list, err := e.groups.ListDevices(ctx, g1.ID, resource.Query{Sort: []resource.SortField{{Field: "created_at", Desc: true}}})
+		list, err := e.groups.ListDevices(ctx, g1.ID, deviceQuery{Sort: []resource.SortField{{Field: "created_at", Desc: true}}})
 		must(t, err)
 		if fmt.Sprint(ids(list.Devices)) != fmt.Sprint([]string{devices[1].ID, devices[0].ID}) || list.Total != 2 {
 			t.Fatalf("devices of group: %+v", list)
 		}
-		_, err = e.groups.ListDevices(ctx, g1.ID, resource.Query{Filter: map[string]string{"group": g2.ID}})
-		requireInvalid(t, err, "filter[group]")
-		_, err = e.groups.ListDevices(ctx, resource.NewID(), resource.Query{})
+		_, err = e.groups.ListDevices(ctx, g1.ID, deviceQuery{Filter: resource.DeviceListFilter{Group: ref(g2.ID)}})
+		requireInvalid(t, err, "filter.group")
+		_, err = e.groups.ListDevices(ctx, resource.NewID(), deviceQuery{})
 		requireCode(t, err, resource.ENotFound)
 	})
 }

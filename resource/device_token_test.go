@@ -58,7 +58,7 @@ func TestDeviceTokens(t *testing.T) {
 			must(t, err)
 			_, err = e.devices.Find(ctx, e.a.device.ID)
 			must(t, err)
-			_, err = e.events.List(ctx, resource.Query{})
+			_, err = e.events.List(ctx, eventQuery{})
 			requireCode(t, err, resource.EForbidden)
 			for _, perms := range [][]string{{}, {"events:delete"}, {scopes.Me}} {
 				_, _, err := e.deviceTokens.Create(me, e.a.device.ID, resource.DeviceTokenInput{Name: "Bad", Permissions: perms})

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/assetgate/assetgate/scopes"
 )
 
 // Error codes. Every error a service returns carries one of them; each
@@ -42,6 +44,10 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// Operation, on an EForbidden error, is the operation the principal
+	// may not perform (a transport names its scope in a challenge); ""
+	// when the error does not say.
+	Operation scopes.Operation
 	// RetryAfter, when positive, is how long the client should wait
 	// before trying again (ERateLimited, EUnavailable); transports send
 	// it as a Retry-After header or its equivalent.

@@ -328,10 +328,13 @@ const (
 	EventFilterUntil  = "until"
 )
 
+// EventSortOccurredAt is the sort field of event lists.
+const EventSortOccurredAt = "occurred_at"
+
 var eventSpec = QuerySpec{
 	Filters:     []string{EventFilterDevice, EventFilterType, EventFilterSince, EventFilterUntil},
-	Sorts:       []string{"occurred_at"},
-	DefaultSort: []SortField{{Field: "occurred_at", Desc: true}},
+	Sorts:       []string{EventSortOccurredAt},
+	DefaultSort: []SortField{{Field: EventSortOccurredAt, Desc: true}},
 }
 
 // deviceEventSpec is eventSpec without the device filter, for the events of
@@ -375,51 +378,64 @@ type DeviceStats struct {
 	Fault     bool
 }
 
-// parseEventFilter turns the filter of an event query (names already
-// checked) into an EventFilter. EInvalid pointing at filter[NAME].
-func parseEventFilter(raw map[string]string) (EventFilter, error) {
-	var f EventFilter
-	if v, ok := raw[EventFilterDevice]; ok {
-		ids := commaList(v)
+// EventListFilter is the filter of an event list as a client gives it,
+// typed; nil fields do not filter.
+type EventListFilter struct {
+	// Device keeps the events of these devices (1 to MaxPageSize ids).
+	Device []string
+	// Type keeps the events of these types (see EventTypes).
+	Type []string
+	// Since keeps events that occurred at or after it; Until those that
+	// occurred strictly before it.
+	Since *time.Time
+	Until *time.Time
+}
+
+// Validate checks f and returns it as stores apply it. EInvalid pointing
+// at the filter's path ("filter.until").
+func (f EventListFilter) Validate() (EventFilter, error) {
+	var out EventFilter
+	if err := checkListFilter(EventFilterDevice, f.Device); err != nil {
+		return out, err
+	}
+	if err := checkListFilter(EventFilterType, f.Type); err != nil {
+		return out, err
+	}
+	if f.Device != nil {
+		ids := cleanList(f.Device)
 		if len(ids) == 0 || len(ids) > MaxPageSize {
-			return f, Invalidf("filter[device]", "filter[device] must list 1 to %d device ids", MaxPageSize)
+			return out, Invalidf(filterPath(EventFilterDevice), "filter[device] must list 1 to %d device ids", MaxPageSize)
 		}
 		for _, id := range ids {
 			if !ValidID(id) {
-				return f, Invalidf("filter[device]", "filter[device] must list device ids")
+				return out, Invalidf(filterPath(EventFilterDevice), "filter[device] must list device ids")
 			}
 		}
-		f.DeviceIDs = ids
+		out.DeviceIDs = ids
 	}
-	if v, ok := raw[EventFilterType]; ok {
-		types := commaList(v)
+	if f.Type != nil {
+		types := cleanList(f.Type)
 		if len(types) == 0 {
-			return f, Invalidf("filter[type]", "filter[type] must list event types")
+			return out, Invalidf(filterPath(EventFilterType), "filter[type] must list event types")
 		}
 		for _, t := range types {
 			if !slices.Contains(EventTypes(), t) {
-				return f, Invalidf("filter[type]", "filter[type] must list event types: %s", strings.Join(EventTypes(), ", "))
+				return out, Invalidf(filterPath(EventFilterType), "filter[type] must list event types: %s", strings.Join(EventTypes(), ", "))
 			}
 		}
-		f.Types = types
+		out.Types = types
 	}
-	for _, c := range []struct {
-		name string
-		dst  **time.Time
-	}{{EventFilterSince, &f.Since}, {EventFilterUntil, &f.Until}} {
-		v, ok := raw[c.name]
-		if !ok {
-			continue
+	for _, t := range []struct {
+		v   *time.Time
+		dst **time.Time
+	}{{f.Since, &out.Since}, {f.Until, &out.Until}} {
+		if t.v != nil {
+			u := t.v.UTC()
+			*t.dst = &u
 		}
-		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v))
-		if err != nil {
-			return f, Invalidf("filter["+c.name+"]", "filter[%s] must be an RFC 3339 time such as 2025-01-02T15:04:05Z", c.name)
-		}
-		t = t.UTC()
-		*c.dst = &t
 	}
-	if f.Since != nil && f.Until != nil && !f.Since.Before(*f.Until) {
-		return f, Invalidf("filter[until]", "filter[until] must be after filter[since]")
+	if out.Since != nil && out.Until != nil && !out.Since.Before(*out.Until) {
+		return out, Invalidf(filterPath(EventFilterUntil), "filter[until] must be after filter[since]")
 	}
-	return f, nil
+	return out, nil
 }

@@ -74,7 +74,7 @@ func eventOperationCalls() map[scopes.Operation][]call {
 		},
 		scopes.OpEventsRead: {
 			{"List", func(t *testing.T, e *env, ctx context.Context) error {
-				_, err := e.events.List(ctx, resource.Query{})
+				_, err := e.events.List(ctx, eventQuery{})
 				return err
 			}},
 			{"Find", func(t *testing.T, e *env, ctx context.Context) error {
@@ -83,7 +83,7 @@ func eventOperationCalls() map[scopes.Operation][]call {
 				return err
 			}},
 			{"ListForDevice", func(t *testing.T, e *env, ctx context.Context) error {
-				_, err := e.events.ListForDevice(ctx, e.a.device.ID, resource.Query{})
+				_, err := e.events.ListForDevice(ctx, e.a.device.ID, eventQuery{})
 				return err
 			}},
 			{"Follow", func(t *testing.T, e *env, ctx context.Context) error {

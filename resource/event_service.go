@@ -158,7 +158,7 @@ func (s *EventService) Find(ctx context.Context, id string) (*Event, error) {
 // unless sorted otherwise. A device token sees only its own device's
 // events. EInvalid for an unknown or malformed filter, sort or page;
 // EUnauthenticated, EForbidden.
-func (s *EventService) List(ctx context.Context, q Query) (*EventList, error) {
+func (s *EventService) List(ctx context.Context, q ListQuery[EventListFilter]) (*EventList, error) {
 	p, err := authorize(ctx, scopes.OpEventsRead)
 	if err != nil {
 		return nil, err
@@ -168,8 +168,8 @@ func (s *EventService) List(ctx context.Context, q Query) (*EventList, error) {
 
 // ListForDevice returns a page of one device's events (GET
 // /devices/{id}/events). ENotFound for a device the principal cannot see;
-// otherwise as List (filter[device] is not accepted).
-func (s *EventService) ListForDevice(ctx context.Context, deviceID string, q Query) (*EventList, error) {
+// otherwise as List (the filter must not name devices).
+func (s *EventService) ListForDevice(ctx context.Context, deviceID string, q ListQuery[EventListFilter]) (*EventList, error) {
 	p, err := authorize(ctx, scopes.OpEventsRead)
 	if err != nil {
 		return nil, err
@@ -177,17 +177,20 @@ func (s *EventService) ListForDevice(ctx context.Context, deviceID string, q Que
 	if _, err := s.findDevice(ctx, p, deviceID); err != nil {
 		return nil, err
 	}
+	if q.Filter.Device != nil {
+		return nil, Invalidf(filterPath(EventFilterDevice), "the events of a device cannot be filtered by device")
+	}
 	return s.list(ctx, p, deviceEventSpec, q, deviceID)
 }
 
 // list checks q against spec and runs it; deviceID, when set, confines the
 // list to that device.
-func (s *EventService) list(ctx context.Context, p *scopes.Principal, spec QuerySpec, q Query, deviceID string) (*EventList, error) {
-	q, err := spec.check(q)
+func (s *EventService) list(ctx context.Context, p *scopes.Principal, spec QuerySpec, q ListQuery[EventListFilter], deviceID string) (*EventList, error) {
+	c, err := spec.check(q.Sort, q.Page, q.Include)
 	if err != nil {
 		return nil, err
 	}
-	f, err := parseEventFilter(q.Filter)
+	f, err := q.Filter.Validate()
 	if err != nil {
 		return nil, err
 	}
@@ -196,15 +199,15 @@ func (s *EventService) list(ctx context.Context, p *scopes.Principal, spec Query
 	}
 	if p.Kind == scopes.KindDevice {
 		if len(f.DeviceIDs) > 0 && !slices.Contains(f.DeviceIDs, p.DeviceID) {
-			return &EventList{Events: []*Event{}, Page: q.Page}, nil
+			return &EventList{Events: []*Event{}, Page: c.page}, nil
 		}
 		f.DeviceIDs = []string{p.DeviceID}
 	}
-	events, total, err := s.Store.ListEvents(ctx, p.CustomerID, EventQuery{Filter: f, Sort: q.Sort, Offset: q.Page.Offset(), Limit: q.Page.Size})
+	events, total, err := s.Store.ListEvents(ctx, p.CustomerID, EventQuery{Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size})
 	if err != nil {
 		return nil, err
 	}
-	return &EventList{Events: events, Total: total, Page: q.Page}, nil
+	return &EventList{Events: events, Total: total, Page: c.page}, nil
 }
 
 // Stats returns a device's figures: its last event time, how many events

@@ -125,13 +125,13 @@ func TestIngest(t *testing.T) {
 			b := as(t, e.b.app(scopes.App, scopes.Basic))
 			_, _, err := e.events.Ingest(b, e.a.device.ID, temperature(20), "")
 			requireCode(t, err, resource.ENotFound)
-			_, err = e.events.ListForDevice(b, e.a.device.ID, resource.Query{})
+			_, err = e.events.ListForDevice(b, e.a.device.ID, eventQuery{})
 			requireCode(t, err, resource.ENotFound)
 			_, err = e.events.Stats(b, e.a.device.ID)
 			requireCode(t, err, resource.ENotFound)
 			_, err = e.events.Follow(b, e.a.device.ID, "")
 			requireCode(t, err, resource.ENotFound)
-			list, err := e.events.List(b, resource.Query{Filter: map[string]string{"device": e.a.device.ID}})
+			list, err := e.events.List(b, eventQuery{Filter: resource.EventListFilter{Device: []string{e.a.device.ID}}})
 			must(t, err)
 			requireEqual(t, list.Total, 0)
 		})
@@ -242,49 +242,47 @@ func TestEventList(t *testing.T) {
 		_, _, err := e.events.Ingest(app, other.ID, temperature(30), "")
 		must(t, err)
 		t.Run("DefaultNewestFirst", func(t *testing.T) {
-			list, err := e.events.List(app, resource.Query{})
+			list, err := e.events.List(app, eventQuery{})
 			must(t, err)
 			requireEqual(t, list.Total, 4)
 			requireEqual(t, list.Events[0].Type, resource.EventTemperature)
 			requireEqual(t, list.Page, resource.Page{Number: 1, Size: resource.DefaultPageSize})
 		})
 		t.Run("Filters", func(t *testing.T) {
-			list, err := e.events.List(app, resource.Query{
-				Filter: map[string]string{"device": other.ID + "," + e.a.device.ID, "type": "location",
-					"since": base.Add(time.Minute).Format(time.RFC3339), "until": base.Add(time.Hour).Format(time.RFC3339)},
+			list, err := e.events.List(app, eventQuery{
+				Filter: resource.EventListFilter{Device: []string{other.ID, e.a.device.ID}, Type: []string{"location"},
+					Since: ref(base.Add(time.Minute)), Until: ref(base.Add(time.Hour))},
 				Sort: []resource.SortField{{Field: "occurred_at"}}})
 			must(t, err)
 			requireEqual(t, list.Total, 2)
 			requireEqual(t, []string{list.Events[0].DeviceID, list.Events[1].DeviceID}, []string{other.ID, e.a.device.ID})
 		})
 		t.Run("ForDevice", func(t *testing.T) {
-			list, err := e.events.ListForDevice(app, other.ID, resource.Query{Page: resource.Page{Size: 1}})
+			list, err := e.events.ListForDevice(app, other.ID, eventQuery{Page: resource.Page{Size: 1}})
 			must(t, err)
 			requireEqual(t, list.Total, 2)
 			requireEqual(t, len(list.Events), 1)
-			_, err = e.events.ListForDevice(app, other.ID, resource.Query{Filter: map[string]string{"device": other.ID}})
-			requireInvalid(t, err, "filter[device]")
+			_, err = e.events.ListForDevice(app, other.ID, eventQuery{Filter: resource.EventListFilter{Device: []string{other.ID}}})
+			requireInvalid(t, err, "filter.device")
 		})
 		t.Run("DeviceTokenSeesOwnDevice", func(t *testing.T) {
 			reader := as(t, e.a.deviceToken(scopes.EventsRead))
-			list, err := e.events.List(reader, resource.Query{})
+			list, err := e.events.List(reader, eventQuery{})
 			must(t, err)
 			requireEqual(t, list.Total, 2)
-			list, err = e.events.List(reader, resource.Query{Filter: map[string]string{"device": other.ID}})
+			list, err = e.events.List(reader, eventQuery{Filter: resource.EventListFilter{Device: []string{other.ID}}})
 			must(t, err)
 			requireEqual(t, list.Total, 0)
-			_, err = e.events.ListForDevice(reader, other.ID, resource.Query{})
+			_, err = e.events.ListForDevice(reader, other.ID, eventQuery{})
 			requireCode(t, err, resource.ENotFound)
 		})
 		t.Run("ErrInvalid", func(t *testing.T) {
-			for param, q := range map[string]resource.Query{
-				"filter[nope]":   {Filter: map[string]string{"nope": "1"}},
-				"filter[device]": {Filter: map[string]string{"device": "not-an-id"}},
-				"filter[type]":   {Filter: map[string]string{"type": "location,pressure"}},
-				"filter[since]":  {Filter: map[string]string{"since": "yesterday"}},
-				"filter[until]":  {Filter: map[string]string{"since": base.Format(time.RFC3339), "until": base.Format(time.RFC3339)}},
-				"sort":           {Sort: []resource.SortField{{Field: "type"}}},
-				"page[size]":     {Page: resource.Page{Size: resource.MaxPageSize + 1}},
+			for param, q := range map[string]eventQuery{
+				"filter.device": {Filter: resource.EventListFilter{Device: []string{"not-an-id"}}},
+				"filter.type":   {Filter: resource.EventListFilter{Type: []string{"location", "pressure"}}},
+				"filter.until":  {Filter: resource.EventListFilter{Since: ref(base), Until: ref(base)}},
+				"sort":          {Sort: []resource.SortField{{Field: "type"}}},
+				"page.size":     {Page: resource.Page{Size: resource.MaxPageSize + 1}},
 			} {
 				_, err := e.events.List(app, q)
 				requireInvalid(t, err, param)

@@ -69,11 +69,17 @@ const (
 	IncludeConfiguration = "configuration"
 )
 
+// Device group sort fields.
+const (
+	GroupSortName      = "name"
+	GroupSortCreatedAt = "created_at"
+)
+
 var groupSpec = QuerySpec{
 	Filters:     []string{GroupFilterSearch, GroupFilterName},
-	Sorts:       []string{"name", "created_at"},
+	Sorts:       []string{GroupSortName, GroupSortCreatedAt},
 	Includes:    []string{IncludeConfiguration},
-	DefaultSort: []SortField{{Field: "created_at"}},
+	DefaultSort: []SortField{{Field: GroupSortCreatedAt}},
 }
 
 // DeviceGroupQuerySpec returns the filters, sorts and include paths that
@@ -111,33 +117,60 @@ type DeviceGroupService struct {
 	Now     func() time.Time
 }
 
-// List returns a page of the principal's customer's groups. EInvalid for an
-// unknown filter, sort, include path or a bad page; EUnauthenticated,
-// EForbidden.
-func (s *DeviceGroupService) List(ctx context.Context, q Query) (*DeviceGroupList, error) {
+// DeviceGroupListFilter is the filter of a device group list as a client
+// gives it, typed; nil fields do not filter.
+type DeviceGroupListFilter struct {
+	// Search keeps groups whose name contains it, case-insensitively.
+	Search *string
+	// Name keeps groups with one of these exact names (items are trimmed,
+	// empty ones dropped); a list left empty is refused.
+	Name []string
+}
+
+// Validate checks f and returns it as stores apply it. EInvalid pointing
+// at the filter's path ("filter.name").
+func (f DeviceGroupListFilter) Validate() (DeviceGroupFilter, error) {
+	var out DeviceGroupFilter
+	if err := checkTextFilter(GroupFilterSearch, f.Search); err != nil {
+		return out, err
+	}
+	if err := checkListFilter(GroupFilterName, f.Name); err != nil {
+		return out, err
+	}
+	if f.Search != nil {
+		out.Search = strings.ToLower(strings.TrimSpace(*f.Search))
+	}
+	if f.Name != nil {
+		if out.Names = cleanList(f.Name); len(out.Names) == 0 {
+			return out, Invalidf(filterPath(GroupFilterName), "filter[name] must list at least one name")
+		}
+	}
+	return out, nil
+}
+
+// List returns a page of the principal's customer's groups. EInvalid for a
+// malformed filter, an unknown sort field or include path, or a bad page;
+// EUnauthenticated, EForbidden.
+func (s *DeviceGroupService) List(ctx context.Context, q ListQuery[DeviceGroupListFilter]) (*DeviceGroupList, error) {
 	p, err := authorize(ctx, scopes.OpGroupsRead)
 	if err != nil {
 		return nil, err
 	}
-	if q, err = groupSpec.check(q); err != nil {
+	c, err := groupSpec.check(q.Sort, q.Page, q.Include)
+	if err != nil {
 		return nil, err
 	}
-	var f DeviceGroupFilter
-	if v, ok := q.Filter[GroupFilterSearch]; ok {
-		f.Search = strings.ToLower(strings.TrimSpace(v))
-	}
-	if v, ok := q.Filter[GroupFilterName]; ok {
-		if f.Names = commaList(v); len(f.Names) == 0 {
-			return nil, Invalidf("filter[name]", "filter[name] must list at least one name")
-		}
+	f, err := q.Filter.Validate()
+	if err != nil {
+		return nil, err
 	}
 	groups, total, err := s.Store.ListDeviceGroups(ctx, p.CustomerID, DeviceGroupQuery{
-		Filter: f, Sort: q.Sort, Offset: q.Page.Offset(), Limit: q.Page.Size,
+		Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size,
 	})
 	if err != nil {
 		return nil, err
 	}
-	list := &DeviceGroupList{Groups: groups, Total: total, Page: q.Page}
+	list := &DeviceGroupList{Groups: groups, Total: total, Page: c.page}
 	if len(q.Include) > 0 {
 		if list.Included.Configurations, err = groupConfigurations(ctx, s.Configurations, p.CustomerID, groups); err != nil {
 			return nil, err
@@ -210,19 +243,14 @@ func (s *DeviceGroupService) Configuration(ctx context.Context, groupID string) 
 // by group itself. ENotFound for the group; EInvalid as for
 // DeviceService.List; EUnauthenticated, EForbidden (it needs both group and
 // device read access).
-func (s *DeviceGroupService) ListDevices(ctx context.Context, groupID string, q Query) (*DeviceList, error) {
+func (s *DeviceGroupService) ListDevices(ctx context.Context, groupID string, q ListQuery[DeviceListFilter]) (*DeviceList, error) {
 	if _, err := s.Find(ctx, groupID); err != nil {
 		return nil, err
 	}
-	if _, ok := q.Filter[DeviceFilterGroup]; ok {
-		return nil, Invalidf("filter[group]", "the devices of a group cannot be filtered by group")
+	if q.Filter.Group != nil {
+		return nil, Invalidf(filterPath(DeviceFilterGroup), "the devices of a group cannot be filtered by group")
 	}
-	filter := make(map[string]string, len(q.Filter)+1)
-	for k, v := range q.Filter {
-		filter[k] = v
-	}
-	filter[DeviceFilterGroup] = groupID
-	q.Filter = filter
+	q.Filter.Group = &groupID
 	return s.Devices.List(ctx, q)
 }
 

@@ -14,18 +14,45 @@ const (
 	maxPageNumber = 10_000_000
 )
 
-// Query is what both front ends make of a list request: JSON:API's
-// filter[..], sort, page[..], include and fields[..], GraphQL's filter,
-// orderBy, paging arguments and selection set. A service checks it against
-// its resource's QuerySpec: unknown filters, sorts and include paths are
-// errors, never ignored.
+// Neutral paths of the parts of a query a validation error can point at
+// (Error.Field). Each transport renders them in its own syntax: JSON:API
+// as a query parameter (filter[radius_lte], page[size]), GraphQL as a path
+// into the field's arguments (filter.radiusLte, orderBy, first).
+const (
+	PathSort       = "sort"
+	PathPageNumber = "page.number"
+	PathPageSize   = "page.size"
+	PathInclude    = "include"
+	// PathFilterPrefix starts the path of a filter field: "filter." and
+	// the field's name in camelCase ("filter.radiusLte").
+	PathFilterPrefix = "filter."
+)
+
+// filterPath returns the neutral path of the filter named name (in
+// snake_case, as QuerySpec.Filters lists it): "radius_lte" is
+// "filter.radiusLte".
+func filterPath(name string) string {
+	var b strings.Builder
+	b.WriteString(PathFilterPrefix)
+	up := false
+	for _, r := range name {
+		switch {
+		case r == '_':
+			up = true
+		case up:
+			b.WriteString(strings.ToUpper(string(r)))
+			up = false
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// Query is what both transports make of the parts of a read that are not
+// list-specific: JSON:API's include and fields[..], GraphQL's selection
+// set.
 type Query struct {
-	// Filter maps a filter name (as in filter[NAME]) to its raw value.
-	Filter map[string]string
-	// Sort lists the sort fields, most significant first.
-	Sort []SortField
-	// Page selects the page; zero fields take the defaults.
-	Page Page
 	// Include lists relationship paths to load along ("group",
 	// "group.configuration").
 	Include []string
@@ -34,7 +61,29 @@ type Query struct {
 	Fields map[string][]string
 }
 
-// SortField is one sort key: a field name and its direction.
+// ListQuery is a list request of one resource, with F its typed filter
+// (DeviceListFilter, EventListFilter...): JSON:API's filter[..], sort and
+// page[..], GraphQL's filter, orderBy and paging arguments, each mapped
+// field by field by its transport. A service checks the sort list, the
+// include paths and the page against its resource's QuerySpec (unknown
+// sort fields and include paths are errors, never ignored) and the
+// filter with its Validate method.
+type ListQuery[F any] struct {
+	Filter F
+	// Sort lists the sort fields, most significant first.
+	Sort []SortField
+	// Page selects the page; zero fields take the defaults.
+	Page Page
+	// Include and Fields are as in Query.
+	Include []string
+	Fields  map[string][]string
+}
+
+// Query returns the include paths and sparse fieldsets of q.
+func (q ListQuery[F]) Query() Query { return Query{Include: q.Include, Fields: q.Fields} }
+
+// SortField is one sort key: a field name (one of the resource's
+// QuerySpec.Sorts, such as DeviceSortName) and its direction.
 type SortField struct {
 	Field string
 	Desc  bool
@@ -59,14 +108,14 @@ func (p Page) LastNumber(total int) int {
 }
 
 // normalize applies the defaults to p: number 1 and size DefaultPageSize.
-// EInvalid (pointing at page[number] or page[size]) for a negative number,
-// a negative size or a size above MaxPageSize.
+// EInvalid (pointing at PathPageNumber or PathPageSize) for a negative
+// number, a negative size or a size above MaxPageSize.
 func (p Page) normalize() (Page, error) {
 	switch {
 	case p.Number < 0 || p.Number > maxPageNumber:
-		return p, Invalidf("page[number]", "page[number] must be between 1 and %d", maxPageNumber)
+		return p, Invalidf(PathPageNumber, "page[number] must be between 1 and %d", maxPageNumber)
 	case p.Size < 0 || p.Size > MaxPageSize:
-		return p, Invalidf("page[size]", "page[size] must be between 1 and %d", MaxPageSize)
+		return p, Invalidf(PathPageSize, "page[size] must be between 1 and %d", MaxPageSize)
 	}
 	if p.Number == 0 {
 		p.Number = 1
@@ -79,7 +128,9 @@ func (p Page) normalize() (Page, error) {
 
 // QuerySpec declares, once per resource, what its list queries accept.
 type QuerySpec struct {
-	// Filters are the accepted filter names.
+	// Filters are the filter names (in snake_case, as JSON:API's
+	// filter[NAME]; GraphQL's filter input has them in camelCase): the
+	// fields of the resource's typed filter.
 	Filters []string
 	// Sorts are the accepted sort fields.
 	Sorts []string
@@ -90,58 +141,49 @@ type QuerySpec struct {
 	DefaultSort []SortField
 }
 
-// check validates q against the spec and returns it with its page
-// normalised and its default sort applied. EInvalid naming the offending
-// parameter: filter[NAME] (also for a value that is not StorableText),
-// sort, include, page[number] or page[size].
-func (spec QuerySpec) check(q Query) (Query, error) {
-	names := make([]string, 0, len(q.Filter))
-	for name := range q.Filter {
-		names = append(names, name)
-	}
-	slices.Sort(names) // report the same unknown filter every time
-	for _, name := range names {
-		if !StorableText(name) {
-			return q, Invalidf("filter", "a filter name must be valid UTF-8 without NUL characters")
-		}
-		if !slices.Contains(spec.Filters, name) {
-			return q, Invalidf("filter["+name+"]", "unknown filter %q; known: %s", name, orNone(spec.Filters))
-		}
-		if err := CheckText("filter["+name+"]", q.Filter[name]); err != nil {
-			return q, err
-		}
-	}
-	for i, s := range q.Sort {
+// checked is the part of a list query every resource checks alike.
+type checked struct {
+	sort []SortField
+	page Page
+}
+
+// check validates the sort list, the include paths and the page of a list
+// query against the spec, and returns the sort with the default applied
+// and the page normalised. EInvalid pointing at PathSort, PathInclude,
+// PathPageNumber or PathPageSize.
+func (spec QuerySpec) check(sort []SortField, page Page, include []string) (checked, error) {
+	for i, s := range sort {
 		if !slices.Contains(spec.Sorts, s.Field) {
-			return q, Invalidf("sort", "unknown sort field %q; known: %s", s.Field, orNone(spec.Sorts))
+			return checked{}, Invalidf(PathSort, "unknown sort field %q; known: %s", s.Field, orNone(spec.Sorts))
 		}
-		for _, prev := range q.Sort[:i] {
+		for _, prev := range sort[:i] {
 			if prev.Field == s.Field {
-				return q, Invalidf("sort", "sort field %q is given twice", s.Field)
+				return checked{}, Invalidf(PathSort, "sort field %q is given twice", s.Field)
 			}
 		}
 	}
-	for _, inc := range q.Include {
-		if !slices.Contains(spec.Includes, inc) {
-			return q, Invalidf("include", "unknown include path %q; known: %s", inc, orNone(spec.Includes))
-		}
+	if err := spec.checkInclude(include); err != nil {
+		return checked{}, err
 	}
-	page, err := q.Page.normalize()
+	page, err := page.normalize()
 	if err != nil {
-		return q, err
+		return checked{}, err
 	}
-	q.Page = page
-	if len(q.Sort) == 0 {
-		q.Sort = slices.Clone(spec.DefaultSort)
+	if len(sort) == 0 {
+		sort = slices.Clone(spec.DefaultSort)
 	}
-	return q, nil
+	return checked{sort: sort, page: page}, nil
 }
 
 // checkInclude validates include paths against the spec; EInvalid pointing
-// at include.
+// at PathInclude.
 func (spec QuerySpec) checkInclude(include []string) error {
-	_, err := spec.check(Query{Include: include})
-	return err
+	for _, inc := range include {
+		if !slices.Contains(spec.Includes, inc) {
+			return Invalidf(PathInclude, "unknown include path %q; known: %s", inc, orNone(spec.Includes))
+		}
+	}
+	return nil
 }
 
 // clone returns a deep copy of the spec, so callers cannot change the
@@ -160,11 +202,15 @@ func orNone(list []string) string {
 	return strings.Join(list, ", ")
 }
 
-// commaList splits a comma-separated filter value into its trimmed,
-// non-empty items.
-func commaList(v string) []string {
-	var out []string
-	for item := range strings.SplitSeq(v, ",") {
+// cleanList trims the items of a list filter and drops the empty ones; nil
+// stays nil (the filter is not given), anything else becomes a non-nil
+// slice, so an empty result can be refused.
+func cleanList(items []string) []string {
+	if items == nil {
+		return nil
+	}
+	out := []string{}
+	for _, item := range items {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
@@ -172,14 +218,21 @@ func commaList(v string) []string {
 	return out
 }
 
-// parseBoolFilter reads a boolean filter value ("true" or "false");
-// EInvalid pointing at filter[name] otherwise.
-func parseBoolFilter(name, v string) (bool, error) {
-	switch v {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
+// checkTextFilter returns EInvalid pointing at the filter named name
+// unless the value v, when given, is StorableText.
+func checkTextFilter(name string, v *string) error {
+	if v == nil {
+		return nil
 	}
-	return false, Invalidf("filter["+name+"]", "filter[%s] must be true or false", name)
+	return CheckText(filterPath(name), *v)
+}
+
+// checkListFilter is checkTextFilter for each item of a list filter.
+func checkListFilter(name string, items []string) error {
+	for _, it := range items {
+		if err := CheckText(filterPath(name), it); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -52,7 +52,7 @@ func operationCalls() map[scopes.Operation][]call {
 		},
 		scopes.OpApplications: {
 			{"List", func(t *testing.T, e *env, ctx context.Context) error {
-				_, err := e.apps.List(ctx, resource.Query{})
+				_, err := e.apps.List(ctx, appQuery{})
 				return err
 			}},
 			{"Read", func(t *testing.T, e *env, ctx context.Context) error {
@@ -75,7 +75,7 @@ func operationCalls() map[scopes.Operation][]call {
 		},
 		scopes.OpDevicesRead: {
 			{"List", func(t *testing.T, e *env, ctx context.Context) error {
-				_, err := e.devices.List(ctx, resource.Query{})
+				_, err := e.devices.List(ctx, deviceQuery{})
 				return err
 			}},
 			// A device token reads its own device: the fixture's.
@@ -107,7 +107,7 @@ func operationCalls() map[scopes.Operation][]call {
 		},
 		scopes.OpGroupsRead: {
 			{"GroupList", func(t *testing.T, e *env, ctx context.Context) error {
-				_, err := e.groups.List(ctx, resource.Query{})
+				_, err := e.groups.List(ctx, groupQuery{})
 				return err
 			}},
 			{"GroupFind", func(t *testing.T, e *env, ctx context.Context) error {
@@ -127,7 +127,7 @@ func operationCalls() map[scopes.Operation][]call {
 				return err
 			}},
 			{"ConfigurationList", func(t *testing.T, e *env, ctx context.Context) error {
-				_, err := e.configs.List(ctx, resource.Query{})
+				_, err := e.configs.List(ctx, configQuery{})
 				return err
 			}},
 			{"ConfigurationFind", func(t *testing.T, e *env, ctx context.Context) error {

@@ -114,7 +114,7 @@ func TestTenantIsolation(t *testing.T) {
 				return err
 			}},
 			{name: "GroupListDevices", do: func(p *scopes.Principal) error {
-				_, err := e.groups.ListDevices(as(t, p), a.group.ID, resource.Query{})
+				_, err := e.groups.ListDevices(as(t, p), a.group.ID, deviceQuery{})
 				return err
 			}},
 			{name: "OwnGroupTheirConfiguration", field: "configuration", do: func(p *scopes.Principal) error {
@@ -164,7 +164,7 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		t.Run("ListsShowOnlyOwn", func(t *testing.T) {
 			ctx := as(t, b.me())
-			devs, err := e.devices.List(ctx, resource.Query{Include: []string{resource.IncludeGroupConfiguration}})
+			devs, err := e.devices.List(ctx, deviceQuery{Include: []string{resource.IncludeGroupConfiguration}})
 			must(t, err)
 			if devs.Total != 1 || devs.Devices[0].ID != b.device.ID || len(devs.Included.Groups) != 1 || devs.Included.Groups[0].ID != b.group.ID {
 				t.Fatalf("B's device list: %+v", devs)
@@ -184,7 +184,7 @@ func TestTenantIsolation(t *testing.T) {
 			if len(inc.Groups) != 0 || len(inc.Configurations) != 0 {
 				t.Fatalf("Include loaded another customer's resources: %+v", inc)
 			}
-			apps, err := e.apps.List(ctx, resource.Query{})
+			apps, err := e.apps.List(ctx, appQuery{})
 			must(t, err)
 			if apps.Total != 0 {
 				t.Fatalf("B sees %d applications", apps.Total)
@@ -195,7 +195,7 @@ func TestTenantIsolation(t *testing.T) {
 			ctx := as(t, a.deviceToken(scopes.DeviceRead))
 			_, err := e.devices.Find(ctx, sibling.ID)
 			requireCode(t, err, resource.ENotFound)
-			list, err := e.devices.List(ctx, resource.Query{})
+			list, err := e.devices.List(ctx, deviceQuery{})
 			must(t, err)
 			if list.Total != 1 || len(list.Devices) != 1 || list.Devices[0].ID != a.device.ID {
 				t.Fatalf("device token list: total %d, %+v", list.Total, list.Devices)

@@ -25,9 +25,10 @@ func seedDevices(tb testing.TB, db *storage.DB, n int, seed uint64) string {
 
 // benchQuery is the list of the speed target:
 // filter[fault]=true&sort=-last_event_at&page[size]=25&include=group.
-func benchQuery() resource.Query {
-	return resource.Query{
-		Filter:  map[string]string{resource.DeviceFilterFault: "true"},
+func benchQuery() resource.ListQuery[resource.DeviceListFilter] {
+	fault := true
+	return resource.ListQuery[resource.DeviceListFilter]{
+		Filter:  resource.DeviceListFilter{Fault: &fault},
 		Sort:    []resource.SortField{{Field: "last_event_at", Desc: true}},
 		Page:    resource.Page{Size: 25},
 		Include: []string{resource.IncludeGroup},

@@ -1,7 +1,8 @@
 // Command baseline is the yardstick of `make bench`: the least a Go HTTP
 // service can do on this machine. GET /plain answers a 40-byte JSON body;
 // GET /redis does the same after one Redis GET; POST /redis-set after one SET
-// with a TTL.
+// with a TTL. With -postgres it also serves the reference rows of
+// postgres.go: /pg-row, /pg-list and /pg-insert.
 package main
 
 import (
@@ -35,6 +36,7 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("baseline", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
 	redisURL := fs.String("redis", "redis://127.0.0.1:6379/15", "Redis URL")
+	pgURL := fs.String("postgres", "", "an empty PostgreSQL database for the reference rows (none without)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,6 +66,13 @@ func run(ctx context.Context, args []string) error {
 		}
 		write(w)
 	})
+	if *pgURL != "" {
+		closeDB, err := refRoutes(ctx, mux, rc, *pgURL)
+		if err != nil {
+			return err
+		}
+		defer closeDB()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -92,18 +92,39 @@ func bench(ctx context.Context, o options) error {
 	defer logs.Close()
 
 	var rows []row
-	base, err := start(ctx, baseBin, []string{"-redis", o.redisURL}, nil, logs)
+	// The reference rows of PostgreSQL get a database of their own; without
+	// a PostgreSQL server they are reported missing.
+	baseArgs, refMissing := []string{"-redis", o.redisURL}, ""
+	refURL, dropRef, err := freshDatabase(ctx, o.pgURL)
+	if err != nil {
+		refMissing, dropRef = "no PostgreSQL: "+err.Error(), func() {}
+	} else {
+		baseArgs = append(baseArgs, "-postgres", refURL)
+	}
+	defer dropRef()
+	base, err := start(ctx, baseBin, baseArgs, nil, logs)
 	if err != nil {
 		return err
 	}
+	event := []byte(`{"event_type":"temperature","payload":{"celsius":21.5}}`)
 	baselines := map[string]target{
 		"/plain":     {get(base.URL+"/plain", ""), http.StatusOK},
 		"/redis":     {get(base.URL+"/redis", ""), http.StatusOK},
 		"/redis-set": {post(base.URL+"/redis-set", "", nil, ""), http.StatusOK},
+		"/pg-row":    {get(base.URL+"/pg-row", ""), http.StatusOK},
+		"/pg-list":   {get(base.URL+"/pg-list", ""), http.StatusOK},
+		"/pg-insert": {post(base.URL+"/pg-insert", "", event, "application/json"), http.StatusCreated},
 	}
-	for _, name := range []string{"/plain", "/redis", "/redis-set"} {
-		fmt.Fprintf(os.Stderr, "bench: baseline %s\n", name)
-		rows = append(rows, row{config: "baseline", name: name, st: drive(ctx, client, baselines[name], o.conc, o.warmup, o.duration)})
+	for _, name := range []string{"/plain", "/redis", "/redis-set", "/pg-row", "/pg-list", "/pg-insert"} {
+		r := row{config: "baseline", name: name}
+		if strings.HasPrefix(name, "/pg-") {
+			r.missing = refMissing
+		}
+		if r.missing == "" {
+			fmt.Fprintf(os.Stderr, "bench: baseline %s\n", name)
+			r.st = drive(ctx, client, baselines[name], o.conc, o.warmup, o.duration)
+		}
+		rows = append(rows, r)
 	}
 	base.stop()
 

@@ -125,10 +125,16 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 		{"POST /oauth/introspect", "/redis",
 			target{post(base+"/oauth/introspect", cc, form("token", appToken), formType), http.StatusOK}, ""},
 		{"GET /oauth/token/info", "/redis", target{get(base+"/oauth/token/info", appToken), http.StatusOK}, ""},
-		{"GraphQL { me { id email } }", "/redis",
+		{"GraphQL { me { id email } }", "/pg-row",
 			target{graphQL(base, userToken, `{ me { id email } }`), http.StatusOK}, ""},
-		{"GET /api/v1/devices?page[size]=25&include=group", "/redis",
+		{"GET /api/v1/devices?page[size]=25", "/pg-list",
+			target{get(base+"/api/v1/devices?page%5Bsize%5D=25", appToken), http.StatusOK}, ""},
+		{"GET /api/v1/devices?page[size]=25&include=group", "/pg-list",
 			target{get(base+"/api/v1/devices?page%5Bsize%5D=25&include=group", appToken), http.StatusOK}, ""},
+		{"GET /api/v1/devices?filter[fault]=false&sort=-last_event_at&page[size]=25", "/pg-list",
+			target{get(base+"/api/v1/devices?filter%5Bfault%5D=false&sort=-last_event_at&page%5Bsize%5D=25", appToken), http.StatusOK}, ""},
+		{"GraphQL devices(first: 25) { totalCount edges { node { id name imei createdAt } } }", "/pg-list",
+			target{graphQL(base, appToken, `{ devices(first: 25) { totalCount edges { node { id name imei createdAt } } } }`), http.StatusOK}, ""},
 		{"unauthenticated → 401", "/plain", target{get(base+"/oauth/token/info", ""), http.StatusUnauthorized}, ""},
 	}
 	if userErr != nil {
@@ -163,6 +169,8 @@ func probe(ctx context.Context, client *http.Client, t target) string {
 		return fmt.Sprintf("answered %d, want %d: %.120s", code, t.want, b)
 	case strings.Contains(string(b), `"active":false`):
 		return "introspection says the token is inactive"
+	case strings.Contains(string(b), `"errors":`):
+		return fmt.Sprintf("answered with errors: %.120s", b)
 	}
 	return ""
 }

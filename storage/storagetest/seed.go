@@ -11,7 +11,7 @@ import (
 	"github.com/assetgate/assetgate/storage"
 )
 
-// SeedDevices gives an existing customer 20 device groups and n devices in
+// SeedDevices gives an existing customer 100 device groups and n devices in
 // one transaction, for benchmarks: about 10% with a fault, 95% with a last
 // event in the 30 days before now, positions spread over Germany, made from
 // seed so runs compare. It then refreshes the planner's statistics.
@@ -20,7 +20,7 @@ func SeedDevices(ctx context.Context, db *storage.DB, customerID string, n int, 
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	const cols, batch = 12, 500
 	err := db.WithTx(ctx, func(tx *storage.Tx) error {
-		groups := make([]string, 20)
+		groups := make([]string, 100)
 		for i := range groups {
 			groups[i] = resource.NewID()
 			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO device_groups (id, customer_id, name, created_at, updated_at)
