@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -177,7 +178,7 @@ func TestPasswordLoginLoad(t *testing.T) {
 type binaryServer struct {
 	url    string
 	pid    int
-	stderr *syncBuffer
+	stderr *testsupport.SyncBuffer
 }
 
 // startBinary builds the server into a temporary folder, starts `serve`
@@ -199,7 +200,7 @@ func startBinary(t *testing.T, env testEnv) *binaryServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &binaryServer{stderr: &syncBuffer{}}
+	srv := &binaryServer{stderr: &testsupport.SyncBuffer{}}
 	cmd.Stderr = srv.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

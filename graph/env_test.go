@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
@@ -38,7 +39,7 @@ type env struct {
 	a, b    tenant
 	url     string
 	cfg     graph.Config
-	logs    *syncBuffer
+	logs    *testsupport.SyncBuffer
 
 	mu     sync.Mutex
 	tokens map[string]*scopes.Principal
@@ -89,7 +90,7 @@ func newEnv(t *testing.T, dialect string, o options) *env {
 		t.Cleanup(bus.Close)
 		o.bus = bus
 	}
-	e := &env{db: db, queries: n, tokens: map[string]*scopes.Principal{}, logs: &syncBuffer{}}
+	e := &env{db: db, queries: n, tokens: map[string]*scopes.Principal{}, logs: &testsupport.SyncBuffer{}}
 	e.stores = stores{
 		customers: storage.NewCustomerStore(db), users: storage.NewUserStore(db), devices: storage.NewDeviceStore(db),
 		groups: storage.NewDeviceGroupStore(db), configs: storage.NewConfigurationStore(db), tokens: storage.NewSQLTokenStore(db),
@@ -311,22 +312,4 @@ func must(tb testing.TB, err error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the log).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

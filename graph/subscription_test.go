@@ -11,7 +11,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/assetgate/assetgate/graph"
-	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
@@ -143,10 +142,8 @@ func TestSubscriptionOutlivesServerTimeouts(t *testing.T) {
 // another: the event travels through Redis pub/sub, the fan-out of the
 // live event stream.
 func TestSubscriptionAcrossReplicas(t *testing.T) {
-	rc, err := storage.OpenRedis(t.Context(), storagetest.RequireEnv(t, storagetest.RedisURLEnv))
-	must(t, err)
-	t.Cleanup(func() { rc.Close() })
-	prefix := "test:graph:" + resource.NewID() + ":"
+	rc := storagetest.MustOpenRedis(t)
+	prefix := storagetest.MustRedisPrefix(t, rc)
 	busA := storage.NewRedisEventBus(rc, prefix, 0, nil)
 	t.Cleanup(busA.Close)
 	e := newEnv(t, storage.SQLite, options{bus: busA})

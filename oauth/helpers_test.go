@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,12 +14,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
@@ -52,27 +49,9 @@ type env struct {
 	users     *resource.UserService
 	apps      *resource.ApplicationService
 	key       []byte
-	logs      *syncBuffer
+	logs      *testsupport.SyncBuffer
 	// callbacks receives the query of every request to /cb.
 	callbacks chan url.Values
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // eachStore runs fn as a subtest on a new env of each of kinds,
@@ -95,7 +74,7 @@ var allStores = []string{onSQLite, onPostgres, onRedis}
 // its configuration.
 func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
 	tb.Helper()
-	e := &env{kind: kind, logs: &syncBuffer{}, callbacks: make(chan url.Values, 64)}
+	e := &env{kind: kind, logs: &testsupport.SyncBuffer{}, callbacks: make(chan url.Values, 64)}
 	e.key = make([]byte, 32)
 	_, _ = rand.Read(e.key)
 	switch kind {
@@ -105,9 +84,8 @@ func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
 		e.db = storagetest.MustOpenDB(tb, storage.Postgres)
 	}
 	if kind == onRedis {
-		rc := mustRedis(tb)
-		prefix := "agtest:" + randomHex(6) + ":"
-		tb.Cleanup(func() { deleteRedisPrefix(rc, prefix) })
+		rc := storagetest.MustOpenRedis(tb)
+		prefix := storagetest.MustRedisPrefix(tb, rc)
 		e.tokens = storage.NewRedisTokenStore(rc, prefix)
 		e.ephemeral = storage.NewRedisEphemeralStore(rc, prefix)
 	} else {
@@ -158,25 +136,6 @@ func (e *env) handleWhoami(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{
 		"client_id": t.ClientID, "customer_id": t.CustomerID, "user_id": t.UserID, "scope": t.Scope,
 	})
-}
-
-func mustRedis(tb testing.TB) redis.UniversalClient {
-	tb.Helper()
-	u := storagetest.RequireEnv(tb, storagetest.RedisURLEnv)
-	c, err := storage.OpenRedis(context.Background(), u)
-	if err != nil {
-		tb.Fatalf("open redis: %v", err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
-
-func deleteRedisPrefix(c redis.UniversalClient, prefix string) {
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
-	}
 }
 
 func randomHex(n int) string {
