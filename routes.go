@@ -8,7 +8,6 @@ import (
 
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
-	"github.com/assetgate/assetgate/scopes"
 )
 
 // newHandler returns the service's root handler: every route of assetgate is
@@ -35,28 +34,17 @@ func newHandler(a *app) http.Handler {
 	mux.Handle("POST /device", a.oauth.Device())
 	mux.Handle("GET /.well-known/oauth-authorization-server", a.oauth.Metadata())
 
-	// JSON:API (DESIGN §5): its route table is jsonapi.API.RouteTable, which
-	// the OpenAPI document and the scope-matrix tests are generated from.
-	// Every route but the OpenAPI document needs a bearer token.
+	// JSON:API (DESIGN §5): one handler for everything under /api/v1; it
+	// authenticates the routes that need a bearer token itself. Its route
+	// table is jsonapi.API.RouteTable, which the OpenAPI document and the
+	// scope-matrix tests are generated from.
 	api := jsonapi.New(jsonapi.Deps{
 		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
 		Configurations: a.configurations, Logger: a.log, BaseURL: a.cfg.Issuer,
 		// Events, device tokens and the live event stream (issue 6).
 		Events: a.events.events, DeviceTokens: a.events.deviceTokens, Resolver: a.oauth.Principal,
 	})
-	bearer := scopes.Bearer(a.oauth.Principal, api.Unauthorized)
-	for pattern, h := range api.Routes() {
-		mux.Handle(pattern, bearer(h))
-	}
-	// The event stream authenticates itself: its token may also come in
-	// ?authorization= (EventSource), and it is re-checked every heartbeat.
-	for pattern, h := range api.StreamRoutes() {
-		mux.Handle(pattern, h)
-	}
-	for pattern, h := range api.PublicRoutes() {
-		mux.Handle(pattern, h)
-	}
-	mux.Handle(jsonapi.BasePath+"/", api.Fallback()) // JSON:API 404 and 405
+	mux.Handle(jsonapi.BasePath+"/", api)
 	// --- GraphQL (DESIGN §6, issue 7) ---
 	// POST and GET (persisted queries) with a bearer token; WebSocket
 	// (graphql-transport-ws) with the token in connection_init; GraphiQL for

@@ -80,14 +80,7 @@ func newEventFixture(t *testing.T, dialect string, heartbeat, timeouts time.Dura
 		DeviceTokens:   deviceTokens, Resolver: resolve, StreamHeartbeat: heartbeat,
 		BaseURL: "https://api.example.com",
 	})
-	mux := http.NewServeMux()
-	for pattern, h := range api.Routes() {
-		mux.Handle(pattern, scopes.Bearer(resolve, api.Unauthorized)(h))
-	}
-	for pattern, h := range api.StreamRoutes() {
-		mux.Handle(pattern, h)
-	}
-	f.srv = httptest.NewUnstartedServer(mux)
+	f.srv = httptest.NewUnstartedServer(api)
 	f.srv.Config.ReadTimeout, f.srv.Config.WriteTimeout = timeouts, timeouts
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)

@@ -138,7 +138,7 @@ type tenant struct {
 }
 
 // newFixture serves the API over HTTP on a fresh database of the dialect,
-// behind the real bearer middleware with a map resolver.
+// with a map resolver.
 func newFixture(t *testing.T, dialect string) *fixture {
 	t.Helper()
 	responseSchema(t) // every answer is validated: skip (or fail in CI) up front without the schemas
@@ -151,15 +151,6 @@ func newFixture(t *testing.T, dialect string) *fixture {
 		Hasher:   resource.NewPasswordHasher(0, time.Minute),
 		Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: []byte("0123456789abcdef0123456789abcdef")}}
 	devices := &resource.DeviceService{Store: f.devices, Groups: f.groups, Configurations: f.configs}
-	f.api = jsonapi.New(jsonapi.Deps{
-		Users:          f.users,
-		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore, Tokens: tokens},
-		Devices:        devices,
-		Groups:         &resource.DeviceGroupService{Store: f.groups, Configurations: f.configs, Devices: devices},
-		Configurations: &resource.ConfigurationService{Store: f.configs},
-		BaseURL:        "https://api.example.com",
-	})
-	f.a, f.b = f.newTenant(t, customers, "a"), f.newTenant(t, customers, "b")
 	resolve := func(_ context.Context, token string) (*scopes.Principal, error) {
 		if p, ok := f.tokens[token]; ok {
 			return p, nil
@@ -169,14 +160,17 @@ func newFixture(t *testing.T, dialect string) *fixture {
 		}
 		return nil, scopes.ErrInvalidToken
 	}
-	mux := http.NewServeMux()
-	for pattern, h := range f.api.Routes() {
-		mux.Handle(pattern, scopes.Bearer(resolve, f.api.Unauthorized)(h))
-	}
-	for pattern, h := range f.api.PublicRoutes() {
-		mux.Handle(pattern, h)
-	}
-	f.srv = httptest.NewServer(mux)
+	f.api = jsonapi.New(jsonapi.Deps{
+		Users:          f.users,
+		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore, Tokens: tokens},
+		Devices:        devices,
+		Groups:         &resource.DeviceGroupService{Store: f.groups, Configurations: f.configs, Devices: devices},
+		Configurations: &resource.ConfigurationService{Store: f.configs},
+		Resolver:       resolve,
+		BaseURL:        "https://api.example.com",
+	})
+	f.a, f.b = f.newTenant(t, customers, "a"), f.newTenant(t, customers, "b")
+	f.srv = httptest.NewServer(f.api)
 	t.Cleanup(f.srv.Close)
 	return f
 }
