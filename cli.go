@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // cli runs one command with its configuration and standard streams.
@@ -57,7 +58,7 @@ func required(fs *flag.FlagSet, names ...string) error {
 
 // openQuiet opens the database for a one-shot command; logs go to stderr at
 // warn level so they do not clutter the command's output.
-func (c *cli) openQuiet(ctx context.Context) (*app, error) {
+func (c *cli) openQuiet(ctx context.Context) (*wire.App, error) {
 	return open(ctx, c.cfg, newLogger(c.stderr, slog.LevelWarn.String()), false)
 }
 
@@ -92,14 +93,14 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	// open applied them; a second pass confirms nothing is pending.
-	applied, err := a.db.Migrate(ctx)
+	applied, err := a.DB.Migrate(ctx)
 	if err != nil {
 		return err
 	}
-	return c.print(map[string]any{"status": "up to date", "applied_now": len(applied), "database": a.db.Dialect},
-		"migrations up to date ("+a.db.Dialect+")")
+	return c.print(map[string]any{"status": "up to date", "applied_now": len(applied), "database": a.DB.Dialect},
+		"migrations up to date ("+a.DB.Dialect+")")
 }
 
 // tokensImportRedis copies the long-lived tokens that versions before the
@@ -117,13 +118,13 @@ func (c *cli) tokensImportRedis(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	res, err := newTieredTokens(a.db, a.redis).ImportRedisTokens(ctx)
+	defer a.Close()
+	res, err := a.Stores.TieredTokens.ImportRedisTokens(ctx)
 	if err != nil {
 		return err
 	}
 	return c.print(res, fmt.Sprintf("imported %d token families, %d tokens, %d rotation records into the %s database",
-		res.Families, res.Tokens, res.Rotations, a.db.Dialect))
+		res.Families, res.Tokens, res.Rotations, a.DB.Dialect))
 }
 
 func (c *cli) customerCreate(ctx context.Context, args []string) error {
@@ -139,8 +140,8 @@ func (c *cli) customerCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	cu, err := a.customers.Create(ctx, *name)
+	defer a.Close()
+	cu, err := a.Customers.Create(ctx, *name)
 	if err != nil {
 		return err
 	}
@@ -170,8 +171,8 @@ func (c *cli) userCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	u, err := a.users.Create(ctx, *customer, *email, password)
+	defer a.Close()
+	u, err := a.Users.Create(ctx, *customer, *email, password)
 	if err != nil {
 		return err
 	}
@@ -196,8 +197,8 @@ func (c *cli) userSetExternalToken(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	if err := a.users.SetExternalToken(ctx, *user, token); err != nil {
+	defer a.Close()
+	if err := a.Users.SetExternalToken(ctx, *user, token); err != nil {
 		return err
 	}
 	return c.print(map[string]any{"user_id": *user, "external_token_set": true},
@@ -233,8 +234,8 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	ap, secret, err := a.applications.Create(ctx, *owner, in)
+	defer a.Close()
+	ap, secret, err := a.Applications.Create(ctx, *owner, in)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestPasswordLoginLoad(t *testing.T) {
 	for i := range emails {
 		emails[i] = fmt.Sprintf("load-%02d@example.com", i)
 		seed.Go(func() {
-			u, err := a.users.Create(t.Context(), cust["id"].(string), emails[i], "load test password "+strconv.Itoa(i))
+			u, err := a.Users.Create(t.Context(), cust["id"].(string), emails[i], "load test password "+strconv.Itoa(i))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
