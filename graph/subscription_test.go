@@ -143,18 +143,9 @@ func TestSubscriptionOutlivesServerTimeouts(t *testing.T) {
 // live event stream.
 func TestSubscriptionAcrossReplicas(t *testing.T) {
 	rc := storagetest.MustOpenRedis(t)
-	prefix := storagetest.MustRedisPrefix(t, rc)
-	busA := storage.NewRedisEventBus(rc, prefix, 0, nil)
-	t.Cleanup(busA.Close)
-	e := newEnv(t, storage.SQLite, options{bus: busA})
-
-	busB := storage.NewRedisEventBus(rc, prefix, 0, nil)
-	t.Cleanup(busB.Close)
-	depsB := e.deps
-	eventsB := *e.deps.Events
-	eventsB.Bus = busB
-	depsB.Events = &eventsB
-	b := httptest.NewServer(graph.New(depsB, e.cfg))
+	e := newEnv(t, storage.SQLite, options{redis: rc})
+	// Replica B has a service graph of its own, with its own Redis bus.
+	b := httptest.NewServer(e.newApp(t, rc).GraphQL())
 	t.Cleanup(b.Close)
 
 	c, ctx := subscribe(t, b.URL+"/graphql", e.me(e.a), e.a.device.ID)
