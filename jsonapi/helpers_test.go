@@ -23,6 +23,7 @@ import (
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // specDir is where the JSON:API JSON Schemas are, relative to this
@@ -138,19 +139,12 @@ type tenant struct {
 }
 
 // newFixture serves the API over HTTP on a fresh database of the dialect,
-// with a map resolver.
+// on the service graph the server runs on, with a map resolver.
 func newFixture(t *testing.T, dialect string) *fixture {
 	t.Helper()
 	responseSchema(t) // every answer is validated: skip (or fail in CI) up front without the schemas
 	db := storagetest.MustOpenDB(t, dialect)
-	customers, userStore := storage.NewCustomerStore(db), storage.NewUserStore(db)
-	f := &fixture{db: db, devices: storage.NewDeviceStore(db), groups: storage.NewDeviceGroupStore(db),
-		configs: storage.NewConfigurationStore(db), tokens: map[string]*scopes.Principal{}}
-	tokens := storage.NewSQLTokenStore(db)
-	f.users = &resource.UserService{Store: userStore, Customers: customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: tokens,
-		Hasher:   resource.NewPasswordHasher(0, time.Minute),
-		Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: []byte("0123456789abcdef0123456789abcdef")}}
-	devices := &resource.DeviceService{Store: f.devices, Groups: f.groups, Configurations: f.configs}
+	f := &fixture{db: db, tokens: map[string]*scopes.Principal{}}
 	resolve := func(_ context.Context, token string) (*scopes.Principal, error) {
 		if p, ok := f.tokens[token]; ok {
 			return p, nil
@@ -160,19 +154,30 @@ func newFixture(t *testing.T, dialect string) *fixture {
 		}
 		return nil, scopes.ErrInvalidToken
 	}
-	f.api = jsonapi.New(jsonapi.Deps{
-		Users:          f.users,
-		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore, Tokens: tokens},
-		Devices:        devices,
-		Groups:         &resource.DeviceGroupService{Store: f.groups, Configurations: f.configs, Devices: devices},
-		Configurations: &resource.ConfigurationService{Store: f.configs},
-		Resolver:       resolve,
-		BaseURL:        "https://api.example.com",
-	})
-	f.a, f.b = f.newTenant(t, customers, "a"), f.newTenant(t, customers, "b")
+	a := mustApp(t, db, 0, func(scopes.Resolver) scopes.Resolver { return resolve })
+	f.devices, f.groups, f.configs, f.users = a.Stores.Devices, a.Stores.Groups, a.Stores.Configurations, a.Users
+	f.api = a.JSONAPI()
+	f.a, f.b = f.newTenant(t, a.Stores.Customers, "a"), f.newTenant(t, a.Stores.Customers, "b")
 	f.srv = httptest.NewServer(f.api)
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// fixtureKey is the server key of the fixtures.
+var fixtureKey = []byte("0123456789abcdef0123456789abcdef")
+
+// mustApp builds the service graph of a fixture on db, as the server
+// builds its own, with links under https://api.example.com, the given
+// stream heartbeat (0 for the default) and the bearer resolver resolve
+// makes of the OAuth server's.
+func mustApp(t *testing.T, db *storage.DB, heartbeat time.Duration, resolve func(scopes.Resolver) scopes.Resolver) *wire.App {
+	t.Helper()
+	cfg := wire.DefaultConfig()
+	cfg.Issuer, cfg.Key, cfg.StreamHeartbeat, cfg.PasswordHashWait = "https://api.example.com", fixtureKey, heartbeat, time.Minute
+	a, err := wire.New(t.Context(), cfg, wire.WithDB(db), wire.WithResolver(resolve))
+	must(t, err)
+	t.Cleanup(a.Close)
+	return a
 }
 
 func (f *fixture) newTenant(t *testing.T, customers resource.CustomerStore, name string) tenant {
