@@ -64,15 +64,15 @@ func newEventFixture(t *testing.T, dialect string, heartbeat, timeouts time.Dura
 	f.srv.Config.ReadTimeout, f.srv.Config.WriteTimeout = timeouts, timeouts
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
-	f.a = f.newTenant(t, a.Stores.Customers, a.Users, a.DeviceTokens, "a")
-	f.b = f.newTenant(t, a.Stores.Customers, a.Users, a.DeviceTokens, "b")
+	f.a = f.newTenant(t, a.Customers, a.Users, a.DeviceTokens, "a")
+	f.b = f.newTenant(t, a.Customers, a.Users, a.DeviceTokens, "b")
 	return f
 }
 
-func (f *eventFixture) newTenant(t *testing.T, customers resource.CustomerStore, users *resource.UserService,
+func (f *eventFixture) newTenant(t *testing.T, customers *resource.CustomerService, users *resource.UserService,
 	deviceTokens *resource.DeviceTokenService, name string) eventTenant {
 	t.Helper()
-	c, err := (&resource.CustomerService{Store: customers}).Create(t.Context(), "Tenant "+name)
+	c, err := customers.Create(t.Context(), "Tenant "+name)
 	must(t, err)
 	u, err := users.Create(t.Context(), c.ID, name+"-"+resource.NewID()+"@example.com", testPassword)
 	must(t, err)

@@ -157,7 +157,7 @@ func newFixture(t *testing.T, dialect string) *fixture {
 	a := mustApp(t, db, 0, func(scopes.Resolver) scopes.Resolver { return resolve })
 	f.devices, f.groups, f.configs, f.users = a.Stores.Devices, a.Stores.Groups, a.Stores.Configurations, a.Users
 	f.api = a.JSONAPI()
-	f.a, f.b = f.newTenant(t, a.Stores.Customers, "a"), f.newTenant(t, a.Stores.Customers, "b")
+	f.a, f.b = f.newTenant(t, a.Customers, "a"), f.newTenant(t, a.Customers, "b")
 	f.srv = httptest.NewServer(f.api)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -180,10 +180,10 @@ func mustApp(t *testing.T, db *storage.DB, heartbeat time.Duration, resolve func
 	return a
 }
 
-func (f *fixture) newTenant(t *testing.T, customers resource.CustomerStore, name string) tenant {
+func (f *fixture) newTenant(t *testing.T, customers *resource.CustomerService, name string) tenant {
 	t.Helper()
 	ctx := t.Context()
-	c, err := (&resource.CustomerService{Store: customers}).Create(ctx, "Tenant "+name)
+	c, err := customers.Create(ctx, "Tenant "+name)
 	must(t, err)
 	u, err := f.users.Create(ctx, c.ID, name+"-"+resource.NewID()+"@example.com", testPassword)
 	must(t, err)
