@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -132,7 +133,7 @@ func TestAuthorizePages(t *testing.T) {
 		}
 	})
 	t.Run("OKSecureCookieForHTTPSIssuer", func(t *testing.T) {
-		srv := New(Config{Issuer: "https://auth.example.com", Key: e.key}, Deps{
+		srv := oauth.New(oauth.Config{Issuer: "https://auth.example.com", Key: e.key}, oauth.Deps{
 			Apps: e.apps, Users: e.users, Tokens: e.tokens, Ephemeral: e.ephemeral})
 		rec := httptest.NewRecorder()
 		srv.Authorize().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil))

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/url"
@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -46,7 +47,7 @@ func (e *env) mustCode(tb testing.TB, pc *pageClient, params url.Values, email s
 	if got, want := q.Get("state"), params.Get("state"); got != want {
 		tb.Fatalf("state = %q, want %q", got, want)
 	}
-	if !strings.HasPrefix(q.Get("code"), AuthorizationCodePrefix) {
+	if !strings.HasPrefix(q.Get("code"), oauth.AuthorizationCodePrefix) {
 		tb.Fatalf("no code in %s", loc)
 	}
 	return q.Get("code")

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -128,4 +129,4 @@ func TestParallelRefreshWithinGrace(t *testing.T) {
 	}, withGrace)
 }
 
-func withGrace(c *Config) { c.RefreshGrace = 30 * time.Second }
+func withGrace(c *oauth.Config) { c.RefreshGrace = 30 * time.Second }

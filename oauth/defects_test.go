@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 // Regression tests for the defects of github.com/go-oauth2/oauth2/v4 v4.5.4
 // listed in issue 3. Each test says what the library does on its own, and
@@ -21,6 +21,7 @@ import (
 	libserver "github.com/go-oauth2/oauth2/v4/server"
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -264,7 +265,7 @@ func TestDefect8_RevocationAndExpiry(t *testing.T) {
 		ctx := context.Background()
 		user := e.MustUser(t, "a8@example.com")
 		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
-		m := &manager{s: e.srv}
+		m := oauth.LibraryManager(e.srv)
 
 		t.Run("RevokingRefreshRevokesAccess", func(t *testing.T) {
 			tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -123,7 +124,7 @@ func TestDeviceAuthorization(t *testing.T) {
 			if err := json.Unmarshal([]byte(ar.Body), &da); err != nil {
 				t.Fatal(err)
 			}
-			secret, ok := strings.CutPrefix(da.DeviceCode, DeviceCodePrefix)
+			secret, ok := strings.CutPrefix(da.DeviceCode, oauth.DeviceCodePrefix)
 			if !ok || len(secret) < 43 {
 				t.Fatalf("device_code %q: not ≥ 256 bits with its prefix", da.DeviceCode)
 			}
@@ -235,7 +236,7 @@ func TestDeviceCodeGrant(t *testing.T) {
 			// soon.
 			waitPoll()
 			e.pollDevice(t, app, da.DeviceCode).mustError(t, 400, "slow_down")
-			rec, err := e.srv.loadDeviceRecord(context.Background(), resource.KeyedHash(e.key, da.DeviceCode))
+			rec, err := e.srv.LoadDeviceRecord(context.Background(), resource.KeyedHash(e.key, da.DeviceCode))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -269,8 +270,8 @@ func TestDeviceCodeGrant(t *testing.T) {
 			e.decideDevice(t, newPageClient(t), da.UserCode, user.Email, true)
 			// Slow reads let every racer see the approval before any of
 			// them takes it.
-			e.srv.ephemeral = slowReads{e.ephemeral, 50 * time.Millisecond}
-			defer func() { e.srv.ephemeral = e.ephemeral }()
+			e.srv.SetEphemeral(slowReads{e.ephemeral, 50 * time.Millisecond})
+			defer e.srv.SetEphemeral(e.ephemeral)
 			form := url.Values{"grant_type": {resource.GrantDeviceCode}, "device_code": {da.DeviceCode}, "client_id": {app.ID}}
 			winner := mustOneWinner(t, e.race(t, "", "", form))
 			if who := e.whoami(t, winner.AccessToken); who == nil || who["user_id"] != user.ID {
@@ -285,7 +286,7 @@ func TestDeviceCodeGrant(t *testing.T) {
 			e.pollDevice(t, app, da.DeviceCode).mustOK(t)
 		})
 		t.Run("ErrInvalidDeviceCode", func(t *testing.T) {
-			e.pollDevice(t, app, DeviceCodePrefix+"nope").mustError(t, 400, "invalid_grant")
+			e.pollDevice(t, app, oauth.DeviceCodePrefix+"nope").mustError(t, 400, "invalid_grant")
 			e.pollDevice(t, app, "").mustError(t, 400, "invalid_request")
 		})
 	})
@@ -447,5 +448,5 @@ func TestDeviceAuthorizationCap(t *testing.T) {
 		if n := e.srv.DeviceAuthorizationsRefused(); n != 8 {
 			t.Fatalf("refusals counted = %d, want 8", n)
 		}
-	}, func(c *Config) { c.MaxDeviceAuthorizationsPerAddr = 5 })
+	}, func(c *oauth.Config) { c.MaxDeviceAuthorizationsPerAddr = 5 })
 }

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/assetgate/assetgate/internal/testsupport"
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
@@ -40,7 +41,7 @@ const testPassword = "correct horse battery staple"
 // listening HTTP server.
 type env struct {
 	kind      string
-	srv       *Server
+	srv       *oauth.Server
 	http      *httptest.Server
 	db        *storage.DB
 	tokens    resource.TokenStore
@@ -56,7 +57,7 @@ type env struct {
 
 // eachStore runs fn as a subtest on a new env of each of kinds,
 // configured by opts.
-func eachStore(t *testing.T, kinds []string, fn func(t *testing.T, e *env), opts ...func(*Config)) {
+func eachStore(t *testing.T, kinds []string, fn func(t *testing.T, e *env), opts ...func(*oauth.Config)) {
 	t.Helper()
 	for _, k := range kinds {
 		t.Run(k, func(t *testing.T) { fn(t, newEnv(t, k, opts...)) })
@@ -72,7 +73,7 @@ var allStores = []string{onSQLite, onPostgres, onRedis}
 
 // newEnv starts an authorization server on the given stores. opts change
 // its configuration.
-func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
+func newEnv(tb testing.TB, kind string, opts ...func(*oauth.Config)) *env {
 	tb.Helper()
 	e := &env{kind: kind, logs: &testsupport.SyncBuffer{}, callbacks: make(chan url.Values, 64)}
 	e.key = make([]byte, 32)
@@ -101,11 +102,11 @@ func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
 	mux := http.NewServeMux()
 	e.http = httptest.NewServer(mux)
 	tb.Cleanup(e.http.Close)
-	cfg := Config{Issuer: e.http.URL, Key: e.key}
+	cfg := oauth.Config{Issuer: e.http.URL, Key: e.key}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e.srv = New(cfg, Deps{
+	e.srv = oauth.New(cfg, oauth.Deps{
 		Apps: e.apps, Users: e.users, Tokens: e.tokens, Ephemeral: e.ephemeral,
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})

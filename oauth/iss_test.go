@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -87,7 +88,7 @@ func TestAuthorizationResponseIss(t *testing.T) {
 	})
 	t.Run("OKHTTPSIssuer", func(t *testing.T) {
 		const https = "https://auth.example.com"
-		e := newEnv(t, onSQLite, func(c *Config) { c.Issuer = https })
+		e := newEnv(t, onSQLite, func(c *oauth.Config) { c.Issuer = https })
 		user := e.MustUser(t, "iris@example.com")
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{
 			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{e.callbackURL()}})

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -106,7 +107,7 @@ func TestRefreshGrace(t *testing.T) {
 			t.Fatal("reuse within the grace period revoked the family")
 		}
 		e.postToken(t, app.ID, secret, refreshForm(second.RefreshToken)).mustOK(t)
-	}, func(c *Config) { c.RefreshGrace = time.Minute })
+	}, func(c *oauth.Config) { c.RefreshGrace = time.Minute })
 }
 
 func TestRefreshFamilyDeadline(t *testing.T) {
