@@ -22,6 +22,7 @@ import (
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // Store set-ups the tests run on.
@@ -30,7 +31,9 @@ const (
 	onSQLite = "sqlite"
 	// onPostgres keeps data, tokens and ephemeral values in PostgreSQL.
 	onPostgres = "postgres"
-	// onRedis keeps data in PostgreSQL, tokens and ephemeral values in Redis.
+	// onRedis is the server's set-up with Redis: data in PostgreSQL,
+	// ephemeral values and access tokens in Redis, refresh tokens in
+	// PostgreSQL with copies in Redis.
 	onRedis = "redis"
 )
 
@@ -71,8 +74,9 @@ var grantStores = []string{onSQLite, onRedis}
 // allStores adds SQL tokens on PostgreSQL.
 var allStores = []string{onSQLite, onPostgres, onRedis}
 
-// newEnv starts an authorization server on the given stores. opts change
-// its configuration.
+// newEnv starts an authorization server on the given stores, in the
+// service graph wire.New builds (as the server builds it). opts change its
+// configuration.
 func newEnv(tb testing.TB, kind string, opts ...func(*oauth.Config)) *env {
 	tb.Helper()
 	e := &env{kind: kind, logs: &testsupport.SyncBuffer{}, callbacks: make(chan url.Values, 64)}
@@ -84,32 +88,30 @@ func newEnv(tb testing.TB, kind string, opts ...func(*oauth.Config)) *env {
 	case onPostgres, onRedis:
 		e.db = storagetest.MustOpenDB(tb, storage.Postgres)
 	}
+	cfg := wire.DefaultConfig()
+	wopts := []wire.Option{wire.WithDB(e.db)}
 	if kind == onRedis {
 		rc := storagetest.MustOpenRedis(tb)
-		prefix := storagetest.MustRedisPrefix(tb, rc)
-		e.tokens = storage.NewRedisTokenStore(rc, prefix)
-		e.ephemeral = storage.NewRedisEphemeralStore(rc, prefix)
-	} else {
-		e.tokens = storage.NewSQLTokenStore(e.db)
-		e.ephemeral = storage.NewSQLEphemeralStore(e.db)
+		cfg.RedisPrefix = storagetest.MustRedisPrefix(tb, rc)
+		wopts = append(wopts, wire.WithRedis(rc))
 	}
-	e.customers = &resource.CustomerService{Store: storage.NewCustomerStore(e.db)}
-	e.users = &resource.UserService{Store: storage.NewUserStore(e.db), Customers: e.customers.Store, Key: e.key,
-		Hasher:   resource.NewPasswordHasher(0, time.Minute),
-		Throttle: &resource.LoginThrottle{Store: e.ephemeral, Key: e.key}}
-	e.apps = &resource.ApplicationService{Store: storage.NewApplicationStore(e.db), Users: e.users.Store}
 
 	mux := http.NewServeMux()
 	e.http = httptest.NewServer(mux)
 	tb.Cleanup(e.http.Close)
-	cfg := oauth.Config{Issuer: e.http.URL, Key: e.key}
+	cfg.OAuth = oauth.Config{Issuer: e.http.URL, Key: e.key}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg.OAuth)
 	}
-	e.srv = oauth.New(cfg, oauth.Deps{
-		Apps: e.apps, Users: e.users, Tokens: e.tokens, Ephemeral: e.ephemeral,
-		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	cfg.Issuer, cfg.Key, cfg.PasswordHashWait = cfg.OAuth.Issuer, cfg.OAuth.Key, time.Minute
+	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := wire.New(context.Background(), cfg, wopts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(a.Close)
+	e.srv, e.tokens, e.ephemeral = a.OAuth, a.Stores.Tokens, a.Stores.Ephemeral
+	e.customers, e.users, e.apps = a.Customers, a.Users, a.Applications
 	for pattern, h := range e.srv.Patterns() {
 		mux.Handle(pattern, h)
 	}
