@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/assetgate/assetgate/resource"
-	"github.com/assetgate/assetgate/scopes"
 )
 
 // This file generates the component schemas of openapi.json (see
@@ -57,7 +56,7 @@ func resourceKinds() []resourceKind {
 				"grant_types": {"type": "array", "items": obj{"type": "string", "enum": resource.GrantTypes},
 					"description": strings.Join(resource.OperatorGrants, " and ") + " are enabled only by an operator (the CLI), never through this API; " +
 						"password never for a public client."},
-				"scopes":                     {"type": "array", "items": obj{"type": "string", "enum": scopes.AllScopes()}},
+				"scopes":                     {"type": "array", "items": obj{"type": "string", "enum": resource.Scopes}},
 				"token_endpoint_auth_method": {"type": "string", "enum": resource.AuthMethods},
 				"pkce_enforcement":           {"type": "string", "enum": resource.PKCEEnforcements},
 				"redirect_uris":              uris, "post_logout_redirect_uris": uris,
