@@ -84,7 +84,7 @@ func redisDump(tb testing.TB, c redis.UniversalClient, prefix string) map[string
 
 // issueTestToken returns a new raw token of kind in family f and what a
 // store keeps of it.
-func issueTestToken(f *resource.TokenFamily, kind, prefix string, exp time.Time) (raw string, t *resource.Token) {
+func issueTestToken(f *resource.TokenFamily, kind resource.TokenKind, prefix string, exp time.Time) (raw string, t *resource.Token) {
 	raw = resource.NewToken(prefix, f.ID)
 	return raw, &resource.Token{
 		Kind: kind, FamilyID: f.ID, Hash: resource.KeyedHash([]byte("server key"), raw),
