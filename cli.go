@@ -217,19 +217,20 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 	owner := fs.String("owner", "", "owner user `ID`")
 	fs.StringVar(&in.Name, "name", "", "application `name`")
 	var grants, uris, scopes listFlag
-	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.GrantTypes, ", ")+
-		"; "+strings.Join(resource.OperatorGrants, " and ")+" can be enabled only here, not through the APIs")
+	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.Names(resource.GrantTypes()), ", ")+
+		"; "+strings.Join(resource.Names(resource.OperatorGrants()), " and ")+" can be enabled only here, not through the APIs")
 	fs.Var(&uris, "redirect-uri", "redirect `URI` (repeatable), matched exactly")
 	fs.Var(&scopes, "scope", "allowed `scope` (repeatable): me, app, basic")
-	fs.StringVar(&in.TokenEndpointAuthMethod, "auth-method", resource.AuthClientSecretBasic, "token endpoint auth `method`")
-	fs.StringVar(&in.PKCEEnforcement, "pkce", resource.PKCES256Required, "PKCE `enforcement`: optional, required, s256_required")
+	authMethod := fs.String("auth-method", string(resource.AuthClientSecretBasic), "token endpoint auth `method`")
+	pkce := fs.String("pkce", string(resource.PKCES256Required), "PKCE `enforcement`: optional, required, s256_required")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "owner", "name", "grant"); err != nil {
 		return err
 	}
-	in.GrantTypes, in.RedirectURIs, in.Scopes = grants, uris, scopes
+	in.GrantTypes, in.RedirectURIs, in.Scopes = resource.ValuesOf[resource.GrantType](grants), uris, scopes
+	in.TokenEndpointAuthMethod, in.PKCEEnforcement = resource.AuthMethod(*authMethod), resource.PKCELevel(*pkce)
 	a, err := c.openQuiet(ctx)
 	if err != nil {
 		return err

@@ -69,7 +69,7 @@ func (c *cli) seedDemo(ctx context.Context, a *wire.App, base string) error {
 		res.ClientSecret, err = a.Applications.RotateSecret(ctx, ap)
 	} else {
 		ap, res.ClientSecret, err = a.Applications.Create(ctx, u.ID, resource.ApplicationInput{
-			Name: demoBackendApp, GrantTypes: []string{resource.GrantClientCredentials},
+			Name: demoBackendApp, GrantTypes: []resource.GrantType{resource.GrantClientCredentials},
 		})
 		if ap != nil {
 			res.ClientID = ap.ID
@@ -83,7 +83,7 @@ func (c *cli) seedDemo(ctx context.Context, a *wire.App, base string) error {
 	} else {
 		ap, _, err := a.Applications.Create(ctx, u.ID, resource.ApplicationInput{
 			Name:                    demoMobileApp,
-			GrantTypes:              []string{resource.GrantAuthorizationCode, resource.GrantRefreshToken, resource.GrantDeviceCode},
+			GrantTypes:              []resource.GrantType{resource.GrantAuthorizationCode, resource.GrantRefreshToken, resource.GrantDeviceCode},
 			RedirectURIs:            []string{redirect},
 			TokenEndpointAuthMethod: resource.AuthNone,
 		})

@@ -170,7 +170,7 @@ func TestOpenAPIOperatorGrants(t *testing.T) {
 	}
 	for _, op := range []struct{ path, method string }{{"/api/v1/applications", "post"}, {"/api/v1/applications/{id}", "patch"}} {
 		d := doc.Paths[op.path][op.method].Description
-		for _, want := range append([]string{"operator"}, resource.OperatorGrants...) {
+		for _, want := range append([]string{"operator"}, resource.Names(resource.OperatorGrants())...) {
 			if !strings.Contains(d, want) {
 				t.Errorf("%s %s: description %q does not mention %q", op.method, op.path, d, want)
 			}

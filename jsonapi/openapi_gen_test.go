@@ -134,7 +134,7 @@ func operations() map[string]opDoc {
 }
 
 // operatorGrants names resource.OperatorGrants for the descriptions.
-func operatorGrants() string { return strings.Join(resource.OperatorGrants, " or ") }
+func operatorGrants() string { return strings.Join(resource.Names(resource.OperatorGrants()), " or ") }
 
 // applicationCreateNote says what registering through the API cannot do
 // (issue 20 items 4 and 10).

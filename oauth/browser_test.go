@@ -21,7 +21,7 @@ func TestBrowserAuthorizationCodePKCE(t *testing.T) {
 		user := e.MustUser(t, "browser@example.com")
 		cb := e.callbackURL()
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "Fleet Mobile",
-			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		conf := &oauth2.Config{
 			ClientID: app.ID, RedirectURL: cb, Scopes: []string{"me"},
 			Endpoint: oauth2.Endpoint{AuthURL: e.url("/oauth/authorize"), TokenURL: e.url("/oauth/token"), AuthStyle: oauth2.AuthStyleInParams},

@@ -61,10 +61,10 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		user := e.MustUser(t, "heidi@example.com")
 		cb := e.callbackURL()
 		public, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none",
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none",
 			RedirectURIs: []string{cb, cb + "2"}})
 		confidential, secret := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, PKCEEnforcement: "optional", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code"}, PKCEEnforcement: "optional", RedirectURIs: []string{cb}})
 		pc := newPageClient(t)
 
 		t.Run("OK", func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestImplicitGrant(t *testing.T) {
 		user := e.MustUser(t, "ivan@example.com")
 		cb := e.callbackURL()
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"implicit"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"implicit"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		pc := newPageClient(t)
 		params := url.Values{"response_type": {"token"}, "client_id": {app.ID}, "redirect_uri": {cb}, "state": {awkwardState}}
 
@@ -174,7 +174,7 @@ func TestImplicitGrant(t *testing.T) {
 
 		t.Run("ErrNotAllowed", func(t *testing.T) {
 			codeApp, _ := e.MustApp(t, user, resource.ApplicationInput{
-				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+				GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 			p := url.Values{"response_type": {"token"}, "client_id": {codeApp.ID}, "redirect_uri": {cb}, "state": {"s"}}
 			resp, _ := pc.do(t, "GET", e.url("/oauth/authorize?"+p.Encode()), nil)
 			loc, _ := url.Parse(resp.Header.Get("Location"))

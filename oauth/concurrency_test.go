@@ -85,7 +85,7 @@ func TestDefect3_ParallelCodeRedemption(t *testing.T) {
 		user := e.MustUser(t, "race-code@example.com")
 		cb := e.callbackURL()
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		pc := newPageClient(t)
 		for round := range 3 {
 			verifier := oauth2.GenerateVerifier()
@@ -106,7 +106,7 @@ func TestDefect3_ParallelCodeRedemption(t *testing.T) {
 func TestDefect3_ParallelRefresh(t *testing.T) {
 	eachStore(t, allStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "race-refresh@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		for range 3 {
 			tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 			mustOneWinner(t, e.race(t, app.ID, secret, refreshForm(tr.RefreshToken)))
@@ -119,7 +119,7 @@ func TestDefect3_ParallelRefresh(t *testing.T) {
 func TestParallelRefreshWithinGrace(t *testing.T) {
 	eachStore(t, []string{onPostgres, onRedis}, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "race-grace@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 		winner := mustOneWinner(t, e.race(t, app.ID, secret, refreshForm(tr.RefreshToken)))
 		if e.whoami(t, winner.AccessToken) == nil {

@@ -23,4 +23,4 @@ func (s *Server) LoadDeviceRecord(ctx context.Context, hash string) (*deviceReco
 func (s *Server) SetEphemeral(st resource.EphemeralStore) { s.ephemeral = st }
 
 // DropGrant makes s forget a grant it dispatches itself.
-func (s *Server) DropGrant(grant string) { delete(s.grants, grant) }
+func (s *Server) DropGrant(grant resource.GrantType) { delete(s.grants, grant) }

@@ -57,12 +57,12 @@ func TestMetadata(t *testing.T) {
 			lists := map[string][]string{
 				"response_types_supported":                      {"code", "token"},
 				"response_modes_supported":                      {"query", "fragment"},
-				"grant_types_supported":                         resource.GrantTypes,
-				"token_endpoint_auth_methods_supported":         resource.AuthMethods,
-				"revocation_endpoint_auth_methods_supported":    resource.AuthMethods,
+				"grant_types_supported":                         resource.Names(resource.GrantTypes()),
+				"token_endpoint_auth_methods_supported":         resource.Names(resource.AuthMethods()),
+				"revocation_endpoint_auth_methods_supported":    resource.Names(resource.AuthMethods()),
 				"introspection_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post"},
 				"code_challenge_methods_supported":              {"S256", "plain"},
-				"scopes_supported":                              resource.Scopes,
+				"scopes_supported":                              resource.Scopes(),
 			}
 			for k, w := range lists {
 				if got := stringList(m[k]); !slices.Equal(got, w) {
@@ -108,7 +108,7 @@ func TestMetadata(t *testing.T) {
 		e := newEnv(t, onSQLite)
 		e.srv.DropGrant(resource.GrantDeviceCode)
 		m := e.call(t, http.MethodGet, "/.well-known/oauth-authorization-server", noAuth, nil).mustStatus(t, 200, "").JSON
-		if slices.Contains(stringList(m["grant_types_supported"]), resource.GrantDeviceCode) {
+		if slices.Contains(stringList(m["grant_types_supported"]), string(resource.GrantDeviceCode)) {
 			t.Fatalf("grant_types_supported = %v", m["grant_types_supported"])
 		}
 	})

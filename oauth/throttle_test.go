@@ -65,7 +65,7 @@ func parallelStatuses(t *testing.T, n int, mk func() *http.Request) map[int]int 
 func TestLoginThrottleParallel(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "mallory-target@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 		before := e.users.Hasher.Evaluations()
 		got := parallelStatuses(t, 100, func() *http.Request {
 			return e.passwordRequest(t, app.ID, secret, user.Email, "not the password at all")
@@ -87,7 +87,7 @@ func TestLoginThrottleParallel(t *testing.T) {
 func TestLoginThrottleGivesBackSuccess(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	user := e.MustUser(t, "steady@example.com")
-	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 	for range resource.DefaultMaxFailuresPerAccount - 1 {
 		e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, oauth.CodeInvalidGrant)
 	}
@@ -104,7 +104,7 @@ func TestLoginThrottleGivesBackSuccess(t *testing.T) {
 func TestLoginLogsNoTypedEmail(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	user := e.MustUser(t, "typo@example.com")
-	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 	const typed = "Tr0ub4dor&3-my-real-password"
 	for range resource.DefaultMaxFailuresPerAccount + 1 {
 		e.postToken(t, app.ID, secret, passwordForm(typed, typed))

@@ -60,7 +60,7 @@ func operationCalls() map[scopes.Operation][]call {
 				return err
 			}},
 			{"Register", func(t *testing.T, e *env, ctx context.Context) error {
-				_, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend", GrantTypes: []string{resource.GrantClientCredentials}})
+				_, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend", GrantTypes: []resource.GrantType{resource.GrantClientCredentials}})
 				return err
 			}},
 			{"Update", func(t *testing.T, e *env, ctx context.Context) error {
@@ -242,7 +242,7 @@ func TestScopeNames(t *testing.T) {
 			}
 		}
 	}
-	if got := slices.Sorted(slices.Values(resource.Scopes)); !slices.Equal(got, slices.Sorted(slices.Values(table))) {
-		t.Fatalf("resource.Scopes = %v, the scopes table's = %v", resource.Scopes, table)
+	if got := slices.Sorted(slices.Values(resource.Scopes())); !slices.Equal(got, slices.Sorted(slices.Values(table))) {
+		t.Fatalf("resource.Scopes() = %v, the scopes table's = %v", resource.Scopes(), table)
 	}
 }
