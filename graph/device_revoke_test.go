@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // TestDeleteDeviceRevokesItsTokens deletes a device through GraphQL: the
@@ -20,7 +21,7 @@ func TestDeleteDeviceRevokesItsTokens(t *testing.T) {
 		if !ok {
 			t.Fatalf("token %q", token)
 		}
-		hash := resource.KeyedHash(testKey, token)
+		hash := resource.KeyedHash([]byte(wiretest.Key), token)
 		if _, err := e.stores.tokens.FindToken(t.Context(), family, hash); err != nil {
 			t.Fatalf("the new token is not stored: %v", err)
 		}

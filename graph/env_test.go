@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,13 +21,11 @@ import (
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // testPassword is the password of every user the tests make.
 const testPassword = "correct horse battery"
-
-// testKey is the server key of the test services.
-var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 // env is a service graph (built by wire.New, as the server builds it) on a
 // database, two customers (A and B) each with a user, a published
@@ -98,9 +95,8 @@ func newEnv(t *testing.T, dialect string, o options) *env {
 		o.cfg(&cfg)
 	}
 	e.cfg = cfg
-	e.wcfg = wire.DefaultConfig()
-	e.wcfg.Issuer, e.wcfg.Key, e.wcfg.GraphQL = "https://api.example.com", testKey, cfg
-	e.wcfg.PasswordHashWait = time.Minute
+	e.wcfg = wiretest.Config()
+	e.wcfg.GraphQL = cfg
 	e.wcfg.Logger = slog.New(slog.NewJSONHandler(e.logs, nil))
 	if o.redis != nil {
 		e.wcfg.RedisPrefix = storagetest.MustRedisPrefix(t, o.redis)
@@ -127,10 +123,7 @@ func (e *env) newApp(t *testing.T, rc redis.UniversalClient) *wire.App {
 	if rc != nil {
 		opts = append(opts, wire.WithRedis(rc))
 	}
-	a, err := wire.New(t.Context(), e.wcfg, opts...)
-	must(t, err)
-	t.Cleanup(a.Close)
-	return a
+	return wiretest.MustNew(t, e.wcfg, opts...)
 }
 
 // replica starts another endpoint on the same services and configuration
@@ -144,21 +137,8 @@ func (e *env) replica(t *testing.T) string {
 
 func (e *env) newTenant(t *testing.T) tenant {
 	t.Helper()
-	c, err := e.graph.Customers.Create(t.Context(), "Tenant")
-	must(t, err)
-	u, err := e.deps.Users.Create(t.Context(), c.ID, "user-"+resource.NewID()+"@example.com", testPassword)
-	must(t, err)
-	now := time.Now()
-	conf := storagetest.NewConfiguration(c.ID, now)
-	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
-	storagetest.MustCreateConfiguration(t, e.stores.configs, conf)
-	g := storagetest.NewDeviceGroup(c.ID, now)
-	g.ConfigurationID = conf.ID
-	storagetest.MustCreateDeviceGroup(t, e.stores.groups, g)
-	d := storagetest.NewDevice(c.ID, now)
-	d.GroupID = g.ID
-	storagetest.MustCreateDevice(t, e.stores.devices, d)
-	return tenant{customer: c, user: u, config: conf, group: g, device: d}
+	tn := wiretest.MustTenant(t, e.graph, "Tenant", "user", testPassword)
+	return tenant{customer: tn.Customer, user: tn.User, config: tn.Config, group: tn.Group, device: tn.Device}
 }
 
 // resolve is the bearer token resolver of the endpoint.

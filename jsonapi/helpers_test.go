@@ -24,6 +24,7 @@ import (
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // specDir is where the JSON:API JSON Schemas are, relative to this
@@ -157,14 +158,11 @@ func newFixture(t *testing.T, dialect string) *fixture {
 	a := mustApp(t, db, 0, func(scopes.Resolver) scopes.Resolver { return resolve })
 	f.devices, f.groups, f.configs, f.users = a.Stores.Devices, a.Stores.Groups, a.Stores.Configurations, a.Users
 	f.api = a.JSONAPI()
-	f.a, f.b = f.newTenant(t, a.Customers, "a"), f.newTenant(t, a.Customers, "b")
+	f.a, f.b = f.newTenant(t, a, "a"), f.newTenant(t, a, "b")
 	f.srv = httptest.NewServer(f.api)
 	t.Cleanup(f.srv.Close)
 	return f
 }
-
-// fixtureKey is the server key of the fixtures.
-var fixtureKey = []byte("0123456789abcdef0123456789abcdef")
 
 // mustApp builds the service graph of a fixture on db, as the server
 // builds its own, with links under https://api.example.com, the given
@@ -172,31 +170,16 @@ var fixtureKey = []byte("0123456789abcdef0123456789abcdef")
 // makes of the OAuth server's.
 func mustApp(t *testing.T, db *storage.DB, heartbeat time.Duration, resolve func(scopes.Resolver) scopes.Resolver) *wire.App {
 	t.Helper()
-	cfg := wire.DefaultConfig()
-	cfg.Issuer, cfg.Key, cfg.StreamHeartbeat, cfg.PasswordHashWait = "https://api.example.com", fixtureKey, heartbeat, time.Minute
-	a, err := wire.New(t.Context(), cfg, wire.WithDB(db), wire.WithResolver(resolve))
-	must(t, err)
-	t.Cleanup(a.Close)
-	return a
+	cfg := wiretest.Config()
+	cfg.StreamHeartbeat = heartbeat
+	return wiretest.MustNew(t, cfg, wire.WithDB(db), wire.WithResolver(resolve))
 }
 
-func (f *fixture) newTenant(t *testing.T, customers *resource.CustomerService, name string) tenant {
+func (f *fixture) newTenant(t *testing.T, a *wire.App, name string) tenant {
 	t.Helper()
-	ctx := t.Context()
-	c, err := customers.Create(ctx, "Tenant "+name)
-	must(t, err)
-	u, err := f.users.Create(ctx, c.ID, name+"-"+resource.NewID()+"@example.com", testPassword)
-	must(t, err)
-	conf := storagetest.NewConfiguration(c.ID, time.Now())
-	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
-	storagetest.MustCreateConfiguration(t, f.configs, conf)
-	g := storagetest.NewDeviceGroup(c.ID, time.Now())
-	g.ConfigurationID = conf.ID
-	storagetest.MustCreateDeviceGroup(t, f.groups, g)
-	d := storagetest.NewDevice(c.ID, time.Now())
-	d.GroupID = g.ID
-	storagetest.MustCreateDevice(t, f.devices, d)
-	tn := tenant{customer: c, user: u, config: conf, group: g, device: d,
+	w := wiretest.MustTenant(t, a, "Tenant "+name, name, testPassword)
+	c, u, d := w.Customer, w.User, w.Device
+	tn := tenant{customer: c, user: u, config: w.Config, group: w.Group, device: d,
 		me: name + "-me", app: name + "-app", basic: name + "-basic", dev: name + "-device"}
 	f.tokens[tn.me] = &scopes.Principal{Kind: scopes.KindUser, CustomerID: c.ID, UserID: u.ID, FamilyID: resource.NewFamilyID(), Scopes: []string{scopes.Me}}
 	f.tokens[tn.app] = &scopes.Principal{Kind: scopes.KindApplication, CustomerID: c.ID, Scopes: []string{scopes.App}}

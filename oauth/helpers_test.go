@@ -23,6 +23,7 @@ import (
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // Store set-ups the tests run on.
@@ -88,7 +89,7 @@ func newEnv(tb testing.TB, kind string, opts ...func(*oauth.Config)) *env {
 	case onPostgres, onRedis:
 		e.db = storagetest.MustOpenDB(tb, storage.Postgres)
 	}
-	cfg := wire.DefaultConfig()
+	cfg := wiretest.Config()
 	wopts := []wire.Option{wire.WithDB(e.db)}
 	if kind == onRedis {
 		rc := storagetest.MustOpenRedis(tb)
@@ -103,13 +104,9 @@ func newEnv(tb testing.TB, kind string, opts ...func(*oauth.Config)) *env {
 	for _, o := range opts {
 		o(&cfg.OAuth)
 	}
-	cfg.Issuer, cfg.Key, cfg.PasswordHashWait = cfg.OAuth.Issuer, cfg.OAuth.Key, time.Minute
+	cfg.Issuer, cfg.Key = cfg.OAuth.Issuer, cfg.OAuth.Key
 	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := wire.New(context.Background(), cfg, wopts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(a.Close)
+	a := wiretest.MustNew(tb, cfg, wopts...)
 	e.srv, e.tokens, e.ephemeral = a.OAuth, a.Stores.Tokens, a.Stores.Ephemeral
 	e.customers, e.users, e.apps = a.Customers, a.Users, a.Applications
 	for pattern, h := range e.srv.Patterns() {

@@ -3,13 +3,12 @@ package resource_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
-	"github.com/assetgate/assetgate/storage/storagetest"
 	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // testPassword is the password of every user the tests make.
@@ -63,9 +62,8 @@ type tenant struct {
 // configuration.
 func newEnv(t *testing.T, db *storage.DB, change ...func(*wire.Config)) *env {
 	t.Helper()
-	e := &env{db: db, tokenKey: []byte("0123456789abcdef0123456789abcdef")}
-	cfg := wire.DefaultConfig()
-	cfg.Issuer, cfg.Key, cfg.PasswordHashWait = "http://localhost", e.tokenKey, time.Minute
+	e := &env{db: db, tokenKey: []byte(wiretest.Key)}
+	cfg := wiretest.Config()
 	for _, c := range change {
 		c(&cfg)
 	}
@@ -85,28 +83,13 @@ func newEnv(t *testing.T, db *storage.DB, change ...func(*wire.Config)) *env {
 // ends.
 func mustApp(t *testing.T, cfg wire.Config, db *storage.DB, opts ...wire.Option) *wire.App {
 	t.Helper()
-	a, err := wire.New(t.Context(), cfg, append([]wire.Option{wire.WithDB(db)}, opts...)...)
-	must(t, err)
-	t.Cleanup(a.Close)
-	return a
+	return wiretest.MustNew(t, cfg, append([]wire.Option{wire.WithDB(db)}, opts...)...)
 }
 
 func (e *env) newTenant(t *testing.T) tenant {
 	t.Helper()
-	c, err := e.app.Customers.Create(t.Context(), "Tenant")
-	must(t, err)
-	u, err := e.users.Create(t.Context(), c.ID, "user-"+resource.NewID()+"@example.com", testPassword)
-	must(t, err)
-	conf := storagetest.NewConfiguration(c.ID, time.Now())
-	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
-	storagetest.MustCreateConfiguration(t, e.stores.configs, conf)
-	g := storagetest.NewDeviceGroup(c.ID, time.Now())
-	g.ConfigurationID = conf.ID
-	storagetest.MustCreateDeviceGroup(t, e.stores.groups, g)
-	d := storagetest.NewDevice(c.ID, time.Now())
-	d.GroupID = g.ID
-	storagetest.MustCreateDevice(t, e.stores.devices, d)
-	return tenant{customer: c, user: u, group: g, config: conf, device: d}
+	tn := wiretest.MustTenant(t, e.app, "Tenant", "user", testPassword)
+	return tenant{customer: tn.Customer, user: tn.User, group: tn.Group, config: tn.Config, device: tn.Device}
 }
 
 // Principals of a tenant.

@@ -12,54 +12,33 @@ import (
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
-
-// testConfig is a usable configuration without a database.
-func testConfig() wire.Config {
-	cfg := wire.DefaultConfig()
-	cfg.Issuer = "https://api.example.com"
-	cfg.Key = []byte("0123456789abcdef0123456789abcdef")
-	return cfg
-}
-
-// mustNew builds the graph for the test and closes it when the test ends.
-func mustNew(t *testing.T, cfg wire.Config, opts ...wire.Option) *wire.App {
-	t.Helper()
-	a, err := wire.New(t.Context(), cfg, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
-}
 
 // eachGraph runs fn on a graph on SQLite, on PostgreSQL, and on PostgreSQL
 // with Redis.
 func eachGraph(t *testing.T, fn func(t *testing.T, a *wire.App)) {
 	for _, d := range storagetest.Dialects() {
-		t.Run(d, func(t *testing.T) { fn(t, mustNew(t, testConfig(), wire.WithDB(storagetest.MustOpenDB(t, d)))) })
+		t.Run(d, func(t *testing.T) {
+			fn(t, wiretest.MustNew(t, wiretest.Config(), wire.WithDB(storagetest.MustOpenDB(t, d))))
+		})
 	}
 	t.Run("postgres+redis", func(t *testing.T) {
 		rc := storagetest.MustOpenRedis(t)
-		cfg := testConfig()
+		cfg := wiretest.Config()
 		cfg.RedisPrefix = storagetest.MustRedisPrefix(t, rc)
-		fn(t, mustNew(t, cfg, wire.WithDB(storagetest.MustOpenDB(t, storage.Postgres)), wire.WithRedis(rc)))
+		fn(t, wiretest.MustNew(t, cfg, wire.WithDB(storagetest.MustOpenDB(t, storage.Postgres)), wire.WithRedis(rc)))
 	})
 }
 
-// mustTenant makes a customer with a user and a device, and returns the
-// device and a context of the user.
+// mustTenant makes a tenant and returns its device and a context of its
+// user.
 func mustTenant(t *testing.T, a *wire.App) (*resource.Device, context.Context) {
 	t.Helper()
-	c, err := a.Customers.Create(t.Context(), "Tenant")
-	must(t, err)
-	u, err := a.Users.Create(t.Context(), c.ID, "user-"+resource.NewID()+"@example.com", "correct horse battery")
-	must(t, err)
-	me := scopes.NewContext(t.Context(), &scopes.Principal{Kind: scopes.KindUser, CustomerID: c.ID, UserID: u.ID,
+	tn := wiretest.MustTenant(t, a, "Tenant", "user", "correct horse battery")
+	me := scopes.NewContext(t.Context(), &scopes.Principal{Kind: scopes.KindUser, CustomerID: tn.Customer.ID, UserID: tn.User.ID,
 		ClientID: resource.NewID(), FamilyID: resource.NewFamilyID(), Scopes: []string{scopes.Me}})
-	d, err := a.Devices.Create(me, resource.DeviceInput{Name: "Sensor", IMEI: storagetest.NewIMEI()})
-	must(t, err)
-	return d, me
+	return tn.Device, me
 }
 
 // TestNewDeviceDeleteRevokesTokens deletes a device: its device tokens
@@ -82,9 +61,9 @@ func TestNewDeviceDeleteRevokesTokens(t *testing.T) {
 // TestNewStreamCap opens live streams for one principal up to
 // MaxStreamsPerPrincipal: the next is refused.
 func TestNewStreamCap(t *testing.T) {
-	cfg := testConfig()
+	cfg := wiretest.Config()
 	cfg.MaxStreamsPerPrincipal = 2
-	a := mustNew(t, cfg, wire.WithDB(storagetest.MustOpenDB(t, storage.SQLite)))
+	a := wiretest.MustNew(t, cfg, wire.WithDB(storagetest.MustOpenDB(t, storage.SQLite)))
 	d, me := mustTenant(t, a)
 	for range 2 {
 		st, err := a.Events.Follow(me, d.ID, "")
@@ -102,7 +81,7 @@ func TestNewOptions(t *testing.T) {
 	db := storagetest.MustOpenDB(t, storage.SQLite)
 	at := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	static := &scopes.Principal{Kind: scopes.KindApplication, CustomerID: resource.NewID(), Scopes: []string{scopes.App}}
-	a, err := wire.New(t.Context(), testConfig(), wire.WithDB(db), wire.WithClock(func() time.Time { return at }),
+	a, err := wire.New(t.Context(), wiretest.Config(), wire.WithDB(db), wire.WithClock(func() time.Time { return at }),
 		wire.WithResolver(func(next scopes.Resolver) scopes.Resolver {
 			return func(ctx context.Context, token string) (*scopes.Principal, error) {
 				if token == "static" {
@@ -136,7 +115,7 @@ func TestNewOptions(t *testing.T) {
 // TestNewOpens builds the graph from URLs alone: the database is created
 // and migrated, and closed with the graph.
 func TestNewOpens(t *testing.T) {
-	cfg := testConfig()
+	cfg := wiretest.Config()
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "data", "assetgate.db")
 	a, err := wire.New(t.Context(), cfg)
 	must(t, err)
@@ -162,7 +141,7 @@ func TestConfigValidate(t *testing.T) {
 		"ErrHashConcur": func(c *wire.Config) { c.PasswordHashConcurrency = -1 },
 	} {
 		t.Run(name, func(t *testing.T) {
-			cfg := testConfig()
+			cfg := wiretest.Config()
 			change(&cfg)
 			if err := cfg.Validate(); err == nil {
 				t.Fatal("accepted")
@@ -173,7 +152,7 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	t.Run("OK", func(t *testing.T) {
-		cfg := testConfig()
+		cfg := wiretest.Config()
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
