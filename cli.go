@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // cli runs one command with its configuration and standard streams.
@@ -61,7 +62,7 @@ func required(fs *flag.FlagSet, names ...string) error {
 
 // openQuiet opens the database for a one-shot command; logs go to stderr at
 // warn level so they do not clutter the command's output.
-func (c *cli) openQuiet(ctx context.Context) (*app, error) {
+func (c *cli) openQuiet(ctx context.Context) (*wire.App, error) {
 	return open(ctx, c.cfg, newLogger(c.stderr, slog.LevelWarn.String()), false)
 }
 
@@ -96,14 +97,14 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	// open applied them; a second pass confirms nothing is pending.
-	applied, err := a.db.Migrate(ctx)
+	applied, err := a.DB.Migrate(ctx)
 	if err != nil {
 		return err
 	}
-	return c.print(map[string]any{"status": "up to date", "applied_now": len(applied), "database": a.db.Dialect},
-		"migrations up to date ("+a.db.Dialect+")")
+	return c.print(map[string]any{"status": "up to date", "applied_now": len(applied), "database": a.DB.Dialect},
+		"migrations up to date ("+a.DB.Dialect+")")
 }
 
 // tokensImportRedis copies the long-lived tokens that versions before the
@@ -122,13 +123,13 @@ func (c *cli) tokensImportRedis(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	res, err := newTieredTokens(a.db, a.redis).ImportRedisTokens(ctx)
+	defer a.Close()
+	res, err := a.Stores.TieredTokens.ImportRedisTokens(ctx)
 	if err != nil {
 		return err
 	}
 	return c.print(res, fmt.Sprintf("imported %d token families, %d tokens, %d rotation records into the %s database",
-		res.Families, res.Tokens, res.Rotations, a.db.Dialect))
+		res.Families, res.Tokens, res.Rotations, a.DB.Dialect))
 }
 
 func (c *cli) customerCreate(ctx context.Context, args []string) error {
@@ -144,8 +145,8 @@ func (c *cli) customerCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	cu, err := a.customers.Create(ctx, *name)
+	defer a.Close()
+	cu, err := a.Customers.Create(ctx, *name)
 	if err != nil {
 		return err
 	}
@@ -175,8 +176,8 @@ func (c *cli) userCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	u, err := a.users.Create(ctx, *customer, *email, password)
+	defer a.Close()
+	u, err := a.Users.Create(ctx, *customer, *email, password)
 	if err != nil {
 		return err
 	}
@@ -201,8 +202,8 @@ func (c *cli) userSetExternalToken(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	if err := a.users.SetExternalToken(ctx, *user, token); err != nil {
+	defer a.Close()
+	if err := a.Users.SetExternalToken(ctx, *user, token); err != nil {
 		return err
 	}
 	return c.print(map[string]any{"user_id": *user, "external_token_set": true},
@@ -221,25 +222,26 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 	owner := fs.String("owner", "", "owner user `ID`")
 	fs.StringVar(&in.Name, "name", "", "application `name`")
 	var grants, uris, scopes listFlag
-	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.GrantTypes, ", ")+
-		"; "+strings.Join(resource.OperatorGrants, " and ")+" can be enabled only here, not through the APIs")
+	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.Names(resource.GrantTypes()), ", ")+
+		"; "+strings.Join(resource.Names(resource.OperatorGrants()), " and ")+" can be enabled only here, not through the APIs")
 	fs.Var(&uris, "redirect-uri", "redirect `URI` (repeatable), matched exactly")
 	fs.Var(&scopes, "scope", "allowed `scope` (repeatable): me, app, basic")
-	fs.StringVar(&in.TokenEndpointAuthMethod, "auth-method", resource.AuthClientSecretBasic, "token endpoint auth `method`")
-	fs.StringVar(&in.PKCEEnforcement, "pkce", resource.PKCES256Required, "PKCE `enforcement`: optional, required, s256_required (a public client, --auth-method none, must use PKCE: not optional)")
+	authMethod := fs.String("auth-method", string(resource.AuthClientSecretBasic), "token endpoint auth `method`")
+	pkce := fs.String("pkce", string(resource.PKCES256Required), "PKCE `enforcement`: optional, required, s256_required (a public client, --auth-method none, must use PKCE: not optional)")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "owner", "name", "grant"); err != nil {
 		return err
 	}
-	in.GrantTypes, in.RedirectURIs, in.Scopes = grants, uris, scopes
+	in.GrantTypes, in.RedirectURIs, in.Scopes = resource.ValuesOf[resource.GrantType](grants), uris, scopes
+	in.TokenEndpointAuthMethod, in.PKCEEnforcement = resource.AuthMethod(*authMethod), resource.PKCELevel(*pkce)
 	a, err := c.openQuiet(ctx)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	ap, secret, err := a.applications.Create(ctx, *owner, in)
+	defer a.Close()
+	ap, secret, err := a.Applications.Create(ctx, *owner, in)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // cliEnvs are the databases the CLI tests run on.
@@ -55,10 +56,10 @@ func TestCLI(t *testing.T) {
 				}
 				// Nothing written: the first user's password still works.
 				a := openForTest(t, env)
-				if _, err := a.users.Authenticate(t.Context(), "ops@example.com", "correct horse battery"); err != nil {
+				if _, err := a.Users.Authenticate(t.Context(), "ops@example.com", "correct horse battery"); err != nil {
 					t.Fatalf("original user changed: %v", err)
 				}
-				if _, err := a.users.Authenticate(t.Context(), "ops@example.com", "another password 1"); err == nil {
+				if _, err := a.Users.Authenticate(t.Context(), "ops@example.com", "another password 1"); err == nil {
 					t.Fatal("duplicate create overwrote the password")
 				}
 			})
@@ -80,7 +81,7 @@ func TestCLI(t *testing.T) {
 					t.Fatalf("set-external-token = %v", out)
 				}
 				a := openForTest(t, env)
-				u, err := a.users.AuthenticateExternal(t.Context(), "ext-token-0123456789abcdef")
+				u, err := a.Users.AuthenticateExternal(t.Context(), "ext-token-0123456789abcdef")
 				if err != nil || u.ID != userID {
 					t.Fatalf("AuthenticateExternal = %v, %v", u, err)
 				}
@@ -95,14 +96,14 @@ func TestCLI(t *testing.T) {
 					t.Fatalf("client_secret = %q", secret)
 				}
 				a := openForTest(t, env)
-				ap, err := a.applications.Find(t.Context(), out["client_id"].(string))
+				ap, err := a.Applications.Find(t.Context(), out["client_id"].(string))
 				if err != nil {
 					t.Fatal(err)
 				}
 				if ap.SecretHash == secret || strings.Contains(ap.SecretHash, secret) {
 					t.Fatal("client secret stored in plain text")
 				}
-				if _, err := a.applications.Authenticate(t.Context(), ap.ID, secret); err != nil {
+				if _, err := a.Applications.Authenticate(t.Context(), ap.ID, secret); err != nil {
 					t.Fatalf("secret does not authenticate: %v", err)
 				}
 			})
@@ -113,7 +114,7 @@ func TestCLI(t *testing.T) {
 					t.Fatalf("public client got a secret: %v", out)
 				}
 				// The operator vouches for the redirect URIs.
-				ap, err := openForTest(t, env).applications.Find(t.Context(), out["client_id"].(string))
+				ap, err := openForTest(t, env).Applications.Find(t.Context(), out["client_id"].(string))
 				if err != nil || !ap.RedirectURIsTrusted || out["redirect_uris_trusted"] != true {
 					t.Fatalf("app create: trusted %v in the output, stored %+v, %v", out["redirect_uris_trusted"], ap, err)
 				}
@@ -172,10 +173,10 @@ func TestServeDemo(t *testing.T) {
 	env := sqliteEnv(t)
 	first := demoOutput(t, env)
 	a := openForTest(t, env)
-	if _, err := a.applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err != nil {
+	if _, err := a.Applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err != nil {
 		t.Fatalf("printed client secret does not authenticate: %v", err)
 	}
-	if _, err := a.users.Authenticate(t.Context(), first.Email, first.Password); err != nil {
+	if _, err := a.Users.Authenticate(t.Context(), first.Email, first.Password); err != nil {
 		t.Fatalf("printed password does not authenticate: %v", err)
 	}
 	if len(first.Curl) != 3 || !strings.Contains(first.Curl[0], first.ClientSecret) {
@@ -190,15 +191,15 @@ func TestServeDemo(t *testing.T) {
 	// A fresh process: a's application cache may still hold the first
 	// secret, as another replica's would without Redis invalidation.
 	a = openForTest(t, env)
-	if _, err := a.applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err == nil {
+	if _, err := a.Applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err == nil {
 		t.Fatal("old client secret still works after the second --demo")
 	}
-	_, total, err := a.applications.Store.ListApplications(t.Context(), first.CustomerID, 0, 10)
+	_, total, err := a.Applications.Store.ListApplications(t.Context(), first.CustomerID, 0, 10)
 	if err != nil || total != 2 {
 		t.Fatalf("demo applications = %d, %v; want 2", total, err)
 	}
 	// Seeded like the CLI's: the operator vouches for the redirect URI.
-	if mobile, err := a.applications.Find(t.Context(), first.PublicClient); err != nil || !mobile.RedirectURIsTrusted {
+	if mobile, err := a.Applications.Find(t.Context(), first.PublicClient); err != nil || !mobile.RedirectURIsTrusted {
 		t.Fatalf("demo mobile application %+v, %v: want its redirect URIs trusted", mobile, err)
 	}
 }
@@ -253,17 +254,25 @@ func demoOutput(t *testing.T, env testEnv) demoResult {
 	return res
 }
 
-// openForTest opens the app's stores the way a command does.
-func openForTest(t *testing.T, env testEnv) *app {
+// openForTest opens the service graph the way a one-shot command does
+// (without Redis).
+func openForTest(t *testing.T, env testEnv) *wire.App {
+	t.Helper()
+	return openForTestWith(t, env, false)
+}
+
+// openForTestWith opens the service graph of env, with its Redis (when
+// it names one) if withRedis is true, as serve does.
+func openForTestWith(t *testing.T, env testEnv, withRedis bool) *wire.App {
 	t.Helper()
 	cfg := defaultConfig(env.get)
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
-	a, err := open(t.Context(), cfg, newLogger(&strings.Builder{}, "error"), false)
+	a, err := open(t.Context(), cfg, newLogger(&strings.Builder{}, "error"), withRedis)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(a.close)
+	t.Cleanup(a.Close)
 	return a
 }

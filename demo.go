@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // Demo tenant names: serve --demo finds them again on later starts.
@@ -34,27 +35,27 @@ type demoResult struct {
 // seedDemo creates the demo tenant when it is missing and, because secrets are
 // stored only as hashes, gives the demo user a new password and the backend
 // application a new secret on every start, so they can be printed.
-func (c *cli) seedDemo(ctx context.Context, a *app, base string) error {
-	cu, err := a.customers.Store.FindCustomerByName(ctx, demoCustomer)
+func (c *cli) seedDemo(ctx context.Context, a *wire.App, base string) error {
+	cu, err := a.Customers.Store.FindCustomerByName(ctx, demoCustomer)
 	if resource.ErrorCode(err) == resource.ENotFound {
-		cu, err = a.customers.Create(ctx, demoCustomer)
+		cu, err = a.Customers.Create(ctx, demoCustomer)
 	}
 	if err != nil {
 		return fmt.Errorf("demo customer: %w", err)
 	}
 	password := resource.NewSecret("")[:20]
-	u, err := a.users.Store.FindUserByEmail(ctx, demoEmail)
+	u, err := a.Users.Store.FindUserByEmail(ctx, demoEmail)
 	switch resource.ErrorCode(err) {
 	case resource.ENotFound:
-		u, err = a.users.Create(ctx, cu.ID, demoEmail, password)
+		u, err = a.Users.Create(ctx, cu.ID, demoEmail, password)
 	case "":
-		err = a.users.SetPassword(ctx, u.ID, password)
+		err = a.Users.SetPassword(ctx, u.ID, password)
 	}
 	if err != nil {
 		return fmt.Errorf("demo user: %w", err)
 	}
 	redirect := base + "/demo/callback"
-	apps, _, err := a.applications.Store.ListApplications(ctx, cu.ID, 0, 100)
+	apps, _, err := a.Applications.Store.ListApplications(ctx, cu.ID, 0, 100)
 	if err != nil {
 		return err
 	}
@@ -65,10 +66,10 @@ func (c *cli) seedDemo(ctx context.Context, a *app, base string) error {
 	res := demoResult{CustomerID: cu.ID, UserID: u.ID, Email: demoEmail, Password: password, RedirectURI: redirect}
 	if ap := byName[demoBackendApp]; ap != nil {
 		res.ClientID = ap.ID
-		res.ClientSecret, err = a.applications.RotateSecret(ctx, ap)
+		res.ClientSecret, err = a.Applications.RotateSecret(ctx, ap)
 	} else {
-		ap, res.ClientSecret, err = a.applications.Create(ctx, u.ID, resource.ApplicationInput{
-			Name: demoBackendApp, GrantTypes: []string{resource.GrantClientCredentials},
+		ap, res.ClientSecret, err = a.Applications.Create(ctx, u.ID, resource.ApplicationInput{
+			Name: demoBackendApp, GrantTypes: []resource.GrantType{resource.GrantClientCredentials},
 		})
 		if ap != nil {
 			res.ClientID = ap.ID
@@ -80,9 +81,9 @@ func (c *cli) seedDemo(ctx context.Context, a *app, base string) error {
 	if ap := byName[demoMobileApp]; ap != nil {
 		res.PublicClient = ap.ID
 	} else {
-		ap, _, err := a.applications.Create(ctx, u.ID, resource.ApplicationInput{
+		ap, _, err := a.Applications.Create(ctx, u.ID, resource.ApplicationInput{
 			Name:                    demoMobileApp,
-			GrantTypes:              []string{resource.GrantAuthorizationCode, resource.GrantRefreshToken, resource.GrantDeviceCode},
+			GrantTypes:              []resource.GrantType{resource.GrantAuthorizationCode, resource.GrantRefreshToken, resource.GrantDeviceCode},
 			RedirectURIs:            []string{redirect},
 			TokenEndpointAuthMethod: resource.AuthNone,
 		})

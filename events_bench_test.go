@@ -54,23 +54,23 @@ func benchDevices(b *testing.B, env testEnv, n int, permissions ...string) (devi
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer a.close()
-	cust, err := a.customers.Create(ctx, "Bench events")
+	defer a.Close()
+	cust, err := a.Customers.Create(ctx, "Bench events")
 	if err != nil {
 		b.Fatal(err)
 	}
-	user, err := a.users.Create(ctx, cust.ID, "events-"+cust.ID+"@bench.example.com", tenantPassword)
+	user, err := a.Users.Create(ctx, cust.ID, "events-"+cust.ID+"@bench.example.com", tenantPassword)
 	if err != nil {
 		b.Fatal(err)
 	}
 	me := scopes.NewContext(ctx, &scopes.Principal{Kind: scopes.KindUser, CustomerID: cust.ID, UserID: user.ID,
 		ClientID: "bench", Scopes: []string{scopes.Me}})
 	for range n {
-		d, err := a.devices.Create(me, resource.DeviceInput{Name: "Bench", IMEI: storagetest.NewIMEI()})
+		d, err := a.Devices.Create(me, resource.DeviceInput{Name: "Bench", IMEI: storagetest.NewIMEI()})
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, token, err := a.events.deviceTokens.Create(me, d.ID, resource.DeviceTokenInput{Name: "bench", Permissions: permissions})
+		_, token, err := a.DeviceTokens.Create(me, d.ID, resource.DeviceTokenInput{Name: "bench", Permissions: permissions})
 		if err != nil {
 			b.Fatal(err)
 		}

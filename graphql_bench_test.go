@@ -59,16 +59,11 @@ func BenchmarkGraphQL(b *testing.B) {
 			appToken := benchToken(b, base, app)
 			meToken := benchUserToken(b, env, base, cust)
 
-			rc, err := storage.OpenRedis(b.Context(), redisURL)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { rc.Close() })
-			key := "bench:baseline:" + cust
+			rc := storagetest.MustOpenRedis(b)
+			key := storagetest.MustRedisPrefix(b, rc) + "baseline"
 			if err := rc.Set(b.Context(), key, `{"data":{"me":{"id":"`+cust+`"}}}`, time.Hour).Err(); err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(func() { rc.Del(b.Context(), key) })
 			bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				v, err := rc.Get(r.Context(), key).Bytes()
 				if err != nil {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/assetgate/assetgate/internal/testsupport"
 )
 
 // parityCase is one read done through both APIs: a JSON:API path and a
@@ -79,7 +81,7 @@ func TestGraphQLParity(t *testing.T) {
 					out := map[string]any{}
 					for k, x := range v.(map[string]any) {
 						if x != nil {
-							out[snakeCase(k)] = x
+							out[testsupport.SnakeCase(k)] = x
 						}
 					}
 					return out
@@ -189,7 +191,7 @@ func compareResource(t *testing.T, pc parityCase, node, obj map[string]any) {
 		if conv := pc.convert[f]; conv != nil && got != nil {
 			got = conv(got)
 		}
-		name := snakeCase(f)
+		name := testsupport.SnakeCase(f)
 		if n, ok := pc.names[f]; ok {
 			name = n
 		}
@@ -214,19 +216,4 @@ func compareResource(t *testing.T, pc parityCase, node, obj map[string]any) {
 			t.Errorf("%s %v: %s = %v, JSON:API relationship %s = %v", pc.name, node["id"], f, got, rel, want)
 		}
 	}
-}
-
-// snakeCase turns camelCase into snake_case.
-func snakeCase(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -158,10 +158,10 @@ func benchSeed(tb testing.TB, env testEnv, counts map[string]int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer a.close()
+	defer a.Close()
 	seed := uint64(5)
 	for cust, n := range counts {
-		if err := storagetest.SeedDevices(ctx, a.db, cust, n, seed); err != nil {
+		if err := storagetest.SeedDevices(ctx, a.DB, cust, n, seed); err != nil {
 			tb.Fatal(err)
 		}
 		seed++

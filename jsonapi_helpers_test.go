@@ -20,7 +20,6 @@ import (
 	"github.com/assetgate/assetgate/jsonapi/jsonapitest"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
-	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
@@ -316,19 +315,11 @@ func oauthToken(t *testing.T, c *apiClient, app map[string]any, form url.Values)
 // configured, else the database) and returns it.
 func mintDeviceToken(t *testing.T, env testEnv, clientID, customerID, deviceID string, permissions ...string) string {
 	t.Helper()
-	a := openForTest(t, env)
-	tokens := a.stores.tokens
-	if u := env.get("ASSETGATE_REDIS_URL"); u != "" {
-		rc, err := storage.OpenRedis(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { rc.Close() })
-		tokens = newStores(a.db, rc).tokens
-	}
+	a := openForTestWith(t, env, true)
+	tokens := a.Stores.Tokens
 	fam := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: clientID, CustomerID: customerID, DeviceID: deviceID}
 	token := resource.NewToken(resource.DeviceTokenPrefix, fam.ID)
-	tok := &resource.Token{Kind: resource.TokenDevice, FamilyID: fam.ID, Hash: resource.KeyedHash(a.key, token),
+	tok := &resource.Token{Kind: resource.TokenDevice, FamilyID: fam.ID, Hash: resource.KeyedHash(a.Config().Key, token),
 		ClientID: clientID, CustomerID: customerID, DeviceID: deviceID, ID: resource.NewID(), Name: "test device token",
 		Permissions: permissions, IssuedAt: time.Now()}
 	if err := tokens.CreateFamily(t.Context(), fam, tok); err != nil {

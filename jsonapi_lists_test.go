@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/assetgate/assetgate/resource"
 )
 
 // place is a device position of the geo tests.
@@ -106,10 +104,6 @@ func TestJSONAPIDeviceLists(t *testing.T) {
 			})
 			t.Run("GeoRadius", func(t *testing.T) {
 				centre := "filter[latitude]=52.52&filter[longitude]=13.405"
-				for _, p := range geoPlaces {
-					d := resource.Distance(52.52, 13.405, p.lat, p.lon)
-					t.Logf("%s is %.0f m from Berlin", p.name, d)
-				}
 				for _, tc := range []struct {
 					query string
 					want  []string

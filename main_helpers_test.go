@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
@@ -72,27 +73,9 @@ func envs() map[string]func(t *testing.T) testEnv {
 // testServer is a running `assetgate serve` started through run().
 type testServer struct {
 	URL    string
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *testsupport.SyncBuffer
+	stderr *testsupport.SyncBuffer
 	stop   func() error
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startServer runs `assetgate serve` with env (plus extra args) on a free
@@ -101,7 +84,7 @@ func startServer(t *testing.T, env testEnv, args ...string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	stderr := &syncBuffer{}
+	stderr := &testsupport.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, append([]string{"assetgate", "serve"}, args...), env.get, strings.NewReader(""), pw, stderr)
@@ -109,7 +92,7 @@ func startServer(t *testing.T, env testEnv, args ...string) *testServer {
 		done <- err
 	}()
 	urlc := make(chan string, 1)
-	out := &syncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -58,7 +59,7 @@ func TestPasswordLoginLoad(t *testing.T) {
 	for i := range emails {
 		emails[i] = fmt.Sprintf("load-%02d@example.com", i)
 		seed.Go(func() {
-			u, err := a.users.Create(t.Context(), cust["id"].(string), emails[i], "load test password "+strconv.Itoa(i))
+			u, err := a.Users.Create(t.Context(), cust["id"].(string), emails[i], "load test password "+strconv.Itoa(i))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -178,7 +179,7 @@ func TestPasswordLoginLoad(t *testing.T) {
 type binaryServer struct {
 	url    string
 	pid    int
-	stderr *syncBuffer
+	stderr *testsupport.SyncBuffer
 }
 
 // startBinary builds the server into a temporary folder, starts `serve`
@@ -200,7 +201,7 @@ func startBinary(t *testing.T, env testEnv) *binaryServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &binaryServer{stderr: &syncBuffer{}}
+	srv := &binaryServer{stderr: &testsupport.SyncBuffer{}}
 	cmd.Stderr = srv.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

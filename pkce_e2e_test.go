@@ -84,11 +84,11 @@ func TestPublicClientPKCE(t *testing.T) {
 				// Stored before the rule: every reader shows what applies.
 				now := time.Now().UTC()
 				legacy := &resource.Application{ID: resource.NewID(), CustomerID: tn.customerID, OwnerID: tn.userID, Name: "Old mobile",
-					GrantTypes: []string{"authorization_code"}, RedirectURIs: []string{"com.example.old:/cb"}, PostLogoutRedirectURIs: []string{},
+					GrantTypes: []resource.GrantType{resource.GrantAuthorizationCode}, RedirectURIs: []string{"com.example.old:/cb"}, PostLogoutRedirectURIs: []string{},
 					TokenEndpointAuthMethod: "none", PKCEEnforcement: "optional", Scopes: []string{"me"},
 					AccessTokenTTL: 3600, RefreshTokenDuration: 3600, RefreshTokenRollingDuration: 7200, DeviceTimeout: 600,
 					DevicePollingInterval: 5, Enabled: true, CreatedAt: now, UpdatedAt: now}
-				if err := openForTest(t, env).applications.Store.CreateApplication(t.Context(), legacy); err != nil {
+				if err := openForTest(t, env).Applications.Store.CreateApplication(t.Context(), legacy); err != nil {
 					t.Fatal(err)
 				}
 				d := c.call(t, "GET", "/api/v1/applications/"+legacy.ID, tn.me, nil).want(t, 200)

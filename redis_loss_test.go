@@ -8,6 +8,7 @@ import (
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // waitReady polls /readyz until it answers 200 (the server sees Redis
@@ -121,8 +122,8 @@ func TestTokensImportRedis(t *testing.T) {
 	fam := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.DeviceTokenClientID(tn.deviceID),
 		CustomerID: tn.customerID, DeviceID: tn.deviceID}
 	legacy := resource.NewToken(resource.DeviceTokenPrefix, fam.ID)
-	if err := storage.NewRedisTokenStore(rc, redisPrefix).CreateFamily(t.Context(), fam, &resource.Token{
-		Kind: resource.TokenDevice, FamilyID: fam.ID, Hash: resource.KeyedHash(a.key, legacy), ClientID: tn.userID,
+	if err := storage.NewRedisTokenStore(rc, wire.DefaultRedisPrefix).CreateFamily(t.Context(), fam, &resource.Token{
+		Kind: resource.TokenDevice, FamilyID: fam.ID, Hash: resource.KeyedHash(a.Config().Key, legacy), ClientID: tn.userID,
 		CustomerID: tn.customerID, DeviceID: tn.deviceID, ID: resource.NewID(), Name: "legacy",
 		Permissions: []string{"device:read"}, IssuedAt: time.Now()}); err != nil {
 		t.Fatal(err)

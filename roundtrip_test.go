@@ -17,6 +17,7 @@ import (
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // respCounter is a TCP proxy in front of Redis that counts the commands
@@ -108,7 +109,7 @@ func TestOneTokenStoreRoundTrip(t *testing.T) {
 	_, familyID, _ := resource.ParseToken(device)
 	rc := redis.NewClient(&redis.Options{Addr: opts.Addr, DB: opts.DB})
 	t.Cleanup(func() { rc.Close() })
-	deviceKey := redisPrefix + "{" + familyID + "}:t:" + resource.KeyedHash(openForTest(t, env).key, device)
+	deviceKey := wire.DefaultRedisPrefix + "{" + familyID + "}:t:" + resource.KeyedHash(openForTest(t, env).Config().Key, device)
 
 	for _, tc := range []struct {
 		name string
@@ -141,7 +142,7 @@ func TestOneTokenStoreRoundTrip(t *testing.T) {
 	}
 	t.Run("DeviceTokenAfterMiss", func(t *testing.T) {
 		// Scripts cached, as after the first copy on any replica.
-		if err := storage.NewRedisTokenStore(rc, redisPrefix).LoadScripts(t.Context()); err != nil {
+		if err := storage.NewRedisTokenStore(rc, wire.DefaultRedisPrefix).LoadScripts(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := rc.Del(t.Context(), deviceKey).Result(); err != nil || n != 1 {

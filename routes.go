@@ -7,74 +7,54 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/resource"
-	"github.com/assetgate/assetgate/scopes"
+	"github.com/assetgate/assetgate/wire"
 )
 
-// newHandler returns the service's root handler: every route of assetgate is
-// registered here.
-func newHandler(a *app) http.Handler {
+// newHandler returns the service's root handler on the service graph a:
+// every route of assetgate is registered here. demo mounts the demo
+// callback page (serve --demo).
+func newHandler(a *wire.App, demo bool) http.Handler {
+	cfg := a.Config()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", handleHealthz)
 	mux.Handle("GET /readyz", handleReadyz(a))
 
-	if a.demo {
-		mux.HandleFunc("GET /demo/callback", handleDemoCallback(a.cfg.Issuer))
+	if demo {
+		mux.HandleFunc("GET /demo/callback", handleDemoCallback(cfg.Issuer))
 	}
 
 	// OAuth 2.0: the authorization server of package oauth.
-	mux.Handle("POST /oauth/token", a.oauth.Token())
-	mux.Handle("GET /oauth/authorize", a.oauth.Authorize())
-	mux.Handle("POST /oauth/authorize", a.oauth.Authorize())
-	mux.Handle("DELETE /oauth/authorize", a.oauth.Authorize())
-	mux.Handle("POST /oauth/revoke", a.oauth.Revoke())
-	mux.Handle("POST /oauth/introspect", a.oauth.Introspect())
-	mux.Handle("GET /oauth/token/info", a.oauth.TokenInfo())
-	mux.Handle("POST /oauth/device_authorization", a.oauth.DeviceAuthorization())
-	mux.Handle("GET /device", a.oauth.Device())
-	mux.Handle("POST /device", a.oauth.Device())
-	mux.Handle("GET /.well-known/oauth-authorization-server", a.oauth.Metadata())
+	mux.Handle("POST /oauth/token", a.OAuth.Token())
+	mux.Handle("GET /oauth/authorize", a.OAuth.Authorize())
+	mux.Handle("POST /oauth/authorize", a.OAuth.Authorize())
+	mux.Handle("DELETE /oauth/authorize", a.OAuth.Authorize())
+	mux.Handle("POST /oauth/revoke", a.OAuth.Revoke())
+	mux.Handle("POST /oauth/introspect", a.OAuth.Introspect())
+	mux.Handle("GET /oauth/token/info", a.OAuth.TokenInfo())
+	mux.Handle("POST /oauth/device_authorization", a.OAuth.DeviceAuthorization())
+	mux.Handle("GET /device", a.OAuth.Device())
+	mux.Handle("POST /device", a.OAuth.Device())
+	mux.Handle("GET /.well-known/oauth-authorization-server", a.OAuth.Metadata())
 
-	// JSON:API: its route table is jsonapi.API.RouteTable, which
-	// the OpenAPI document and the scope-matrix tests are generated from.
-	// Every route but the OpenAPI document needs a bearer token.
-	api := jsonapi.New(jsonapi.Deps{
-		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
-		Configurations: a.configurations, Logger: a.log, BaseURL: a.cfg.Issuer,
-		// Events, device tokens and the live event stream.
-		Events: a.events.events, DeviceTokens: a.events.deviceTokens, Resolver: a.oauth.Principal,
-	})
-	bearer := scopes.Bearer(a.oauth.Principal, api.Unauthorized)
-	for pattern, h := range api.Routes() {
-		mux.Handle(pattern, bearer(h))
-	}
-	// The event stream authenticates itself: its token may also come in
-	// ?authorization= (EventSource), and it is re-checked every heartbeat.
-	for pattern, h := range api.StreamRoutes() {
-		mux.Handle(pattern, h)
-	}
-	for pattern, h := range api.PublicRoutes() {
-		mux.Handle(pattern, h)
-	}
-	mux.Handle(jsonapi.BasePath+"/", api.Fallback()) // JSON:API 404 and 405
+	// JSON:API: one handler for everything under /api/v1; it
+	// authenticates the routes that need a bearer token itself. Its route
+	// table is jsonapi.API.RouteTable, which the OpenAPI document and the
+	// scope-matrix tests are generated from.
+	mux.Handle(jsonapi.BasePath+"/", a.JSONAPI())
 	// --- GraphQL ---
 	// POST and GET (persisted queries) with a bearer token; WebSocket
 	// (graphql-transport-ws) with the token in connection_init; GraphiQL for
 	// browsers (GET, Accept: text/html) while introspection is on. The
 	// deviceEvents subscription uses the events' bus (Redis across replicas).
-	gql := graph.New(graph.Deps{
-		Users: a.users, Applications: a.applications, Devices: a.devices, Groups: a.groups,
-		Configurations: a.configurations, Events: a.events.events, DeviceTokens: a.events.deviceTokens,
-		Principal: a.oauth.Principal, Logger: a.log, Redis: a.redis,
-	}, graphConfig(a.cfg))
+	gql := a.GraphQL()
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
 	// --- end GraphQL ---
-	mux.Handle("/", noRoute(mux, a.oauth)) // any other path: 404 or 405 (issue 18 item 14)
-	return strictTransport(a.cfg.Issuer, logRequests(a.log, mux))
+	mux.Handle("/", noRoute(mux, a.OAuth)) // any other path: 404, or 405 with Allow
+	return strictTransport(cfg.Issuer, logRequests(cfg.Logger, mux))
 }
 
 // handleHealthz answers 200 while the process is alive.
@@ -85,20 +65,21 @@ func handleHealthz(w http.ResponseWriter, _ *http.Request) {
 // handleReadyz answers 200 when the database and (if configured) Redis answer
 // within two seconds (or their shorter timeouts), and 503 with Retry-After
 // naming what is down otherwise. Causes go to the log, not to the client.
-func handleReadyz(a *app) http.Handler {
+func handleReadyz(a *wire.App) http.Handler {
+	log := a.Config().Logger
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		checks := map[string]string{"database": "ok"}
 		status := http.StatusOK
-		if err := a.db.PingContext(ctx); err != nil {
-			a.log.Error("readyz: database down", "err", err)
+		if err := a.DB.PingContext(ctx); err != nil {
+			log.Error("readyz: database down", "err", err)
 			checks["database"], status = "down", http.StatusServiceUnavailable
 		}
-		if a.redis != nil {
+		if a.Redis != nil {
 			checks["redis"] = "ok"
-			if err := a.redis.Ping(ctx).Err(); err != nil {
-				a.log.Error("readyz: redis down", "err", err)
+			if err := a.Redis.Ping(ctx).Err(); err != nil {
+				log.Error("readyz: redis down", "err", err)
 				checks["redis"], status = "down", http.StatusServiceUnavailable
 			}
 		}
@@ -117,16 +98,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// graphConfig is GraphQL's configuration: the package's limits, with
-// introspection and the trusted documents mode from assetgate's settings.
-func graphConfig(c config) graph.Config {
-	g := graph.DefaultConfig()
-	g.IntrospectionEnabled = c.GraphQLIntrospection == "true"
-	g.MaxSocketsPerPrincipal = c.MaxSocketsPerPrincipal
-	if len(c.trustedDocuments) > 0 {
-		g.TrustedDocuments = graph.TrustedDocumentsOf(c.trustedDocuments...)
-	}
-	return g
 }

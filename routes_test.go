@@ -12,8 +12,8 @@ import (
 // oauth.Server.Patterns, so a route missing here would be a lie there.
 func TestOAuthPatternsMounted(t *testing.T) {
 	a := openForTest(t, sqliteEnv(t))
-	h := newHandler(a)
-	for pattern := range a.oauth.Patterns() {
+	h := newHandler(a, false)
+	for pattern := range a.OAuth.Patterns() {
 		method, path, _ := strings.Cut(pattern, " ")
 		req := httptest.NewRequest(method, path, nil)
 		rec := httptest.NewRecorder()
@@ -28,7 +28,7 @@ func TestOAuthPatternsMounted(t *testing.T) {
 // /api/v1 get JSON:API errors, not net/http's plain text, while the routes
 // themselves still win.
 func TestJSONAPIFallbackMounted(t *testing.T) {
-	h := newHandler(openForTest(t, sqliteEnv(t)))
+	h := newHandler(openForTest(t, sqliteEnv(t)), false)
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -68,7 +68,7 @@ func TestHSTS(t *testing.T) {
 		{"OKHTTPIssuer", "http://localhost:8080", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHandler(openForTest(t, sqliteEnv(t).with("ASSETGATE_ISSUER", tc.issuer)))
+			h := newHandler(openForTest(t, sqliteEnv(t).with("ASSETGATE_ISSUER", tc.issuer)), false)
 			for _, r := range requests {
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, httptest.NewRequest(r.method, r.path, nil))

@@ -20,9 +20,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/assetgate/assetgate/oauth"
+	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/wire"
 )
 
 func main() {
@@ -139,95 +140,43 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 }
 
-// app holds the opened dependencies of the service.
-type app struct {
-	cfg    config
-	key    []byte
-	log    *slog.Logger
-	db     *storage.DB
-	redis  redis.UniversalClient // nil without Redis
-	stores stores
-
-	customers      *resource.CustomerService
-	users          *resource.UserService
-	applications   *resource.ApplicationService
-	devices        *resource.DeviceService
-	groups         *resource.DeviceGroupService
-	configurations *resource.ConfigurationService
-	oauth          *oauth.Server
-	appCache       *storage.CachedApplicationStore
-	events         *eventParts // events, device tokens and their fan-out (events_wiring.go)
-	demo           bool        // serve --demo: the demo callback page is mounted
-}
-
-// appCacheTTL bounds how long a replica may use an application record it
-// read; writes invalidate it on every replica at once through Redis.
-const appCacheTTL = 10 * time.Second
-
-// stores are the token and ephemeral stores: Redis when configured,
-// otherwise the SQL database.
-type stores struct {
-	tokens    resource.TokenStore
-	ephemeral resource.EphemeralStore
-}
-
-// open connects to the database (migrating it) and, when withRedis is true
-// and a Redis URL is configured, to Redis; it builds the services.
-func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*app, error) {
+// open builds the service graph of cfg (see package wire), migrating the
+// database. withRedis false leaves Redis out, for the one-shot commands.
+func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*wire.App, error) {
 	key, err := cfg.secretKey()
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return nil, err
+	wc := cfg.wireConfig(key, log)
+	if !withRedis {
+		wc.RedisURL = ""
 	}
-	if applied, err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	} else if len(applied) > 0 {
-		log.Info("migrations applied", "names", applied)
-	}
-	db.Timeout = cfg.DatabaseTimeout
-	a := &app{cfg: cfg, key: key, log: log, db: db}
-	if withRedis && cfg.RedisURL != "" {
-		if a.redis, err = storage.OpenRedisTimeout(ctx, cfg.RedisURL, cfg.RedisTimeout); err != nil {
-			db.Close()
-			return nil, err
-		}
-	}
-	a.stores = newStores(db, a.redis)
-	customerStore := storage.NewCustomerStore(db)
-	userStore := storage.NewUserStore(db)
-	a.customers = &resource.CustomerService{Store: customerStore}
-	a.users = &resource.UserService{Store: userStore, Customers: customerStore, Key: key, Tokens: a.stores.tokens,
-		Hasher:   resource.NewPasswordHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
-		Throttle: &resource.LoginThrottle{Store: a.stores.ephemeral, Key: key}}
-	a.appCache = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), appCacheTTL, a.redis, redisPrefix)
-	a.applications = &resource.ApplicationService{Store: a.appCache, Users: userStore, Tokens: a.stores.tokens}
-	deviceStore, groupStore, configStore := storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db), storage.NewConfigurationStore(db)
-	a.devices = &resource.DeviceService{Store: deviceStore, Groups: groupStore, Configurations: configStore}
-	a.groups = &resource.DeviceGroupService{Store: groupStore, Configurations: configStore, Devices: a.devices}
-	a.configurations = &resource.ConfigurationService{Store: configStore}
-	a.events = newEventParts(a) // events, device tokens, live-stream fan-out; sets a.devices.DeviceTokens
-	oauthCfg := oauth.Config{Issuer: cfg.Issuer, Key: key, RefreshGrace: cfg.RefreshGrace}
-	if err := oauthCfg.Validate(); err != nil {
-		a.close()
-		return nil, err
-	}
-	a.oauth = oauth.New(oauthCfg, oauth.Deps{
-		Apps: a.applications, Users: a.users, Tokens: a.stores.tokens, Ephemeral: a.stores.ephemeral, Logger: log,
-	})
-	return a, nil
+	return wire.New(ctx, wc)
 }
 
-// close releases Redis and the database.
-func (a *app) close() {
-	a.events.endStreams() // before Redis: the Redis bus reads through it
-	if a.redis != nil {
-		a.redis.Close()
+// wireConfig is the configuration of the service graph: the settings of
+// cfg with the server key and the logger.
+func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
+	w := wire.DefaultConfig()
+	w.DatabaseURL, w.RedisURL, w.Issuer, w.Key, w.Logger = c.DatabaseURL, c.RedisURL, c.Issuer, key, log
+	w.OAuth.RefreshGrace = c.RefreshGrace
+	w.GraphQL = graphConfig(c)
+	w.PasswordHashConcurrency, w.PasswordHashWait = c.PasswordHashConcurrency, c.PasswordHashWait
+	w.MaxStreamsPerPrincipal = c.MaxStreamsPerPrincipal
+	w.DatabaseTimeout, w.RedisTimeout = c.DatabaseTimeout, c.RedisTimeout
+	return w
+}
+
+// graphConfig is GraphQL's configuration: the package's limits, with
+// introspection and the trusted documents mode from assetgate's settings.
+func graphConfig(c config) graph.Config {
+	g := graph.DefaultConfig()
+	g.IntrospectionEnabled = c.GraphQLIntrospection == "true"
+	g.MaxSocketsPerPrincipal = c.MaxSocketsPerPrincipal
+	if len(c.trustedDocuments) > 0 {
+		g.TrustedDocuments = graph.TrustedDocumentsOf(c.trustedDocuments...)
 	}
-	a.db.Close()
+	return g
 }
 
 // serve runs the HTTP server until ctx is done, then shuts down gracefully:
@@ -250,17 +199,16 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	a.demo = *demo
+	defer a.Close()
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {
 		return err
 	}
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
-	a.startBackground(bg)
+	a.Start(bg)
 	srv := &http.Server{
-		Handler:           newHandler(a),
+		Handler:           newHandler(a, *demo),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -268,7 +216,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	srv.RegisterOnShutdown(a.events.endStreams) // live event streams would hold Shutdown up
+	srv.RegisterOnShutdown(a.EndStreams) // live event streams would hold Shutdown up
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if c.cfg.DebugAddr != "" {
@@ -280,8 +228,8 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		defer stopDebug()
 	}
 	base := "http://" + ln.Addr().String()
-	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.db.Dialect, "redis", a.redis != nil,
-		"password_hash_concurrency", a.users.Hasher.Concurrency())
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.DB.Dialect, "redis", a.Redis != nil,
+		"password_hash_concurrency", a.Users.Hasher.Concurrency())
 	if *demo {
 		if err := c.seedDemo(ctx, a, c.cfg.Issuer); err != nil {
 			_ = srv.Close()

@@ -31,10 +31,11 @@ func (r *Resolver) applicationConnection(ctx context.Context, a pageArgs) (*mode
 // applicationInput decodes the input of createApplication.
 func applicationInput(in model.CreateApplicationInput) resource.ApplicationInput {
 	out := resource.ApplicationInput{
-		Name: in.Name, GrantTypes: in.GrantTypes, RedirectURIs: in.RedirectUris.Value(),
+		Name: in.Name, GrantTypes: resource.ValuesOf[resource.GrantType](in.GrantTypes), RedirectURIs: in.RedirectUris.Value(),
 		PostLogoutRedirectURIs: in.PostLogoutRedirectUris.Value(), Scopes: in.Scopes.Value(),
-		TokenEndpointAuthMethod: value(in.TokenEndpointAuthMethod), PKCEEnforcement: value(in.PkceEnforcement),
-		AccessTokenTTL: value(in.AccessTokenTTL), RefreshTokenDuration: value(in.RefreshTokenDuration),
+		TokenEndpointAuthMethod: resource.AuthMethod(value(in.TokenEndpointAuthMethod)),
+		PKCEEnforcement:         resource.PKCELevel(value(in.PkceEnforcement)),
+		AccessTokenTTL:          value(in.AccessTokenTTL), RefreshTokenDuration: value(in.RefreshTokenDuration),
 		RefreshTokenRollingDuration: value(in.RefreshTokenRollingDuration), DeviceTimeout: value(in.DeviceTimeout),
 		DevicePollingInterval: value(in.DevicePollingInterval),
 	}
@@ -47,9 +48,11 @@ func applicationInput(in model.CreateApplicationInput) resource.ApplicationInput
 // applicationPatch decodes the input of updateApplication.
 func applicationPatch(in model.UpdateApplicationInput) resource.ApplicationPatch {
 	return resource.ApplicationPatch{
-		Name: optional(in.Name), GrantTypes: optionalList(in.GrantTypes), RedirectURIs: optionalList(in.RedirectUris),
-		PostLogoutRedirectURIs: optionalList(in.PostLogoutRedirectUris), TokenEndpointAuthMethod: optional(in.TokenEndpointAuthMethod),
-		PKCEEnforcement: optional(in.PkceEnforcement), Scopes: optionalList(in.Scopes), AccessTokenTTL: optional(in.AccessTokenTTL),
+		Name: optional(in.Name), GrantTypes: optionalNames[resource.GrantType](optionalList(in.GrantTypes)),
+		RedirectURIs: optionalList(in.RedirectUris), PostLogoutRedirectURIs: optionalList(in.PostLogoutRedirectUris),
+		TokenEndpointAuthMethod: optionalName[resource.AuthMethod](optional(in.TokenEndpointAuthMethod)),
+		PKCEEnforcement:         optionalName[resource.PKCELevel](optional(in.PkceEnforcement)),
+		Scopes:                  optionalList(in.Scopes), AccessTokenTTL: optional(in.AccessTokenTTL),
 		RefreshTokenDuration: optional(in.RefreshTokenDuration), RefreshTokenRollingDuration: optional(in.RefreshTokenRollingDuration),
 		DeviceTimeout: optional(in.DeviceTimeout), DevicePollingInterval: optional(in.DevicePollingInterval), Enabled: optional(in.Enabled),
 	}

@@ -38,5 +38,5 @@ func configurationPatch(in model.UpdateConfigurationInput) resource.Configuratio
 // stateOf returns the schema's state of a configuration: the resource
 // state upper-cased.
 func stateOf(c *resource.Configuration) model.ConfigurationState {
-	return model.ConfigurationState(strings.ToUpper(c.State))
+	return model.ConfigurationState(strings.ToUpper(string(c.State)))
 }

@@ -11,26 +11,31 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // testPassword is the password of every user the tests make.
 const testPassword = "correct horse battery"
 
-// env is a database with the services on it, two customers (A and B) each
-// with a user, a published configuration, a group using it and a device in
-// the group, and a GraphQL endpoint over real HTTP. Bearer tokens are
-// resolved from a table of test tokens (the OAuth server's tokens are used
-// by the end-to-end tests of package main).
+// env is a service graph (built by wire.New, as the server builds it) on a
+// database, two customers (A and B) each with a user, a published
+// configuration, a group using it and a device in the group, and a GraphQL
+// endpoint over real HTTP. Bearer tokens are resolved from a table of test
+// tokens (the OAuth server's tokens are used by the end-to-end tests of
+// package main).
 type env struct {
+	graph   *wire.App
+	wcfg    wire.Config
 	db      *storage.DB
 	queries *counter
 	stores  stores
@@ -38,7 +43,7 @@ type env struct {
 	a, b    tenant
 	url     string
 	cfg     graph.Config
-	logs    *syncBuffer
+	logs    *testsupport.SyncBuffer
 
 	mu     sync.Mutex
 	tokens map[string]*scopes.Principal
@@ -51,7 +56,7 @@ type stores struct {
 	devices   *storage.DeviceStore
 	groups    *storage.DeviceGroupStore
 	configs   *storage.ConfigurationStore
-	tokens    *storage.SQLTokenStore
+	tokens    resource.TokenStore
 	events    *storage.EventStore
 }
 
@@ -66,11 +71,11 @@ type tenant struct {
 
 // options change how newEnv builds the endpoint.
 type options struct {
-	cfg   func(*graph.Config)
-	deps  func(*graph.Deps)
+	cfg  func(*graph.Config)
+	deps func(*graph.Deps)
+	// redis, when set, is the graph's Redis (tokens, the event fan-out,
+	// persisted queries), under a key prefix of the test's own.
 	redis redis.UniversalClient
-	// bus fans events out; nil is an in-process bus.
-	bus resource.EventBus
 }
 
 // eachEnv runs fn on a fresh env on SQLite and on PostgreSQL.
@@ -84,45 +89,41 @@ func eachEnv(t *testing.T, fn func(t *testing.T, e *env)) {
 func newEnv(t *testing.T, dialect string, o options) *env {
 	t.Helper()
 	db, n := mustOpenCountingDB(t, dialect)
-	if o.bus == nil {
-		bus := resource.NewLocalBus(0)
-		t.Cleanup(bus.Close)
-		o.bus = bus
-	}
-	e := &env{db: db, queries: n, tokens: map[string]*scopes.Principal{}, logs: &syncBuffer{}}
-	e.stores = stores{
-		customers: storage.NewCustomerStore(db), users: storage.NewUserStore(db), devices: storage.NewDeviceStore(db),
-		groups: storage.NewDeviceGroupStore(db), configs: storage.NewConfigurationStore(db), tokens: storage.NewSQLTokenStore(db),
-		events: storage.NewEventStore(db),
-	}
-	s := e.stores
-	devices := &resource.DeviceService{Store: s.devices, Groups: s.groups, Configurations: s.configs}
-	e.deps = graph.Deps{
-		Users: &resource.UserService{Store: s.users, Customers: s.customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: s.tokens,
-			Hasher:   resource.NewPasswordHasher(0, time.Minute),
-			Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: []byte("0123456789abcdef0123456789abcdef")}},
-		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: s.users, Tokens: s.tokens},
-		Devices:        devices,
-		Groups:         &resource.DeviceGroupService{Store: s.groups, Configurations: s.configs, Devices: devices},
-		Configurations: &resource.ConfigurationService{Store: s.configs},
-		Events:         &resource.EventService{Store: s.events, Devices: s.devices, Bus: o.bus},
-		DeviceTokens: &resource.DeviceTokenService{Store: storage.NewDeviceTokenStore(db), Devices: s.devices, Tokens: s.tokens,
-			Key: []byte("0123456789abcdef0123456789abcdef")},
-		Principal: e.resolve,
-		Logger:    slog.New(slog.NewJSONHandler(e.logs, nil)),
-		Redis:     o.redis,
-	}
-	e.a, e.b = e.newTenant(t), e.newTenant(t)
-	if o.deps != nil {
-		o.deps(&e.deps)
-	}
+	e := &env{db: db, queries: n, tokens: map[string]*scopes.Principal{}, logs: &testsupport.SyncBuffer{}}
 	cfg := graph.DefaultConfig()
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}
 	e.cfg = cfg
+	e.wcfg = wiretest.Config()
+	e.wcfg.GraphQL = cfg
+	e.wcfg.Logger = slog.New(slog.NewJSONHandler(e.logs, nil))
+	if o.redis != nil {
+		e.wcfg.RedisPrefix = storagetest.MustRedisPrefix(t, o.redis)
+	}
+	e.graph = e.newApp(t, o.redis)
+	s := e.graph.Stores
+	e.stores = stores{customers: s.Customers, users: s.Users, devices: s.Devices, groups: s.Groups,
+		configs: s.Configurations, tokens: s.Tokens, events: s.Events}
+	e.deps = e.graph.GraphQLDeps()
+	e.a, e.b = e.newTenant(t), e.newTenant(t)
+	if o.deps != nil {
+		o.deps(&e.deps)
+	}
 	e.url = e.replica(t)
 	return e
+}
+
+// newApp builds a service graph on the env's database (and rc, when not
+// nil) with its configuration and token table: the env's own, or another
+// replica's.
+func (e *env) newApp(t *testing.T, rc redis.UniversalClient) *wire.App {
+	t.Helper()
+	opts := []wire.Option{wire.WithDB(e.db), wire.WithResolver(func(scopes.Resolver) scopes.Resolver { return e.resolve })}
+	if rc != nil {
+		opts = append(opts, wire.WithRedis(rc))
+	}
+	return wiretest.MustNew(t, e.wcfg, opts...)
 }
 
 // replica starts another endpoint on the same services and configuration
@@ -136,21 +137,8 @@ func (e *env) replica(t *testing.T) string {
 
 func (e *env) newTenant(t *testing.T) tenant {
 	t.Helper()
-	c, err := (&resource.CustomerService{Store: e.stores.customers}).Create(t.Context(), "Tenant")
-	must(t, err)
-	u, err := e.deps.Users.Create(t.Context(), c.ID, "user-"+resource.NewID()+"@example.com", testPassword)
-	must(t, err)
-	now := time.Now()
-	conf := storagetest.NewConfiguration(c.ID, now)
-	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
-	storagetest.MustCreateConfiguration(t, e.stores.configs, conf)
-	g := storagetest.NewDeviceGroup(c.ID, now)
-	g.ConfigurationID = conf.ID
-	storagetest.MustCreateDeviceGroup(t, e.stores.groups, g)
-	d := storagetest.NewDevice(c.ID, now)
-	d.GroupID = g.ID
-	storagetest.MustCreateDevice(t, e.stores.devices, d)
-	return tenant{customer: c, user: u, config: conf, group: g, device: d}
+	tn := wiretest.MustTenant(t, e.graph, "Tenant", "user", testPassword)
+	return tenant{customer: tn.Customer, user: tn.User, config: tn.Config, group: tn.Group, device: tn.Device}
 }
 
 // resolve is the bearer token resolver of the endpoint.
@@ -311,22 +299,4 @@ func must(tb testing.TB, err error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the log).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -20,54 +20,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/storage"
-	"github.com/assetgate/assetgate/storage/storagetest"
 )
-
-// chromiumPath is where Debian's chromium package puts the browser;
-// scripts/install-chromium.sh installs it.
-const chromiumPath = "/usr/bin/chromium"
-
-// requireTool skips the test when a tool it needs is missing, and fails it
-// instead when CI=true.
-func requireTool(t *testing.T, path, hint string) {
-	t.Helper()
-	if _, err := exec.LookPath(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must run this test (%s)", path, hint)
-		}
-		t.Skipf("%s is missing (%s)", path, hint)
-	}
-}
-
-// newBrowser starts a headless Chromium with a fresh profile.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	requireTool(t, chromiumPath, "scripts/install-chromium.sh")
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelBrowser := chromedp.NewContext(ctx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	storagetest.LogRealPart(t, storagetest.PartChromium)
-	return ctx
-}
 
 // cdnAsset matches the CDN URLs of the GraphiQL page: package, version and
 // file of an npm package.
@@ -80,7 +35,7 @@ var cdnAsset = regexp.MustCompile(`https://cdn\.jsdelivr\.net/npm/((?:@[^/@"]+/)
 // packages are cached between runs.
 func graphiqlAssets(t *testing.T, page string) map[string][]byte {
 	t.Helper()
-	requireTool(t, "npm", "Node.js and npm")
+	testsupport.RequireTool(t, "npm", "Node.js and npm")
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		cache = os.TempDir()
@@ -172,7 +127,7 @@ func TestGraphiQL(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET text/html = %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	browser := newBrowser(t)
+	browser := testsupport.NewBrowser(t)
 	serveAssets(t, browser, graphiqlAssets(t, string(html)))
 
 	// GraphiQL keeps its editors in localStorage: fill them before the

@@ -31,6 +31,16 @@ func optionalList[T any](o graphql.Omittable[[]T]) resource.Optional[[]T] {
 	return resource.Some(v)
 }
 
+// optionalName converts an optional string input to a closed set's type.
+func optionalName[T ~string](o resource.Optional[string]) resource.Optional[T] {
+	return resource.Optional[T]{Set: o.Set, Null: o.Null, Value: T(o.Value)}
+}
+
+// optionalNames converts an optional list input to a closed set's type.
+func optionalNames[T ~string](o resource.Optional[[]string]) resource.Optional[[]T] {
+	return resource.Optional[[]T]{Set: o.Set, Null: o.Null, Value: resource.ValuesOf[T](o.Value)}
+}
+
 // value returns the value of a nullable input field, or the zero value
 // when it is absent or null.
 func value[T any](o graphql.Omittable[*T]) T {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
-	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
@@ -25,7 +24,7 @@ func TestNoNPlusOne(t *testing.T) {
 			// 50 devices more in 10 groups, each group with its own published
 			// configuration; device n has n%3 events and n%2 tokens.
 			now := time.Now()
-			deviceTokens := storage.NewDeviceTokenStore(e.db)
+			deviceTokens := e.graph.Stores.DeviceTokens
 			want := map[string][2]int{} // device id: events, tokens
 			for g := range 10 {
 				conf := storagetest.NewConfiguration(e.a.customer.ID, now)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/assetgate/assetgate/graph"
-	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
@@ -80,12 +79,9 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 		roundTrip(t, e, e.url)
 	})
 	t.Run("Redis", func(t *testing.T) {
-		rc, err := storage.OpenRedis(t.Context(), storagetest.RequireEnv(t, storagetest.RedisURLEnv))
-		must(t, err)
-		t.Cleanup(func() { rc.Close() })
-		prefix := "test:apq:" + resource.NewID() + ":"
+		rc := storagetest.MustOpenRedis(t)
+		prefix := storagetest.MustRedisPrefix(t, rc)
 		e := newEnv(t, storage.SQLite, options{redis: rc, cfg: func(c *graph.Config) { c.RedisPrefix = prefix; c.APQTTL = time.Hour }})
-		t.Cleanup(func() { rc.Del(t.Context(), prefix+sha(doc)) })
 		roundTrip(t, e, e.replica(t))
 		got, err := rc.Get(t.Context(), prefix+sha(doc)).Result()
 		must(t, err)

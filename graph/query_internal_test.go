@@ -37,7 +37,7 @@ func TestListQueries(t *testing.T) {
 		state := model.ConfigurationStatePublished
 		got := configurationQuery(&model.ConfigurationFilter{State: graphql.OmittableOf(&state), Name: graphql.OmittableOf([]string{"a, b"})}, nil)
 		want := resource.ConfigurationListFilter{State: new(string), Name: []string{"a, b"}}
-		*want.State = resource.ConfigurationPublished
+		*want.State = string(resource.ConfigurationPublished)
 		if !reflect.DeepEqual(got.Filter, want) {
 			t.Fatalf("got  %+v\nwant %+v", got.Filter, want)
 		}

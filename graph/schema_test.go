@@ -8,6 +8,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/assetgate/assetgate/graph/exec"
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -99,7 +100,7 @@ func TestFiltersAndOrdersMatchQuerySpecs(t *testing.T) {
 		var filters, sorts []string
 		if arg := f.Arguments.ForName("filter"); arg != nil {
 			for _, in := range schema.Types[arg.Type.Name()].Fields {
-				filters = append(filters, snakeCase(in.Name))
+				filters = append(filters, testsupport.SnakeCase(in.Name))
 			}
 		}
 		if arg := f.Arguments.ForName("orderBy"); arg != nil {
@@ -128,19 +129,4 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
-}
-
-// snakeCase turns camelCase into snake_case.
-func snakeCase(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/assetgate/assetgate/graph"
-	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
@@ -143,21 +142,10 @@ func TestSubscriptionOutlivesServerTimeouts(t *testing.T) {
 // another: the event travels through Redis pub/sub, the fan-out of the
 // live event stream.
 func TestSubscriptionAcrossReplicas(t *testing.T) {
-	rc, err := storage.OpenRedis(t.Context(), storagetest.RequireEnv(t, storagetest.RedisURLEnv))
-	must(t, err)
-	t.Cleanup(func() { rc.Close() })
-	prefix := "test:graph:" + resource.NewID() + ":"
-	busA := storage.NewRedisEventBus(rc, prefix, 0, nil)
-	t.Cleanup(busA.Close)
-	e := newEnv(t, storage.SQLite, options{bus: busA})
-
-	busB := storage.NewRedisEventBus(rc, prefix, 0, nil)
-	t.Cleanup(busB.Close)
-	depsB := e.deps
-	eventsB := *e.deps.Events
-	eventsB.Bus = busB
-	depsB.Events = &eventsB
-	b := httptest.NewServer(graph.New(depsB, e.cfg))
+	rc := storagetest.MustOpenRedis(t)
+	e := newEnv(t, storage.SQLite, options{redis: rc})
+	// Replica B has a service graph of its own, with its own Redis bus.
+	b := httptest.NewServer(e.newApp(t, rc).GraphQL())
 	t.Cleanup(b.Close)
 
 	c, ctx := subscribe(t, b.URL+"/graphql", e.me(e.a), e.a.device.ID)

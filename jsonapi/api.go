@@ -7,6 +7,7 @@
 package jsonapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -31,8 +32,9 @@ type Deps struct {
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
-	// Resolver is the bearer resolver: the event stream (see StreamRoutes)
-	// authenticates with it and re-checks its token on every heartbeat.
+	// Resolver resolves the bearer token of every authenticated route; the
+	// event stream re-checks its token with it on every heartbeat. Nil
+	// refuses every token.
 	Resolver scopes.Resolver
 	// StreamHeartbeat is how often the event stream sends a heartbeat and
 	// re-checks its token; 0 means DefaultStreamHeartbeat.
@@ -45,13 +47,15 @@ type Deps struct {
 	BaseURL string
 }
 
-// API is the JSON:API transport. Build it with New.
+// API is the JSON:API transport: an http.Handler of every route under
+// BasePath. Build it with New.
 type API struct {
 	deps    Deps
 	log     *slog.Logger
 	base    string // BaseURL + BasePath
 	members map[string][]string
 	routes  []*route
+	mux     *http.ServeMux
 }
 
 // handlerFunc is a handler that returns its error instead of writing it;
@@ -72,18 +76,20 @@ type route struct {
 	h       handlerFunc
 }
 
-// Route describes one authenticated route, for wiring and for the tests
-// that are generated from the scopes table.
+// Route describes one authenticated route, for the tests that are
+// generated from the scopes table.
 type Route struct {
 	// Pattern is a net/http pattern such as "GET /api/v1/devices/{id}".
 	Pattern string
 	// Operations are the rows of the scopes table the route needs, the
 	// main one first; a principal must be allowed every one.
 	Operations []scopes.Operation
-	Handler    http.Handler
 }
 
-// New returns the API on deps.
+// New returns the API on deps: one handler for everything under BasePath.
+// It authenticates what needs a token, with Deps.Resolver, and answers the
+// rest (the OpenAPI document, and JSON:API 404 and 405 errors) without one;
+// mount it at BasePath + "/".
 func New(deps Deps) *API {
 	log := deps.Logger
 	if log == nil {
@@ -108,34 +114,59 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.configurationRoutes()...)
 	a.routes = append(a.routes, a.eventRoutes()...)
 	a.routes = append(a.routes, a.deviceTokenRoutes()...)
+	a.mux = a.newMux()
 	return a
+}
+
+// Patterns of the routes that authenticate otherwise or not at all.
+const (
+	// openAPIPattern is the OpenAPI document; it needs no token.
+	openAPIPattern = "GET " + BasePath + "/openapi.json"
+	// streamPattern is the live event stream, whose token may also come in
+	// the query (see streamHandler).
+	streamPattern = "GET " + BasePath + streamPath
+)
+
+// newMux mounts every route: the authenticated ones behind the bearer
+// middleware, the event stream behind it with query tokens allowed, the
+// OpenAPI document without it, and the fallback under everything else.
+func (a *API) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range a.routes {
+		mux.Handle(rt.pattern(), a.authenticate(a.serve(rt)))
+	}
+	mux.Handle(streamPattern, a.streamHandler())
+	mux.Handle(openAPIPattern, a.openAPI())
+	mux.Handle(BasePath+"/", a.fallback())
+	return mux
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// resolver returns Deps.Resolver, or one that refuses every token.
+func (a *API) resolver() scopes.Resolver {
+	if a.deps.Resolver != nil {
+		return a.deps.Resolver
+	}
+	return func(context.Context, string) (*scopes.Principal, error) { return nil, scopes.ErrInvalidToken }
+}
+
+// authenticate is the bearer middleware of the API, the one place it is
+// built: next runs with the principal of the request's token in its
+// context; a request without a usable token gets the JSON:API error of
+// unauthorized.
+func (a *API) authenticate(next http.Handler, opts ...scopes.Option) http.Handler {
+	return scopes.Bearer(a.resolver(), a.unauthorized, opts...)(next)
 }
 
 // RouteTable returns every authenticated route with its operations.
 func (a *API) RouteTable() []Route {
 	out := make([]Route, len(a.routes))
 	for i, rt := range a.routes {
-		out[i] = Route{Pattern: rt.pattern(), Operations: append([]scopes.Operation(nil), rt.ops...), Handler: a.serve(rt)}
+		out[i] = Route{Pattern: rt.pattern(), Operations: append([]scopes.Operation(nil), rt.ops...)}
 	}
 	return out
-}
-
-// Routes returns the handlers of the authenticated routes by net/http
-// pattern. Each expects the principal in its request's context
-// (scopes.NewContext): wrap them in the bearer middleware, with
-// Unauthorized as its error handler.
-func (a *API) Routes() map[string]http.Handler {
-	m := make(map[string]http.Handler, len(a.routes))
-	for _, rt := range a.RouteTable() {
-		m[rt.Pattern] = rt.Handler
-	}
-	return m
-}
-
-// PublicRoutes returns the handlers of the routes that need no token: the
-// OpenAPI document at GET /api/v1/openapi.json.
-func (a *API) PublicRoutes() map[string]http.Handler {
-	return map[string]http.Handler{"GET " + BasePath + "/openapi.json": a.OpenAPI()}
 }
 
 func (rt *route) pattern() string { return rt.method + " " + BasePath + rt.path }

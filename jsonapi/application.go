@@ -51,9 +51,9 @@ func (a *API) presentApplication(app *resource.Application, secret string) *appl
 		return l
 	}
 	return &applicationPresenter{
-		ID: app.ID, Name: app.Name, GrantTypes: list(app.GrantTypes), RedirectURIs: list(app.RedirectURIs),
-		PostLogoutRedirectURIs: list(app.PostLogoutRedirectURIs), TokenEndpointAuthMethod: app.TokenEndpointAuthMethod,
-		PKCEEnforcement: app.PKCEEnforcement, Scopes: list(app.Scopes), AccessTokenTTL: app.AccessTokenTTL,
+		ID: app.ID, Name: app.Name, GrantTypes: list(resource.Names(app.GrantTypes)), RedirectURIs: list(app.RedirectURIs),
+		PostLogoutRedirectURIs: list(app.PostLogoutRedirectURIs), TokenEndpointAuthMethod: string(app.TokenEndpointAuthMethod),
+		PKCEEnforcement: string(app.PKCEEnforcement), Scopes: list(app.Scopes), AccessTokenTTL: app.AccessTokenTTL,
 		RefreshTokenDuration: app.RefreshTokenDuration, RefreshTokenRollingDuration: app.RefreshTokenRollingDuration,
 		DeviceTimeout: app.DeviceTimeout, DevicePollingInterval: app.DevicePollingInterval, Enabled: app.Enabled,
 		ClientSecret: secret, CreatedAt: timeString(app.CreatedAt), UpdatedAt: timeString(app.UpdatedAt),
@@ -113,20 +113,22 @@ func (a *API) getApplication(w http.ResponseWriter, r *http.Request) error {
 func applicationPatch(o *resourceObject) (resource.ApplicationPatch, error) {
 	var p resource.ApplicationPatch
 	var err error
-	strs := []struct {
-		name string
-		dst  *resource.Optional[string]
-	}{{"name", &p.Name}, {"token_endpoint_auth_method", &p.TokenEndpointAuthMethod}, {"pkce_enforcement", &p.PKCEEnforcement}}
-	for _, f := range strs {
-		if *f.dst, err = optional[string](o, f.name, "a string"); err != nil {
-			return p, err
-		}
+	if p.Name, err = optional[string](o, "name", "a string"); err != nil {
+		return p, err
+	}
+	if p.TokenEndpointAuthMethod, err = optional[resource.AuthMethod](o, "token_endpoint_auth_method", "a string"); err != nil {
+		return p, err
+	}
+	if p.PKCEEnforcement, err = optional[resource.PKCELevel](o, "pkce_enforcement", "a string"); err != nil {
+		return p, err
+	}
+	if p.GrantTypes, err = optional[[]resource.GrantType](o, "grant_types", "an array of strings"); err != nil {
+		return p, err
 	}
 	lists := []struct {
 		name string
 		dst  *resource.Optional[[]string]
-	}{{"grant_types", &p.GrantTypes}, {"redirect_uris", &p.RedirectURIs},
-		{"post_logout_redirect_uris", &p.PostLogoutRedirectURIs}, {"scopes", &p.Scopes}}
+	}{{"redirect_uris", &p.RedirectURIs}, {"post_logout_redirect_uris", &p.PostLogoutRedirectURIs}, {"scopes", &p.Scopes}}
 	for _, f := range lists {
 		if *f.dst, err = optional[[]string](o, f.name, "an array of strings"); err != nil {
 			return p, err

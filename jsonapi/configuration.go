@@ -32,7 +32,7 @@ func (p *configurationPresenter) JSONAPIRelationshipLinks(string) *jsonapi.Links
 
 func (a *API) presentConfiguration(c *resource.Configuration) *configurationPresenter {
 	return &configurationPresenter{
-		ID: c.ID, Name: c.Name, State: c.State, Settings: c.Settings.Map(), PublishedAt: optTime(c.PublishedAt),
+		ID: c.ID, Name: c.Name, State: string(c.State), Settings: c.Settings.Map(), PublishedAt: optTime(c.PublishedAt),
 		CreatedAt: timeString(c.CreatedAt), UpdatedAt: timeString(c.UpdatedAt), base: a.base,
 	}
 }

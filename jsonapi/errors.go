@@ -255,12 +255,12 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err 
 	writeDocument(w, m.status, &errorDocument{Errors: []errorObject{m.object}, JSONAPI: version()})
 }
 
-// Unauthorized renders a refusal of the bearer middleware (its onError):
+// unauthorized renders a refusal of the bearer middleware (its onError):
 // an *scopes.AuthError becomes a JSON:API error with its status and
 // WWW-Authenticate challenge; a token store that did not answer in time
 // is 503 with Retry-After; any other error is an internal failure of the
 // token look-up, logged and answered with 500.
-func (a *API) Unauthorized(w http.ResponseWriter, r *http.Request, err error) {
+func (a *API) unauthorized(w http.ResponseWriter, r *http.Request, err error) {
 	a.writeError(w, r, nil, err)
 }
 

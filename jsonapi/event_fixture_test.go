@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/assetgate/assetgate/jsonapi"
-	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // eventFixture serves the whole API, events, device tokens and the event
@@ -29,7 +29,7 @@ type eventFixture struct {
 	srv     *httptest.Server
 	devices *storage.DeviceStore
 	events  *storage.EventStore
-	bus     *resource.LocalBus
+	bus     wire.EventBus
 	a, b    eventTenant
 	static  map[string]*scopes.Principal
 }
@@ -43,62 +43,35 @@ type eventTenant struct {
 	me, app, basic, writer, reader string
 }
 
-// fixtureKey is the server key of the fixtures.
-var fixtureKey = []byte("0123456789abcdef0123456789abcdef")
-
 // newEventFixture serves the API on a fresh database of the dialect with
 // the given stream heartbeat; timeouts, when non-zero, are the server's
 // read and write timeouts (a stream must outlive them).
 func newEventFixture(t *testing.T, dialect string, heartbeat, timeouts time.Duration) *eventFixture {
 	t.Helper()
 	db := storagetest.MustOpenDB(t, dialect)
-	customers, users := storage.NewCustomerStore(db), storage.NewUserStore(db)
-	tokens := storage.NewSQLTokenStore(db)
-	f := &eventFixture{db: db, devices: storage.NewDeviceStore(db), events: storage.NewEventStore(db),
-		bus: resource.NewLocalBus(0), static: map[string]*scopes.Principal{}}
-	t.Cleanup(f.bus.Close)
-	groups, configs := storage.NewDeviceGroupStore(db), storage.NewConfigurationStore(db)
-	userSvc := &resource.UserService{Store: users, Customers: customers, Key: fixtureKey, Tokens: tokens,
-		Hasher: resource.NewPasswordHasher(0, time.Minute), Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: fixtureKey}}
-	appSvc := &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: users, Tokens: tokens}
-	deviceTokens := &resource.DeviceTokenService{Store: storage.NewDeviceTokenStore(db), Devices: f.devices, Tokens: tokens, Key: fixtureKey}
-	devices := &resource.DeviceService{Store: f.devices, Groups: groups, Configurations: configs, DeviceTokens: deviceTokens}
-	srv := oauth.New(oauth.Config{Issuer: "https://api.example.com", Key: fixtureKey},
-		oauth.Deps{Apps: appSvc, Users: userSvc, Tokens: tokens, Ephemeral: storage.NewSQLEphemeralStore(db)})
-	resolve := func(ctx context.Context, token string) (*scopes.Principal, error) {
-		if p, ok := f.static[token]; ok {
-			return p, nil
+	f := &eventFixture{db: db, static: map[string]*scopes.Principal{}}
+	a := mustApp(t, db, heartbeat, func(next scopes.Resolver) scopes.Resolver {
+		return func(ctx context.Context, token string) (*scopes.Principal, error) {
+			if p, ok := f.static[token]; ok {
+				return p, nil
+			}
+			return next(ctx, token)
 		}
-		return srv.Principal(ctx, token)
-	}
-	api := jsonapi.New(jsonapi.Deps{
-		Users: userSvc, Applications: appSvc, Devices: devices,
-		Groups:         &resource.DeviceGroupService{Store: groups, Configurations: configs, Devices: devices},
-		Configurations: &resource.ConfigurationService{Store: configs},
-		Events:         &resource.EventService{Store: f.events, Devices: f.devices, Bus: f.bus},
-		DeviceTokens:   deviceTokens, Resolver: resolve, StreamHeartbeat: heartbeat,
-		BaseURL: "https://api.example.com",
 	})
-	mux := http.NewServeMux()
-	for pattern, h := range api.Routes() {
-		mux.Handle(pattern, scopes.Bearer(resolve, api.Unauthorized)(h))
-	}
-	for pattern, h := range api.StreamRoutes() {
-		mux.Handle(pattern, h)
-	}
-	f.srv = httptest.NewUnstartedServer(mux)
+	f.devices, f.events, f.bus = a.Stores.Devices, a.Stores.Events, a.Bus
+	f.srv = httptest.NewUnstartedServer(a.JSONAPI())
 	f.srv.Config.ReadTimeout, f.srv.Config.WriteTimeout = timeouts, timeouts
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
-	f.a = f.newTenant(t, customers, userSvc, deviceTokens, "a")
-	f.b = f.newTenant(t, customers, userSvc, deviceTokens, "b")
+	f.a = f.newTenant(t, a.Customers, a.Users, a.DeviceTokens, "a")
+	f.b = f.newTenant(t, a.Customers, a.Users, a.DeviceTokens, "b")
 	return f
 }
 
-func (f *eventFixture) newTenant(t *testing.T, customers resource.CustomerStore, users *resource.UserService,
+func (f *eventFixture) newTenant(t *testing.T, customers *resource.CustomerService, users *resource.UserService,
 	deviceTokens *resource.DeviceTokenService, name string) eventTenant {
 	t.Helper()
-	c, err := (&resource.CustomerService{Store: customers}).Create(t.Context(), "Tenant "+name)
+	c, err := customers.Create(t.Context(), "Tenant "+name)
 	must(t, err)
 	u, err := users.Create(t.Context(), c.ID, name+"-"+resource.NewID()+"@example.com", testPassword)
 	must(t, err)

@@ -6,11 +6,10 @@ import (
 	"strings"
 )
 
-// Fallback answers, as JSON:API errors, the requests under BasePath that no
+// fallback answers, as JSON:API errors, the requests under BasePath that no
 // route serves: 405 with an Allow header when the path exists with other
-// methods, 404 otherwise. Mount it at BasePath + "/", without the bearer
-// middleware.
-func (a *API) Fallback() http.Handler {
+// methods, 404 otherwise. It needs no token.
+func (a *API) fallback() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
 		for _, rt := range a.routes {

@@ -22,7 +22,7 @@ func TestFallback(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			a.Fallback().ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+			a.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
 			if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow {
 				t.Fatalf("%d Allow %q, want %d Allow %q", rec.Code, rec.Header().Get("Allow"), tc.status, tc.allow)
 			}

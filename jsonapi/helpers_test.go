@@ -18,6 +18,8 @@ import (
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // testPassword is the password of every user the tests make.
@@ -50,27 +52,11 @@ type tenant struct {
 }
 
 // newFixture serves the API over HTTP on a fresh database of the dialect,
-// behind the real bearer middleware with a map resolver.
+// on the service graph the server runs on, with a map resolver.
 func newFixture(t *testing.T, dialect string) *fixture {
 	t.Helper()
 	db := storagetest.MustOpenDB(t, dialect)
-	customers, userStore := storage.NewCustomerStore(db), storage.NewUserStore(db)
-	f := &fixture{db: db, devices: storage.NewDeviceStore(db), groups: storage.NewDeviceGroupStore(db),
-		configs: storage.NewConfigurationStore(db), tokens: map[string]*scopes.Principal{}}
-	tokens := storage.NewSQLTokenStore(db)
-	f.users = &resource.UserService{Store: userStore, Customers: customers, Key: []byte("0123456789abcdef0123456789abcdef"), Tokens: tokens,
-		Hasher:   resource.NewPasswordHasher(0, time.Minute),
-		Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: []byte("0123456789abcdef0123456789abcdef")}}
-	devices := &resource.DeviceService{Store: f.devices, Groups: f.groups, Configurations: f.configs}
-	f.api = jsonapi.New(jsonapi.Deps{
-		Users:          f.users,
-		Applications:   &resource.ApplicationService{Store: storage.NewApplicationStore(db), Users: userStore, Tokens: tokens},
-		Devices:        devices,
-		Groups:         &resource.DeviceGroupService{Store: f.groups, Configurations: f.configs, Devices: devices},
-		Configurations: &resource.ConfigurationService{Store: f.configs},
-		BaseURL:        "https://api.example.com",
-	})
-	f.a, f.b = f.newTenant(t, customers, "a"), f.newTenant(t, customers, "b")
+	f := &fixture{db: db, tokens: map[string]*scopes.Principal{}}
 	resolve := func(_ context.Context, token string) (*scopes.Principal, error) {
 		if p, ok := f.tokens[token]; ok {
 			return p, nil
@@ -80,35 +66,31 @@ func newFixture(t *testing.T, dialect string) *fixture {
 		}
 		return nil, scopes.ErrInvalidToken
 	}
-	mux := http.NewServeMux()
-	for pattern, h := range f.api.Routes() {
-		mux.Handle(pattern, scopes.Bearer(resolve, f.api.Unauthorized)(h))
-	}
-	for pattern, h := range f.api.PublicRoutes() {
-		mux.Handle(pattern, h)
-	}
-	f.srv = httptest.NewServer(mux)
+	a := mustApp(t, db, 0, func(scopes.Resolver) scopes.Resolver { return resolve })
+	f.devices, f.groups, f.configs, f.users = a.Stores.Devices, a.Stores.Groups, a.Stores.Configurations, a.Users
+	f.api = a.JSONAPI()
+	f.a, f.b = f.newTenant(t, a, "a"), f.newTenant(t, a, "b")
+	f.srv = httptest.NewServer(f.api)
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fixture) newTenant(t *testing.T, customers resource.CustomerStore, name string) tenant {
+// mustApp builds the service graph of a fixture on db, as the server
+// builds its own, with links under https://api.example.com, the given
+// stream heartbeat (0 for the default) and the bearer resolver resolve
+// makes of the OAuth server's.
+func mustApp(t *testing.T, db *storage.DB, heartbeat time.Duration, resolve func(scopes.Resolver) scopes.Resolver) *wire.App {
 	t.Helper()
-	ctx := t.Context()
-	c, err := (&resource.CustomerService{Store: customers}).Create(ctx, "Tenant "+name)
-	must(t, err)
-	u, err := f.users.Create(ctx, c.ID, name+"-"+resource.NewID()+"@example.com", testPassword)
-	must(t, err)
-	conf := storagetest.NewConfiguration(c.ID, time.Now())
-	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
-	storagetest.MustCreateConfiguration(t, f.configs, conf)
-	g := storagetest.NewDeviceGroup(c.ID, time.Now())
-	g.ConfigurationID = conf.ID
-	storagetest.MustCreateDeviceGroup(t, f.groups, g)
-	d := storagetest.NewDevice(c.ID, time.Now())
-	d.GroupID = g.ID
-	storagetest.MustCreateDevice(t, f.devices, d)
-	tn := tenant{customer: c, user: u, config: conf, group: g, device: d,
+	cfg := wiretest.Config()
+	cfg.StreamHeartbeat = heartbeat
+	return wiretest.MustNew(t, cfg, wire.WithDB(db), wire.WithResolver(resolve))
+}
+
+func (f *fixture) newTenant(t *testing.T, a *wire.App, name string) tenant {
+	t.Helper()
+	w := wiretest.MustTenant(t, a, "Tenant "+name, name, testPassword)
+	c, u, d := w.Customer, w.User, w.Device
+	tn := tenant{customer: c, user: u, config: w.Config, group: w.Group, device: d,
 		me: name + "-me", app: name + "-app", basic: name + "-basic", dev: name + "-device"}
 	f.tokens[tn.me] = &scopes.Principal{Kind: scopes.KindUser, CustomerID: c.ID, UserID: u.ID, FamilyID: resource.NewFamilyID(), Scopes: []string{scopes.Me}}
 	f.tokens[tn.app] = &scopes.Principal{Kind: scopes.KindApplication, CustomerID: c.ID, Scopes: []string{scopes.App}}

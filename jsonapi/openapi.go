@@ -15,9 +15,9 @@ var openAPIDocument []byte
 // OpenAPIDocument returns the OpenAPI 3.1 document the API serves.
 func OpenAPIDocument() []byte { return append([]byte(nil), openAPIDocument...) }
 
-// OpenAPI returns the handler of GET /api/v1/openapi.json; it needs no
+// openAPI returns the handler of GET /api/v1/openapi.json; it needs no
 // token.
-func (a *API) OpenAPI() http.Handler {
+func (a *API) openAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/assetgate/assetgate/resource"
-	"github.com/assetgate/assetgate/scopes"
 )
 
 // This file generates the component schemas of openapi.json (see
@@ -57,12 +56,12 @@ func resourceKinds() []resourceKind {
 		{typ: typeApplications, schema: "Application", presenter: applicationPresenter{}, spec: &applicationSpec,
 			required: []string{"name", "grant_types"}, relTypes: map[string]string{"owner": typeUsers},
 			extra: map[string]obj{
-				"grant_types": {"type": "array", "items": obj{"type": "string", "enum": resource.GrantTypes},
-					"description": strings.Join(resource.OperatorGrants, " and ") + " are enabled only by an operator (the CLI), never through this API; " +
+				"grant_types": {"type": "array", "items": obj{"type": "string", "enum": resource.Names(resource.GrantTypes())},
+					"description": strings.Join(resource.Names(resource.OperatorGrants()), " and ") + " are enabled only by an operator (the CLI), never through this API; " +
 						"password never for a public client."},
-				"scopes":                     {"type": "array", "items": obj{"type": "string", "enum": scopes.AllScopes()}},
-				"token_endpoint_auth_method": {"type": "string", "enum": resource.AuthMethods},
-				"pkce_enforcement": {"type": "string", "enum": resource.PKCEEnforcements,
+				"scopes":                     {"type": "array", "items": obj{"type": "string", "enum": resource.Scopes()}},
+				"token_endpoint_auth_method": {"type": "string", "enum": resource.Names(resource.AuthMethods())},
+				"pkce_enforcement": {"type": "string", "enum": resource.Names(resource.PKCELevels()),
 					"description": "Defaults to s256_required. A public client (token_endpoint_auth_method none) must use PKCE (RFC 9700 §2.1.1): " +
 						"optional is refused for it with 422 pointing here, also when a change makes the client public; " +
 						"an application stored with optional before that rule reads as required, the value that applies."},
@@ -272,13 +271,12 @@ func toAny(l []string) []any {
 // JSON (RFC 6749, 7009, 7662, 8414, 8628).
 func oauthSchemas() obj {
 	str := obj{"type": "string"}
-	grants := slices.Clone(resource.GrantTypes)
-	grants = slices.DeleteFunc(grants, func(g string) bool { return g == resource.GrantImplicit })
+	grants := slices.DeleteFunc(resource.GrantTypes(), func(g resource.GrantType) bool { return g == resource.GrantImplicit })
 	return obj{
 		"OAuthError": obj{"type": "object", "required": []any{"error"}, "properties": obj{
 			"error": str, "error_description": str, "error_uri": str}},
 		"TokenRequest": obj{"type": "object", "required": []any{"grant_type"}, "properties": obj{
-			"grant_type": obj{"type": "string", "enum": toAny(grants)}, "code": str, "redirect_uri": str, "code_verifier": str,
+			"grant_type": obj{"type": "string", "enum": toAny(resource.Names(grants))}, "code": str, "redirect_uri": str, "code_verifier": str,
 			"refresh_token": str, "username": str, "password": str, "scope": str, "device_code": str,
 			"client_id": str, "client_secret": str}},
 		"TokenResponse": obj{"type": "object", "required": []any{"access_token", "token_type", "expires_in", "scope", "created_at"},

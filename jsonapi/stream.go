@@ -35,32 +35,23 @@ const (
 // request, kept to re-check it on every heartbeat.
 type streamTokenKey struct{}
 
-// StreamRoutes returns the routes that authenticate themselves, by net/http
-// pattern: the live event stream GET /api/v1/devices/{id}/events/stream
-// (Server-Sent Events). It takes its bearer token from the Authorization
-// header or, for EventSource clients that cannot set headers, from the
-// authorization query parameter (this route only), resolves it with
-// Deps.Resolver, and re-resolves it on every heartbeat so that a revoked
-// token's stream ends within one. Mount them as they are, outside the
-// bearer middleware.
-func (a *API) StreamRoutes() map[string]http.Handler {
-	return map[string]http.Handler{"GET " + BasePath + streamPath: a.streamHandler()}
-}
-
 // streamRoute describes the stream for the error mapper.
 var streamRoute = &route{method: "GET", path: streamPath, ops: []scopes.Operation{scopes.OpEventsRead}}
 
+// streamHandler serves the live event stream GET
+// /api/v1/devices/{id}/events/stream (Server-Sent Events). It takes its
+// bearer token from the Authorization header or, for EventSource clients
+// that cannot set headers, from the authorization query parameter (this
+// route only), and re-resolves it on every heartbeat so that a revoked
+// token's stream ends within one.
 func (a *API) streamHandler() http.Handler {
-	resolve := a.deps.Resolver
-	if resolve == nil {
-		resolve = func(context.Context, string) (*scopes.Principal, error) { return nil, scopes.ErrInvalidToken }
-	}
+	resolve := a.resolver()
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := a.stream(w, r, resolve); err != nil {
 			a.writeError(w, r, streamRoute, err)
 		}
 	})
-	bearer := scopes.Bearer(resolve, a.Unauthorized, scopes.AllowQueryToken())(inner)
+	bearer := a.authenticate(inner, scopes.AllowQueryToken())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bearer.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), streamTokenKey{}, rawBearer(r))))
 	})

@@ -16,10 +16,10 @@ var authParams = []string{"response_type", "client_id", "redirect_uri", "scope",
 // authRequest is a checked authorization request.
 type authRequest struct {
 	app          *resource.Application
-	responseType string // "code" or "token"
-	grant        string // authorization_code or implicit
-	redirectURI  string // the registered URI the response goes to
-	scope        string // the scope granted on approval
+	responseType string             // "code" or "token"
+	grant        resource.GrantType // authorization_code or implicit
+	redirectURI  string             // the registered URI the response goes to
+	scope        string             // the scope granted on approval
 	state        string
 	challenge    string
 	method       string

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -42,7 +43,7 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 	user := e.MustUser(t, "judy@example.com")
 	cb := e.callbackURL()
 	public, _ := e.MustApp(t, user, resource.ApplicationInput{
-		GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+		GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 	pc := newPageClient(t)
 	get := func(p url.Values) (*http.Response, string) {
 		return pc.do(t, http.MethodGet, e.url("/oauth/authorize?"+p.Encode()), nil)
@@ -85,7 +86,7 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 	})
 	t.Run("ErrDisabled", func(t *testing.T) {
 		app, _ := e.MustAppWith(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}},
+			GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}},
 			func(a *resource.Application) { a.Enabled = false })
 		resp, page := get(codeParams(app, cb, "st", challenge, ""))
 		mustErrorPage(t, resp, page, http.StatusBadRequest)
@@ -104,7 +105,7 @@ func TestAuthorizePages(t *testing.T) {
 	user := e.MustUser(t, "ken@example.com")
 	cb := e.callbackURL()
 	app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "Ken's <Fleet> App",
-		GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+		GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 	params := codeParams(app, cb, awkwardState, oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier()), "")
 	authURL := e.url("/oauth/authorize?" + params.Encode())
 
@@ -132,7 +133,7 @@ func TestAuthorizePages(t *testing.T) {
 		}
 	})
 	t.Run("OKSecureCookieForHTTPSIssuer", func(t *testing.T) {
-		srv := New(Config{Issuer: "https://auth.example.com", Key: e.key}, Deps{
+		srv := oauth.New(oauth.Config{Issuer: "https://auth.example.com", Key: e.key}, oauth.Deps{
 			Apps: e.apps, Users: e.users, Tokens: e.tokens, Ephemeral: e.ephemeral})
 		rec := httptest.NewRecorder()
 		srv.Authorize().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil))

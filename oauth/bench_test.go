@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -22,7 +22,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			e := newEnv(b, kind)
 			owner := e.MustUser(b, "bench@example.com")
-			app, secret := e.MustApp(b, owner, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+			app, secret := e.MustApp(b, owner, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 			h := e.srv.Token()
 			body := "grant_type=client_credentials"
 			auth := "Basic " + basicAuth(url.QueryEscape(app.ID), url.QueryEscape(secret))

@@ -1,69 +1,27 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
 	"net/url"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
-	"github.com/assetgate/assetgate/storage/storagetest"
 )
-
-// chromiumPath is where Debian's chromium package puts the browser;
-// scripts/install-chromium.sh installs it.
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts a headless Chromium with a fresh profile. It skips the
-// test when Chromium is not installed, and fails instead when CI=true.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing: CI must run the browser test (scripts/install-chromium.sh)", chromiumPath)
-		}
-		t.Skipf("%s is missing; run scripts/install-chromium.sh", chromiumPath)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-	}
-	// The whole browser lives at most two minutes.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelBrowser := chromedp.NewContext(ctx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	storagetest.LogRealPart(t, storagetest.PartChromium)
-	return ctx
-}
 
 // TestBrowserAuthorizationCodePKCE drives the authorization code flow with
 // PKCE in a real headless Chromium: the login page, the consent page, the
 // redirect back with code and state, the code exchange; then the deny path.
 func TestBrowserAuthorizationCodePKCE(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
-		browser := newBrowser(t)
+		browser := testsupport.NewBrowser(t)
 		user := e.MustUser(t, "browser@example.com")
 		cb := e.callbackURL()
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "Fleet Mobile",
-			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		conf := &oauth2.Config{
 			ClientID: app.ID, RedirectURL: cb, Scopes: []string{"me"},
 			Endpoint: oauth2.Endpoint{AuthURL: e.url("/oauth/authorize"), TokenURL: e.url("/oauth/token"), AuthStyle: oauth2.AuthStyleInParams},

@@ -34,7 +34,8 @@ func (s *Server) authenticateClient(ctx context.Context, r *http.Request, form u
 	postID, postSecret := form.Get("client_id"), form.Get("client_secret")
 	_, hasPostSecret := form["client_secret"]
 
-	var method, clientID, secret string
+	var method resource.AuthMethod
+	var clientID, secret string
 	switch {
 	case hasBasic && hasPostSecret:
 		return nil, errInvalidRequest("Use one client authentication method, not several.")

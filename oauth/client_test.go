@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -20,9 +20,9 @@ import (
 func TestXOAuth2ClientCredentials(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		owner := e.MustUser(t, "xo-cc@example.com")
-		basicApp, basicSecret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+		basicApp, basicSecret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 		postApp, postSecret := e.MustApp(t, owner, resource.ApplicationInput{
-			GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_post"})
+			GrantTypes: []resource.GrantType{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_post"})
 		for _, c := range []struct {
 			name   string
 			app    *resource.Application
@@ -71,9 +71,9 @@ func TestXOAuth2AuthorizationCodeAndRefresh(t *testing.T) {
 		user := e.MustUser(t, "xo-code@example.com")
 		cb := e.callbackURL()
 		public, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		confidential, secret := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code", "refresh_token"}, RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, RedirectURIs: []string{cb}})
 		for _, c := range []struct {
 			name   string
 			app    *resource.Application

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/url"
@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -46,7 +47,7 @@ func (e *env) mustCode(tb testing.TB, pc *pageClient, params url.Values, email s
 	if got, want := q.Get("state"), params.Get("state"); got != want {
 		tb.Fatalf("state = %q, want %q", got, want)
 	}
-	if !strings.HasPrefix(q.Get("code"), AuthorizationCodePrefix) {
+	if !strings.HasPrefix(q.Get("code"), oauth.AuthorizationCodePrefix) {
 		tb.Fatalf("no code in %s", loc)
 	}
 	return q.Get("code")
@@ -60,10 +61,10 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		user := e.MustUser(t, "heidi@example.com")
 		cb := e.callbackURL()
 		public, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none",
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none",
 			RedirectURIs: []string{cb, cb + "2"}})
 		confidential, secret := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, PKCEEnforcement: "optional", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code"}, PKCEEnforcement: "optional", RedirectURIs: []string{cb}})
 		pc := newPageClient(t)
 
 		t.Run("OK", func(t *testing.T) {
@@ -151,7 +152,7 @@ func TestImplicitGrant(t *testing.T) {
 		user := e.MustUser(t, "ivan@example.com")
 		cb := e.callbackURL()
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"implicit"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"implicit"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		pc := newPageClient(t)
 		params := url.Values{"response_type": {"token"}, "client_id": {app.ID}, "redirect_uri": {cb}, "state": {awkwardState}}
 
@@ -173,7 +174,7 @@ func TestImplicitGrant(t *testing.T) {
 
 		t.Run("ErrNotAllowed", func(t *testing.T) {
 			codeApp, _ := e.MustApp(t, user, resource.ApplicationInput{
-				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+				GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 			p := url.Values{"response_type": {"token"}, "client_id": {codeApp.ID}, "redirect_uri": {cb}, "state": {"s"}}
 			resp, _ := pc.do(t, "GET", e.url("/oauth/authorize?"+p.Encode()), nil)
 			loc, _ := url.Parse(resp.Header.Get("Location"))

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -84,7 +85,7 @@ func TestDefect3_ParallelCodeRedemption(t *testing.T) {
 		user := e.MustUser(t, "race-code@example.com")
 		cb := e.callbackURL()
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		pc := newPageClient(t)
 		for round := range 3 {
 			verifier := oauth2.GenerateVerifier()
@@ -105,7 +106,7 @@ func TestDefect3_ParallelCodeRedemption(t *testing.T) {
 func TestDefect3_ParallelRefresh(t *testing.T) {
 	eachStore(t, allStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "race-refresh@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		for range 3 {
 			tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 			mustOneWinner(t, e.race(t, app.ID, secret, refreshForm(tr.RefreshToken)))
@@ -118,7 +119,7 @@ func TestDefect3_ParallelRefresh(t *testing.T) {
 func TestParallelRefreshWithinGrace(t *testing.T) {
 	eachStore(t, []string{onPostgres, onRedis}, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "race-grace@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 		winner := mustOneWinner(t, e.race(t, app.ID, secret, refreshForm(tr.RefreshToken)))
 		if e.whoami(t, winner.AccessToken) == nil {
@@ -128,4 +129,4 @@ func TestParallelRefreshWithinGrace(t *testing.T) {
 	}, withGrace)
 }
 
-func withGrace(c *Config) { c.RefreshGrace = 30 * time.Second }
+func withGrace(c *oauth.Config) { c.RefreshGrace = 30 * time.Second }

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 // Regression tests for the defects of github.com/go-oauth2/oauth2/v4 v4.5.4
 // that package oauth closes, numbered as the code's comments cite them
@@ -22,6 +22,7 @@ import (
 	libserver "github.com/go-oauth2/oauth2/v4/server"
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -32,8 +33,8 @@ import (
 func TestDefect1_RefreshChecksClient(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "a1@example.com")
-		appA, secretA := e.MustApp(t, user, resource.ApplicationInput{Name: "A", GrantTypes: []string{"password", "refresh_token"}})
-		appB, secretB := e.MustApp(t, user, resource.ApplicationInput{Name: "B", GrantTypes: []string{"password", "refresh_token"}})
+		appA, secretA := e.MustApp(t, user, resource.ApplicationInput{Name: "A", GrantTypes: []resource.GrantType{"password", "refresh_token"}})
+		appB, secretB := e.MustApp(t, user, resource.ApplicationInput{Name: "B", GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		tr := e.postToken(t, appA.ID, secretA, passwordForm(user.Email, testPassword)).mustOK(t)
 
 		// A's refresh token with B's (valid) credentials.
@@ -57,7 +58,7 @@ func TestDefect1_RefreshChecksClient(t *testing.T) {
 func TestDefect2_RefreshCannotWidenScope(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "a2@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 		for _, scope := range []string{"me app", "app", "basic", "me basic app"} {
 			f := refreshForm(tr.RefreshToken)
@@ -90,7 +91,7 @@ func TestDefect4_ExactRedirectURI(t *testing.T) {
 	user := e.MustUser(t, "a4@example.com")
 	registered := "https://example.com/cb?tenant=1"
 	app, _ := e.MustApp(t, user, resource.ApplicationInput{
-		GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none",
+		GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none",
 		RedirectURIs: []string{registered, e.callbackURL()}})
 	pc := newPageClient(t)
 	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
@@ -139,7 +140,7 @@ func TestDefect5_S256IsDefault(t *testing.T) {
 		cb := e.callbackURL()
 		// PKCE "required" allows plain, so only the default decides.
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none",
+			GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none",
 			PKCEEnforcement: "required", RedirectURIs: []string{cb}})
 		pc := newPageClient(t)
 		verifier := oauth2.GenerateVerifier()
@@ -156,7 +157,7 @@ func TestDefect5_S256IsDefault(t *testing.T) {
 		e.postToken(t, "", "", exchangeForm(app, code, cb, verifier)).mustOK(t)
 		// s256_required refuses plain outright.
 		strict, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none",
+			GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none",
 			PKCEEnforcement: "s256_required", RedirectURIs: []string{cb}})
 		resp, _ := pc.do(t, http.MethodGet, e.url("/oauth/authorize?"+codeParams(strict, cb, "s", verifier, "plain").Encode()), nil)
 		mustRedirectError(t, e, resp, "invalid_request", "s")
@@ -176,7 +177,7 @@ func TestDefect6_ErrorStatuses(t *testing.T) {
 	})
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "a6@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		for _, c := range []struct {
 			name   string
 			id     string
@@ -214,7 +215,7 @@ func TestDefect7_ClientSecrets(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	ctx := context.Background()
 	user := e.MustUser(t, "a7@example.com")
-	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 
 	t.Run("StoredHashed", func(t *testing.T) {
 		var stored string
@@ -228,7 +229,7 @@ func TestDefect7_ClientSecrets(t *testing.T) {
 		e.postToken(t, app.ID, stored, ccForm("")).mustError(t, 401, "invalid_client")
 	})
 	t.Run("ErrEmptyStoredSecret", func(t *testing.T) {
-		broken, _ := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}},
+		broken, _ := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}},
 			func(a *resource.Application) { a.SecretHash = "" })
 		for _, s := range []string{"", "anything", resource.HashSecret("")} {
 			e.postToken(t, broken.ID, s, ccForm("")).mustError(t, 401, "invalid_client")
@@ -241,11 +242,11 @@ func TestDefect7_ClientSecrets(t *testing.T) {
 	t.Run("ErrPublicClientCredentials", func(t *testing.T) {
 		// The service refuses to register it...
 		if _, _, err := e.apps.Create(ctx, user.ID, resource.ApplicationInput{Name: "x",
-			GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "none"}); resource.ErrorCode(err) != resource.EInvalid {
+			GrantTypes: []resource.GrantType{"client_credentials"}, TokenEndpointAuthMethod: "none"}); resource.ErrorCode(err) != resource.EInvalid {
 			t.Fatalf("public client_credentials app: %v", err)
 		}
 		// ...and one forced into the store cannot get a token.
-		public, _ := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}},
+		public, _ := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}},
 			func(a *resource.Application) { a.TokenEndpointAuthMethod, a.SecretHash = "none", "" })
 		f := ccForm("")
 		f.Set("client_id", public.ID)
@@ -264,8 +265,8 @@ func TestDefect8_RevocationAndExpiry(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		user := e.MustUser(t, "a8@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
-		m := &manager{s: e.srv}
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
+		m := oauth.LibraryManager(e.srv)
 
 		t.Run("RevokingRefreshRevokesAccess", func(t *testing.T) {
 			tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
@@ -280,7 +281,7 @@ func TestDefect8_RevocationAndExpiry(t *testing.T) {
 			}
 		})
 		t.Run("AccessOutlivesRefreshExpiry", func(t *testing.T) {
-			short, shortSecret := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}},
+			short, shortSecret := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}},
 				func(a *resource.Application) {
 					a.RefreshTokenDuration, a.RefreshTokenRollingDuration, a.AccessTokenTTL = 1, 3600, 3600
 				})

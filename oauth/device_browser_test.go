@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -19,7 +20,7 @@ import (
 // approves; then the deny path, with the code typed in by hand.
 func TestBrowserDeviceFlow(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
-		browser := newBrowser(t)
+		browser := testsupport.NewBrowser(t)
 		user := e.MustUser(t, "viewer@example.com")
 		app := e.deviceApp(t, user, resource.GrantRefreshToken)
 		conf := &oauth2.Config{

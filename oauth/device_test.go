@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -28,10 +29,10 @@ type deviceAuth struct {
 var shownUserCode = regexp.MustCompile(`^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$`)
 
 // deviceApp registers a public device client that polls every second.
-func (e *env) deviceApp(tb testing.TB, owner *resource.User, grants ...string) *resource.Application {
+func (e *env) deviceApp(tb testing.TB, owner *resource.User, grants ...resource.GrantType) *resource.Application {
 	tb.Helper()
 	app, _ := e.MustApp(tb, owner, resource.ApplicationInput{Name: "Fleet TV",
-		GrantTypes: append([]string{resource.GrantDeviceCode}, grants...), TokenEndpointAuthMethod: "none",
+		GrantTypes: append([]resource.GrantType{resource.GrantDeviceCode}, grants...), TokenEndpointAuthMethod: "none",
 		DevicePollingInterval: 1})
 	return app
 }
@@ -53,7 +54,7 @@ func (e *env) startDevice(tb testing.TB, app *resource.Application) *deviceAuth 
 func (e *env) pollDevice(tb testing.TB, app *resource.Application, deviceCode string) *tokenResponse {
 	tb.Helper()
 	return e.postToken(tb, "", "", url.Values{
-		"grant_type": {resource.GrantDeviceCode}, "device_code": {deviceCode}, "client_id": {app.ID}})
+		"grant_type": {string(resource.GrantDeviceCode)}, "device_code": {deviceCode}, "client_id": {app.ID}})
 }
 
 // slowReads is an ephemeral store whose reads take delay longer, so that
@@ -116,14 +117,14 @@ func TestDeviceAuthorization(t *testing.T) {
 
 		t.Run("OK", func(t *testing.T) {
 			app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "TV",
-				GrantTypes: []string{resource.GrantDeviceCode}, TokenEndpointAuthMethod: "none"})
+				GrantTypes: []resource.GrantType{resource.GrantDeviceCode}, TokenEndpointAuthMethod: "none"})
 			ar := e.call(t, http.MethodPost, "/oauth/device_authorization", noAuth, url.Values{"client_id": {app.ID}, "scope": {"me"}}).
 				mustStatus(t, 200, "")
 			var da deviceAuth
 			if err := json.Unmarshal([]byte(ar.Body), &da); err != nil {
 				t.Fatal(err)
 			}
-			secret, ok := strings.CutPrefix(da.DeviceCode, DeviceCodePrefix)
+			secret, ok := strings.CutPrefix(da.DeviceCode, oauth.DeviceCodePrefix)
 			if !ok || len(secret) < 43 {
 				t.Fatalf("device_code %q: not ≥ 256 bits with its prefix", da.DeviceCode)
 			}
@@ -145,21 +146,21 @@ func TestDeviceAuthorization(t *testing.T) {
 		})
 		t.Run("OKApplicationSettings", func(t *testing.T) {
 			app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "TV",
-				GrantTypes: []string{resource.GrantDeviceCode}, TokenEndpointAuthMethod: "none",
+				GrantTypes: []resource.GrantType{resource.GrantDeviceCode}, TokenEndpointAuthMethod: "none",
 				DeviceTimeout: 120, DevicePollingInterval: 7})
 			if da := e.startDevice(t, app); da.ExpiresIn != 120 || da.Interval != 7 {
 				t.Fatalf("expires_in %d, interval %d", da.ExpiresIn, da.Interval)
 			}
 		})
 		t.Run("OKConfidentialClient", func(t *testing.T) {
-			app, secret := e.MustApp(t, user, resource.ApplicationInput{Name: "Kiosk", GrantTypes: []string{resource.GrantDeviceCode}})
+			app, secret := e.MustApp(t, user, resource.ApplicationInput{Name: "Kiosk", GrantTypes: []resource.GrantType{resource.GrantDeviceCode}})
 			e.call(t, http.MethodPost, "/oauth/device_authorization", basic(app.ID, secret), url.Values{}).mustStatus(t, 200, "")
 			e.call(t, http.MethodPost, "/oauth/device_authorization", noAuth, url.Values{"client_id": {app.ID}}).
 				mustStatus(t, 401, "invalid_client")
 		})
 		t.Run("ErrUnauthorizedClient", func(t *testing.T) {
 			app, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "No device grant",
-				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{e.callbackURL()}})
+				GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{e.callbackURL()}})
 			e.call(t, http.MethodPost, "/oauth/device_authorization", noAuth, url.Values{"client_id": {app.ID}}).
 				mustStatus(t, 400, "unauthorized_client")
 			// Nor may it redeem another application's device code.
@@ -235,7 +236,7 @@ func TestDeviceCodeGrant(t *testing.T) {
 			// soon.
 			waitPoll()
 			e.pollDevice(t, app, da.DeviceCode).mustError(t, 400, "slow_down")
-			rec, err := e.srv.loadDeviceRecord(context.Background(), resource.KeyedHash(e.key, da.DeviceCode))
+			rec, err := e.srv.LoadDeviceRecord(context.Background(), resource.KeyedHash(e.key, da.DeviceCode))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -244,7 +245,7 @@ func TestDeviceCodeGrant(t *testing.T) {
 			}
 		})
 		t.Run("ExpiredToken", func(t *testing.T) {
-			short, _ := e.MustAppWith(t, user, resource.ApplicationInput{Name: "Short", GrantTypes: []string{resource.GrantDeviceCode},
+			short, _ := e.MustAppWith(t, user, resource.ApplicationInput{Name: "Short", GrantTypes: []resource.GrantType{resource.GrantDeviceCode},
 				TokenEndpointAuthMethod: "none"}, func(a *resource.Application) { a.DeviceTimeout, a.DevicePollingInterval = 1, 1 })
 			da := e.startDevice(t, short)
 			if da.ExpiresIn != 1 {
@@ -262,16 +263,16 @@ func TestDeviceCodeGrant(t *testing.T) {
 		t.Run("ExactlyOnce", func(t *testing.T) {
 			// No polling interval, so that no poll is turned away with
 			// slow_down and all of them race for the approval.
-			eager, _ := e.MustAppWith(t, user, resource.ApplicationInput{Name: "Eager", GrantTypes: []string{resource.GrantDeviceCode},
+			eager, _ := e.MustAppWith(t, user, resource.ApplicationInput{Name: "Eager", GrantTypes: []resource.GrantType{resource.GrantDeviceCode},
 				TokenEndpointAuthMethod: "none"}, func(a *resource.Application) { a.DevicePollingInterval = 0 })
 			app := eager
 			da := e.startDevice(t, app)
 			e.decideDevice(t, newPageClient(t), da.UserCode, user.Email, true)
 			// Slow reads let every racer see the approval before any of
 			// them takes it.
-			e.srv.ephemeral = slowReads{e.ephemeral, 50 * time.Millisecond}
-			defer func() { e.srv.ephemeral = e.ephemeral }()
-			form := url.Values{"grant_type": {resource.GrantDeviceCode}, "device_code": {da.DeviceCode}, "client_id": {app.ID}}
+			e.srv.SetEphemeral(slowReads{e.ephemeral, 50 * time.Millisecond})
+			defer e.srv.SetEphemeral(e.ephemeral)
+			form := url.Values{"grant_type": {string(resource.GrantDeviceCode)}, "device_code": {da.DeviceCode}, "client_id": {app.ID}}
 			winner := mustOneWinner(t, e.race(t, "", "", form))
 			if who := e.whoami(t, winner.AccessToken); who == nil || who["user_id"] != user.ID {
 				t.Fatalf("the winner's token resolves to %v", who)
@@ -285,7 +286,7 @@ func TestDeviceCodeGrant(t *testing.T) {
 			e.pollDevice(t, app, da.DeviceCode).mustOK(t)
 		})
 		t.Run("ErrInvalidDeviceCode", func(t *testing.T) {
-			e.pollDevice(t, app, DeviceCodePrefix+"nope").mustError(t, 400, "invalid_grant")
+			e.pollDevice(t, app, oauth.DeviceCodePrefix+"nope").mustError(t, 400, "invalid_grant")
 			e.pollDevice(t, app, "").mustError(t, 400, "invalid_request")
 		})
 	})
@@ -447,5 +448,5 @@ func TestDeviceAuthorizationCap(t *testing.T) {
 		if n := e.srv.DeviceAuthorizationsRefused(); n != 8 {
 			t.Fatalf("refusals counted = %d, want 8", n)
 		}
-	}, func(c *Config) { c.MaxDeviceAuthorizationsPerAddr = 5 })
+	}, func(c *oauth.Config) { c.MaxDeviceAuthorizationsPerAddr = 5 })
 }

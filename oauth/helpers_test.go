@@ -1,7 +1,6 @@
-package oauth
+package oauth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,15 +14,16 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"github.com/assetgate/assetgate/internal/testsupport"
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // Store set-ups the tests run on.
@@ -32,7 +32,9 @@ const (
 	onSQLite = "sqlite"
 	// onPostgres keeps data, tokens and ephemeral values in PostgreSQL.
 	onPostgres = "postgres"
-	// onRedis keeps data in PostgreSQL, tokens and ephemeral values in Redis.
+	// onRedis is the server's set-up with Redis: data in PostgreSQL,
+	// ephemeral values and access tokens in Redis, refresh tokens in
+	// PostgreSQL with copies in Redis.
 	onRedis = "redis"
 )
 
@@ -43,7 +45,7 @@ const testPassword = "correct horse battery staple"
 // listening HTTP server.
 type env struct {
 	kind      string
-	srv       *Server
+	srv       *oauth.Server
 	http      *httptest.Server
 	db        *storage.DB
 	tokens    resource.TokenStore
@@ -52,32 +54,14 @@ type env struct {
 	users     *resource.UserService
 	apps      *resource.ApplicationService
 	key       []byte
-	logs      *syncBuffer
+	logs      *testsupport.SyncBuffer
 	// callbacks receives the query of every request to /cb.
 	callbacks chan url.Values
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers (the logger).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // eachStore runs fn as a subtest on a new env of each of kinds,
 // configured by opts.
-func eachStore(t *testing.T, kinds []string, fn func(t *testing.T, e *env), opts ...func(*Config)) {
+func eachStore(t *testing.T, kinds []string, fn func(t *testing.T, e *env), opts ...func(*oauth.Config)) {
 	t.Helper()
 	for _, k := range kinds {
 		t.Run(k, func(t *testing.T) { fn(t, newEnv(t, k, opts...)) })
@@ -91,11 +75,12 @@ var grantStores = []string{onSQLite, onRedis}
 // allStores adds SQL tokens on PostgreSQL.
 var allStores = []string{onSQLite, onPostgres, onRedis}
 
-// newEnv starts an authorization server on the given stores. opts change
-// its configuration.
-func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
+// newEnv starts an authorization server on the given stores, in the
+// service graph wire.New builds (as the server builds it). opts change its
+// configuration.
+func newEnv(tb testing.TB, kind string, opts ...func(*oauth.Config)) *env {
 	tb.Helper()
-	e := &env{kind: kind, logs: &syncBuffer{}, callbacks: make(chan url.Values, 64)}
+	e := &env{kind: kind, logs: &testsupport.SyncBuffer{}, callbacks: make(chan url.Values, 64)}
 	e.key = make([]byte, 32)
 	_, _ = rand.Read(e.key)
 	switch kind {
@@ -104,33 +89,26 @@ func newEnv(tb testing.TB, kind string, opts ...func(*Config)) *env {
 	case onPostgres, onRedis:
 		e.db = storagetest.MustOpenDB(tb, storage.Postgres)
 	}
+	cfg := wiretest.Config()
+	wopts := []wire.Option{wire.WithDB(e.db)}
 	if kind == onRedis {
-		rc := mustRedis(tb)
-		prefix := "agtest:" + randomHex(6) + ":"
-		tb.Cleanup(func() { deleteRedisPrefix(rc, prefix) })
-		e.tokens = storage.NewRedisTokenStore(rc, prefix)
-		e.ephemeral = storage.NewRedisEphemeralStore(rc, prefix)
-	} else {
-		e.tokens = storage.NewSQLTokenStore(e.db)
-		e.ephemeral = storage.NewSQLEphemeralStore(e.db)
+		rc := storagetest.MustOpenRedis(tb)
+		cfg.RedisPrefix = storagetest.MustRedisPrefix(tb, rc)
+		wopts = append(wopts, wire.WithRedis(rc))
 	}
-	e.customers = &resource.CustomerService{Store: storage.NewCustomerStore(e.db)}
-	e.users = &resource.UserService{Store: storage.NewUserStore(e.db), Customers: e.customers.Store, Key: e.key,
-		Hasher:   resource.NewPasswordHasher(0, time.Minute),
-		Throttle: &resource.LoginThrottle{Store: e.ephemeral, Key: e.key}}
-	e.apps = &resource.ApplicationService{Store: storage.NewApplicationStore(e.db), Users: e.users.Store}
 
 	mux := http.NewServeMux()
 	e.http = httptest.NewServer(mux)
 	tb.Cleanup(e.http.Close)
-	cfg := Config{Issuer: e.http.URL, Key: e.key}
+	cfg.OAuth = oauth.Config{Issuer: e.http.URL, Key: e.key}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg.OAuth)
 	}
-	e.srv = New(cfg, Deps{
-		Apps: e.apps, Users: e.users, Tokens: e.tokens, Ephemeral: e.ephemeral,
-		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	cfg.Issuer, cfg.Key = cfg.OAuth.Issuer, cfg.OAuth.Key
+	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := wiretest.MustNew(tb, cfg, wopts...)
+	e.srv, e.tokens, e.ephemeral = a.OAuth, a.Stores.Tokens, a.Stores.Ephemeral
+	e.customers, e.users, e.apps = a.Customers, a.Users, a.Applications
 	for pattern, h := range e.srv.Patterns() {
 		mux.Handle(pattern, h)
 	}
@@ -158,25 +136,6 @@ func (e *env) handleWhoami(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]string{
 		"client_id": t.ClientID, "customer_id": t.CustomerID, "user_id": t.UserID, "scope": t.Scope,
 	})
-}
-
-func mustRedis(tb testing.TB) redis.UniversalClient {
-	tb.Helper()
-	u := storagetest.RequireEnv(tb, storagetest.RedisURLEnv)
-	c, err := storage.OpenRedis(context.Background(), u)
-	if err != nil {
-		tb.Fatalf("open redis: %v", err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
-
-func deleteRedisPrefix(c redis.UniversalClient, prefix string) {
-	ctx := context.Background()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		c.Del(ctx, iter.Val())
-	}
 }
 
 func randomHex(n int) string {

@@ -111,7 +111,7 @@ func (s *Server) introspectable(ctx context.Context, token string) (*resource.To
 	if !ok {
 		return nil, nil
 	}
-	var kind string
+	var kind resource.TokenKind
 	switch prefix {
 	case resource.AccessTokenPrefix:
 		kind = resource.TokenAccess

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -14,16 +14,16 @@ func TestIntrospect(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		alice := e.MustUser(t, "alice@example.com")
 		mobile, mobileSecret := e.MustApp(t, alice, resource.ApplicationInput{Name: "Mobile",
-			GrantTypes: []string{"password", "refresh_token"}})
+			GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		rs, rsSecret := e.MustApp(t, alice, resource.ApplicationInput{Name: "Resource server",
-			GrantTypes: []string{"client_credentials"}})
+			GrantTypes: []resource.GrantType{"client_credentials"}})
 		rsPost, rsPostSecret := e.MustApp(t, alice, resource.ApplicationInput{Name: "Resource server (post)",
-			GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_post"})
+			GrantTypes: []resource.GrantType{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_post"})
 		asRS := basic(rs.ID, rsSecret)
 		// Customer B.
 		bob := e.MustUser(t, "bob@example.com")
 		bobRS, bobRSSecret := e.MustApp(t, bob, resource.ApplicationInput{Name: "Bob's resource server",
-			GrantTypes: []string{"client_credentials"}})
+			GrantTypes: []resource.GrantType{"client_credentials"}})
 
 		user := e.postToken(t, mobile.ID, mobileSecret, passwordForm(alice.Email, testPassword)).mustOK(t)
 		appTok := e.postToken(t, rs.ID, rsSecret, ccForm("")).mustOK(t)
@@ -92,7 +92,7 @@ func TestIntrospect(t *testing.T) {
 		})
 		t.Run("InactiveUnknownRevokedExpired", func(t *testing.T) {
 			short, shortSecret := e.MustAppWith(t, alice, resource.ApplicationInput{Name: "Short-lived",
-				GrantTypes: []string{"client_credentials"}}, func(a *resource.Application) { a.AccessTokenTTL = 1 })
+				GrantTypes: []resource.GrantType{"client_credentials"}}, func(a *resource.Application) { a.AccessTokenTTL = 1 })
 			expiring := e.postToken(t, short.ID, shortSecret, ccForm("")).mustOK(t)
 			revoked := e.postToken(t, rs.ID, rsSecret, ccForm("")).mustOK(t)
 			e.revokeToken(t, asRS, revoked.AccessToken, "", nil).mustStatus(t, 200, "")
@@ -140,7 +140,7 @@ func TestIntrospect(t *testing.T) {
 		})
 		t.Run("ErrPublicClient", func(t *testing.T) {
 			pub, _ := e.MustApp(t, alice, resource.ApplicationInput{Name: "Public",
-				GrantTypes: []string{resource.GrantDeviceCode}, TokenEndpointAuthMethod: "none"})
+				GrantTypes: []resource.GrantType{resource.GrantDeviceCode}, TokenEndpointAuthMethod: "none"})
 			e.call(t, http.MethodPost, "/oauth/introspect", noAuth,
 				map[string][]string{"token": {user.AccessToken}, "client_id": {pub.ID}}).mustStatus(t, 401, "invalid_client")
 		})

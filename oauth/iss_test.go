@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -19,9 +20,9 @@ func TestAuthorizationResponseIss(t *testing.T) {
 	cb := e.callbackURL()
 	issuer := e.http.URL
 	codeApp, _ := e.MustApp(t, user, resource.ApplicationInput{
-		GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+		GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 	implicitApp, _ := e.MustApp(t, user, resource.ApplicationInput{
-		GrantTypes: []string{"implicit"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+		GrantTypes: []resource.GrantType{"implicit"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
 	mustIss := func(t *testing.T, v url.Values, want string) {
 		t.Helper()
@@ -87,10 +88,10 @@ func TestAuthorizationResponseIss(t *testing.T) {
 	})
 	t.Run("OKHTTPSIssuer", func(t *testing.T) {
 		const https = "https://auth.example.com"
-		e := newEnv(t, onSQLite, func(c *Config) { c.Issuer = https })
+		e := newEnv(t, onSQLite, func(c *oauth.Config) { c.Issuer = https })
 		user := e.MustUser(t, "iris@example.com")
 		app, _ := e.MustApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{e.callbackURL()}})
+			GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{e.callbackURL()}})
 		p := codeParams(app, e.callbackURL(), "st", challenge, "")
 		p.Set("scope", "app")
 		resp, _ := newPageClient(t).do(t, http.MethodGet, e.url("/oauth/authorize?"+p.Encode()), nil)

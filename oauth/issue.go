@@ -33,7 +33,7 @@ func (is *issued) tokens() []*resource.Token {
 // the family's deadline.
 func (s *Server) newTokens(app *resource.Application, user *resource.User, scope, familyID string, withRefresh bool, now, deadline time.Time) *issued {
 	is := &issued{familyID: familyID}
-	record := func(kind, token string, ttl time.Duration) *resource.Token {
+	record := func(kind resource.TokenKind, token string, ttl time.Duration) *resource.Token {
 		t := &resource.Token{
 			Kind: kind, FamilyID: familyID, Hash: resource.KeyedHash(s.cfg.Key, token),
 			ClientID: app.ID, CustomerID: app.CustomerID, Scope: scope,

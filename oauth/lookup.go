@@ -15,7 +15,7 @@ func (s *Server) LookupAccessToken(ctx context.Context, token string) (*resource
 
 // lookup returns the live record of a token that must have the given prefix
 // and kind, with one TokenStore call; EUnauthenticated otherwise.
-func (s *Server) lookup(ctx context.Context, token, prefix, kind string) (*resource.Token, error) {
+func (s *Server) lookup(ctx context.Context, token, prefix string, kind resource.TokenKind) (*resource.Token, error) {
 	fail := resource.Errorf(resource.EUnauthenticated, "invalid token")
 	got, familyID, ok := resource.ParseToken(token)
 	if !ok || got != prefix {

@@ -107,8 +107,8 @@ func (s *Server) metadata() *metadata {
 	has := func(route string) bool { _, ok := mounted[route]; return ok }
 	m := &metadata{
 		Issuer:                            s.cfg.Issuer,
-		ScopesSupported:                   slices.Clone(resource.Scopes),
-		TokenEndpointAuthMethodsSupported: slices.Clone(resource.AuthMethods),
+		ScopesSupported:                   resource.Scopes(),
+		TokenEndpointAuthMethodsSupported: resource.Names(resource.AuthMethods()),
 		ResponseTypesSupported:            []string{},
 		GrantTypesSupported:               []string{},
 	}
@@ -129,14 +129,14 @@ func (s *Server) metadata() *metadata {
 		}
 	}
 	if has(routeRevoke) {
-		m.RevocationEndpointAuthMethodsSupported = slices.Clone(resource.AuthMethods)
+		m.RevocationEndpointAuthMethodsSupported = resource.Names(resource.AuthMethods())
 	}
 	if has(routeIntrospect) {
 		// Confidential clients only (or a bearer token with scope app,
 		// which has no registered method name).
-		for _, am := range resource.AuthMethods {
+		for _, am := range resource.AuthMethods() {
 			if am != resource.AuthNone {
-				m.IntrospectionEndpointAuthMethodsSupported = append(m.IntrospectionEndpointAuthMethodsSupported, am)
+				m.IntrospectionEndpointAuthMethodsSupported = append(m.IntrospectionEndpointAuthMethodsSupported, string(am))
 			}
 		}
 	}
@@ -153,7 +153,7 @@ func (s *Server) metadata() *metadata {
 		m.CodeChallengeMethodsSupported = []string{pkceS256, pkcePlain}
 		m.AuthorizationResponseIssParameterSupported = true // responseURL
 	}
-	for _, g := range resource.GrantTypes {
+	for _, g := range resource.GrantTypes() {
 		var served bool
 		switch g {
 		case resource.GrantImplicit:
@@ -168,7 +168,7 @@ func (s *Server) metadata() *metadata {
 			served = has(routeToken) && (ext || isKnownGrant(g))
 		}
 		if served {
-			m.GrantTypesSupported = append(m.GrantTypesSupported, g)
+			m.GrantTypesSupported = append(m.GrantTypesSupported, string(g))
 		}
 	}
 	return m

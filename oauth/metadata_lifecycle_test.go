@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -106,9 +106,9 @@ func TestMetadata(t *testing.T) {
 	t.Run("OKFollowsTheServer", func(t *testing.T) {
 		// Without the device code grant, the metadata does not offer it.
 		e := newEnv(t, onSQLite)
-		delete(e.srv.grants, resource.GrantDeviceCode)
+		e.srv.DropGrant(resource.GrantDeviceCode)
 		m := e.call(t, http.MethodGet, "/.well-known/oauth-authorization-server", noAuth, nil).mustStatus(t, 200, "").JSON
-		if slices.Contains(stringList(m["grant_types_supported"]), resource.GrantDeviceCode) {
+		if slices.Contains(stringList(m["grant_types_supported"]), string(resource.GrantDeviceCode)) {
 			t.Fatalf("grant_types_supported = %v", m["grant_types_supported"])
 		}
 	})

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ func passwordForm(email, password string) url.Values {
 func TestPasswordGrant(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "alice@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 
 		t.Run("OK", func(t *testing.T) {
 			tr := e.postToken(t, app.ID, secret, passwordForm("Alice@Example.com", testPassword)).mustOK(t)
@@ -68,11 +68,11 @@ func TestPasswordGrant(t *testing.T) {
 			e.postToken(t, app.ID, secret, passwordForm(other.Email, testPassword)).mustError(t, 400, "invalid_grant")
 		})
 		t.Run("ErrUnauthorizedClient", func(t *testing.T) {
-			cc, ccSecret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+			cc, ccSecret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 			e.postToken(t, cc.ID, ccSecret, passwordForm(user.Email, testPassword)).mustError(t, 400, "unauthorized_client")
 		})
 		t.Run("NoRefreshWithoutRefreshGrant", func(t *testing.T) {
-			pw, pwSecret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+			pw, pwSecret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 			tr := e.postToken(t, pw.ID, pwSecret, passwordForm(user.Email, testPassword)).mustOK(t)
 			if tr.RefreshToken != "" {
 				t.Fatal("a refresh token for an application without the refresh_token grant")
@@ -84,7 +84,7 @@ func TestPasswordGrant(t *testing.T) {
 func TestPasswordGrantThrottle(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "bob@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 		for range resource.DefaultMaxFailuresPerAccount {
 			e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, "invalid_grant")
 		}
@@ -96,7 +96,7 @@ func TestPasswordGrantThrottle(t *testing.T) {
 		}
 		// Another account from the same address is not locked yet.
 		carol := e.MustUser(t, "carol@example.com")
-		app2, secret2 := e.MustApp(t, carol, resource.ApplicationInput{GrantTypes: []string{"password"}})
+		app2, secret2 := e.MustApp(t, carol, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 		e.postToken(t, app2.ID, secret2, passwordForm(carol.Email, testPassword)).mustOK(t)
 	})
 }
@@ -105,7 +105,7 @@ func TestPasswordGrantThrottlePerAddress(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	e.users.Throttle.MaxPerAddr = 3
 	user := e.MustUser(t, "dave@example.com")
-	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 	for i := range 3 {
 		e.postToken(t, app.ID, secret, passwordForm("nobody"+string(rune('a'+i))+"@example.com", "x")).mustError(t, 400, "invalid_grant")
 	}
@@ -120,7 +120,7 @@ func TestPasswordGrantThrottlePerAddress(t *testing.T) {
 func TestPasswordGrantPublicClient(t *testing.T) {
 	eachStore(t, []string{onSQLite}, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "pat@example.com")
-		legacy, _ := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}},
+		legacy, _ := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}},
 			func(a *resource.Application) { a.TokenEndpointAuthMethod, a.SecretHash = resource.AuthNone, "" })
 		t.Run("ErrUnauthorizedClient", func(t *testing.T) {
 			f := passwordForm(user.Email, testPassword)
@@ -135,7 +135,7 @@ func TestPasswordGrantPublicClient(t *testing.T) {
 		})
 		t.Run("ErrRegister", func(t *testing.T) {
 			_, _, err := e.apps.Create(context.Background(), user.ID, resource.ApplicationInput{Name: "Public",
-				GrantTypes: []string{"password"}, TokenEndpointAuthMethod: resource.AuthNone})
+				GrantTypes: []resource.GrantType{"password"}, TokenEndpointAuthMethod: resource.AuthNone})
 			if resource.ErrorCode(err) != resource.EInvalid || resource.ErrorField(err) != "grant_types" {
 				t.Fatalf("create a public password client: %v", err)
 			}

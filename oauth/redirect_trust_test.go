@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -60,7 +60,7 @@ func TestAuthorizeUntrustedRedirect(t *testing.T) {
 		cb := e.callbackURL()
 		const evil = "https://evil.example/landing"
 		evilApp := e.MustUserApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{evil}})
+			GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{evil}})
 		pc := newPageClient(t)
 		get := func(p url.Values) (*http.Response, string) {
 			return pc.do(t, http.MethodGet, e.url("/oauth/authorize?"+p.Encode()), nil)
@@ -96,7 +96,7 @@ func TestAuthorizeUntrustedRedirect(t *testing.T) {
 		})
 		t.Run("ErrUnknownClientOrURINeverRedirects", func(t *testing.T) {
 			trusted, _ := e.MustApp(t, user, resource.ApplicationInput{
-				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+				GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 			for name, p := range map[string]url.Values{
 				"UnknownClient":            {"client_id": {resource.NewID()}, "redirect_uri": {evil}, "response_type": {"x"}},
 				"TrustedURIMismatch":       {"client_id": {trusted.ID}, "redirect_uri": {evil}, "response_type": {"x"}},
@@ -113,7 +113,7 @@ func TestAuthorizeUntrustedRedirect(t *testing.T) {
 		t.Run("OKTrustedClientGetsErrorRedirects", func(t *testing.T) {
 			// RFC 6749 §4.1.2.1 for a client an operator registered.
 			trusted, _ := e.MustApp(t, user, resource.ApplicationInput{
-				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+				GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 			p := codeParams(trusted, cb, "st", challenge, "")
 			p.Set("response_type", "x")
 			resp, _ := get(p)
@@ -125,7 +125,7 @@ func TestAuthorizeUntrustedRedirect(t *testing.T) {
 		})
 
 		app := e.MustUserApp(t, user, resource.ApplicationInput{
-			GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+			GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 		t.Run("OKUntrustedLoginAndApprove", func(t *testing.T) {
 			code := e.mustCode(t, newPageClient(t), codeParams(app, cb, "st", challenge, ""), user.Email)
 			if code == "" {
@@ -141,7 +141,7 @@ func TestAuthorizeUntrustedRedirect(t *testing.T) {
 		})
 		t.Run("OKUserAddedURILosesTrust", func(t *testing.T) {
 			op, _ := e.MustApp(t, user, resource.ApplicationInput{
-				GrantTypes: []string{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb, cb + "2"}})
+				GrantTypes: []resource.GrantType{"authorization_code"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb, cb + "2"}})
 			bad := codeParams(op, cb, "st", challenge, "")
 			bad.Set("scope", "app")
 			// Removing a vouched-for URI keeps the trust...

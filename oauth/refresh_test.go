@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -44,7 +45,7 @@ func (e *env) findToken(tb testing.TB, token string) *resource.Token {
 func TestRefreshGrant(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "erin@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		login := func(t *testing.T) *tokenResponse {
 			return e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 		}
@@ -97,7 +98,7 @@ func TestRefreshGrant(t *testing.T) {
 func TestRefreshGrace(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "frank@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		first := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 		second := e.postToken(t, app.ID, secret, refreshForm(first.RefreshToken)).mustOK(t)
 		// Within the grace period: refused, but the family lives on.
@@ -106,14 +107,14 @@ func TestRefreshGrace(t *testing.T) {
 			t.Fatal("reuse within the grace period revoked the family")
 		}
 		e.postToken(t, app.ID, secret, refreshForm(second.RefreshToken)).mustOK(t)
-	}, func(c *Config) { c.RefreshGrace = time.Minute })
+	}, func(c *oauth.Config) { c.RefreshGrace = time.Minute })
 }
 
 func TestRefreshFamilyDeadline(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "grace@example.com")
 		// Each refresh token lives 2 s; the grant as a whole 3 s.
-		app, secret := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []string{"password", "refresh_token"}},
+		app, secret := e.MustAppWith(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password", "refresh_token"}},
 			func(a *resource.Application) { a.RefreshTokenDuration, a.RefreshTokenRollingDuration = 2, 3 })
 		start := time.Now()
 		first := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -14,12 +14,12 @@ func TestRevoke(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "rita@example.com")
 		mobile, mobileSecret := e.MustApp(t, user, resource.ApplicationInput{Name: "Mobile",
-			GrantTypes: []string{"password", "refresh_token"}})
+			GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		other, otherSecret := e.MustApp(t, user, resource.ApplicationInput{Name: "Other",
-			GrantTypes: []string{"password", "refresh_token"}})
+			GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		// The resource server that asks the introspection endpoint.
 		rs, rsSecret := e.MustApp(t, user, resource.ApplicationInput{Name: "Resource server",
-			GrantTypes: []string{"client_credentials"}})
+			GrantTypes: []resource.GrantType{"client_credentials"}})
 		asMobile, asRS := basic(mobile.ID, mobileSecret), basic(rs.ID, rsSecret)
 		login := func(t *testing.T) *tokenResponse {
 			return e.postToken(t, mobile.ID, mobileSecret, passwordForm(user.Email, testPassword)).mustOK(t)
@@ -100,7 +100,7 @@ func TestRevoke(t *testing.T) {
 		t.Run("OKPublicClient", func(t *testing.T) {
 			cb := e.callbackURL()
 			pub, _ := e.MustApp(t, user, resource.ApplicationInput{Name: "Public",
-				GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
+				GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none", RedirectURIs: []string{cb}})
 			verifier := oauth2.GenerateVerifier()
 			code := e.mustCode(t, newPageClient(t), codeParams(pub, cb, "st", oauth2.S256ChallengeFromVerifier(verifier), ""), user.Email)
 			tr := e.postToken(t, "", "", exchangeForm(pub, code, cb, verifier)).mustOK(t)

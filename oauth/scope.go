@@ -15,8 +15,8 @@ import (
 //   - every grant that acts for a user: `me`, when the application has it.
 //
 // Anything else is invalid_scope. The result lists the scopes in the order
-// of resource.Scopes, each once.
-func grantedScope(app *resource.Application, grant, requested string) (string, error) {
+// of resource.Scopes(), each once.
+func grantedScope(app *resource.Application, grant resource.GrantType, requested string) (string, error) {
 	var allowed []string
 	for _, sc := range app.Scopes {
 		if (sc == resource.ScopeMe) != (grant == resource.GrantClientCredentials) {
@@ -51,10 +51,10 @@ func scopeWithin(requested, granted string) bool {
 }
 
 // canonicalScope returns the known scopes of list in the order of
-// resource.Scopes, each once, space separated.
+// resource.Scopes(), each once, space separated.
 func canonicalScope(list []string) string {
 	var out []string
-	for _, sc := range resource.Scopes {
+	for _, sc := range resource.Scopes() {
 		if slices.Contains(list, sc) {
 			out = append(out, sc)
 		}

@@ -106,7 +106,7 @@ type Server struct {
 	// grants holds the grants that the token endpoint dispatches itself
 	// because go-oauth2 cannot (it only knows its four grant types); the
 	// device code grant of the next issue is added here.
-	grants map[string]grantFunc
+	grants map[resource.GrantType]grantFunc
 	// deviceAuthRefused counts device authorizations refused by the
 	// per-address limit.
 	deviceAuthRefused atomic.Int64
@@ -143,7 +143,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.pages, s.css = parsePages(), template.CSS(pageCSS())
 	s.csp = pageCSP()
 	s.lib = s.newLibraryServer()
-	s.grants = map[string]grantFunc{resource.GrantDeviceCode: s.deviceCodeGrant}
+	s.grants = map[resource.GrantType]grantFunc{resource.GrantDeviceCode: s.deviceCodeGrant}
 	return s
 }
 

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -44,7 +45,7 @@ func parallelStatuses(t *testing.T, n int, mk func() *http.Request) map[int]int 
 				return
 			}
 			tr := readTokenResponse(t, resp)
-			if tr.Status == http.StatusTooManyRequests && (tr.Header.Get("Retry-After") == "" || tr.Error != CodeInvalidGrant) {
+			if tr.Status == http.StatusTooManyRequests && (tr.Header.Get("Retry-After") == "" || tr.Error != oauth.CodeInvalidGrant) {
 				t.Errorf("429 without Retry-After or invalid_grant: %v %+v", tr.Header, tr.Raw)
 			}
 			mu.Lock()
@@ -64,7 +65,7 @@ func parallelStatuses(t *testing.T, n int, mk func() *http.Request) map[int]int 
 func TestLoginThrottleParallel(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "mallory-target@example.com")
-		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 		before := e.users.Hasher.Evaluations()
 		got := parallelStatuses(t, 100, func() *http.Request {
 			return e.passwordRequest(t, app.ID, secret, user.Email, "not the password at all")
@@ -76,7 +77,7 @@ func TestLoginThrottleParallel(t *testing.T) {
 			t.Fatalf("%d password hashes evaluated, want at most %d", n, resource.DefaultMaxFailuresPerAccount)
 		}
 		// The window is spent: the right password is refused too.
-		e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustError(t, http.StatusTooManyRequests, CodeInvalidGrant)
+		e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustError(t, http.StatusTooManyRequests, oauth.CodeInvalidGrant)
 	})
 }
 
@@ -86,15 +87,15 @@ func TestLoginThrottleParallel(t *testing.T) {
 func TestLoginThrottleGivesBackSuccess(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	user := e.MustUser(t, "steady@example.com")
-	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 	for range resource.DefaultMaxFailuresPerAccount - 1 {
-		e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, CodeInvalidGrant)
+		e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, oauth.CodeInvalidGrant)
 	}
 	for range 2 * resource.DefaultMaxFailuresPerAccount {
 		e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustOK(t)
 	}
-	e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, CodeInvalidGrant)
-	e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustError(t, http.StatusTooManyRequests, CodeInvalidGrant)
+	e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, oauth.CodeInvalidGrant)
+	e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword)).mustError(t, http.StatusTooManyRequests, oauth.CodeInvalidGrant)
 }
 
 // TestLoginLogsNoTypedEmail checks that what a user typed as the e-mail is
@@ -103,7 +104,7 @@ func TestLoginThrottleGivesBackSuccess(t *testing.T) {
 func TestLoginLogsNoTypedEmail(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	user := e.MustUser(t, "typo@example.com")
-	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []string{"password"}})
+	app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 	const typed = "Tr0ub4dor&3-my-real-password"
 	for range resource.DefaultMaxFailuresPerAccount + 1 {
 		e.postToken(t, app.ID, secret, passwordForm(typed, typed))

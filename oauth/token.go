@@ -20,7 +20,7 @@ const maxFormBytes = 64 << 10
 // passes only the request to its hooks, so it travels in the context.
 type tokenRequest struct {
 	app   *resource.Application
-	grant string
+	grant resource.GrantType
 	form  url.Values
 	// addr is the client's network address, for login throttling.
 	addr string
@@ -75,7 +75,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	grant := form.Get("grant_type")
+	grant := resource.GrantType(form.Get("grant_type"))
 	if grant == "" {
 		s.writeError(w, errInvalidRequest("grant_type is missing."))
 		return
@@ -127,7 +127,7 @@ func (s *Server) extensionGrant(tr *tokenRequest) grantFunc {
 	return nil
 }
 
-func isKnownGrant(g string) bool {
+func isKnownGrant(g resource.GrantType) bool {
 	switch g {
 	case resource.GrantAuthorizationCode, resource.GrantClientCredentials, resource.GrantPassword, resource.GrantRefreshToken:
 		return true

@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func ccForm(scope string) url.Values {
 func TestClientCredentials(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		owner := e.MustUser(t, "owner@example.com")
-		app, secret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+		app, secret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 
 		t.Run("OK", func(t *testing.T) {
 			tr := e.postToken(t, app.ID, secret, ccForm("")).mustOK(t)
@@ -59,7 +59,7 @@ func TestClientCredentials(t *testing.T) {
 		})
 		t.Run("ErrScopeOutsideApplication", func(t *testing.T) {
 			basicApp, basicSecret := e.MustApp(t, owner, resource.ApplicationInput{
-				GrantTypes: []string{"client_credentials"}, Scopes: []string{"basic"}})
+				GrantTypes: []resource.GrantType{"client_credentials"}, Scopes: []string{"basic"}})
 			e.postToken(t, basicApp.ID, basicSecret, ccForm("basic app")).mustError(t, 400, "invalid_scope")
 			tr := e.postToken(t, basicApp.ID, basicSecret, ccForm("")).mustOK(t)
 			if tr.Scope != "basic" {
@@ -67,7 +67,7 @@ func TestClientCredentials(t *testing.T) {
 			}
 		})
 		t.Run("ErrUnauthorizedClient", func(t *testing.T) {
-			pw, pwSecret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []string{"password"}})
+			pw, pwSecret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
 			e.postToken(t, pw.ID, pwSecret, ccForm("")).mustError(t, 400, "unauthorized_client")
 		})
 	})
@@ -76,7 +76,7 @@ func TestClientCredentials(t *testing.T) {
 func TestTokenEndpointTransport(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	owner := e.MustUser(t, "owner@example.com")
-	app, secret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+	app, secret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 
 	t.Run("ErrGet", func(t *testing.T) {
 		// The lead mounts "POST /oauth/token"; the handler refuses other
@@ -132,11 +132,11 @@ func httptestRecorder(e *env, method, target, body string, h http.Header) *httpt
 func TestClientAuthentication(t *testing.T) {
 	e := newEnv(t, onSQLite)
 	owner := e.MustUser(t, "owner@example.com")
-	basicApp, basicSecret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+	basicApp, basicSecret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 	postApp, postSecret := e.MustApp(t, owner, resource.ApplicationInput{
-		GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_post"})
+		GrantTypes: []resource.GrantType{"client_credentials"}, TokenEndpointAuthMethod: "client_secret_post"})
 	public, _ := e.MustApp(t, owner, resource.ApplicationInput{
-		GrantTypes: []string{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none",
+		GrantTypes: []resource.GrantType{"authorization_code", "refresh_token"}, TokenEndpointAuthMethod: "none",
 		RedirectURIs: []string{e.callbackURL()}})
 
 	postForm := func(id, secret string) url.Values {
@@ -187,7 +187,7 @@ func TestClientAuthentication(t *testing.T) {
 		e.postToken(t, "", "", f).mustError(t, 401, "invalid_client")
 	})
 	t.Run("ErrDisabled", func(t *testing.T) {
-		app, secret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []string{"client_credentials"}})
+		app, secret := e.MustApp(t, owner, resource.ApplicationInput{GrantTypes: []resource.GrantType{"client_credentials"}})
 		e.postToken(t, app.ID, secret, ccForm("")).mustOK(t)
 		app.Enabled = false
 		if err := e.apps.Store.UpdateApplication(context.Background(), app); err != nil {

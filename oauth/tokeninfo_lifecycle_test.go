@@ -1,4 +1,4 @@
-package oauth
+package oauth_test
 
 import (
 	"net/http"
@@ -13,9 +13,9 @@ func TestTokenInfo(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "tina@example.com")
 		mobile, mobileSecret := e.MustApp(t, user, resource.ApplicationInput{Name: "Mobile",
-			GrantTypes: []string{"password", "refresh_token"}})
+			GrantTypes: []resource.GrantType{"password", "refresh_token"}})
 		backend, backendSecret := e.MustApp(t, user, resource.ApplicationInput{Name: "Backend",
-			GrantTypes: []string{"client_credentials"}})
+			GrantTypes: []resource.GrantType{"client_credentials"}})
 		info := func(t *testing.T, auth credentials) *apiResponse {
 			return e.call(t, http.MethodGet, "/oauth/token/info", auth, nil)
 		}

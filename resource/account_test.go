@@ -108,7 +108,7 @@ func TestApplicationManagement(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
 		e := newEnv(t, db)
 		ctx := as(t, e.a.me())
-		app, secret, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend", GrantTypes: []string{resource.GrantClientCredentials}})
+		app, secret, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend", GrantTypes: []resource.GrantType{resource.GrantClientCredentials}})
 		requireCode(t, err, "")
 		if app.CustomerID != e.a.customer.ID || app.OwnerID != e.a.user.ID || secret == "" {
 			t.Fatalf("registered %+v", app)
@@ -119,9 +119,9 @@ func TestApplicationManagement(t *testing.T) {
 		}
 		t.Run("ErrRegisterInvalid", func(t *testing.T) {
 			_, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Public", TokenEndpointAuthMethod: resource.AuthNone,
-				GrantTypes: []string{resource.GrantClientCredentials}})
+				GrantTypes: []resource.GrantType{resource.GrantClientCredentials}})
 			requireInvalid(t, err, "grant_types")
-			_, _, err = e.apps.Register(ctx, resource.ApplicationInput{Name: "Web", GrantTypes: []string{resource.GrantAuthorizationCode},
+			_, _, err = e.apps.Register(ctx, resource.ApplicationInput{Name: "Web", GrantTypes: []resource.GrantType{resource.GrantAuthorizationCode},
 				RedirectURIs: []string{"https://example.com/cb#frag"}})
 			requireInvalid(t, err, "redirect_uris")
 		})

@@ -11,39 +11,56 @@ import (
 	"github.com/assetgate/assetgate/scopes"
 )
 
-// Grant types an application may be registered for.
+// GrantType is an OAuth grant type an application may be registered for;
+// its value is the grant_type of the token endpoint (RFC 6749, RFC 8628),
+// which the APIs and the database show.
+type GrantType string
+
+// Grant types.
 const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantClientCredentials = "client_credentials"
-	GrantPassword          = "password"
-	GrantRefreshToken      = "refresh_token"
-	GrantImplicit          = "implicit"
-	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	GrantAuthorizationCode GrantType = "authorization_code"
+	GrantClientCredentials GrantType = "client_credentials"
+	GrantPassword          GrantType = "password"
+	GrantRefreshToken      GrantType = "refresh_token"
+	GrantImplicit          GrantType = "implicit"
+	GrantDeviceCode        GrantType = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
-// GrantTypes lists every grant type assetgate supports, in the order the
+// GrantTypes returns every grant type assetgate supports, in the order the
 // metadata document shows them.
-var GrantTypes = []string{GrantAuthorizationCode, GrantClientCredentials, GrantPassword, GrantRefreshToken, GrantImplicit, GrantDeviceCode}
+func GrantTypes() []GrantType {
+	return []GrantType{GrantAuthorizationCode, GrantClientCredentials, GrantPassword, GrantRefreshToken, GrantImplicit, GrantDeviceCode}
+}
 
-// Token endpoint authentication methods (RFC 7591 names).
+// AuthMethod is a token endpoint authentication method; its value is the
+// RFC 7591 name.
+type AuthMethod string
+
+// Token endpoint authentication methods.
 const (
-	AuthClientSecretBasic = "client_secret_basic"
-	AuthClientSecretPost  = "client_secret_post"
-	AuthNone              = "none"
+	AuthClientSecretBasic AuthMethod = "client_secret_basic"
+	AuthClientSecretPost  AuthMethod = "client_secret_post"
+	AuthNone              AuthMethod = "none"
 )
 
-// AuthMethods lists the supported token endpoint authentication methods.
-var AuthMethods = []string{AuthClientSecretBasic, AuthClientSecretPost, AuthNone}
+// AuthMethods returns the supported token endpoint authentication methods.
+func AuthMethods() []AuthMethod {
+	return []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthNone}
+}
 
-// PKCE enforcement levels, as PingOne names them.
+// PKCELevel is how strictly an application's authorization requests must
+// use PKCE; its value is PingOne's name.
+type PKCELevel string
+
+// PKCE enforcement levels.
 const (
-	PKCEOptional     = "optional"
-	PKCERequired     = "required"
-	PKCES256Required = "s256_required"
+	PKCEOptional     PKCELevel = "optional"
+	PKCERequired     PKCELevel = "required"
+	PKCES256Required PKCELevel = "s256_required"
 )
 
-// PKCEEnforcements lists the PKCE enforcement levels.
-var PKCEEnforcements = []string{PKCEOptional, PKCERequired, PKCES256Required}
+// PKCELevels returns the PKCE enforcement levels.
+func PKCELevels() []PKCELevel { return []PKCELevel{PKCEOptional, PKCERequired, PKCES256Required} }
 
 // Scopes of tokens, as the scopes package names them. A user token has
 // ScopeMe; an application token has ScopeApp and/or ScopeBasic.
@@ -53,8 +70,8 @@ const (
 	ScopeBasic = scopes.Basic
 )
 
-// Scopes lists every scope.
-var Scopes = []string{ScopeMe, ScopeApp, ScopeBasic}
+// Scopes returns every scope, in the order documents show them.
+func Scopes() []string { return []string{ScopeMe, ScopeApp, ScopeBasic} }
 
 // Default lifetimes, in seconds, of an application's tokens and device codes.
 const (
@@ -73,11 +90,11 @@ type Application struct {
 	OwnerID                 string
 	Name                    string
 	SecretHash              string // SHA-256 of the client secret; "" for public clients
-	GrantTypes              []string
+	GrantTypes              []GrantType
 	RedirectURIs            []string
 	PostLogoutRedirectURIs  []string
-	TokenEndpointAuthMethod string
-	PKCEEnforcement         string
+	TokenEndpointAuthMethod AuthMethod
+	PKCEEnforcement         PKCELevel
 	Scopes                  []string
 	// AccessTokenTTL is the lifetime of access tokens, in seconds.
 	AccessTokenTTL int
@@ -104,23 +121,23 @@ type Application struct {
 	UpdatedAt           time.Time
 }
 
-// OperatorGrants are the grant types only an operator (the CLI) may enable
-// for an application: implicit and password (RFC 9700 §2.1.2, §2.4). The
-// APIs refuse to add them; an application an operator gave them keeps them
-// when a user edits it.
-var OperatorGrants = []string{GrantImplicit, GrantPassword}
+// OperatorGrants returns the grant types only an operator (the CLI) may
+// enable for an application: implicit and password (RFC 9700 §2.1.2,
+// §2.4). The APIs refuse to add them; an application an operator gave them
+// keeps them when a user edits it.
+func OperatorGrants() []GrantType { return []GrantType{GrantImplicit, GrantPassword} }
 
 // Public reports whether the application is a public client (no secret).
 func (a *Application) Public() bool { return a.TokenEndpointAuthMethod == AuthNone }
 
 // HasGrant reports whether the application may use grant type g.
-func (a *Application) HasGrant(g string) bool { return slices.Contains(a.GrantTypes, g) }
+func (a *Application) HasGrant(g GrantType) bool { return slices.Contains(a.GrantTypes, g) }
 
 // EffectivePKCE returns the PKCE enforcement that applies: public clients
 // always need at least PKCERequired (RFC 9700 §2.1.1). ValidateApplication
 // refuses PKCEOptional for a public client, so only an application stored
 // before that rule differs from its PKCEEnforcement.
-func (a *Application) EffectivePKCE() string {
+func (a *Application) EffectivePKCE() PKCELevel {
 	if a.Public() && a.PKCEEnforcement == PKCEOptional {
 		return PKCERequired
 	}
@@ -160,11 +177,11 @@ type ApplicationStore interface {
 // values take the defaults.
 type ApplicationInput struct {
 	Name                        string
-	GrantTypes                  []string
+	GrantTypes                  []GrantType
 	RedirectURIs                []string
 	PostLogoutRedirectURIs      []string
-	TokenEndpointAuthMethod     string
-	PKCEEnforcement             string
+	TokenEndpointAuthMethod     AuthMethod
+	PKCEEnforcement             PKCELevel
 	Scopes                      []string
 	AccessTokenTTL              int
 	RefreshTokenDuration        int
@@ -278,7 +295,10 @@ func applyApplicationDefaults(a *Application) {
 	defaultInt(&a.RefreshTokenRollingDuration, max(DefaultRefreshTokenRollingDuration, a.RefreshTokenDuration))
 	defaultInt(&a.DeviceTimeout, DefaultDeviceTimeout)
 	defaultInt(&a.DevicePollingInterval, DefaultDevicePollingInterval)
-	for _, p := range []*[]string{&a.GrantTypes, &a.RedirectURIs, &a.PostLogoutRedirectURIs, &a.Scopes} {
+	if a.GrantTypes == nil {
+		a.GrantTypes = []GrantType{}
+	}
+	for _, p := range []*[]string{&a.RedirectURIs, &a.PostLogoutRedirectURIs, &a.Scopes} {
 		if *p == nil {
 			*p = []string{}
 		}
@@ -292,7 +312,7 @@ func defaultInt(p *int, v int) {
 }
 
 // userGrant reports whether any of grants yields user (`me`) tokens.
-func userGrant(grants []string) bool {
+func userGrant(grants []GrantType) bool {
 	for _, g := range grants {
 		switch g {
 		case GrantAuthorizationCode, GrantPassword, GrantImplicit, GrantDeviceCode:
@@ -311,16 +331,16 @@ func ValidateApplication(a *Application) error {
 	if a.Name == "" || len(a.Name) > 200 {
 		return Invalidf("name", "name must be 1 to 200 characters")
 	}
-	if err := checkEnum("grant_types", a.GrantTypes, GrantTypes, true); err != nil {
+	if err := checkEnum("grant_types", a.GrantTypes, GrantTypes(), true); err != nil {
 		return err
 	}
-	if !slices.Contains(AuthMethods, a.TokenEndpointAuthMethod) {
-		return Invalidf("token_endpoint_auth_method", "token_endpoint_auth_method must be one of %s", strings.Join(AuthMethods, ", "))
+	if !slices.Contains(AuthMethods(), a.TokenEndpointAuthMethod) {
+		return Invalidf("token_endpoint_auth_method", "token_endpoint_auth_method must be one of %s", strings.Join(Names(AuthMethods()), ", "))
 	}
-	if !slices.Contains(PKCEEnforcements, a.PKCEEnforcement) {
-		return Invalidf("pkce_enforcement", "pkce_enforcement must be one of %s", strings.Join(PKCEEnforcements, ", "))
+	if !slices.Contains(PKCELevels(), a.PKCEEnforcement) {
+		return Invalidf("pkce_enforcement", "pkce_enforcement must be one of %s", strings.Join(Names(PKCELevels()), ", "))
 	}
-	if err := checkEnum("scopes", a.Scopes, Scopes, true); err != nil {
+	if err := checkEnum("scopes", a.Scopes, Scopes(), true); err != nil {
 		return err
 	}
 	if a.Public() && a.HasGrant(GrantClientCredentials) {
@@ -383,8 +403,8 @@ func ValidateApplication(a *Application) error {
 // checkOperatorGrants refuses, for a change a user asks through an API,
 // any of OperatorGrants in grants that was not in before: EInvalid pointing
 // at grant_types.
-func checkOperatorGrants(before, grants []string) error {
-	for _, g := range OperatorGrants {
+func checkOperatorGrants(before, grants []GrantType) error {
+	for _, g := range OperatorGrants() {
 		if slices.Contains(grants, g) && !slices.Contains(before, g) {
 			return Invalidf("grant_types", "grant type %s can be enabled only by an operator (assetgate app create --grant %s)", g, g)
 		}
@@ -392,13 +412,15 @@ func checkOperatorGrants(before, grants []string) error {
 	return nil
 }
 
-func checkEnum(field string, got, known []string, nonEmpty bool) error {
+// checkEnum checks that got lists known values, each once (and at least
+// one when nonEmpty): EInvalid pointing at field.
+func checkEnum[T ~string](field string, got, known []T, nonEmpty bool) error {
 	if nonEmpty && len(got) == 0 {
 		return Invalidf(field, "%s must not be empty", field)
 	}
 	for i, g := range got {
 		if !slices.Contains(known, g) {
-			return Invalidf(field, "unknown value %q; known: %s", g, strings.Join(known, ", "))
+			return Invalidf(field, "unknown value %q; known: %s", g, strings.Join(Names(known), ", "))
 		}
 		if slices.Contains(got[:i], g) {
 			return Invalidf(field, "%q is listed twice", g)

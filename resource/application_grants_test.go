@@ -21,9 +21,9 @@ func TestApplicationOperatorGrants(t *testing.T) {
 		const cb = "https://app.example.com/cb"
 		t.Run("ErrRegister", func(t *testing.T) {
 			for _, in := range []resource.ApplicationInput{
-				{Name: "Mobile", GrantTypes: []string{resource.GrantPassword, resource.GrantRefreshToken}},
-				{Name: "SPA", GrantTypes: []string{resource.GrantImplicit}, RedirectURIs: []string{cb}, TokenEndpointAuthMethod: resource.AuthNone},
-				{Name: "Both", GrantTypes: []string{resource.GrantAuthorizationCode, resource.GrantImplicit}, RedirectURIs: []string{cb}},
+				{Name: "Mobile", GrantTypes: []resource.GrantType{resource.GrantPassword, resource.GrantRefreshToken}},
+				{Name: "SPA", GrantTypes: []resource.GrantType{resource.GrantImplicit}, RedirectURIs: []string{cb}, TokenEndpointAuthMethod: resource.AuthNone},
+				{Name: "Both", GrantTypes: []resource.GrantType{resource.GrantAuthorizationCode, resource.GrantImplicit}, RedirectURIs: []string{cb}},
 			} {
 				_, _, err := e.apps.Register(ctx, in)
 				requireInvalid(t, err, "grant_types")
@@ -40,27 +40,27 @@ func TestApplicationOperatorGrants(t *testing.T) {
 		t.Run("ErrPublicPassword", func(t *testing.T) {
 			// Not even the operator makes a public password client.
 			_, _, err := e.apps.Create(t.Context(), e.a.user.ID, resource.ApplicationInput{Name: "Public",
-				GrantTypes: []string{resource.GrantPassword}, TokenEndpointAuthMethod: resource.AuthNone})
+				GrantTypes: []resource.GrantType{resource.GrantPassword}, TokenEndpointAuthMethod: resource.AuthNone})
 			requireInvalid(t, err, "grant_types")
 		})
 		t.Run("ErrUpdateAdds", func(t *testing.T) {
 			a, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Web",
-				GrantTypes: []string{resource.GrantAuthorizationCode}, RedirectURIs: []string{cb}})
+				GrantTypes: []resource.GrantType{resource.GrantAuthorizationCode}, RedirectURIs: []string{cb}})
 			must(t, err)
-			for _, g := range []string{resource.GrantImplicit, resource.GrantPassword} {
+			for _, g := range []resource.GrantType{resource.GrantImplicit, resource.GrantPassword} {
 				_, err := e.apps.Update(ctx, a.ID, resource.ApplicationPatch{
-					GrantTypes: resource.Some([]string{resource.GrantAuthorizationCode, g})})
+					GrantTypes: resource.Some([]resource.GrantType{resource.GrantAuthorizationCode, g})})
 				requireInvalid(t, err, "grant_types")
 			}
 			stored, err := e.apps.Read(ctx, a.ID)
 			must(t, err)
-			if !slices.Equal(stored.GrantTypes, []string{resource.GrantAuthorizationCode}) {
+			if !slices.Equal(stored.GrantTypes, []resource.GrantType{resource.GrantAuthorizationCode}) {
 				t.Fatalf("a refused update changed the grants: %v", stored.GrantTypes)
 			}
 		})
 		t.Run("OKOperatorGrantsKept", func(t *testing.T) {
 			a, _, err := e.apps.Create(t.Context(), e.a.user.ID, resource.ApplicationInput{Name: "Legacy",
-				GrantTypes: []string{resource.GrantPassword, resource.GrantImplicit, resource.GrantRefreshToken}, RedirectURIs: []string{cb}})
+				GrantTypes: []resource.GrantType{resource.GrantPassword, resource.GrantImplicit, resource.GrantRefreshToken}, RedirectURIs: []string{cb}})
 			must(t, err)
 			got, err := e.apps.Update(ctx, a.ID, resource.ApplicationPatch{Name: resource.Some("Legacy 2"), AccessTokenTTL: resource.Some(600)})
 			must(t, err)
@@ -69,14 +69,14 @@ func TestApplicationOperatorGrants(t *testing.T) {
 			}
 			// Reordering or dropping is the user's to do...
 			got, err = e.apps.Update(ctx, a.ID, resource.ApplicationPatch{
-				GrantTypes: resource.Some([]string{resource.GrantRefreshToken, resource.GrantPassword})})
+				GrantTypes: resource.Some([]resource.GrantType{resource.GrantRefreshToken, resource.GrantPassword})})
 			must(t, err)
 			if got.HasGrant(resource.GrantImplicit) || !got.HasGrant(resource.GrantPassword) {
 				t.Fatalf("grants %v", got.GrantTypes)
 			}
 			// ...but what was dropped is the operator's to give back.
 			_, err = e.apps.Update(ctx, a.ID, resource.ApplicationPatch{
-				GrantTypes: resource.Some([]string{resource.GrantRefreshToken, resource.GrantPassword, resource.GrantImplicit})})
+				GrantTypes: resource.Some([]resource.GrantType{resource.GrantRefreshToken, resource.GrantPassword, resource.GrantImplicit})})
 			requireInvalid(t, err, "grant_types")
 		})
 	})

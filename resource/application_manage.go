@@ -37,11 +37,11 @@ type ApplicationList struct {
 // Enabled cannot be null.
 type ApplicationPatch struct {
 	Name                        Optional[string]
-	GrantTypes                  Optional[[]string]
+	GrantTypes                  Optional[[]GrantType]
 	RedirectURIs                Optional[[]string]
 	PostLogoutRedirectURIs      Optional[[]string]
-	TokenEndpointAuthMethod     Optional[string]
-	PKCEEnforcement             Optional[string]
+	TokenEndpointAuthMethod     Optional[AuthMethod]
+	PKCEEnforcement             Optional[PKCELevel]
 	Scopes                      Optional[[]string]
 	AccessTokenTTL              Optional[int]
 	RefreshTokenDuration        Optional[int]
@@ -228,35 +228,17 @@ func applyApplicationPatch(a *Application, patch ApplicationPatch) error {
 	} else if ok {
 		a.Enabled = v
 	}
+	patchList(patch.GrantTypes, &a.GrantTypes)
 	for _, l := range []struct {
 		o   Optional[[]string]
 		dst *[]string
 	}{
-		{patch.GrantTypes, &a.GrantTypes}, {patch.RedirectURIs, &a.RedirectURIs},
-		{patch.PostLogoutRedirectURIs, &a.PostLogoutRedirectURIs}, {patch.Scopes, &a.Scopes},
+		{patch.RedirectURIs, &a.RedirectURIs}, {patch.PostLogoutRedirectURIs, &a.PostLogoutRedirectURIs}, {patch.Scopes, &a.Scopes},
 	} {
-		if l.o.Set {
-			*l.dst = []string{}
-			if !l.o.Null && l.o.Value != nil {
-				*l.dst = slices.Clone(l.o.Value)
-			}
-		}
+		patchList(l.o, l.dst)
 	}
-	for _, e := range []struct {
-		o   Optional[string]
-		dst *string
-		def string
-	}{
-		{patch.TokenEndpointAuthMethod, &a.TokenEndpointAuthMethod, AuthClientSecretBasic},
-		{patch.PKCEEnforcement, &a.PKCEEnforcement, PKCES256Required},
-	} {
-		if e.o.Set {
-			*e.dst = e.o.Value
-			if e.o.Null {
-				*e.dst = e.def
-			}
-		}
-	}
+	patchValue(patch.TokenEndpointAuthMethod, &a.TokenEndpointAuthMethod, AuthClientSecretBasic)
+	patchValue(patch.PKCEEnforcement, &a.PKCEEnforcement, PKCES256Required)
 	for _, n := range []struct {
 		o   Optional[int]
 		dst *int
@@ -276,4 +258,24 @@ func applyApplicationPatch(a *Application, patch ApplicationPatch) error {
 		}
 	}
 	return nil
+}
+
+// patchList applies a patch of a list: null and [] empty it.
+func patchList[T any](o Optional[[]T], dst *[]T) {
+	if o.Set {
+		*dst = []T{}
+		if !o.Null && o.Value != nil {
+			*dst = slices.Clone(o.Value)
+		}
+	}
+}
+
+// patchValue applies a patch of a value: null restores def.
+func patchValue[T any](o Optional[T], dst *T, def T) {
+	if o.Set {
+		*dst = o.Value
+		if o.Null {
+			*dst = def
+		}
+	}
 }

@@ -5,7 +5,7 @@ import (
 )
 
 func validApp() *Application {
-	a := &Application{Name: "x", GrantTypes: []string{GrantAuthorizationCode, GrantRefreshToken}, RedirectURIs: []string{"https://app.example.com/cb"}}
+	a := &Application{Name: "x", GrantTypes: []GrantType{GrantAuthorizationCode, GrantRefreshToken}, RedirectURIs: []string{"https://app.example.com/cb"}}
 	applyApplicationDefaults(a)
 	return a
 }
@@ -20,24 +20,24 @@ func TestValidateApplication(t *testing.T) {
 		{"OKNativeScheme", func(a *Application) { a.RedirectURIs = []string{"com.example.app:/oauth"} }, ""},
 		{"OKLoopbackHTTP", func(a *Application) { a.RedirectURIs = []string{"http://127.0.0.1:9000/cb"} }, ""},
 		{"ErrName", func(a *Application) { a.Name = "" }, "name"},
-		{"ErrUnknownGrant", func(a *Application) { a.GrantTypes = []string{"magic"} }, "grant_types"},
-		{"ErrDuplicateGrant", func(a *Application) { a.GrantTypes = []string{GrantPassword, GrantPassword} }, "grant_types"},
+		{"ErrUnknownGrant", func(a *Application) { a.GrantTypes = []GrantType{"magic"} }, "grant_types"},
+		{"ErrDuplicateGrant", func(a *Application) { a.GrantTypes = []GrantType{GrantPassword, GrantPassword} }, "grant_types"},
 		{"ErrNoGrant", func(a *Application) { a.GrantTypes = nil }, "grant_types"},
 		{"ErrPublicClientCredentials", func(a *Application) {
 			a.TokenEndpointAuthMethod = AuthNone
-			a.GrantTypes = []string{GrantClientCredentials}
+			a.GrantTypes = []GrantType{GrantClientCredentials}
 			a.Scopes = []string{ScopeApp}
 		}, "grant_types"},
 		{"ErrPublicPassword", func(a *Application) {
 			a.TokenEndpointAuthMethod = AuthNone
-			a.GrantTypes = []string{GrantPassword, GrantRefreshToken}
+			a.GrantTypes = []GrantType{GrantPassword, GrantRefreshToken}
 		}, "grant_types"},
 		{"ErrRefreshAlone", func(a *Application) {
-			a.GrantTypes = []string{GrantClientCredentials, GrantRefreshToken}
+			a.GrantTypes = []GrantType{GrantClientCredentials, GrantRefreshToken}
 			a.Scopes = []string{ScopeApp}
 		}, "grant_types"},
 		{"ErrCodeWithoutRedirect", func(a *Application) { a.RedirectURIs = nil }, "redirect_uris"},
-		{"ErrImplicitWithoutRedirect", func(a *Application) { a.GrantTypes = []string{GrantImplicit}; a.RedirectURIs = nil }, "redirect_uris"},
+		{"ErrImplicitWithoutRedirect", func(a *Application) { a.GrantTypes = []GrantType{GrantImplicit}; a.RedirectURIs = nil }, "redirect_uris"},
 		{"ErrFragment", func(a *Application) { a.RedirectURIs = []string{"https://app.example.com/cb#x"} }, "redirect_uris"},
 		{"ErrRelative", func(a *Application) { a.RedirectURIs = []string{"/cb"} }, "redirect_uris"},
 		{"ErrPlainHTTP", func(a *Application) { a.RedirectURIs = []string{"http://app.example.com/cb"} }, "redirect_uris"},
@@ -71,7 +71,7 @@ func TestValidateApplication(t *testing.T) {
 }
 
 func TestApplicationDefaults(t *testing.T) {
-	a := &Application{Name: "b", GrantTypes: []string{GrantClientCredentials}}
+	a := &Application{Name: "b", GrantTypes: []GrantType{GrantClientCredentials}}
 	applyApplicationDefaults(a)
 	if a.TokenEndpointAuthMethod != AuthClientSecretBasic || a.PKCEEnforcement != PKCES256Required ||
 		a.AccessTokenTTL != DefaultAccessTokenTTL || len(a.Scopes) != 2 || a.Scopes[0] != ScopeApp {

@@ -16,7 +16,7 @@ func TestApplicationRedirectTrust(t *testing.T) {
 		e := newEnv(t, db)
 		ctx := as(t, e.a.me())
 		const cb, cb2, evil = "https://app.example.com/cb", "https://app.example.com/cb2", "https://evil.example/landing"
-		in := resource.ApplicationInput{Name: "Web", GrantTypes: []string{resource.GrantAuthorizationCode},
+		in := resource.ApplicationInput{Name: "Web", GrantTypes: []resource.GrantType{resource.GrantAuthorizationCode},
 			RedirectURIs: []string{cb, cb2}}
 		trusted := func(t *testing.T, id string) bool {
 			t.Helper()

@@ -9,6 +9,7 @@ import (
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // TestFollowCap opens streams up to the bound for one principal: the next
@@ -16,8 +17,7 @@ import (
 // is not affected, and a closed stream gives its place back.
 func TestFollowCap(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
-		e := newEnv(t, db)
-		e.events.Streams = resource.NewCaps(3)
+		e := newEnv(t, db, func(c *wire.Config) { c.MaxStreamsPerPrincipal = 3 })
 		appPrincipal := e.a.app(scopes.App)
 		app := as(t, appPrincipal)
 		d := storagetest.MustCreateDevice(t, e.stores.devices, storagetest.NewDevice(e.a.customer.ID, time.Now()))

@@ -8,11 +8,16 @@ import (
 	"github.com/assetgate/assetgate/scopes"
 )
 
-// Configuration states: a draft may change; publishing is one-way and makes
-// the configuration read-only and assignable to groups.
+// ConfigurationState is the state of a configuration: a draft may change;
+// publishing is one-way and makes the configuration read-only and
+// assignable to groups. Its value is the one the APIs and the database
+// show.
+type ConfigurationState string
+
+// Configuration states.
 const (
-	ConfigurationDraft     = "draft"
-	ConfigurationPublished = "published"
+	ConfigurationDraft     ConfigurationState = "draft"
+	ConfigurationPublished ConfigurationState = "published"
 )
 
 // Configuration is a named set of device settings of a customer.
@@ -20,9 +25,8 @@ type Configuration struct {
 	ID         string
 	CustomerID string
 	Name       string
-	// State is ConfigurationDraft or ConfigurationPublished.
-	State    string
-	Settings Settings
+	State      ConfigurationState
+	Settings   Settings
 	// PublishedAt is when the configuration was published; nil for drafts.
 	PublishedAt *time.Time
 	CreatedAt   time.Time
@@ -38,7 +42,7 @@ type ConfigurationFilter struct {
 	// Names keeps configurations with one of these exact names.
 	Names []string
 	// State keeps configurations in this state.
-	State string
+	State ConfigurationState
 }
 
 // ConfigurationQuery is a checked list query as a ConfigurationStore runs
@@ -68,11 +72,11 @@ type ConfigurationStore interface {
 	// UpdateConfiguration writes the name, state, settings, publication and
 	// update times of c if the stored configuration is in state ifState.
 	// ENotFound; EConflict when it is in another state.
-	UpdateConfiguration(ctx context.Context, c *Configuration, ifState string) error
+	UpdateConfiguration(ctx context.Context, c *Configuration, ifState ConfigurationState) error
 	// DeleteConfiguration removes a configuration of the customer if it is
 	// in state ifState. ENotFound; EConflict when it is in another state or
 	// a device group uses it.
-	DeleteConfiguration(ctx context.Context, customerID, id, ifState string) error
+	DeleteConfiguration(ctx context.Context, customerID, id string, ifState ConfigurationState) error
 }
 
 // Configuration filter names.
@@ -159,10 +163,10 @@ func (f ConfigurationListFilter) Validate() (ConfigurationFilter, error) {
 		}
 	}
 	if f.State != nil {
-		if v := *f.State; v != ConfigurationDraft && v != ConfigurationPublished {
+		if v := ConfigurationState(*f.State); v != ConfigurationDraft && v != ConfigurationPublished {
 			return out, Invalidf(filterPath(ConfigurationFilterState), "filter[state] must be %s or %s", ConfigurationDraft, ConfigurationPublished)
 		}
-		out.State = *f.State
+		out.State = ConfigurationState(*f.State)
 	}
 	return out, nil
 }

@@ -52,11 +52,3 @@ func (s *CustomerService) Create(ctx context.Context, name string) (*Customer, e
 	}
 	return c, nil
 }
-
-// Find returns the customer with the given id, or ENotFound.
-func (s *CustomerService) Find(ctx context.Context, id string) (*Customer, error) {
-	if !ValidID(id) {
-		return nil, Errorf(ENotFound, "customer %q not found", id)
-	}
-	return s.Store.FindCustomer(ctx, id)
-}

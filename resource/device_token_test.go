@@ -6,26 +6,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // bearerResolver returns the bearer resolver the server uses (the OAuth
-// server's), on e's stores, at the time now returns.
-func bearerResolver(e *env, now func() time.Time) scopes.Resolver {
-	srv := oauth.New(oauth.Config{Issuer: "http://localhost", Key: e.tokenKey}, oauth.Deps{Apps: e.apps, Users: e.users,
-		Tokens: e.stores.tokens, Ephemeral: storage.NewSQLEphemeralStore(e.db), Now: now})
-	return srv.Principal
+// server's), on e's database, at the time now returns (nil: e's own).
+func bearerResolver(t *testing.T, e *env, now func() time.Time) scopes.Resolver {
+	if now == nil {
+		return e.app.Resolver
+	}
+	return mustApp(t, e.app.Config(), e.db, wire.WithClock(now)).Resolver
 }
 
 func TestDeviceTokens(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
 		e := newEnv(t, db)
 		me := as(t, e.a.me())
-		resolve := bearerResolver(e, nil)
+		resolve := bearerResolver(t, e, nil)
 		t.Run("CreateResolves", func(t *testing.T) {
 			user := e.a.me()
 			dt, secret, err := e.deviceTokens.Create(as(t, user), e.a.device.ID, resource.DeviceTokenInput{Name: "  Sensor  "})
@@ -134,7 +135,7 @@ func TestDeviceTokens(t *testing.T) {
 			requireEqual(t, dt.ExpiresAt.Unix(), soon.Unix())
 			_, err := resolve(t.Context(), secret)
 			must(t, err)
-			later := bearerResolver(e, func() time.Time { return soon.Add(time.Second) })
+			later := bearerResolver(t, e, func() time.Time { return soon.Add(time.Second) })
 			_, err = later(t.Context(), secret)
 			if !errors.Is(err, scopes.ErrInvalidToken) {
 				t.Fatalf("expired token resolves: %v", err)

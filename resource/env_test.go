@@ -3,21 +3,23 @@ package resource_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
-	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // testPassword is the password of every user the tests make.
 const testPassword = "correct horse battery"
 
-// env is a database with the services on it and two customers, A and B,
-// each with a user, a group, a published configuration and a device.
+// env is a service graph (built by wire.New, as the server builds it) on
+// a database, and two customers, A and B, each with a user, a group, a
+// published configuration and a device.
 type env struct {
 	db       *storage.DB
+	app      *wire.App
 	stores   stores
 	users    *resource.UserService
 	apps     *resource.ApplicationService
@@ -29,7 +31,7 @@ type env struct {
 	// Events and device tokens (event_env_test.go).
 	events       *resource.EventService
 	deviceTokens *resource.DeviceTokenService
-	bus          *resource.LocalBus
+	bus          wire.EventBus
 }
 
 // stores are the SQL stores behind the services, for setting up and
@@ -37,7 +39,7 @@ type env struct {
 type stores struct {
 	customers *storage.CustomerStore
 	users     *storage.UserStore
-	apps      *storage.ApplicationStore
+	apps      *storage.CachedApplicationStore
 	devices   *storage.DeviceStore
 	groups    *storage.DeviceGroupStore
 	configs   *storage.ConfigurationStore
@@ -56,43 +58,38 @@ type tenant struct {
 	device   *resource.Device        // in group
 }
 
-func newEnv(t *testing.T, db *storage.DB) *env {
+// newEnv builds the service graph on db; change, when given, changes its
+// configuration.
+func newEnv(t *testing.T, db *storage.DB, change ...func(*wire.Config)) *env {
 	t.Helper()
-	e := &env{db: db, tokenKey: []byte("0123456789abcdef0123456789abcdef")}
-	e.stores = stores{
-		customers: storage.NewCustomerStore(db), users: storage.NewUserStore(db), apps: storage.NewApplicationStore(db),
-		devices: storage.NewDeviceStore(db), groups: storage.NewDeviceGroupStore(db), configs: storage.NewConfigurationStore(db),
-		tokens: storage.NewSQLTokenStore(db),
+	e := &env{db: db, tokenKey: []byte(wiretest.Key)}
+	cfg := wiretest.Config()
+	for _, c := range change {
+		c(&cfg)
 	}
-	s := e.stores
-	e.users = &resource.UserService{Store: s.users, Customers: s.customers, Key: e.tokenKey, Tokens: s.tokens,
-		Hasher: resource.NewPasswordHasher(0, time.Minute), Throttle: &resource.LoginThrottle{Store: storage.NewSQLEphemeralStore(db), Key: e.tokenKey}}
-	e.apps = &resource.ApplicationService{Store: s.apps, Users: s.users, Tokens: s.tokens}
-	e.devices = &resource.DeviceService{Store: s.devices, Groups: s.groups, Configurations: s.configs}
-	e.groups = &resource.DeviceGroupService{Store: s.groups, Configurations: s.configs, Devices: e.devices}
-	e.configs = &resource.ConfigurationService{Store: s.configs}
-	e.addEventServices(t)
+	e.app = mustApp(t, cfg, db)
+	s := e.app.Stores
+	e.stores = stores{
+		customers: s.Customers, users: s.Users, apps: s.Applications, devices: s.Devices, groups: s.Groups,
+		configs: s.Configurations, tokens: s.SQLTokens, events: s.Events, deviceTokens: s.DeviceTokens,
+	}
+	e.users, e.apps, e.devices, e.groups, e.configs = e.app.Users, e.app.Applications, e.app.Devices, e.app.Groups, e.app.Configurations
+	e.events, e.deviceTokens, e.bus = e.app.Events, e.app.DeviceTokens, e.app.Bus
 	e.a, e.b = e.newTenant(t), e.newTenant(t)
 	return e
 }
 
+// mustApp builds a service graph of cfg on db and closes it when the test
+// ends.
+func mustApp(t *testing.T, cfg wire.Config, db *storage.DB, opts ...wire.Option) *wire.App {
+	t.Helper()
+	return wiretest.MustNew(t, cfg, append([]wire.Option{wire.WithDB(db)}, opts...)...)
+}
+
 func (e *env) newTenant(t *testing.T) tenant {
 	t.Helper()
-	cs := &resource.CustomerService{Store: e.stores.customers}
-	c, err := cs.Create(t.Context(), "Tenant")
-	must(t, err)
-	u, err := e.users.Create(t.Context(), c.ID, "user-"+resource.NewID()+"@example.com", testPassword)
-	must(t, err)
-	conf := storagetest.NewConfiguration(c.ID, time.Now())
-	conf.State, conf.PublishedAt = resource.ConfigurationPublished, &conf.CreatedAt
-	storagetest.MustCreateConfiguration(t, e.stores.configs, conf)
-	g := storagetest.NewDeviceGroup(c.ID, time.Now())
-	g.ConfigurationID = conf.ID
-	storagetest.MustCreateDeviceGroup(t, e.stores.groups, g)
-	d := storagetest.NewDevice(c.ID, time.Now())
-	d.GroupID = g.ID
-	storagetest.MustCreateDevice(t, e.stores.devices, d)
-	return tenant{customer: c, user: u, group: g, config: conf, device: d}
+	tn := wiretest.MustTenant(t, e.app, "Tenant", "user", testPassword)
+	return tenant{customer: tn.Customer, user: tn.User, group: tn.Group, config: tn.Config, device: tn.Device}
 }
 
 // Principals of a tenant.

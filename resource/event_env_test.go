@@ -7,22 +7,8 @@ import (
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
-	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
-
-// addEventServices adds the event and device token services to e, with an
-// in-process bus, and makes device deletes revoke device tokens.
-func (e *env) addEventServices(t *testing.T) {
-	e.stores.events = storage.NewEventStore(e.db)
-	e.stores.deviceTokens = storage.NewDeviceTokenStore(e.db)
-	e.bus = resource.NewLocalBus(0)
-	t.Cleanup(e.bus.Close)
-	e.events = &resource.EventService{Store: e.stores.events, Devices: e.stores.devices, Bus: e.bus}
-	e.deviceTokens = &resource.DeviceTokenService{Store: e.stores.deviceTokens, Devices: e.stores.devices,
-		Tokens: e.stores.tokens, Key: e.tokenKey}
-	e.devices.DeviceTokens = e.deviceTokens
-}
 
 // temperature returns the input of a temperature event.
 func temperature(celsius float64) resource.EventInput {

@@ -156,17 +156,6 @@ func (h *EventHub) DropAll(reason string) {
 	}
 }
 
-// Len returns how many subscriptions the hub holds.
-func (h *EventHub) Len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	n := 0
-	for _, set := range h.subs {
-		n += len(set)
-	}
-	return n
-}
-
 // endLocked removes s and closes its channel with err; h.mu is held. It
 // reports false when s had ended already.
 func (h *EventHub) endLocked(s *hubSubscription, err error) bool {

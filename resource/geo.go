@@ -6,26 +6,11 @@ import "math"
 // on which assetgate measures great-circle distances.
 const EarthRadius = 6371008.8
 
-// Distance returns the great-circle distance in metres between two points
-// given in degrees, by the haversine formula.
-func Distance(lat1, lon1, lat2, lon2 float64) float64 {
-	h := Haversine(lat1, lon1, lat2, lon2)
-	return 2 * EarthRadius * math.Asin(math.Sqrt(math.Min(1, h)))
-}
-
-// Haversine returns the haversine of the central angle between two points
-// given in degrees: sin²(Δφ/2) + cos φ1 · cos φ2 · sin²(Δλ/2). It grows
-// with the distance, so stores compare it against HaversineLimit instead of
-// computing the distance itself (no asin, no rounding above 1).
-func Haversine(lat1, lon1, lat2, lon2 float64) float64 {
-	φ1, φ2 := radians(lat1), radians(lat2)
-	dφ, dλ := φ2-φ1, radians(lon2-lon1)
-	s1, s2 := math.Sin(dφ/2), math.Sin(dλ/2)
-	return s1*s1 + math.Cos(φ1)*math.Cos(φ2)*s2*s2
-}
-
-// HaversineLimit returns the haversine of a distance of r metres: a point
-// is within r of the centre exactly when its Haversine is at most this.
+// HaversineLimit returns the haversine of a distance of r metres. The
+// haversine of the central angle between two points, sin²(Δφ/2) + cos φ1 ·
+// cos φ2 · sin²(Δλ/2), grows with their distance, so a store keeps the
+// points within r of a centre by comparing it against this limit instead
+// of computing the distance itself (no asin, no rounding above 1).
 // Distances beyond half the circumference give 1 (everything).
 func HaversineLimit(r float64) float64 {
 	θ := r / EarthRadius / 2

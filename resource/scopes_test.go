@@ -60,7 +60,7 @@ func operationCalls() map[scopes.Operation][]call {
 				return err
 			}},
 			{"Register", func(t *testing.T, e *env, ctx context.Context) error {
-				_, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend", GrantTypes: []string{resource.GrantClientCredentials}})
+				_, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend", GrantTypes: []resource.GrantType{resource.GrantClientCredentials}})
 				return err
 			}},
 			{"Update", func(t *testing.T, e *env, ctx context.Context) error {
@@ -239,12 +239,12 @@ func TestApplicationScopes(t *testing.T) {
 		// A user scope needs a grant a user takes part in; an application
 		// scope needs client_credentials. Try both.
 		app, _, err := e.apps.Register(ctx, resource.ApplicationInput{Name: "Web " + scope,
-			GrantTypes: []string{resource.GrantAuthorizationCode}, RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: []string{scope}})
+			GrantTypes: []resource.GrantType{resource.GrantAuthorizationCode}, RedirectURIs: []string{"https://app.example.com/cb"}, Scopes: []string{scope}})
 		if err == nil {
 			return app, nil
 		}
 		app, _, err = e.apps.Register(ctx, resource.ApplicationInput{Name: "Backend " + scope,
-			GrantTypes: []string{resource.GrantClientCredentials}, Scopes: []string{scope}})
+			GrantTypes: []resource.GrantType{resource.GrantClientCredentials}, Scopes: []string{scope}})
 		return app, err
 	}
 	inTable := map[string]bool{}

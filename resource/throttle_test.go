@@ -9,6 +9,7 @@ import (
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
+	"github.com/assetgate/assetgate/wire"
 )
 
 // TestLoginThrottle checks counting before checking: an attempt is
@@ -124,8 +125,7 @@ func TestPasswordChecksShareCounters(t *testing.T) {
 // failure (it was never checked) and changes nothing.
 func TestPasswordHasherBusy(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
-		e := newEnv(t, db)
-		e.users.Hasher = resource.NewPasswordHasher(1, 10*time.Millisecond)
+		e := newEnv(t, db, func(c *wire.Config) { c.PasswordHashConcurrency, c.PasswordHashWait = 1, 10*time.Millisecond })
 		free := resource.OccupyPasswordHasher(e.users.Hasher)
 		for range 2 * resource.DefaultMaxFailuresPerAccount {
 			_, err := e.users.Authenticate(t.Context(), e.a.user.Email, testPassword)

@@ -8,11 +8,15 @@ import (
 	"time"
 )
 
+// TokenKind says what a token is for. Its value is the one the stores
+// keep.
+type TokenKind string
+
 // Token kinds.
 const (
-	TokenAccess  = "access"
-	TokenRefresh = "refresh"
-	TokenDevice  = "device"
+	TokenAccess  TokenKind = "access"
+	TokenRefresh TokenKind = "refresh"
+	TokenDevice  TokenKind = "device"
 )
 
 // Token prefixes, one per kind, so secret scanners recognise leaked tokens.
@@ -47,7 +51,7 @@ type TokenFamily struct {
 // Token is what a store keeps of an issued token. The token itself is never
 // stored: Hash is its keyed hash (KeyedHash under the server key).
 type Token struct {
-	Kind       string
+	Kind       TokenKind
 	FamilyID   string
 	Hash       string
 	ClientID   string

@@ -165,26 +165,6 @@ func Bearer(resolve Resolver, onError ErrorHandler, opts ...Option) func(http.Ha
 	}
 }
 
-// Require returns middleware that lets a request through only when its
-// principal may perform op; otherwise onError gets ErrMissingToken (no
-// principal) or InsufficientScope(op). Services check again: this only
-// answers early, with the RFC 6750 challenge.
-func Require(op Operation, onError ErrorHandler) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, ok := FromContext(r.Context())
-			switch {
-			case !ok:
-				onError(w, r, ErrMissingToken)
-			case !Allowed(p, op):
-				onError(w, r, InsufficientScope(op))
-			default:
-				next.ServeHTTP(w, r)
-			}
-		})
-	}
-}
-
 // bearerToken returns the token of r and the request to pass on (without
 // the query parameter that carried the token, if any, so it never reaches a
 // handler's links or logs).

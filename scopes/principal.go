@@ -27,9 +27,6 @@ const (
 	EventsWrite = "events:write"
 )
 
-// AllScopes lists every scope, in the order documents show them.
-func AllScopes() []string { return []string{Me, App, Basic} }
-
 // AllPermissions lists every device token permission.
 func AllPermissions() []string { return []string{DeviceRead, EventsRead, EventsWrite} }
 

@@ -36,14 +36,9 @@ func TestCachedApplicationStoreServesCopies(t *testing.T) {
 // own cache over one PostgreSQL database and one Redis. A secret rotated
 // through B stops working on A at once, not after the TTL.
 func TestCachedApplicationStoreInvalidation(t *testing.T) {
-	redisURL := storagetest.RequireEnv(t, storagetest.RedisURLEnv)
+	rc := storagetest.MustOpenRedis(t)
 	db := storagetest.MustOpenDB(t, storage.Postgres)
-	rc, err := storage.OpenRedis(t.Context(), redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	prefix := "ag-test-" + resource.NewFamilyID() + ":"
+	prefix := storagetest.MustRedisPrefix(t, rc)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	replicaA := storage.NewCachedApplicationStore(storage.NewApplicationStore(db), time.Hour, rc, prefix)

@@ -60,8 +60,8 @@ const applicationColumns = `id, customer_id, owner_id, name, secret_hash,
 func newApplicationRow(a *resource.Application) *applicationRow {
 	return &applicationRow{
 		ID: a.ID, CustomerID: a.CustomerID, OwnerID: a.OwnerID, Name: a.Name, SecretHash: a.SecretHash,
-		GrantTypes: a.GrantTypes, RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs,
-		Scopes: a.Scopes, TokenEndpointAuthMethod: a.TokenEndpointAuthMethod, PKCEEnforcement: a.PKCEEnforcement,
+		GrantTypes: resource.Names(a.GrantTypes), RedirectURIs: a.RedirectURIs, PostLogoutRedirectURIs: a.PostLogoutRedirectURIs,
+		Scopes: a.Scopes, TokenEndpointAuthMethod: string(a.TokenEndpointAuthMethod), PKCEEnforcement: string(a.PKCEEnforcement),
 		AccessTokenTTL: a.AccessTokenTTL, RefreshTokenDuration: a.RefreshTokenDuration,
 		RefreshTokenRollingDuration: a.RefreshTokenRollingDuration, DeviceTimeout: a.DeviceTimeout,
 		DevicePollingInterval: a.DevicePollingInterval, Enabled: a.Enabled, RedirectURIsTrusted: a.RedirectURIsTrusted,
@@ -73,9 +73,10 @@ func newApplicationRow(a *resource.Application) *applicationRow {
 func (r *applicationRow) application() *resource.Application {
 	return &resource.Application{
 		ID: r.ID, CustomerID: r.CustomerID, OwnerID: r.OwnerID, Name: r.Name, SecretHash: r.SecretHash,
-		GrantTypes: r.GrantTypes, RedirectURIs: r.RedirectURIs, PostLogoutRedirectURIs: r.PostLogoutRedirectURIs,
-		Scopes: r.Scopes, TokenEndpointAuthMethod: r.TokenEndpointAuthMethod, PKCEEnforcement: r.PKCEEnforcement,
-		AccessTokenTTL: r.AccessTokenTTL, RefreshTokenDuration: r.RefreshTokenDuration,
+		GrantTypes: resource.ValuesOf[resource.GrantType](r.GrantTypes), RedirectURIs: r.RedirectURIs, PostLogoutRedirectURIs: r.PostLogoutRedirectURIs,
+		Scopes: r.Scopes, TokenEndpointAuthMethod: resource.AuthMethod(r.TokenEndpointAuthMethod),
+		PKCEEnforcement: resource.PKCELevel(r.PKCEEnforcement),
+		AccessTokenTTL:  r.AccessTokenTTL, RefreshTokenDuration: r.RefreshTokenDuration,
 		RefreshTokenRollingDuration: r.RefreshTokenRollingDuration, DeviceTimeout: r.DeviceTimeout,
 		DevicePollingInterval: r.DevicePollingInterval, Enabled: r.Enabled, RedirectURIsTrusted: r.RedirectURIsTrusted,
 		CreatedAt: dbTime(r.CreatedAt), UpdatedAt: dbTime(r.UpdatedAt),

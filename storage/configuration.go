@@ -69,7 +69,7 @@ const configurationColumns = `id, customer_id, name, state, settings, published_
 
 func (r *configurationRow) configuration() *resource.Configuration {
 	c := &resource.Configuration{
-		ID: r.ID, CustomerID: r.CustomerID, Name: r.Name, State: r.State, Settings: resource.Settings(r.Settings),
+		ID: r.ID, CustomerID: r.CustomerID, Name: r.Name, State: resource.ConfigurationState(r.State), Settings: resource.Settings(r.Settings),
 		CreatedAt: dbTime(r.CreatedAt), UpdatedAt: dbTime(r.UpdatedAt),
 	}
 	if r.PublishedAt != nil {
@@ -113,7 +113,7 @@ func (s *ConfigurationStore) CreateConfiguration(ctx context.Context, c *resourc
 	created, updated := dbTime(c.CreatedAt), dbTime(c.UpdatedAt)
 	_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO configurations
 		(id, customer_id, name, state, settings, published_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.CustomerID, c.Name, c.State, settings, optTime(c.PublishedAt), created, updated)
+		c.ID, c.CustomerID, c.Name, string(c.State), settings, optTime(c.PublishedAt), created, updated)
 	switch {
 	case err == nil:
 		c.CreatedAt, c.UpdatedAt = created, updated
@@ -164,7 +164,7 @@ func (s *ConfigurationStore) ListConfigurations(ctx context.Context, customerID 
 		c.in("name", q.Filter.Names)
 	}
 	if q.Filter.State != "" {
-		c.add("state = ?", q.Filter.State)
+		c.add("state = ?", string(q.Filter.State))
 	}
 	order, err := orderBy(q.Sort, configurationSorts)
 	if err != nil {
@@ -181,7 +181,7 @@ func (s *ConfigurationStore) ListConfigurations(ctx context.Context, customerID 
 // UpdateConfiguration writes the name, state, settings, publication and
 // update times of c if the stored row is still in state ifState. ENotFound;
 // EConflict when it is in another state.
-func (s *ConfigurationStore) UpdateConfiguration(ctx context.Context, c *resource.Configuration, ifState string) error {
+func (s *ConfigurationStore) UpdateConfiguration(ctx context.Context, c *resource.Configuration, ifState resource.ConfigurationState) error {
 	settings, err := settingsJSON(c.Settings)
 	if err != nil {
 		return err
@@ -190,7 +190,7 @@ func (s *ConfigurationStore) UpdateConfiguration(ctx context.Context, c *resourc
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE configurations SET
 		name = ?, state = ?, settings = ?, published_at = ?, updated_at = ?
 		WHERE customer_id = ? AND id = ? AND state = ?`),
-		c.Name, c.State, settings, optTime(c.PublishedAt), updated, c.CustomerID, c.ID, ifState)
+		c.Name, string(c.State), settings, optTime(c.PublishedAt), updated, c.CustomerID, c.ID, string(ifState))
 	if err != nil {
 		return fmt.Errorf("update configuration: %w", err)
 	}
@@ -208,9 +208,9 @@ func (s *ConfigurationStore) UpdateConfiguration(ctx context.Context, c *resourc
 // DeleteConfiguration removes a configuration of the customer if it is in
 // state ifState. ENotFound; EConflict when it is in another state or a
 // device group uses it.
-func (s *ConfigurationStore) DeleteConfiguration(ctx context.Context, customerID, id, ifState string) error {
+func (s *ConfigurationStore) DeleteConfiguration(ctx context.Context, customerID, id string, ifState resource.ConfigurationState) error {
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM configurations WHERE customer_id = ? AND id = ? AND state = ?`),
-		customerID, id, ifState)
+		customerID, id, string(ifState))
 	if isForeignKeyViolation(err) {
 		return resource.Errorf(resource.EConflict, "configuration %q is assigned to a device group", id)
 	} else if err != nil {
@@ -222,7 +222,7 @@ func (s *ConfigurationStore) DeleteConfiguration(ctx context.Context, customerID
 // changedInState explains a conditional write that matched no row:
 // ENotFound when the configuration does not exist, EConflict when it is in
 // another state than ifState.
-func (s *ConfigurationStore) changedInState(ctx context.Context, res sql.Result, customerID, id, ifState string) error {
+func (s *ConfigurationStore) changedInState(ctx context.Context, res sql.Result, customerID, id string, ifState resource.ConfigurationState) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("rows affected: %w", err)

@@ -189,9 +189,9 @@ func deviceConds(customerID string, f resource.DeviceFilter) *conds {
 	return c
 }
 
-// haversineSQL is resource.Haversine of (latitude, longitude) and a centre
-// given as (φ0 in radians, cos φ0, λ0 in radians), in functions both
-// databases have (SQLite's math functions are built into modernc.org/sqlite).
+// haversineSQL is the haversine of the central angle between (latitude,
+// longitude) and a centre given as (φ0 in radians, cos φ0, λ0 in radians)
+// (see resource.HaversineLimit), in functions both databases have (SQLite's math functions are built into modernc.org/sqlite).
 const haversineSQL = `(power(sin((radians(latitude) - ?) / 2), 2) + ? * cos(radians(latitude)) * power(sin((radians(longitude) - ?) / 2), 2))`
 
 // geoConds adds the conditions of a radius filter: a bounding box for

@@ -32,11 +32,11 @@ func TestLocalEventBus(t *testing.T) {
 }
 
 func TestRedisEventBus(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	storagetest.TestEventBus(t, func(t *testing.T, buffer int) (resource.EventBus, resource.EventBus) {
-		prefix := mustRedisTestPrefix(t, c)
+		prefix := storagetest.MustRedisPrefix(t, c)
 		// Two buses on two clients, as two replicas have.
-		c2 := mustOpenTestRedis(t)
+		c2 := storagetest.MustOpenRedis(t)
 		a, b := storage.NewRedisEventBus(c, prefix, buffer, nil), storage.NewRedisEventBus(c2, prefix, buffer, nil)
 		t.Cleanup(a.Close)
 		t.Cleanup(b.Close)

@@ -70,8 +70,8 @@ func TestRedisEventBusConnectionLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct := mustOpenTestRedis(t)
-	prefix := mustRedisTestPrefix(t, direct)
+	direct := storagetest.MustOpenRedis(t)
+	prefix := storagetest.MustRedisPrefix(t, direct)
 	proxy := startCutProxy(t, opts.Addr)
 	proxied := redis.NewClient(&redis.Options{Addr: proxy.ln.Addr().String(), DB: opts.DB})
 	t.Cleanup(func() { proxied.Close() })

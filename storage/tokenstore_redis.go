@@ -61,18 +61,18 @@ func NewRedisTokenStore(c redis.UniversalClient, prefix string) *RedisTokenStore
 // redisToken is a token as stored in Redis: short JSON names, times in Unix
 // microseconds (0 for none). The family id and the hash are in the key.
 type redisToken struct {
-	Kind        string   `json:"k"`
-	ClientID    string   `json:"c"`
-	CustomerID  string   `json:"cu"`
-	UserID      string   `json:"u,omitempty"`
-	Username    string   `json:"un,omitempty"`
-	DeviceID    string   `json:"d,omitempty"`
-	ID          string   `json:"id,omitempty"`
-	Name        string   `json:"n,omitempty"`
-	Permissions []string `json:"p,omitempty"`
-	Scope       string   `json:"s,omitempty"`
-	IssuedAt    int64    `json:"i"`
-	ExpiresAt   int64    `json:"e,omitempty"`
+	Kind        resource.TokenKind `json:"k"`
+	ClientID    string             `json:"c"`
+	CustomerID  string             `json:"cu"`
+	UserID      string             `json:"u,omitempty"`
+	Username    string             `json:"un,omitempty"`
+	DeviceID    string             `json:"d,omitempty"`
+	ID          string             `json:"id,omitempty"`
+	Name        string             `json:"n,omitempty"`
+	Permissions []string           `json:"p,omitempty"`
+	Scope       string             `json:"s,omitempty"`
+	IssuedAt    int64              `json:"i"`
+	ExpiresAt   int64              `json:"e,omitempty"`
 }
 
 // LoadScripts caches the store's Lua scripts in Redis (on every shard of a

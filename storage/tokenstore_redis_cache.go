@@ -126,7 +126,7 @@ func encodeRedisToken(t *resource.Token, exp time.Time) ([]byte, error) {
 // keyExpiry returns when the key of a token of kind expiring at exp goes:
 // at exp, or at cacheUntil (when not zero) for a long-lived token whose
 // copy in Redis must not outlive it.
-func keyExpiry(kind string, exp, cacheUntil time.Time) time.Time {
+func keyExpiry(kind resource.TokenKind, exp, cacheUntil time.Time) time.Time {
 	if longLived(kind) && !cacheUntil.IsZero() && (exp.IsZero() || cacheUntil.Before(exp)) {
 		return cacheUntil
 	}

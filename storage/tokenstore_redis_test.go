@@ -12,13 +12,14 @@ import (
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
 // TestRedisTokenStoreKeys checks the key layout: every key of a family is in
 // its Cluster slot (hash tag), and the TTLs follow the lifetimes.
 func TestRedisTokenStoreKeys(t *testing.T) {
-	c := mustOpenTestRedis(t)
-	prefix := mustRedisTestPrefix(t, c)
+	c := storagetest.MustOpenRedis(t)
+	prefix := storagetest.MustRedisPrefix(t, c)
 	s := storage.NewRedisTokenStore(c, prefix)
 	ctx := t.Context()
 	f := &resource.TokenFamily{ID: resource.NewFamilyID(), ClientID: resource.NewID(), CustomerID: resource.NewID(),
@@ -121,10 +122,10 @@ func (l *commandLog) take() []string {
 // TestRedisTokenStoreCommands counts the commands of each operation: above
 // all, FindToken (run on every authenticated request) is one GET.
 func TestRedisTokenStoreCommands(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	log := &commandLog{}
 	c.AddHook(log)
-	s := storage.NewRedisTokenStore(c, mustRedisTestPrefix(t, c))
+	s := storage.NewRedisTokenStore(c, storagetest.MustRedisPrefix(t, c))
 	ctx := t.Context()
 	// With the scripts cached, every write is a single EVALSHA.
 	if err := s.LoadScripts(ctx); err != nil {

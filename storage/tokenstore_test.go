@@ -2,11 +2,8 @@ package storage_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,82 +27,27 @@ func TestSQLEphemeralStore(t *testing.T) {
 }
 
 func TestRedisTokenStore(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	storagetest.TestTokenStore(t, func(t *testing.T) resource.TokenStore {
-		return storage.NewRedisTokenStore(c, mustRedisTestPrefix(t, c))
+		return storage.NewRedisTokenStore(c, storagetest.MustRedisPrefix(t, c))
 	})
 }
 
 func TestTieredTokenStore(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
 		storagetest.TestTokenStore(t, func(t *testing.T) resource.TokenStore {
 			return storage.NewTieredTokenStore(storage.NewSQLTokenStore(db),
-				storage.NewRedisTokenStore(c, mustRedisTestPrefix(t, c)), storage.DefaultTokenCacheTTL)
+				storage.NewRedisTokenStore(c, storagetest.MustRedisPrefix(t, c)), storage.DefaultTokenCacheTTL)
 		})
 	})
 }
 
 func TestRedisEphemeralStore(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	storagetest.TestEphemeralStore(t, func(t *testing.T) resource.EphemeralStore {
-		return storage.NewRedisEphemeralStore(c, mustRedisTestPrefix(t, c))
+		return storage.NewRedisEphemeralStore(c, storagetest.MustRedisPrefix(t, c))
 	})
-}
-
-// mustOpenTestRedis connects to the Redis of ASSETGATE_TEST_REDIS_URL (the
-// test skips without it) and closes the client when the test ends.
-func mustOpenTestRedis(tb testing.TB) redis.UniversalClient {
-	tb.Helper()
-	c, err := storage.OpenRedis(tb.Context(), storagetest.RequireEnv(tb, storagetest.RedisURLEnv))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
-
-// mustRedisTestPrefix returns a random key prefix for one test and deletes
-// every key under it when the test ends.
-func mustRedisTestPrefix(tb testing.TB, c redis.UniversalClient) string {
-	tb.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	prefix := "agtest:" + hex.EncodeToString(b[:]) + ":"
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := redisKeys(ctx, c, prefix)
-		if err == nil && len(keys) > 0 {
-			for _, k := range keys {
-				err = c.Del(ctx, k).Err() // one by one: keys span Cluster slots
-			}
-		}
-		if err != nil {
-			tb.Errorf("clean up redis keys %s*: %v", prefix, err)
-		}
-	})
-	return prefix
-}
-
-// redisKeys returns every key starting with prefix (SCAN; on every master
-// of a Cluster).
-func redisKeys(ctx context.Context, c redis.UniversalClient, prefix string) ([]string, error) {
-	var mu sync.Mutex
-	var keys []string
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			mu.Lock()
-			keys = append(keys, iter.Val())
-			mu.Unlock()
-		}
-		return iter.Err()
-	}
-	if cc, ok := c.(*redis.ClusterClient); ok {
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return scan(ctx, m) })
-		return keys, err
-	}
-	return keys, scan(ctx, c)
 }
 
 // redisDump returns every key under prefix with its value, TTL included, as
@@ -113,7 +55,7 @@ func redisKeys(ctx context.Context, c redis.UniversalClient, prefix string) ([]s
 func redisDump(tb testing.TB, c redis.UniversalClient, prefix string) map[string]string {
 	tb.Helper()
 	ctx := tb.Context()
-	keys, err := redisKeys(ctx, c, prefix)
+	keys, err := storagetest.RedisKeys(ctx, c, prefix)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -142,7 +84,7 @@ func redisDump(tb testing.TB, c redis.UniversalClient, prefix string) map[string
 
 // issueTestToken returns a new raw token of kind in family f and what a
 // store keeps of it.
-func issueTestToken(f *resource.TokenFamily, kind, prefix string, exp time.Time) (raw string, t *resource.Token) {
+func issueTestToken(f *resource.TokenFamily, kind resource.TokenKind, prefix string, exp time.Time) (raw string, t *resource.Token) {
 	raw = resource.NewToken(prefix, f.ID)
 	return raw, &resource.Token{
 		Kind: kind, FamilyID: f.ID, Hash: resource.KeyedHash([]byte("server key"), raw),
@@ -193,8 +135,8 @@ func checkNoRawToken(tb testing.TB, dump, hash string, raws []string) {
 }
 
 func TestRedisTokenStoreNoRawToken(t *testing.T) {
-	c := mustOpenTestRedis(t)
-	prefix := mustRedisTestPrefix(t, c)
+	c := storagetest.MustOpenRedis(t)
+	prefix := storagetest.MustRedisPrefix(t, c)
 	raws, hash := storeGrantForDump(t, storage.NewRedisTokenStore(c, prefix), storage.NewRedisEphemeralStore(c, prefix))
 	var all strings.Builder
 	for k, v := range redisDump(t, c, prefix) {
@@ -372,8 +314,8 @@ func benchFindToken(b *testing.B, s resource.TokenStore) {
 // BenchmarkRedisGet is the baseline of BenchmarkRedisFindToken: a bare GET
 // of a value of the same size.
 func BenchmarkRedisGet(b *testing.B) {
-	c := mustOpenTestRedis(b)
-	key := mustRedisTestPrefix(b, c) + "bench"
+	c := storagetest.MustOpenRedis(b)
+	key := storagetest.MustRedisPrefix(b, c) + "bench"
 	if err := c.Set(b.Context(), key, strings.Repeat("x", 200), time.Hour).Err(); err != nil {
 		b.Fatal(err)
 	}
@@ -387,8 +329,8 @@ func BenchmarkRedisGet(b *testing.B) {
 }
 
 func BenchmarkRedisFindToken(b *testing.B) {
-	c := mustOpenTestRedis(b)
-	benchFindToken(b, storage.NewRedisTokenStore(c, mustRedisTestPrefix(b, c)))
+	c := storagetest.MustOpenRedis(b)
+	benchFindToken(b, storage.NewRedisTokenStore(c, storagetest.MustRedisPrefix(b, c)))
 }
 
 func BenchmarkSQLFindToken(b *testing.B) {

@@ -67,7 +67,7 @@ func NewTieredTokenStore(sql *SQLTokenStore, redis *RedisTokenStore, cacheTTL ti
 
 // longLived reports whether tokens of kind are kept in SQL by
 // TieredTokenStore: refresh and device tokens.
-func longLived(kind string) bool {
+func longLived(kind resource.TokenKind) bool {
 	return kind == resource.TokenRefresh || kind == resource.TokenDevice
 }
 

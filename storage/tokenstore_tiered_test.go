@@ -25,7 +25,7 @@ type tieredKit struct {
 // mustTieredKit returns a tieredKit whose Redis copies live cacheTTL.
 func mustTieredKit(tb testing.TB, db *storage.DB, c redis.UniversalClient, cacheTTL time.Duration) tieredKit {
 	tb.Helper()
-	prefix := mustRedisTestPrefix(tb, c)
+	prefix := storagetest.MustRedisPrefix(tb, c)
 	return tieredKit{s: storage.NewTieredTokenStore(storage.NewSQLTokenStore(db), storage.NewRedisTokenStore(c, prefix), cacheTTL),
 		c: c, prefix: prefix}
 }
@@ -34,7 +34,7 @@ func mustTieredKit(tb testing.TB, db *storage.DB, c redis.UniversalClient, cache
 // without persistence would have lost them.
 func (k tieredKit) loseRedis(tb testing.TB) {
 	tb.Helper()
-	keys, err := redisKeys(tb.Context(), k.c, k.prefix)
+	keys, err := storagetest.RedisKeys(tb.Context(), k.c, k.prefix)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func (k tieredKit) newGrant(tb testing.TB) (f *resource.TokenFamily, access, ref
 // tokens; revoked tokens stay revoked, and revocations after the loss reach
 // the copies made since.
 func TestTieredTokenStoreRedisLoss(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
 		k := mustTieredKit(t, db, c, storage.DefaultTokenCacheTTL)
 		ctx := t.Context()
@@ -203,7 +203,7 @@ func TestTieredTokenStoreRedisLoss(t *testing.T) {
 // TestTieredTokenStoreCopiesExpire checks that a copy lives at most the
 // cache lifetime, and is made again from SQL after it.
 func TestTieredTokenStoreCopiesExpire(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	k := mustTieredKit(t, storagetest.MustOpenDB(t, storage.SQLite), c, 400*time.Millisecond)
 	device := k.newDeviceFamily(t)
 	if !k.cached(t, device) {
@@ -222,7 +222,7 @@ func TestTieredTokenStoreCopiesExpire(t *testing.T) {
 // TestTieredTokenStoreFillRacesRevocation races the copy that a miss makes
 // against revocations of the token: whichever wins, no copy may survive.
 func TestTieredTokenStoreFillRacesRevocation(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
 		k := mustTieredKit(t, db, c, storage.DefaultTokenCacheTTL)
 		revokers := map[string]func(d *resource.Token) error{
@@ -264,7 +264,7 @@ func TestTieredTokenStoreFillRacesRevocation(t *testing.T) {
 // token in Redis (access or device) costs one GET; a miss copies the token
 // with one script; an unknown token costs one GET and writes nothing.
 func TestTieredTokenStoreCommands(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	log := &commandLog{}
 	c.AddHook(log)
 	k := mustTieredKit(t, storagetest.MustOpenDB(t, storage.SQLite), c, storage.DefaultTokenCacheTTL)
@@ -299,7 +299,7 @@ func TestTieredTokenStoreCommands(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t)
 			}
-			before, err := redisKeys(t.Context(), k.c, k.prefix)
+			before, err := storagetest.RedisKeys(t.Context(), k.c, k.prefix)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +309,7 @@ func TestTieredTokenStoreCommands(t *testing.T) {
 				t.Fatalf("commands %q, want %q", got, tc.want)
 			}
 			if tc.name == "Unknown" {
-				after, err := redisKeys(context.Background(), k.c, k.prefix)
+				after, err := storagetest.RedisKeys(context.Background(), k.c, k.prefix)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -322,7 +322,7 @@ func TestTieredTokenStoreCommands(t *testing.T) {
 }
 
 func BenchmarkTieredFindToken(b *testing.B) {
-	k := mustTieredKit(b, storagetest.MustOpenDB(b, storage.SQLite), mustOpenTestRedis(b), storage.DefaultTokenCacheTTL)
+	k := mustTieredKit(b, storagetest.MustOpenDB(b, storage.SQLite), storagetest.MustOpenRedis(b), storage.DefaultTokenCacheTTL)
 	benchFindToken(b, k.s)
 }
 
@@ -330,7 +330,7 @@ func BenchmarkTieredFindToken(b *testing.B) {
 // tiers costs (a Redis GET and an SQL look-up by primary key), on each
 // database.
 func BenchmarkTieredFindTokenUnknown(b *testing.B) {
-	c := mustOpenTestRedis(b)
+	c := storagetest.MustOpenRedis(b)
 	for _, dialect := range storagetest.Dialects() {
 		b.Run(dialect, func(b *testing.B) {
 			if dialect == storage.Postgres {
@@ -355,7 +355,7 @@ func BenchmarkTieredFindTokenUnknown(b *testing.B) {
 // that the device and refresh tokens work, reuse of a refresh token rotated
 // out before the import is still detected, and a second import adds nothing.
 func TestTieredTokenStoreImportRedis(t *testing.T) {
-	c := mustOpenTestRedis(t)
+	c := storagetest.MustOpenRedis(t)
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
 		k := mustTieredKit(t, db, c, storage.DefaultTokenCacheTTL)
 		old := storage.NewRedisTokenStore(c, k.prefix)

@@ -83,8 +83,8 @@ func (ec *executionContext) _Application_grantTypes(ctx context.Context, field g
 			return obj.GrantTypes, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []resource.GrantType) graphql.Marshaler {
+			return ec.marshalNString2ᚕgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐGrantTypeᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -152,8 +152,8 @@ func (ec *executionContext) _Application_tokenEndpointAuthMethod(ctx context.Con
 			return obj.TokenEndpointAuthMethod, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v resource.AuthMethod) graphql.Marshaler {
+			return ec.marshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐAuthMethod(ctx, selections, v)
 		},
 		true,
 		true,
@@ -175,8 +175,8 @@ func (ec *executionContext) _Application_pkceEnforcement(ctx context.Context, fi
 			return obj.PKCEEnforcement, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v resource.PKCELevel) graphql.Marshaler {
+			return ec.marshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐPKCELevel(ctx, selections, v)
 		},
 		true,
 		true,

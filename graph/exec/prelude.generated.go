@@ -10,6 +10,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
+	"github.com/assetgate/assetgate/resource"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -1578,6 +1579,51 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐAuthMethod(ctx context.Context, v any) (resource.AuthMethod, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := resource.AuthMethod(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐAuthMethod(ctx context.Context, sel ast.SelectionSet, v resource.AuthMethod) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐGrantType(ctx context.Context, v any) (resource.GrantType, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := resource.GrantType(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐGrantType(ctx context.Context, sel ast.SelectionSet, v resource.GrantType) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐPKCELevel(ctx context.Context, v any) (resource.PKCELevel, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := resource.PKCELevel(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐPKCELevel(ctx context.Context, sel ast.SelectionSet, v resource.PKCELevel) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -1590,6 +1636,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐGrantTypeᚄ(ctx context.Context, v any) ([]resource.GrantType, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]resource.GrantType, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐGrantType(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐGrantTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []resource.GrantType) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2githubᚗcomᚋassetgateᚋassetgateᚋresourceᚐGrantType(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

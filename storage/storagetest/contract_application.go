@@ -15,7 +15,7 @@ func newApplication(customerID, ownerID string, created time.Time) *resource.App
 	return &resource.Application{
 		ID: id, CustomerID: customerID, OwnerID: ownerID, Name: "App " + id,
 		SecretHash:                  "secret-hash-" + id,
-		GrantTypes:                  []string{resource.GrantAuthorizationCode, resource.GrantRefreshToken, resource.GrantClientCredentials},
+		GrantTypes:                  []resource.GrantType{resource.GrantAuthorizationCode, resource.GrantRefreshToken, resource.GrantClientCredentials},
 		RedirectURIs:                []string{"https://app.example.com/callback", "com.example.app:/cb"},
 		PostLogoutRedirectURIs:      []string{"https://app.example.com/bye"},
 		TokenEndpointAuthMethod:     resource.AuthClientSecretBasic,
@@ -48,7 +48,10 @@ func MustCreateApplication(tb testing.TB, s resource.ApplicationStore, customerI
 // touching what it compares against.
 func clone(a *resource.Application) *resource.Application {
 	c := *a
-	for _, p := range []*[]string{&c.GrantTypes, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes} {
+	if c.GrantTypes != nil {
+		c.GrantTypes = append([]resource.GrantType{}, c.GrantTypes...)
+	}
+	for _, p := range []*[]string{&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes} {
 		if *p != nil {
 			*p = append([]string{}, *p...)
 		}
@@ -78,7 +81,7 @@ func TestApplicationStore(t *testing.T, apps resource.ApplicationStore, users re
 		t.Run("PublicDisabled", func(t *testing.T) {
 			a := newApplication(cust.ID, owner.ID, testTime(0))
 			a.SecretHash, a.TokenEndpointAuthMethod, a.PKCEEnforcement = "", resource.AuthNone, resource.PKCERequired
-			a.GrantTypes, a.Scopes = []string{resource.GrantDeviceCode}, []string{resource.ScopeMe}
+			a.GrantTypes, a.Scopes = []resource.GrantType{resource.GrantDeviceCode}, []string{resource.ScopeMe}
 			a.Enabled = false
 			want := clone(a)
 			requireCode(t, apps.CreateApplication(t.Context(), a), "")
@@ -86,11 +89,14 @@ func TestApplicationStore(t *testing.T, apps resource.ApplicationStore, users re
 		})
 		t.Run("EmptyLists", func(t *testing.T) {
 			a := newApplication(cust.ID, owner.ID, testTime(0))
-			a.GrantTypes, a.RedirectURIs, a.PostLogoutRedirectURIs, a.Scopes = []string{}, []string{}, nil, []string{}
+			a.GrantTypes, a.RedirectURIs, a.PostLogoutRedirectURIs, a.Scopes = []resource.GrantType{}, []string{}, nil, []string{}
 			requireCode(t, apps.CreateApplication(t.Context(), a), "")
 			got := find(t, a.ID)
+			if got.GrantTypes == nil || len(got.GrantTypes) != 0 {
+				t.Errorf("GrantTypes = %#v, want an empty, non-nil slice", got.GrantTypes)
+			}
 			for name, list := range map[string][]string{
-				"GrantTypes": got.GrantTypes, "RedirectURIs": got.RedirectURIs,
+				"RedirectURIs":           got.RedirectURIs,
 				"PostLogoutRedirectURIs": got.PostLogoutRedirectURIs, "Scopes": got.Scopes,
 			} {
 				if list == nil || len(list) != 0 {
@@ -180,7 +186,7 @@ func TestApplicationStore(t *testing.T, apps resource.ApplicationStore, users re
 			u := &resource.Application{
 				ID: a.ID, CustomerID: a.CustomerID, OwnerID: a.OwnerID,
 				Name: "Renamed", SecretHash: "rotated-hash",
-				GrantTypes:                  []string{resource.GrantDeviceCode},
+				GrantTypes:                  []resource.GrantType{resource.GrantDeviceCode},
 				RedirectURIs:                []string{},
 				PostLogoutRedirectURIs:      []string{"https://other.example.com/bye", "https://other.example.com/bye2"},
 				TokenEndpointAuthMethod:     resource.AuthClientSecretPost,

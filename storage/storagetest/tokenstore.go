@@ -36,8 +36,8 @@ func (k tokenKit) family(clientID, userID string, exp time.Time) *resource.Token
 
 // token returns a new token of kind in f expiring at exp (zero for never),
 // hashed as the server would hash it. It is not stored.
-func (k tokenKit) token(f *resource.TokenFamily, kind string, exp time.Time) *resource.Token {
-	prefix := map[string]string{resource.TokenAccess: resource.AccessTokenPrefix,
+func (k tokenKit) token(f *resource.TokenFamily, kind resource.TokenKind, exp time.Time) *resource.Token {
+	prefix := map[resource.TokenKind]string{resource.TokenAccess: resource.AccessTokenPrefix,
 		resource.TokenRefresh: resource.RefreshTokenPrefix, resource.TokenDevice: resource.DeviceTokenPrefix}[kind]
 	raw := resource.NewToken(prefix, f.ID)
 	t := &resource.Token{
