@@ -98,13 +98,19 @@ func (c *cli) migrate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
-	// open applied them; a second pass confirms nothing is pending.
-	applied, err := a.DB.Migrate(ctx)
+	// Opening applied what was pending; a second pass finds what another
+	// replica may have added meanwhile (nothing, usually).
+	more, err := a.DB.Migrate(ctx)
 	if err != nil {
 		return err
 	}
-	return c.print(map[string]any{"status": "up to date", "applied_now": len(applied), "database": a.DB.Dialect},
-		"migrations up to date ("+a.DB.Dialect+")")
+	applied := append(append([]string{}, a.Migrated...), more...)
+	if len(applied) == 0 {
+		return c.print(map[string]any{"status": "up to date", "applied_now": 0, "applied": applied, "database": a.DB.Dialect},
+			"migrations up to date ("+a.DB.Dialect+")")
+	}
+	return c.print(map[string]any{"status": "migrated", "applied_now": len(applied), "applied": applied, "database": a.DB.Dialect},
+		fmt.Sprintf("applied %d migrations (%s): %s", len(applied), a.DB.Dialect, strings.Join(applied, ", ")))
 }
 
 // tokensImportRedis copies the long-lived tokens that versions before the

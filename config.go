@@ -22,7 +22,10 @@ import (
 // config is everything the program is configured with. It is filled from the
 // environment, then from flags, and validated once at start.
 type config struct {
-	Addr          string
+	Addr string
+	// AddrGiven is whether ASSETGATE_ADDR set Addr (serve --demo listens
+	// on loopback only when no address was given).
+	AddrGiven     bool
 	DatabaseURL   string
 	RedisURL      string
 	Issuer        string
@@ -102,6 +105,7 @@ func defaultConfig(getenv func(string) string) config {
 			*v.dst = s
 		}
 	}
+	_, c.AddrGiven = lookup(getenv, "ASSETGATE_ADDR")
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration

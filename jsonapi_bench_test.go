@@ -184,7 +184,7 @@ func benchServer(tb testing.TB, env testEnv) string {
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "assetgate listening on "); ok {
+			if u, ok := listeningURL(sc.Text()); ok {
 				urlc <- u
 			}
 		}

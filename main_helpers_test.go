@@ -98,7 +98,7 @@ func startServer(t *testing.T, env testEnv, args ...string) *testServer {
 		for sc.Scan() {
 			line := sc.Text()
 			out.Write([]byte(line + "\n"))
-			if u, ok := strings.CutPrefix(line, "assetgate listening on "); ok {
+			if u, ok := listeningURL(line); ok {
 				urlc <- u
 			}
 		}
@@ -187,4 +187,18 @@ func mustCLI(t *testing.T, env testEnv, stdin string, args ...string) map[string
 		t.Fatalf("%v: %v\nstderr: %s", args, r.err, r.stderr)
 	}
 	return r.jsonOf(t)
+}
+
+// listeningURL returns the URL of serve's listening line, in its text form
+// ("assetgate listening on URL") or its --json form
+// ({"status":"listening","url":URL}).
+func listeningURL(line string) (string, bool) {
+	if u, ok := strings.CutPrefix(line, "assetgate listening on "); ok {
+		return u, true
+	}
+	var v struct{ Status, URL string }
+	if json.Unmarshal([]byte(line), &v) == nil && v.Status == "listening" && v.URL != "" {
+		return v.URL, true
+	}
+	return "", false
 }

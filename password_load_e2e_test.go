@@ -222,7 +222,7 @@ func startBinary(t *testing.T, env testEnv) *binaryServer {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "assetgate listening on "); ok {
+			if u, ok := listeningURL(sc.Text()); ok {
 				urlc <- u
 			}
 		}

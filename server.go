@@ -179,6 +179,9 @@ func graphConfig(c config) graph.Config {
 	return g
 }
 
+// demoAddr is where serve --demo listens when no address is given.
+const demoAddr = "127.0.0.1:8080"
+
 // serve runs the HTTP server until ctx is done, then shuts down gracefully:
 // in-flight requests finish (up to 20 s) before the stores close.
 func (c *cli) serve(ctx context.Context, args []string) error {
@@ -195,6 +198,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	// those lines are JSON records of this service's log. It is a setting
 	// of the whole process: the last serve started sets it.
 	redis.SetLogger(storage.RedisLogger{Log: log})
+	addrGiven := c.cfg.AddrGiven
+	fs.Visit(func(f *flag.Flag) { addrGiven = addrGiven || f.Name == "addr" })
+	loopbackOnly := false
+	if *demo && !addrGiven {
+		// The demo prints live credentials: unless told otherwise, only
+		// this machine may reach it.
+		c.cfg.Addr, loopbackOnly = demoAddr, true
+	}
 	a, err := open(ctx, c.cfg, log, true)
 	if err != nil {
 		return err
@@ -236,7 +247,22 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(c.stdout, "assetgate listening on %s\n", base)
+	note := ""
+	if loopbackOnly {
+		note = "the demo listens on 127.0.0.1 only; --addr or ASSETGATE_ADDR (e.g. :8080) opens it to other hosts"
+	}
+	if c.cfg.JSON {
+		line := map[string]string{"status": "listening", "url": base}
+		if note != "" {
+			line["note"] = note
+		}
+		_ = json.NewEncoder(c.stdout).Encode(line)
+	} else {
+		fmt.Fprintf(c.stdout, "assetgate listening on %s\n", base)
+		if note != "" {
+			fmt.Fprintln(c.stdout, note)
+		}
+	}
 	select {
 	case err := <-served:
 		return err

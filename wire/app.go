@@ -21,6 +21,9 @@ type App struct {
 	// DB is the database; Redis the Redis client, nil without one.
 	DB    *storage.DB
 	Redis redis.UniversalClient
+	// Migrated names the migrations New applied to the database it opened
+	// (none when a test gave it one).
+	Migrated []string
 	// Stores are the stores the services run on.
 	Stores Stores
 

@@ -168,11 +168,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	}
 	a := &App{cfg: cfg, DB: o.db, Redis: o.redis}
 	if a.DB == nil {
-		db, err := openDB(ctx, cfg)
+		db, applied, err := openDB(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
-		a.DB, a.ownsDB = db, true
+		a.DB, a.ownsDB, a.Migrated = db, true, applied
 	}
 	if a.Redis == nil && cfg.RedisURL != "" {
 		timeout := cfg.RedisTimeout
@@ -190,16 +190,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	return a, nil
 }
 
-// openDB opens and migrates the database of cfg.
-func openDB(ctx context.Context, cfg Config) (*storage.DB, error) {
+// openDB opens and migrates the database of cfg; it returns the names of
+// the migrations it applied.
+func openDB(ctx context.Context, cfg Config) (*storage.DB, []string, error) {
 	db, err := storage.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	applied, err := db.Migrate(ctx)
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if len(applied) > 0 {
 		cfg.Logger.Info("migrations applied", "names", applied)
@@ -209,5 +210,5 @@ func openDB(ctx context.Context, cfg Config) (*storage.DB, error) {
 	if cfg.DatabaseTimeout > 0 {
 		db.Timeout = cfg.DatabaseTimeout
 	}
-	return db, nil
+	return db, applied, nil
 }
