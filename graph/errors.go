@@ -190,19 +190,4 @@ func argumentPath(field string, fc *graphql.FieldContext) string {
 }
 
 // camel turns snake_case into camelCase; "" stays "".
-func camel(s string) string {
-	var b strings.Builder
-	up := false
-	for _, r := range s {
-		switch {
-		case r == '_':
-			up = true
-		case up:
-			b.WriteString(strings.ToUpper(string(r)))
-			up = false
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+func camel(s string) string { return resource.CamelCase(s) }

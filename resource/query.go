@@ -31,11 +31,14 @@ const (
 // filterPath returns the neutral path of the filter named name (in
 // snake_case, as QuerySpec.Filters lists it): "radius_lte" is
 // "filter.radiusLte".
-func filterPath(name string) string {
+func filterPath(name string) string { return PathFilterPrefix + CamelCase(name) }
+
+// CamelCase turns snake_case into camelCase ("radius_lte" is "radiusLte";
+// "" stays ""): the names of the neutral paths, and GraphQL's.
+func CamelCase(s string) string {
 	var b strings.Builder
-	b.WriteString(PathFilterPrefix)
 	up := false
-	for _, r := range name {
+	for _, r := range s {
 		switch {
 		case r == '_':
 			up = true
