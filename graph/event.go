@@ -68,7 +68,7 @@ func eventInput(in model.RecordEventInput) resource.EventInput {
 	if f := in.Payload.Fault.Value(); f != nil {
 		payload[resource.PayloadFault] = *f
 	}
-	return resource.EventInput{Type: strings.ToLower(string(in.Type)), OccurredAt: value(in.OccurredAt), Payload: payload}
+	return resource.EventInput{Type: resource.EventType(strings.ToLower(string(in.Type))), OccurredAt: value(in.OccurredAt), Payload: payload}
 }
 
 // permissions maps the schema's device permissions to the token
@@ -145,5 +145,5 @@ func (r *Resolver) follow(ctx context.Context, deviceID string) (<-chan *resourc
 // eventTypeOf returns the schema's type of an event: the resource type
 // upper-cased.
 func eventTypeOf(e *resource.Event) model.EventType {
-	return model.EventType(strings.ToUpper(e.Type))
+	return model.EventType(strings.ToUpper(string(e.Type)))
 }

@@ -47,7 +47,7 @@ func TestListQueries(t *testing.T) {
 		got := eventQuery(&model.EventFilter{Type: graphql.OmittableOf([]model.EventType{model.EventTypeTemperature}), Since: graphql.OmittableOf(&since),
 			Device: graphql.OmittableOf([]string{})}, []*model.EventOrder{{Field: model.EventOrderFieldOccurredAt}})
 		want := resource.ListQuery[resource.EventListFilter]{
-			Filter: resource.EventListFilter{Type: []string{resource.EventTemperature}, Since: &since, Device: []string{}},
+			Filter: resource.EventListFilter{Type: []string{string(resource.EventTemperature)}, Since: &since, Device: []string{}},
 			Sort:   []resource.SortField{{Field: resource.EventSortOccurredAt}},
 		}
 		if !reflect.DeepEqual(got, want) {

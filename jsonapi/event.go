@@ -53,7 +53,7 @@ func (p *eventPresenter) JSONAPIRelationshipLinks(string) *jsonapi.Links {
 }
 
 func (a *API) presentEvent(e *resource.Event) *eventPresenter {
-	return &eventPresenter{ID: e.ID, EventType: e.Type, OccurredAt: timeString(e.OccurredAt), ReceivedAt: timeString(e.ReceivedAt),
+	return &eventPresenter{ID: e.ID, EventType: string(e.Type), OccurredAt: timeString(e.OccurredAt), ReceivedAt: timeString(e.ReceivedAt),
 		Payload: e.Payload, Device: &devicePresenter{ID: e.DeviceID, base: a.base}, base: a.base}
 }
 
@@ -319,7 +319,7 @@ func readEventObject(raw json.RawMessage, pointer string) (resource.EventInput, 
 		}
 	}
 	if err := strictUnmarshal(attrs["event_type"], &in.Type); err != nil || in.Type == "" {
-		return in, badBody(at("event_type"), "event_type must be one of "+strings.Join(resource.EventTypes(), ", "))
+		return in, badBody(at("event_type"), "event_type must be one of "+strings.Join(resource.Names(resource.EventTypes()), ", "))
 	}
 	if rawTime, ok := attrs["occurred_at"]; ok && string(bytes.TrimSpace(rawTime)) != "null" {
 		var s string

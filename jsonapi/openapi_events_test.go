@@ -51,7 +51,7 @@ func eventResourceKinds() []resourceKind {
 	return []resourceKind{
 		{typ: typeEvents, schema: "Event", presenter: eventPresenter{}, relTypes: device,
 			extra: map[string]obj{
-				"event_type":  {"type": "string", "enum": toAny(resource.EventTypes())},
+				"event_type":  {"type": "string", "enum": toAny(resource.Names(resource.EventTypes()))},
 				"occurred_at": dateTime, "received_at": dateTime, "payload": ref("EventPayload"),
 			}},
 		{typ: typeDeviceStats, schema: "DeviceStats", presenter: deviceStatsPresenter{}, relTypes: device,
@@ -82,7 +82,7 @@ func eventSchemas() obj {
 	object := obj{"type": "object", "required": []any{"type", "attributes"}, "additionalProperties": false,
 		"properties": obj{"type": obj{"const": typeEvents}, "meta": obj{"type": "object"},
 			"attributes": obj{"type": "object", "required": []any{"event_type", "payload"}, "additionalProperties": false,
-				"properties": obj{"event_type": obj{"type": "string", "enum": toAny(resource.EventTypes())},
+				"properties": obj{"event_type": obj{"type": "string", "enum": toAny(resource.Names(resource.EventTypes()))},
 					"occurred_at": obj{"type": []any{"string", "null"}, "format": "date-time",
 						"description": "When the device observed the event; the time of ingest when omitted."},
 					"payload": ref("EventPayload")}}}}
@@ -153,7 +153,7 @@ func addEventDocs(paths obj) {
 		"schema": obj{"type": "string", "enum": []any{"true"}}}
 	descriptions := map[string]string{
 		"filter[device]": "Keep the events of these devices, comma-separated ids.",
-		"filter[type]":   "Keep events of these types, comma-separated: " + strings.Join(resource.EventTypes(), ", ") + ".",
+		"filter[type]":   "Keep events of these types, comma-separated: " + strings.Join(resource.Names(resource.EventTypes()), ", ") + ".",
 		"filter[since]":  "Keep events that occurred at or after this RFC 3339 time.",
 		"filter[until]":  "Keep events that occurred before this RFC 3339 time.",
 	}

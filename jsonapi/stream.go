@@ -161,9 +161,9 @@ func (a *API) endStream(sw *sseWriter, r *http.Request, err error) {
 		if err != nil {
 			a.log.ErrorContext(r.Context(), "jsonapi: event stream failed", "path", r.URL.Path, "err", err)
 		}
-		end = &resource.StreamEnd{Reason: "internal_error", Message: "The stream failed; reconnect with Last-Event-ID to resume."}
+		end = &resource.StreamEnd{Reason: resource.EndInternal, Message: "The stream failed; reconnect with Last-Event-ID to resume."}
 	}
-	data, _ := json.Marshal(map[string]string{"reason": end.Reason, "message": end.Message})
+	data, _ := json.Marshal(map[string]string{"reason": string(end.Reason), "message": end.Message})
 	sw.write("event: end\ndata: " + string(data) + "\n\n")
 }
 

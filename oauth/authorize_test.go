@@ -9,8 +9,9 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // mustRedirectError fails unless resp redirects to the callback with the
@@ -133,8 +134,9 @@ func TestAuthorizePages(t *testing.T) {
 		}
 	})
 	t.Run("OKSecureCookieForHTTPSIssuer", func(t *testing.T) {
-		srv := oauth.New(oauth.Config{Issuer: "https://auth.example.com", Key: e.key}, oauth.Deps{
-			Apps: e.apps, Users: e.users, Tokens: e.tokens, Ephemeral: e.ephemeral})
+		cfg := wiretest.Config()
+		cfg.Issuer, cfg.Key = "https://auth.example.com", e.key
+		srv := wiretest.MustNew(t, cfg, wire.WithDB(e.db)).OAuth
 		rec := httptest.NewRecorder()
 		srv.Authorize().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+params.Encode(), nil))
 		c := rec.Result().Cookies()

@@ -12,18 +12,22 @@ import (
 	"time"
 )
 
-// Event types. Each has its own payload (see ValidatePayload).
+// EventType is what an event reports; each type has its own payload (see
+// ValidatePayload). Its value is the one the APIs and the database show.
+type EventType string
+
+// Event types.
 const (
-	EventLocation    = "location"
-	EventTemperature = "temperature"
-	EventShock       = "shock"
-	EventBattery     = "battery"
-	EventStatus      = "status"
+	EventLocation    EventType = "location"
+	EventTemperature EventType = "temperature"
+	EventShock       EventType = "shock"
+	EventBattery     EventType = "battery"
+	EventStatus      EventType = "status"
 )
 
-// EventTypes lists the event types, in the order documents show them.
-func EventTypes() []string {
-	return []string{EventLocation, EventTemperature, EventShock, EventBattery, EventStatus}
+// EventTypes returns the event types, in the order documents show them.
+func EventTypes() []EventType {
+	return []EventType{EventLocation, EventTemperature, EventShock, EventBattery, EventStatus}
 }
 
 // Event is one report of a device. Its id is a UUIDv7 assigned at ingest;
@@ -34,7 +38,7 @@ type Event struct {
 	ID         string
 	CustomerID string
 	DeviceID   string
-	Type       string
+	Type       EventType
 	// OccurredAt is when the device observed the event (UTC).
 	OccurredAt time.Time
 	// ReceivedAt is when assetgate stored it (UTC).
@@ -74,7 +78,7 @@ type numberRange struct {
 
 // payloadNumbers lists, per event type, the numbers its payload requires.
 // status holds a boolean instead (see ValidatePayload).
-var payloadNumbers = map[string][]numberRange{
+var payloadNumbers = map[EventType][]numberRange{
 	EventLocation:    {{PayloadLatitude, -90, 90}, {PayloadLongitude, -180, 180}},
 	EventTemperature: {{PayloadCelsius, MinCelsius, MaxCelsius}},
 	EventShock:       {{PayloadG, 0, MaxShockG}},
@@ -94,10 +98,10 @@ var payloadNumbers = map[string][]numberRange{
 // float64, any Go integer, or json.Number. EInvalid pointing at "type" for
 // an unknown type, at "payload" for a missing payload, and at
 // "payload.KEY" for a missing, unknown, mistyped or out-of-range value.
-func ValidatePayload(typ string, payload map[string]any) (map[string]any, error) {
+func ValidatePayload(typ EventType, payload map[string]any) (map[string]any, error) {
 	nums, isNumeric := payloadNumbers[typ]
 	if !isNumeric && typ != EventStatus {
-		return nil, Invalidf("type", "type must be one of %s", strings.Join(EventTypes(), ", "))
+		return nil, Invalidf("type", "type must be one of %s", strings.Join(Names(EventTypes()), ", "))
 	}
 	if payload == nil {
 		return nil, Invalidf("payload", "payload is required")
@@ -168,7 +172,7 @@ func payloadNumber(v any) (float64, bool) {
 
 // EventInput is one event as a device or an application posts it.
 type EventInput struct {
-	Type string
+	Type EventType
 	// OccurredAt is when the device observed the event; zero means "now"
 	// (the time of ingest).
 	OccurredAt time.Time
@@ -209,7 +213,7 @@ func requestHash(batch bool, ins []EventInput, payloads []map[string]any) string
 	}
 	items := make([]item, len(ins))
 	for i, in := range ins {
-		items[i] = item{Type: in.Type, Payload: payloads[i]}
+		items[i] = item{Type: string(in.Type), Payload: payloads[i]}
 		if !in.OccurredAt.IsZero() {
 			items[i].OccurredAt = in.OccurredAt.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
 		}
@@ -261,7 +265,7 @@ type EventFilter struct {
 	// DeviceIDs keeps the events of these devices.
 	DeviceIDs []string
 	// Types keeps the events of these types.
-	Types []string
+	Types []EventType
 	// Since keeps events that occurred at or after it; Until those that
 	// occurred strictly before it.
 	Since *time.Time
@@ -419,11 +423,11 @@ func (f EventListFilter) Validate() (EventFilter, error) {
 			return out, Invalidf(filterPath(EventFilterType), "filter[type] must list event types")
 		}
 		for _, t := range types {
-			if !slices.Contains(EventTypes(), t) {
-				return out, Invalidf(filterPath(EventFilterType), "filter[type] must list event types: %s", strings.Join(EventTypes(), ", "))
+			if !slices.Contains(EventTypes(), EventType(t)) {
+				return out, Invalidf(filterPath(EventFilterType), "filter[type] must list event types: %s", strings.Join(Names(EventTypes()), ", "))
 			}
 		}
-		out.Types = types
+		out.Types = ValuesOf[EventType](types)
 	}
 	for _, t := range []struct {
 		v   *time.Time

@@ -15,7 +15,7 @@ import (
 func TestValidatePayload(t *testing.T) {
 	tests := []struct {
 		name    string
-		typ     string
+		typ     resource.EventType
 		payload map[string]any
 		field   string // "" when valid
 	}{

@@ -32,32 +32,39 @@ type Subscription interface {
 	Close()
 }
 
+// EndReason is why a live stream ends before its client leaves; its value
+// is the one streams send their clients.
+type EndReason string
+
 // Reasons a live stream ends before its client leaves.
 const (
 	// EndSlowConsumer: the subscriber's buffer was full.
-	EndSlowConsumer = "slow_consumer"
+	EndSlowConsumer EndReason = "slow_consumer"
 	// EndFanoutInterrupted: the bus lost its connection to Redis and may
 	// have missed events.
-	EndFanoutInterrupted = "fanout_interrupted"
+	EndFanoutInterrupted EndReason = "fanout_interrupted"
 	// EndShutdown: the server is shutting down.
-	EndShutdown = "shutdown"
+	EndShutdown EndReason = "shutdown"
 	// EndTokenRevoked: the stream's token was revoked or expired.
-	EndTokenRevoked = "token_revoked"
+	EndTokenRevoked EndReason = "token_revoked"
+	// EndInternal: the stream failed inside the server (the cause is
+	// logged).
+	EndInternal EndReason = "internal_error"
 )
 
 // StreamEnd is why a live stream ended early. Streams send it to the client
 // as their final event; a client resumes with Last-Event-ID.
 type StreamEnd struct {
-	Reason  string
+	Reason  EndReason
 	Message string
 }
 
 // Error implements the error interface.
-func (e *StreamEnd) Error() string { return e.Reason + ": " + e.Message }
+func (e *StreamEnd) Error() string { return string(e.Reason) + ": " + e.Message }
 
 // NewStreamEnd returns the StreamEnd of a reason, with its message.
-func NewStreamEnd(reason string) *StreamEnd {
-	msg := map[string]string{
+func NewStreamEnd(reason EndReason) *StreamEnd {
+	msg := map[EndReason]string{
 		EndSlowConsumer:      "The subscriber did not keep up with the events; reconnect with Last-Event-ID to resume.",
 		EndFanoutInterrupted: "The event fan-out was interrupted; reconnect with Last-Event-ID to resume.",
 		EndShutdown:          "The server is shutting down; reconnect with Last-Event-ID to resume.",
@@ -141,7 +148,7 @@ func (h *EventHub) Deliver(events ...*Event) {
 
 // DropAll ends every subscription with reason (EndFanoutInterrupted,
 // EndShutdown).
-func (h *EventHub) DropAll(reason string) {
+func (h *EventHub) DropAll(reason EndReason) {
 	var dropped []*hubSubscription
 	h.mu.Lock()
 	for _, set := range h.subs {

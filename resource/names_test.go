@@ -25,6 +25,10 @@ func TestClosedSets(t *testing.T) {
 			[]string{"draft", "published"}},
 		{"TokenKinds", resource.Names([]resource.TokenKind{resource.TokenAccess, resource.TokenRefresh, resource.TokenDevice}),
 			[]string{"access", "refresh", "device"}},
+		{"EventTypes", resource.Names(resource.EventTypes()), []string{"location", "temperature", "shock", "battery", "status"}},
+		{"EndReasons", resource.Names([]resource.EndReason{resource.EndSlowConsumer, resource.EndFanoutInterrupted, resource.EndShutdown,
+			resource.EndTokenRevoked, resource.EndInternal}), []string{"slow_consumer", "fanout_interrupted", "shutdown", "token_revoked",
+			"internal_error"}},
 	} {
 		t.Run("OK"+tc.name, func(t *testing.T) {
 			if !slices.Equal(tc.got, tc.want) {
@@ -38,9 +42,10 @@ func TestClosedSets(t *testing.T) {
 		resource.AuthMethods()[0] = resource.AuthNone
 		resource.PKCELevels()[0] = resource.PKCES256Required
 		resource.Scopes()[0] = resource.ScopeBasic
+		resource.EventTypes()[0] = resource.EventStatus
 		if resource.GrantTypes()[0] != resource.GrantAuthorizationCode || resource.OperatorGrants()[0] != resource.GrantImplicit ||
 			resource.AuthMethods()[0] != resource.AuthClientSecretBasic || resource.PKCELevels()[0] != resource.PKCEOptional ||
-			resource.Scopes()[0] != resource.ScopeMe {
+			resource.Scopes()[0] != resource.ScopeMe || resource.EventTypes()[0] != resource.EventLocation {
 			t.Fatal("a caller changed a closed set")
 		}
 	})

@@ -49,7 +49,7 @@ func (r *eventRow) event() (*resource.Event, error) {
 	if err := json.Unmarshal([]byte(r.Payload), &payload); err != nil {
 		return nil, fmt.Errorf("event %s: payload: %w", r.ID, err)
 	}
-	return &resource.Event{ID: r.ID, CustomerID: r.CustomerID, DeviceID: r.DeviceID, Type: r.Type,
+	return &resource.Event{ID: r.ID, CustomerID: r.CustomerID, DeviceID: r.DeviceID, Type: resource.EventType(r.Type),
 		OccurredAt: dbTime(r.OccurredAt), ReceivedAt: dbTime(r.ReceivedAt), Payload: payload}, nil
 }
 
@@ -308,7 +308,7 @@ func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resour
 		c.in("device_id", f.DeviceIDs)
 	}
 	if len(f.Types) > 0 {
-		c.in("type", f.Types)
+		c.in("type", resource.Names(f.Types))
 	}
 	if f.Since != nil {
 		c.add("occurred_at >= ?", dbTime(*f.Since))

@@ -95,14 +95,14 @@ func (b *RedisEventBus) Close() {
 
 // busEvent is an event on the wire.
 type busEvent struct {
-	ID         string         `json:"id"`
-	CustomerID string         `json:"customer_id"`
-	DeviceID   string         `json:"device_id"`
-	Type       string         `json:"type"`
-	OccurredAt time.Time      `json:"occurred_at"`
-	ReceivedAt time.Time      `json:"received_at"`
-	Payload    map[string]any `json:"payload"`
-	PrevID     string         `json:"prev_id,omitempty"`
+	ID         string             `json:"id"`
+	CustomerID string             `json:"customer_id"`
+	DeviceID   string             `json:"device_id"`
+	Type       resource.EventType `json:"type"`
+	OccurredAt time.Time          `json:"occurred_at"`
+	ReceivedAt time.Time          `json:"received_at"`
+	Payload    map[string]any     `json:"payload"`
+	PrevID     string             `json:"prev_id,omitempty"`
 }
 
 func (b *RedisEventBus) channel(customerID, deviceID string) string {

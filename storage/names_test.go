@@ -25,6 +25,8 @@ func TestClosedSetColumns(t *testing.T) {
 		if err := storage.NewSQLTokenStore(db).CreateFamily(t.Context(), f, tok); err != nil {
 			t.Fatal(err)
 		}
+		d := storagetest.MustCreateDevice(t, storage.NewDeviceStore(db), storagetest.NewDevice(c.ID, time.Now()))
+		ev := storagetest.MustCreateEvents(t, storage.NewEventStore(db), storagetest.NewEvent(c.ID, d.ID, resource.EventShock, time.Now()))[0]
 		for _, tc := range []struct {
 			name, query, arg, want string
 		}{
@@ -34,6 +36,7 @@ func TestClosedSetColumns(t *testing.T) {
 			{"PKCELevel", `SELECT pkce_enforcement FROM applications WHERE id = ?`, a.ID, "s256_required"},
 			{"ConfigurationState", `SELECT state FROM configurations WHERE id = ?`, conf.ID, "draft"},
 			{"TokenKind", `SELECT kind FROM tokens WHERE hash = ?`, tok.Hash, "refresh"},
+			{"EventType", `SELECT type FROM events WHERE id = ?`, ev.ID, "shock"},
 		} {
 			t.Run("OK"+tc.name, func(t *testing.T) {
 				var got string

@@ -10,8 +10,8 @@ import (
 
 // NewEvent returns an event of a device (no id: stores assign it) of the
 // given type with a valid payload, occurring at occurred.
-func NewEvent(customerID, deviceID, typ string, occurred time.Time) *resource.Event {
-	payload := map[string]map[string]any{
+func NewEvent(customerID, deviceID string, typ resource.EventType, occurred time.Time) *resource.Event {
+	payload := map[resource.EventType]map[string]any{
 		resource.EventLocation:    {resource.PayloadLatitude: 48.8566, resource.PayloadLongitude: 2.3522},
 		resource.EventTemperature: {resource.PayloadCelsius: 21.5},
 		resource.EventShock:       {resource.PayloadG: 3.25},
@@ -149,7 +149,7 @@ func TestEventStore(t *testing.T, events resource.EventStore, devices resource.D
 		})
 	})
 	t.Run("Idempotency", func(t *testing.T) {
-		batch := func(d *resource.Device, key, hash string, types ...string) *resource.EventBatch {
+		batch := func(d *resource.Device, key, hash string, types ...resource.EventType) *resource.EventBatch {
 			b := &resource.EventBatch{CustomerID: cust.ID, DeviceID: d.ID, IdempotencyKey: key, RequestHash: hash}
 			for i, typ := range types {
 				b.Events = append(b.Events, NewEvent(cust.ID, d.ID, typ, testTime(time.Duration(i)*time.Second)))

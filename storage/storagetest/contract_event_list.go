@@ -41,9 +41,9 @@ func testEventList(t *testing.T, events resource.EventStore, newDevice func(t *t
 			want: []string{f[1].ID, f[0].ID}, total: 2},
 		{name: "Devices", q: resource.EventQuery{Filter: resource.EventFilter{DeviceIDs: []string{d1.ID, d2.ID}}, Sort: asc, Limit: 2},
 			want: []string{e[0].ID, f[0].ID}, total: 6},
-		{name: "Type", q: resource.EventQuery{Filter: resource.EventFilter{DeviceIDs: []string{d1.ID, d2.ID}, Types: []string{resource.EventShock}}, Sort: asc, Limit: 100},
+		{name: "Type", q: resource.EventQuery{Filter: resource.EventFilter{DeviceIDs: []string{d1.ID, d2.ID}, Types: []resource.EventType{resource.EventShock}}, Sort: asc, Limit: 100},
 			want: []string{e[0].ID, f[0].ID, e[2].ID}, total: 3},
-		{name: "Types", q: resource.EventQuery{Filter: resource.EventFilter{DeviceIDs: []string{d1.ID}, Types: []string{resource.EventBattery, resource.EventLocation}}, Sort: desc, Limit: 100},
+		{name: "Types", q: resource.EventQuery{Filter: resource.EventFilter{DeviceIDs: []string{d1.ID}, Types: []resource.EventType{resource.EventBattery, resource.EventLocation}}, Sort: desc, Limit: 100},
 			want: []string{e[3].ID, e[1].ID}, total: 2},
 		{name: "SinceUntil", q: resource.EventQuery{Filter: resource.EventFilter{DeviceIDs: []string{d1.ID, d2.ID}, Since: ptr(30 * time.Minute), Until: ptr(2 * time.Hour)}, Sort: asc, Limit: 100},
 			want: []string{f[0].ID, e[1].ID, e[2].ID, e[3].ID}, total: 4},
@@ -68,7 +68,7 @@ func testEventList(t *testing.T, events resource.EventStore, newDevice func(t *t
 	}
 	t.Run("Payload", func(t *testing.T) {
 		got, _, err := events.ListEvents(t.Context(), customerID, resource.EventQuery{
-			Filter: resource.EventFilter{DeviceIDs: []string{d1.ID}, Types: []string{resource.EventLocation}}, Sort: asc, Limit: 10})
+			Filter: resource.EventFilter{DeviceIDs: []string{d1.ID}, Types: []resource.EventType{resource.EventLocation}}, Sort: asc, Limit: 10})
 		requireCode(t, err, "")
 		requireEqual(t, got, stored(e[1]))
 	})
