@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -41,8 +42,8 @@ const introspectionAllowance = 4
 // may hold at most fields fields plus the introspection allowance, so
 // fragments nobody spreads cannot carry a large selection to the
 // validator. Fragment cycles are refused here too. Documents that pass are
-// remembered in a small cache, so a client's repeated document is parsed
-// once more, not twice, per request.
+// remembered (by their SHA-256) in a small cache, so a client's repeated
+// document is not parsed twice per request.
 type shapeLimits struct {
 	depth, fields, aliases int
 	tokens                 int
@@ -74,7 +75,10 @@ func (l *shapeLimits) MutateOperationParameters(ctx context.Context, params *gra
 	if params.Query == "" {
 		return nil // gqlgen refuses it, or APQ has not resolved it yet
 	}
-	if _, ok := l.passed.Get(ctx, params.Query); ok {
+	// Keyed by a hash: a document may be as large as a request body.
+	sum := sha256.Sum256([]byte(params.Query))
+	key := string(sum[:])
+	if _, ok := l.passed.Get(ctx, key); ok {
 		return nil
 	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: params.Query}, l.tokens)
@@ -84,7 +88,7 @@ func (l *shapeLimits) MutateOperationParameters(ctx context.Context, params *gra
 	if gerr := l.check(doc, params.OperationName); gerr != nil {
 		return gerr
 	}
-	l.passed.Add(ctx, params.Query, struct{}{})
+	l.passed.Add(ctx, key, struct{}{})
 	return nil
 }
 
