@@ -154,7 +154,10 @@ func (s *Server) authorizeFailed(w http.ResponseWriter, ar *authRequest, err err
 // (access_denied on deny) are redirected for every client.
 func (s *Server) requestFailed(w http.ResponseWriter, ar *authRequest, err error) {
 	var e *Error
-	if ar != nil && !ar.app.RedirectURIsTrusted && errors.As(err, &e) && e.Code != CodeServerError {
+	if ar != nil && !ar.app.RedirectURIsTrusted && errors.As(err, &e) &&
+		e.Code != CodeServerError && e.Code != CodeTemporarilyUnavailable {
+		// Failures of the server (500, 503 with Retry-After) keep their
+		// own page.
 		s.renderOAuthError(w, e)
 		return
 	}
