@@ -58,6 +58,14 @@ func newAPIClient(t testing.TB, base string) *http.Client {
 	if err != nil {
 		t.Fatalf("load OpenAPI document: %v", err)
 	}
+	// A relative server URL is relative to where the document was
+	// fetched from (OpenAPI 3.1 §4.8.5), here the test server.
+	docURL, _ := url.Parse(base + "/api/v1/openapi.json")
+	for _, srv := range doc.Servers {
+		if u, err := url.Parse(srv.URL); err == nil && !u.IsAbs() {
+			srv.URL = strings.TrimSuffix(docURL.ResolveReference(u).String(), "/")
+		}
+	}
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		t.Fatalf("OpenAPI router: %v", err)

@@ -10,7 +10,7 @@ import (
 	"github.com/assetgate/assetgate/jsonapi"
 )
 
-// TestNoRoute checks issue 18 item 14: a path no route serves answers a
+// TestNoRoute checks that a path no route serves answers a
 // small branded HTML page to browsers and a JSON error to everyone else,
 // with the security headers of the OAuth pages; a path served with other
 // methods answers 405 with Allow the same way; /api/v1 keeps its JSON:API

@@ -9,7 +9,7 @@ import (
 	"github.com/assetgate/assetgate/resource"
 )
 
-// TestPublicClientPKCE checks issue 18 item 7 through every way an
+// TestPublicClientPKCE checks the PKCE rule of public clients through every way an
 // application is written and read: a public client (token endpoint
 // authentication none) must use PKCE (RFC 9700 §2.1.1), so JSON:API,
 // GraphQL and the CLI all refuse pkce_enforcement optional for it, naming

@@ -133,7 +133,7 @@ type (
 	eventFilter         = resource.EventListFilter
 )
 
-// deviceFilters are the filters of the device lists (DESIGN §5).
+// deviceFilters are the filters of the device lists.
 var deviceFilters = filterFields[deviceFilter]{
 	textFilter(resource.DeviceFilterSearch, func(f *deviceFilter) **string { return &f.Search }),
 	textFilter(resource.DeviceFilterIMEI, func(f *deviceFilter) **string { return &f.IMEI }),

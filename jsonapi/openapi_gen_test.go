@@ -175,11 +175,17 @@ func generateOpenAPI(t *testing.T, a *API) obj {
 	for p, item := range oauthPaths() {
 		prefixed[p] = item
 	}
+	for p, item := range servicePaths() {
+		prefixed[p] = item
+	}
 	return obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "assetgate", "version": "1.0.0",
-			"description": "The JSON:API 1.1 resource API (application/vnd.api+json) and the OAuth 2.0 endpoints of assetgate."},
-		"paths": prefixed,
+			"description": "The JSON:API 1.1 resource API (application/vnd.api+json), the OAuth 2.0 endpoints, GraphQL and the health checks of assetgate."},
+		// Relative to the address the document was fetched from: the
+		// service's issuer.
+		"servers": []any{obj{"url": "/", "description": "this assetgate server (its issuer)"}},
+		"paths":   prefixed,
 		"components": obj{"schemas": schemas(), "parameters": sharedParameters(a), "responses": errorResponses(), "securitySchemes": obj{
 			"bearer":      obj{"type": "http", "scheme": "bearer", "description": "An access token (scope me, app or basic) or a device token."},
 			"clientBasic": obj{"type": "http", "scheme": "basic", "description": "client_id and client_secret (client_secret_basic)."}}},

@@ -91,9 +91,91 @@ func oauthPaths() obj {
 			"security": client, "requestBody": form("DeviceAuthorizationRequest"),
 			"responses": oauthErrors(obj{"200": jsonResp("The device and user codes.", "DeviceAuthorizationResponse")}, "400", "401", "429", "500"),
 		}},
+		"/oauth/authorize": authorizePaths(),
+		"/device":          devicePagePaths(),
 		"/.well-known/oauth-authorization-server": obj{"get": obj{
 			"operationId": "oauthMetadata", "summary": "Authorization server metadata (RFC 8414).", "security": []any{},
 			"responses": obj{"200": jsonResp("The metadata.", "AuthorizationServerMetadata")},
 		}},
+	}
+}
+
+// htmlResp is a response that is an HTML page of assetgate's.
+func htmlResp(desc string) obj {
+	return obj{"description": desc, "content": obj{"text/html": obj{"schema": obj{"type": "string"}}}}
+}
+
+// authorizePaths documents the authorization endpoint: HTML pages for a
+// browser, answered with redirects to the client's redirect URI.
+func authorizePaths() obj {
+	redirect := obj{"description": "To the client's redirect URI with code (or the implicit grant's fragment), state and iss (RFC 9207), " +
+		"or an RFC 6749 §4.1.2.1 error; errors found before the user has seen an application whose redirect URIs no operator vouched for " +
+		"are shown on assetgate's own page instead (RFC 9700 §4.11.2).",
+		"headers": obj{"Location": obj{"schema": obj{"type": "string", "format": "uri"}}}}
+	page := func(id, summary string) obj {
+		return obj{"operationId": id, "summary": summary, "security": []any{},
+			"responses": obj{"200": htmlResp("The login or consent page."), "302": redirect,
+				"400": htmlResp("The request cannot be redirected (unknown client, redirect_uri mismatch, or an untrusted client's early error)."),
+				"429": htmlResp("Too many failed logins (Retry-After)."), "503": htmlResp("The service is temporarily unavailable (Retry-After).")}}
+	}
+	return obj{
+		"get":    page("oauthAuthorize", "Authorization request (RFC 6749 §4.1.1, PKCE RFC 7636): shows the login page, then the consent page."),
+		"post":   page("oauthAuthorizeSubmit", "The login and consent forms (with their CSRF token): log in, approve or deny."),
+		"delete": page("oauthAuthorizeDeny", "Deny the authorization request (access_denied)."),
+	}
+}
+
+// devicePagePaths documents the page where a user enters a device's user
+// code (RFC 8628 §3.3).
+func devicePagePaths() obj {
+	page := func(id, summary string) obj {
+		return obj{"operationId": id, "summary": summary, "security": []any{},
+			"responses": obj{"200": htmlResp("The user code, login or approval page."),
+				"400": htmlResp("An unknown or expired user code, or a bad form."), "429": htmlResp("Too many wrong user codes (Retry-After)."),
+				"503": htmlResp("The service is temporarily unavailable (Retry-After).")}}
+	}
+	return obj{
+		"get":  page("devicePage", "The device verification page (verification_uri; ?user_code= prefills it)."),
+		"post": page("devicePageSubmit", "The user code, login and approval forms."),
+	}
+}
+
+// servicePaths documents the routes outside the JSON:API and OAuth ones:
+// GraphQL and the health checks.
+func servicePaths() obj {
+	gqlResp := func(desc string) obj {
+		return obj{"description": desc, "content": obj{"application/json": obj{"schema": obj{"type": "object",
+			"properties": obj{"data": obj{"type": []any{"object", "null"}}, "errors": obj{"type": "array", "items": obj{"type": "object",
+				"required": []any{"message"}, "properties": obj{"message": obj{"type": "string"},
+					"extensions": obj{"type": "object", "properties": obj{"code": obj{"type": "string"}}}}}}}}}}}
+	}
+	gqlErrors := obj{
+		"200": gqlResp("A GraphQL response: data and, per failed field, an error with extensions.code."),
+		"401": gqlResp("No or an invalid bearer token (UNAUTHENTICATED)."),
+		"405": gqlResp("A mutation or subscription sent with GET (METHOD_NOT_ALLOWED)."),
+		"413": gqlResp("The request body is too large."),
+		"422": gqlResp("A document that cannot be parsed or validated, or past a limit."),
+		"503": gqlResp("A store did not answer in time (UNAVAILABLE, Retry-After)."),
+	}
+	graphql := obj{"summary": "GraphQL over HTTP (the same services as JSON:API); subscriptions over WebSocket (graphql-transport-ws) on GET with Upgrade.",
+		"security": []any{obj{"bearer": []any{}}}, "responses": gqlErrors}
+	get := obj{"operationId": "graphqlGet", "parameters": []any{
+		obj{"name": "query", "in": "query", "schema": obj{"type": "string"}},
+		obj{"name": "variables", "in": "query", "schema": obj{"type": "string"}},
+		obj{"name": "extensions", "in": "query", "schema": obj{"type": "string"}, "description": "Automatic persisted queries."}}}
+	post := obj{"operationId": "graphqlPost", "requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": obj{"type": "object",
+		"properties": obj{"query": obj{"type": "string"}, "operationName": obj{"type": "string"}, "variables": obj{"type": "object"}, "extensions": obj{"type": "object"}}}}}}}
+	for k, v := range graphql {
+		get[k], post[k] = v, v
+	}
+	health := func(id, summary string, codes obj) obj {
+		return obj{"get": obj{"operationId": id, "summary": summary, "security": []any{}, "responses": codes}}
+	}
+	status := obj{"description": "The status.", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}
+	return obj{
+		"/graphql": obj{"get": get, "post": post},
+		"/healthz": health("healthz", "Answers while the process lives.", obj{"200": status}),
+		"/readyz": health("readyz", "Whether the database (and Redis, when configured) answer.", obj{"200": status,
+			"503": obj{"description": "A dependency is down (named in checks; Retry-After).", "content": obj{"application/json": obj{"schema": obj{"type": "object"}}}}}),
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// This file holds the reference rows of issue 12, done as a careful
+// This file holds the reference rows of make bench, done as a careful
 // hand-written server would: one Redis GET for the token, then
 //
 //	GET  /pg-row     one PostgreSQL row by primary key;
