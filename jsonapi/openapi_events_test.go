@@ -108,10 +108,6 @@ func eventSchemas() obj {
 		"DeviceTokenListDocument": obj{"type": "object", "required": []any{"data", "links", "meta"}, "additionalProperties": false,
 			"properties": obj{"data": obj{"type": "array", "items": ref("DeviceToken")}, "links": ref("Links"), "meta": ref("ListMeta"),
 				"jsonapi": ref("JSONAPI")}},
-		"StreamEnd": obj{"type": "object", "required": []any{"reason", "message"}, "properties": obj{
-			"reason": obj{"type": "string", "enum": []any{resource.EndSlowConsumer, resource.EndFanoutInterrupted,
-				resource.EndShutdown, resource.EndTokenRevoked, "internal_error"}},
-			"message": obj{"type": "string"}}},
 	}
 }
 
@@ -127,7 +123,8 @@ func addEventDocs(paths obj) {
 	errs["200"] = obj{"description": "A Server-Sent Events stream. Each event has the event's id as its id: and a data: line " +
 		"with the events resource object; a comment line (: heartbeat) comes every " + DefaultStreamHeartbeat.String() +
 		". The stream's first block sets the resume point (an id: line without data). It ends with an event named end " +
-		"whose data is a StreamEnd (a slow consumer, an interrupted fan-out, shutdown, or a revoked token).",
+		"whose data is an object with a reason (slow_consumer, fanout_interrupted, shutdown, token_revoked or internal_error) " +
+		"and a message.",
 		"content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}
 	addOperation(paths, streamPath, "get", obj{
 		"operationId": "getDevicesIdEventsStream",

@@ -178,7 +178,7 @@ func generateOpenAPI(t *testing.T, a *API) obj {
 	for p, item := range servicePaths() {
 		prefixed[p] = item
 	}
-	return obj{
+	doc := obj{
 		"openapi": "3.1.0",
 		"info": obj{"title": "assetgate", "version": "1.0.0",
 			"description": "The JSON:API 1.1 resource API (application/vnd.api+json), the OAuth 2.0 endpoints, GraphQL and the health checks of assetgate."},
@@ -189,6 +189,54 @@ func generateOpenAPI(t *testing.T, a *API) obj {
 		"components": obj{"schemas": schemas(), "parameters": sharedParameters(a), "responses": errorResponses(), "securitySchemes": obj{
 			"bearer":      obj{"type": "http", "scheme": "bearer", "description": "An access token (scope me, app or basic) or a device token."},
 			"clientBasic": obj{"type": "http", "scheme": "basic", "description": "client_id and client_secret (client_secret_basic)."}}},
+	}
+	pruneUnusedSchemas(doc)
+	return doc
+}
+
+// pruneUnusedSchemas drops the component schemas that nothing in doc
+// refers to, directly or through other schemas: the generator makes every
+// document shape of every type, and a type without a list route has no
+// list document to show.
+func pruneUnusedSchemas(doc obj) {
+	schemas := doc["components"].(obj)["schemas"].(obj)
+	const prefix = "#/components/schemas/"
+	used := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case obj:
+			for k, x := range v {
+				if ref, ok := x.(string); ok && k == "$ref" && strings.HasPrefix(ref, prefix) {
+					name := strings.TrimPrefix(ref, prefix)
+					if !used[name] {
+						used[name] = true
+						walk(schemas[name])
+					}
+					continue
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for k, v := range doc {
+		if k != "components" {
+			walk(v)
+		}
+	}
+	for k, v := range doc["components"].(obj) {
+		if k != "schemas" {
+			walk(v)
+		}
+	}
+	for name := range schemas {
+		if !used[name] {
+			delete(schemas, name)
+		}
 	}
 }
 

@@ -1,9 +1,13 @@
 package jsonapi
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestOpenAPIRequestSchemasUsed checks that every request body schema of
@@ -68,5 +72,23 @@ func TestOpenAPICoversTheService(t *testing.T) {
 				t.Errorf("%s %s lists no 4xx answer", method, path)
 			}
 		}
+	}
+}
+
+// TestOpenAPIRedoclyLint lints the document with the Redocly CLI
+// (scripts/openapi-lint.sh installs the pinned version with npm): no
+// error and no warning but the ones tools/redocly accepts with a reason.
+func TestOpenAPIRedoclyLint(t *testing.T) {
+	if _, err := exec.LookPath("npm"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("npm is not installed: CI must lint the OpenAPI document")
+		}
+		t.Skip("npm is not installed: the OpenAPI document cannot be linted with the Redocly CLI")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "../scripts/openapi-lint.sh").CombinedOutput()
+	if err != nil {
+		t.Fatalf("redocly lint: %v\n%s", err, out)
 	}
 }
