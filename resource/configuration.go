@@ -117,11 +117,14 @@ type ConfigurationInput struct {
 	Settings Settings
 }
 
-// ConfigurationPatch changes some fields of a draft. Null settings clear
-// every setting; the name cannot be null.
+// ConfigurationPatch changes some fields of a draft. Settings are a JSON
+// merge patch (RFC 7396) of the draft's settings: a key the patch leaves
+// out keeps its value, a null key removes that setting (back to the
+// device's default), a value sets it; null settings clear every setting.
+// The name cannot be null.
 type ConfigurationPatch struct {
 	Name     Optional[string]
-	Settings Optional[Settings]
+	Settings Optional[SettingsPatch]
 }
 
 // ConfigurationService holds the rules for configurations and their
@@ -250,7 +253,8 @@ func (s *ConfigurationService) Create(ctx context.Context, in ConfigurationInput
 	return c, nil
 }
 
-// Update changes the fields of a draft that patch sets. ENotFound;
+// Update changes the fields of a draft that patch sets, merging its
+// settings into the draft's (see ConfigurationPatch). ENotFound;
 // EConflict for a published configuration; EInvalid for a bad name or
 // settings; EUnauthenticated, EForbidden.
 func (s *ConfigurationService) Update(ctx context.Context, id string, patch ConfigurationPatch) (*Configuration, error) {
@@ -273,7 +277,7 @@ func (s *ConfigurationService) Update(ctx context.Context, id string, patch Conf
 		}
 	}
 	if patch.Settings.Set {
-		c.Settings = patch.Settings.Value
+		c.Settings = patch.Settings.Value.Apply(c.Settings)
 		if patch.Settings.Null {
 			c.Settings = Settings{}
 		}

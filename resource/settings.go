@@ -54,12 +54,53 @@ func SettingKeys() []string {
 	return keys
 }
 
+// SettingsPatch is a JSON merge patch (RFC 7396) of settings, as a PATCH
+// of a configuration gives it: an absent key (Set false) keeps its value,
+// a null one removes it (the device is back to its default), a value sets
+// it.
+type SettingsPatch struct {
+	ReportingIntervalS      Optional[int]
+	TemperatureLogIntervalS Optional[int]
+	ShockThresholdG         Optional[float64]
+}
+
+// Apply returns s with the patch merged in.
+func (p SettingsPatch) Apply(s Settings) Settings {
+	s.ReportingIntervalS = merge(s.ReportingIntervalS, p.ReportingIntervalS)
+	s.TemperatureLogIntervalS = merge(s.TemperatureLogIntervalS, p.TemperatureLogIntervalS)
+	s.ShockThresholdG = merge(s.ShockThresholdG, p.ShockThresholdG)
+	return s
+}
+
+// merge returns the value of one setting after the patch o.
+func merge[T any](old *T, o Optional[T]) *T {
+	switch {
+	case !o.Set:
+		return old
+	case o.Null:
+		return nil
+	}
+	return ptr(o.Value)
+}
+
 // ParseSettings reads a settings object as decoded from JSON (numbers as
 // float64 or json.Number). A null value leaves the key unset. EInvalid with
 // Field "settings.<key>" for an unknown key, a value of the wrong type or
 // one out of range.
 func ParseSettings(raw map[string]any) (Settings, error) {
-	var s Settings
+	p, err := ParseSettingsPatch(raw)
+	if err != nil {
+		return Settings{}, err
+	}
+	return p.Apply(Settings{}), nil
+}
+
+// ParseSettingsPatch reads a settings object of a PATCH, decoded from JSON
+// like ParseSettings, as a merge patch: a null value removes the key. The
+// values it sets are checked against their ranges; errors as for
+// ParseSettings.
+func ParseSettingsPatch(raw map[string]any) (SettingsPatch, error) {
+	var p SettingsPatch
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -68,30 +109,38 @@ func ParseSettings(raw map[string]any) (Settings, error) {
 	for _, k := range keys {
 		i := slices.IndexFunc(settingRanges, func(r settingRange) bool { return r.key == k })
 		if i < 0 {
-			return s, Invalidf("settings."+k, "unknown setting %q; known: %s", k, orNone(SettingKeys()))
+			return p, Invalidf("settings."+k, "unknown setting %q; known: %s", k, orNone(SettingKeys()))
 		}
 		if raw[k] == nil {
+			switch k {
+			case SettingReportingIntervalS:
+				p.ReportingIntervalS = Null[int]()
+			case SettingTemperatureLogIntervalS:
+				p.TemperatureLogIntervalS = Null[int]()
+			case SettingShockThresholdG:
+				p.ShockThresholdG = Null[float64]()
+			}
 			continue
 		}
 		x, ok := number(raw[k])
 		if !ok {
-			return s, Invalidf("settings."+k, "setting %s must be a number", k)
+			return p, Invalidf("settings."+k, "setting %s must be a number", k)
 		}
 		if settingRanges[i].integer {
 			if x != math.Trunc(x) || math.Abs(x) > 1e15 {
-				return s, Invalidf("settings."+k, "setting %s must be an integer", k)
+				return p, Invalidf("settings."+k, "setting %s must be an integer", k)
 			}
 		}
 		switch k {
 		case SettingReportingIntervalS:
-			s.ReportingIntervalS = ptr(int(x))
+			p.ReportingIntervalS = Some(int(x))
 		case SettingTemperatureLogIntervalS:
-			s.TemperatureLogIntervalS = ptr(int(x))
+			p.TemperatureLogIntervalS = Some(int(x))
 		case SettingShockThresholdG:
-			s.ShockThresholdG = ptr(x)
+			p.ShockThresholdG = Some(x)
 		}
 	}
-	return s, s.Validate()
+	return p, p.Apply(Settings{}).Validate()
 }
 
 // Validate checks every set value against its range; EInvalid with Field
