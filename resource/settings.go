@@ -86,30 +86,34 @@ func merge[T any](old *T, o Optional[T]) *T {
 // ParseSettings reads a settings object as decoded from JSON (numbers as
 // float64 or json.Number). A null value leaves the key unset. EInvalid with
 // Field "settings.<key>" for an unknown key, a value of the wrong type or
-// one out of range.
+// one out of range, one *Error per key (Errors when there are several).
 func ParseSettings(raw map[string]any) (Settings, error) {
 	p, err := ParseSettingsPatch(raw)
-	if err != nil {
-		return Settings{}, err
-	}
-	return p.Apply(Settings{}), nil
+	s := p.Apply(Settings{})
+	var bad invalids
+	_ = bad.add(err)
+	_ = bad.add(s.Validate())
+	return s, bad.err()
 }
 
 // ParseSettingsPatch reads a settings object of a PATCH, decoded from JSON
-// like ParseSettings, as a merge patch: a null value removes the key. The
-// values it sets are checked against their ranges; errors as for
-// ParseSettings.
+// like ParseSettings, as a merge patch: a null value removes the key.
+// EInvalid as for ParseSettings, but ranges are left to Settings.Validate,
+// which the service applies to the merged settings (so that they are
+// reported with the other attributes' errors).
 func ParseSettingsPatch(raw map[string]any) (SettingsPatch, error) {
 	var p SettingsPatch
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // report the same key every time
+	sort.Strings(keys) // report the keys in the same order every time
+	var bad invalids
 	for _, k := range keys {
 		i := slices.IndexFunc(settingRanges, func(r settingRange) bool { return r.key == k })
 		if i < 0 {
-			return p, Invalidf("settings."+k, "unknown setting %q; known: %s", k, orNone(SettingKeys()))
+			_ = bad.add(Invalidf("settings."+k, "unknown setting %q; known: %s", k, orNone(SettingKeys())))
+			continue
 		}
 		if raw[k] == nil {
 			switch k {
@@ -124,12 +128,12 @@ func ParseSettingsPatch(raw map[string]any) (SettingsPatch, error) {
 		}
 		x, ok := number(raw[k])
 		if !ok {
-			return p, Invalidf("settings."+k, "setting %s must be a number", k)
+			_ = bad.add(Invalidf("settings."+k, "setting %s must be a number", k))
+			continue
 		}
-		if settingRanges[i].integer {
-			if x != math.Trunc(x) || math.Abs(x) > 1e15 {
-				return p, Invalidf("settings."+k, "setting %s must be an integer", k)
-			}
+		if settingRanges[i].integer && (x != math.Trunc(x) || math.Abs(x) > 1e15) {
+			_ = bad.add(Invalidf("settings."+k, "setting %s must be an integer", k))
+			continue
 		}
 		switch k {
 		case SettingReportingIntervalS:
@@ -140,12 +144,14 @@ func ParseSettingsPatch(raw map[string]any) (SettingsPatch, error) {
 			p.ShockThresholdG = Some(x)
 		}
 	}
-	return p, p.Apply(Settings{}).Validate()
+	return p, bad.err()
 }
 
 // Validate checks every set value against its range; EInvalid with Field
-// "settings.<key>".
+// "settings.<key>", one *Error per key out of range (Errors when there are
+// several).
 func (s Settings) Validate() error {
+	var bad invalids
 	for _, r := range settingRanges {
 		var x float64
 		switch r.key {
@@ -166,10 +172,10 @@ func (s Settings) Validate() error {
 			x = *s.ShockThresholdG
 		}
 		if math.IsNaN(x) || x < r.min || x > r.max {
-			return Invalidf("settings."+r.key, "setting %s must be between %g and %g", r.key, r.min, r.max)
+			_ = bad.add(Invalidf("settings."+r.key, "setting %s must be between %g and %g", r.key, r.min, r.max))
 		}
 	}
-	return nil
+	return bad.err()
 }
 
 // Map returns the set settings as a JSON object value (presenters use it).
