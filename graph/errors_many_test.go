@@ -37,6 +37,13 @@ func TestEveryInvalidInputField(t *testing.T) {
 				t.Fatalf("fields %v, want %v", got, want)
 			}
 		})
+		t.Run("Application", func(t *testing.T) {
+			r := e.query(t, e.me(e.a), `mutation { createApplication(input: {name: "", grantTypes: ["client_credentials"], redirectUris: ["not a uri"]}) { application { id } } }`, nil)
+			want := []string{"input.name", "input.redirectUris"}
+			if got := fields(t, r); !slices.Equal(got, want) {
+				t.Fatalf("fields %v, want %v", got, want)
+			}
+		})
 		t.Run("OneField", func(t *testing.T) {
 			r := e.query(t, app, `mutation { createConfiguration(input: {name: "", settings: {reportingIntervalS: 60}}) { configuration { id } } }`, nil)
 			if got := fields(t, r); !slices.Equal(got, []string{"input.name"}) {

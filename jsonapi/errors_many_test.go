@@ -48,7 +48,12 @@ func TestEveryInvalidAttribute(t *testing.T) {
 				same(t, pointers(t, r), "/data/attributes/name", "/data/attributes/imei", "/data/attributes/mac", "/data/attributes/latitude")
 			})
 			t.Run("DeviceGroup", func(t *testing.T) {
+				draft := data(t, f.do(t, "POST", "/api/v1/configurations", f.a.me, resourceDoc("configurations", "",
+					map[string]any{"name": "Draft"}, nil)).doc(t, http.StatusCreated))["id"].(string)
 				r := f.do(t, "PATCH", "/api/v1/device-groups/"+f.a.group.ID, f.a.app, resourceDoc("device-groups", f.a.group.ID, map[string]any{"name": ""},
+					map[string]any{"configuration": linkage("configurations", draft)}))
+				same(t, pointers(t, r), "/data/attributes/name", "/data/relationships/configuration")
+				r = f.do(t, "PATCH", "/api/v1/device-groups/"+f.a.group.ID, f.a.app, resourceDoc("device-groups", f.a.group.ID, map[string]any{"name": ""},
 					map[string]any{"configuration": linkage("configurations", f.a.config.ID)}))
 				same(t, pointers(t, r), "/data/attributes/name")
 			})
