@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/assetgate/assetgate/graph/model"
 	"github.com/assetgate/assetgate/resource"
 )
@@ -30,9 +32,37 @@ func (r *Resolver) configurationConnection(ctx context.Context, a pageArgs, q re
 	}, nil
 }
 
-// configurationPatch decodes the input of updateConfiguration.
+// configurationPatch decodes the input of updateConfiguration: settings
+// are a merge patch, each field absent, null or a value.
 func configurationPatch(in model.UpdateConfigurationInput) resource.ConfigurationPatch {
-	return resource.ConfigurationPatch{Name: optional(in.Name), Settings: optional(in.Settings)}
+	p := resource.ConfigurationPatch{Name: optional(in.Name)}
+	switch s, ok := in.Settings.ValueOK(); {
+	case !ok:
+	case s == nil:
+		p.Settings = resource.Null[resource.SettingsPatch]()
+	default:
+		p.Settings = resource.Some(settingsPatch(s))
+	}
+	return p
+}
+
+// settingsPatch decodes a settings input as a merge patch.
+func settingsPatch(in *model.ConfigurationSettingsInput) resource.SettingsPatch {
+	return resource.SettingsPatch{
+		ReportingIntervalS:      optional(in.ReportingIntervalS),
+		TemperatureLogIntervalS: optional(in.TemperatureLogIntervalS),
+		ShockThresholdG:         optional(in.ShockThresholdG),
+	}
+}
+
+// settingsInput decodes the settings of createConfiguration: absent and
+// null fields are not set.
+func settingsInput(in graphql.Omittable[*model.ConfigurationSettingsInput]) resource.Settings {
+	s := in.Value()
+	if s == nil {
+		return resource.Settings{}
+	}
+	return settingsPatch(s).Apply(resource.Settings{})
 }
 
 // stateOf returns the schema's state of a configuration: the resource

@@ -18,7 +18,7 @@ func (r *configurationResolver) State(ctx context.Context, obj *resource.Configu
 }
 
 func (r *mutationResolver) CreateConfiguration(ctx context.Context, input model.CreateConfigurationInput) (*model.CreateConfigurationPayload, error) {
-	c, err := r.deps.Configurations.Create(ctx, resource.ConfigurationInput{Name: input.Name, Settings: value(input.Settings)})
+	c, err := r.deps.Configurations.Create(ctx, resource.ConfigurationInput{Name: input.Name, Settings: settingsInput(input.Settings)})
 	if err != nil {
 		return nil, err
 	}

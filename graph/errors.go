@@ -125,6 +125,28 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
+// splitInvalid is the field middleware that answers every invalid input
+// field of a resolver's resource.Errors as an error of its own, each
+// presented by presentError (BAD_USER_INPUT with its extensions.field) at
+// the field's path and location. A single *resource.Error passes as is.
+func splitInvalid(ctx context.Context, next graphql.Resolver) (any, error) {
+	res, err := next(ctx)
+	var many resource.Errors
+	if err == nil || !errors.As(err, &many) || len(many) < 2 {
+		return res, err
+	}
+	var locs []gqlerror.Location
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Position != nil && fc.Field.Position.Line != 0 {
+		locs = []gqlerror.Location{{Line: fc.Field.Position.Line, Column: fc.Field.Position.Column}}
+	}
+	list := make(gqlerror.List, len(many))
+	for i, e := range many {
+		list[i] = gqlerror.WrapPath(graphql.GetPath(ctx), e)
+		list[i].Locations = locs
+	}
+	return res, list
+}
+
 // internalError is the client's view of an internal error at the place of
 // gqlErr.
 func internalError(gqlErr *gqlerror.Error) *gqlerror.Error {

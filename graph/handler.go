@@ -171,6 +171,7 @@ func New(deps Deps, cfg Config) http.Handler {
 	srv.AroundOperations(reauthenticate(deps.Principal, log))
 	srv.AroundOperations(r.withLoaders)
 	srv.AroundRootFields(freshPerMutation)
+	srv.AroundFields(splitInvalid)
 
 	h := &endpoint{
 		graphql: srv,

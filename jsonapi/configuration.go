@@ -83,7 +83,9 @@ func (a *API) getConfiguration(w http.ResponseWriter, r *http.Request) error {
 }
 
 // configurationPatch reads the attributes of a configuration document;
-// settings are checked against the known keys and ranges by resource.
+// settings are read as a JSON merge patch (RFC 7396) and checked against
+// the known keys and ranges by resource. A create applies the patch to no
+// settings, so there a null key is simply not set.
 func configurationPatch(o *resourceObject) (resource.ConfigurationPatch, error) {
 	var p resource.ConfigurationPatch
 	var err error
@@ -97,9 +99,9 @@ func configurationPatch(o *resourceObject) (resource.ConfigurationPatch, error) 
 	switch {
 	case !raw.Set:
 	case raw.Null:
-		p.Settings = resource.Null[resource.Settings]()
+		p.Settings = resource.Null[resource.SettingsPatch]()
 	default:
-		s, err := resource.ParseSettings(raw.Value)
+		s, err := resource.ParseSettingsPatch(raw.Value)
 		if err != nil {
 			return p, err
 		}
@@ -121,7 +123,7 @@ func (a *API) createConfiguration(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	c, err := a.deps.Configurations.Create(r.Context(), resource.ConfigurationInput{Name: value(p.Name), Settings: value(p.Settings)})
+	c, err := a.deps.Configurations.Create(r.Context(), resource.ConfigurationInput{Name: value(p.Name), Settings: value(p.Settings).Apply(resource.Settings{})})
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,10 @@ import (
 //     /data/attributes/a/b);
 //   - no Field: 422 without a source.
 //
+// A resource.Errors (several invalid attributes of one input) is one error
+// object per attribute, each by the rule above, with their status when
+// they agree and 400 when they do not.
+//
 // Bodies that cannot be read as the expected document at all (syntax, wrong
 // types, unknown or read-only members) never reach a service: the decoder
 // returns an *apiError with status 400 and a pointer. ENotFound is 404,
@@ -111,8 +115,11 @@ func queryParameter(field string) string {
 
 // mapped is what the mapper makes of an error.
 type mapped struct {
-	status     int
-	object     errorObject
+	status int
+	object errorObject
+	// more are the objects after object, for a resource.Errors: one per
+	// invalid attribute.
+	more       []errorObject
 	challenge  error         // an *scopes.AuthError for WWW-Authenticate, or nil
 	internal   bool          // the cause must be logged
 	retryAfter time.Duration // sent as Retry-After when positive
@@ -128,6 +135,7 @@ func mapError(r *http.Request, rt *route, err error) mapped {
 	var authErr *scopes.AuthError
 	var re *resource.Error
 	var tooLarge *http.MaxBytesError
+	var many resource.Errors
 	switch {
 	case errors.As(err, &ae):
 		m := mapped{status: ae.Status}
@@ -145,6 +153,8 @@ func mapError(r *http.Request, rt *route, err error) mapped {
 	case errors.As(err, &tooLarge):
 		return mapped{status: http.StatusRequestEntityTooLarge,
 			object: newErrorObject(http.StatusRequestEntityTooLarge, resource.EInvalid, "the request body is too large")}
+	case errors.As(err, &many) && len(many) > 1:
+		return mapResourceErrors(r, rt, many)
 	case errors.As(err, &re):
 		return mapResourceError(r, rt, re, err)
 	case resource.ErrorCode(err) == resource.EUnavailable:
@@ -193,6 +203,22 @@ func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error)
 		if p, ok := rt.pointer(re.Field); ok {
 			m.object.Source = &errorSource{Pointer: &p}
 		}
+	}
+	return m
+}
+
+// mapResourceErrors maps every invalid attribute of a resource.Errors to
+// its own error object, each as mapResourceError would on its own. The
+// status is theirs when they agree (422 for attributes, 400 for query
+// parameters) and 400 when they do not, the most general one (JSON:API).
+func mapResourceErrors(r *http.Request, rt *route, es resource.Errors) mapped {
+	m := mapResourceError(r, rt, es[0], es[0])
+	for _, e := range es[1:] {
+		o := mapResourceError(r, rt, e, e)
+		if o.status != m.status {
+			m.status = http.StatusBadRequest
+		}
+		m.more = append(m.more, o.object)
 	}
 	return m
 }
@@ -252,7 +278,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err 
 	if m.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(resource.RetryAfterSeconds(m.retryAfter)))
 	}
-	writeDocument(w, m.status, &errorDocument{Errors: []errorObject{m.object}, JSONAPI: version()})
+	writeDocument(w, m.status, &errorDocument{Errors: append([]errorObject{m.object}, m.more...), JSONAPI: version()})
 }
 
 // unauthorized renders a refusal of the bearer middleware (its onError):

@@ -123,7 +123,7 @@ func operations() map[string]opDoc {
 		"GET /api/v1/configurations":               {summary: "List configurations.", query: queryList, spec: &conf, status: 200, response: "ConfigurationListDocument", errors: list},
 		"POST /api/v1/configurations":              {summary: "Create a draft configuration.", query: queryOne, request: "ConfigurationCreateRequest", status: 201, response: "ConfigurationDocument", errors: write},
 		"GET /api/v1/configurations/{id}":          {summary: "Read a configuration.", query: queryOne, status: 200, response: "ConfigurationDocument", errors: get},
-		"PATCH /api/v1/configurations/{id}":        {summary: "Change a draft (published ones are read-only: 409).", query: queryOne, request: "ConfigurationUpdateRequest", status: 200, response: "ConfigurationDocument", errors: write},
+		"PATCH /api/v1/configurations/{id}":        {summary: "Change a draft (published ones are read-only: 409).", query: queryOne, request: "ConfigurationUpdateRequest", status: 200, response: "ConfigurationDocument", errors: write, note: configurationUpdateNote},
 		"DELETE /api/v1/configurations/{id}":       {summary: "Delete a draft that no group uses.", status: 204, errors: del},
 		"POST /api/v1/configurations/{id}/publish": {summary: "Publish a draft (one way).", query: queryOne, status: 200, response: "ConfigurationDocument", errors: []int{400, 401, 403, 404, 406, 409, 500}},
 	}
@@ -132,6 +132,11 @@ func operations() map[string]opDoc {
 	}
 	return ops
 }
+
+// configurationUpdateNote says how PATCH treats settings.
+const configurationUpdateNote = "settings is a JSON merge patch (RFC 7396) of the draft's settings: a key left out keeps its value, " +
+	"a key with null removes that setting (the device is back to its default), a key with a value sets it; " +
+	"settings: null removes every setting. Each value is checked as on create (422 pointing at /data/attributes/settings/ followed by the key)."
 
 // operatorGrants names resource.OperatorGrants for the descriptions.
 func operatorGrants() string { return strings.Join(resource.Names(resource.OperatorGrants()), " or ") }

@@ -158,11 +158,16 @@ func schemas() obj {
 			"properties": obj{"status": obj{"type": "string", "pattern": "^[45][0-9][0-9]$"}, "code": obj{"type": "string"},
 				"title": obj{"type": "string"}, "detail": obj{"type": "string"}, "source": ref("ErrorSource")}},
 		"ErrorDocument": obj{"type": "object", "additionalProperties": false, "required": []any{"errors"},
-			"properties": obj{"errors": obj{"type": "array", "minItems": 1, "items": ref("ErrorObject")}, "jsonapi": ref("JSONAPI")}},
-		"Settings": obj{"type": "object", "additionalProperties": false, "properties": obj{
-			resource.SettingReportingIntervalS:      obj{"type": []any{"integer", "null"}, "minimum": 10, "maximum": 86400},
-			resource.SettingTemperatureLogIntervalS: obj{"type": []any{"integer", "null"}, "minimum": 10, "maximum": 86400},
-			resource.SettingShockThresholdG:         obj{"type": []any{"number", "null"}, "minimum": 0.1, "maximum": 100}}},
+			"properties": obj{"errors": obj{"type": "array", "minItems": 1, "items": ref("ErrorObject"),
+				"description": "One object per problem: each invalid attribute of a request body has its own, with its source.pointer."},
+				"jsonapi": ref("JSONAPI")}},
+		"Settings": obj{"type": "object", "additionalProperties": false,
+			"description": "Absent or null keys keep the device's default. In a PATCH the object is a JSON merge patch (RFC 7396): " +
+				"keys left out keep their value, null removes a setting.",
+			"properties": obj{
+				resource.SettingReportingIntervalS:      obj{"type": []any{"integer", "null"}, "minimum": 10, "maximum": 86400},
+				resource.SettingTemperatureLogIntervalS: obj{"type": []any{"integer", "null"}, "minimum": 10, "maximum": 86400},
+				resource.SettingShockThresholdG:         obj{"type": []any{"number", "null"}, "minimum": 0.1, "maximum": 100}}},
 		"PasswordChangeRequest": obj{"type": "object", "required": []any{"data"}, "properties": obj{"data": obj{
 			"type": "object", "required": []any{"type", "attributes"}, "additionalProperties": false,
 			"properties": obj{"type": obj{"const": typeUsers}, "id": obj{"type": "string"},

@@ -323,26 +323,68 @@ func userGrant(grants []GrantType) bool {
 }
 
 // ValidateApplication checks that an application's settings are known and
-// consistent; EInvalid pointing at the offending field.
+// consistent; EInvalid pointing at the offending field. Every setting that
+// is wrong on its own is reported (Errors for several); the rules that
+// relate settings to each other are checked only when each is valid, and
+// the first one broken is reported.
 func ValidateApplication(a *Application) error {
+	var bad invalids
 	if err := CheckText("name", a.Name); err != nil {
-		return err
+		_ = bad.add(err)
+	} else if a.Name == "" || len(a.Name) > 200 {
+		_ = bad.add(Invalidf("name", "name must be 1 to 200 characters"))
 	}
-	if a.Name == "" || len(a.Name) > 200 {
-		return Invalidf("name", "name must be 1 to 200 characters")
-	}
-	if err := checkEnum("grant_types", a.GrantTypes, GrantTypes(), true); err != nil {
-		return err
-	}
+	_ = bad.add(checkEnum("grant_types", a.GrantTypes, GrantTypes(), true))
 	if !slices.Contains(AuthMethods(), a.TokenEndpointAuthMethod) {
-		return Invalidf("token_endpoint_auth_method", "token_endpoint_auth_method must be one of %s", strings.Join(Names(AuthMethods()), ", "))
+		_ = bad.add(Invalidf("token_endpoint_auth_method", "token_endpoint_auth_method must be one of %s", strings.Join(Names(AuthMethods()), ", ")))
 	}
 	if !slices.Contains(PKCELevels(), a.PKCEEnforcement) {
-		return Invalidf("pkce_enforcement", "pkce_enforcement must be one of %s", strings.Join(Names(PKCELevels()), ", "))
+		_ = bad.add(Invalidf("pkce_enforcement", "pkce_enforcement must be one of %s", strings.Join(Names(PKCELevels()), ", ")))
 	}
-	if err := checkEnum("scopes", a.Scopes, Scopes(), true); err != nil {
+	_ = bad.add(checkEnum("scopes", a.Scopes, Scopes(), true))
+	for _, list := range []struct {
+		field string
+		uris  []string
+	}{{"redirect_uris", a.RedirectURIs}, {"post_logout_redirect_uris", a.PostLogoutRedirectURIs}} {
+		_ = bad.add(checkURIs(list.field, list.uris))
+	}
+	for _, r := range []struct {
+		field    string
+		v        int
+		min, max int
+	}{
+		{"access_token_ttl", a.AccessTokenTTL, 60, 86400},
+		{"refresh_token_duration", a.RefreshTokenDuration, 60, 365 * 86400},
+		{"refresh_token_rolling_duration", a.RefreshTokenRollingDuration, 60, 3 * 365 * 86400},
+		{"device_timeout", a.DeviceTimeout, 60, 3600},
+		{"device_polling_interval", a.DevicePollingInterval, 1, 60},
+	} {
+		if r.v < r.min || r.v > r.max {
+			_ = bad.add(Invalidf(r.field, "%s must be between %d and %d", r.field, r.min, r.max))
+		}
+	}
+	if err := bad.err(); err != nil {
 		return err
 	}
+	return checkApplicationRules(a)
+}
+
+// checkURIs checks a list of redirect URIs: EInvalid pointing at field.
+func checkURIs(field string, uris []string) error {
+	if len(uris) > 20 {
+		return Invalidf(field, "at most 20 URIs")
+	}
+	for _, u := range uris {
+		if err := ValidateRedirectURI(u); err != nil {
+			return Invalidf(field, "%q: %s", u, err.(*Error).Message)
+		}
+	}
+	return nil
+}
+
+// checkApplicationRules checks the rules between an application's
+// settings, each valid on its own; EInvalid for the first one broken.
+func checkApplicationRules(a *Application) error {
 	if a.Public() && a.HasGrant(GrantClientCredentials) {
 		return Invalidf("grant_types", "a public client (token_endpoint_auth_method none) cannot use client_credentials")
 	}
@@ -365,34 +407,6 @@ func ValidateApplication(a *Application) error {
 	}
 	if (a.HasGrant(GrantAuthorizationCode) || a.HasGrant(GrantImplicit)) && len(a.RedirectURIs) == 0 {
 		return Invalidf("redirect_uris", "authorization_code and implicit need at least one redirect URI")
-	}
-	for _, list := range []struct {
-		field string
-		uris  []string
-	}{{"redirect_uris", a.RedirectURIs}, {"post_logout_redirect_uris", a.PostLogoutRedirectURIs}} {
-		if len(list.uris) > 20 {
-			return Invalidf(list.field, "at most 20 URIs")
-		}
-		for _, u := range list.uris {
-			if err := ValidateRedirectURI(u); err != nil {
-				return Invalidf(list.field, "%q: %s", u, err.(*Error).Message)
-			}
-		}
-	}
-	for _, r := range []struct {
-		field    string
-		v        int
-		min, max int
-	}{
-		{"access_token_ttl", a.AccessTokenTTL, 60, 86400},
-		{"refresh_token_duration", a.RefreshTokenDuration, 60, 365 * 86400},
-		{"refresh_token_rolling_duration", a.RefreshTokenRollingDuration, 60, 3 * 365 * 86400},
-		{"device_timeout", a.DeviceTimeout, 60, 3600},
-		{"device_polling_interval", a.DevicePollingInterval, 1, 60},
-	} {
-		if r.v < r.min || r.v > r.max {
-			return Invalidf(r.field, "%s must be between %d and %d", r.field, r.min, r.max)
-		}
 	}
 	if a.RefreshTokenRollingDuration < a.RefreshTokenDuration {
 		return Invalidf("refresh_token_rolling_duration", "refresh_token_rolling_duration must not be shorter than refresh_token_duration")

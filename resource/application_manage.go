@@ -137,10 +137,12 @@ func (s *ApplicationService) Update(ctx context.Context, id string, patch Applic
 	}
 	wasEnabled := a.Enabled
 	grants, uris := slices.Clone(a.GrantTypes), slices.Clone(a.RedirectURIs)
-	if err := applyApplicationPatch(a, patch); err != nil {
-		return nil, err
+	var bad invalids
+	_ = bad.add(applyApplicationPatch(a, patch))
+	if len(bad.errs) == 0 {
+		_ = bad.add(ValidateApplication(a))
 	}
-	if err := ValidateApplication(a); err != nil {
+	if err := bad.err(); err != nil {
 		return nil, err
 	}
 	if err := checkOperatorGrants(grants, a.GrantTypes); err != nil {
@@ -218,13 +220,14 @@ func (s *ApplicationService) Delete(ctx context.Context, id string) error {
 // applyApplicationPatch copies the settings that patch sets into a; null
 // takes the default of the setting.
 func applyApplicationPatch(a *Application, patch ApplicationPatch) error {
+	var bad invalids
 	if v, ok, err := nonNull(patch.Name, "name"); err != nil {
-		return err
+		_ = bad.add(err)
 	} else if ok {
 		a.Name = strings.TrimSpace(v)
 	}
 	if v, ok, err := nonNull(patch.Enabled, "enabled"); err != nil {
-		return err
+		_ = bad.add(err)
 	} else if ok {
 		a.Enabled = v
 	}
@@ -257,7 +260,7 @@ func applyApplicationPatch(a *Application, patch ApplicationPatch) error {
 			}
 		}
 	}
-	return nil
+	return bad.err()
 }
 
 // patchList applies a patch of a list: null and [] empty it.

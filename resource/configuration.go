@@ -117,11 +117,14 @@ type ConfigurationInput struct {
 	Settings Settings
 }
 
-// ConfigurationPatch changes some fields of a draft. Null settings clear
-// every setting; the name cannot be null.
+// ConfigurationPatch changes some fields of a draft. Settings are a JSON
+// merge patch (RFC 7396) of the draft's settings: a key the patch leaves
+// out keeps its value, a null key removes that setting (back to the
+// device's default), a value sets it; null settings clear every setting.
+// The name cannot be null.
 type ConfigurationPatch struct {
 	Name     Optional[string]
-	Settings Optional[Settings]
+	Settings Optional[SettingsPatch]
 }
 
 // ConfigurationService holds the rules for configurations and their
@@ -228,17 +231,18 @@ func (s *ConfigurationService) find(ctx context.Context, customerID, id string) 
 }
 
 // Create adds a draft configuration to the principal's customer. EInvalid
-// for a bad name or settings; EUnauthenticated, EForbidden.
+// for a bad name or settings (Errors for several); EUnauthenticated,
+// EForbidden.
 func (s *ConfigurationService) Create(ctx context.Context, in ConfigurationInput) (*Configuration, error) {
 	p, err := authorize(ctx, scopes.OpGroupsWrite)
 	if err != nil {
 		return nil, err
 	}
+	var bad invalids
 	name, err := normalizeName("name", in.Name)
-	if err != nil {
-		return nil, err
-	}
-	if err := in.Settings.Validate(); err != nil {
+	_ = bad.add(err)
+	_ = bad.add(in.Settings.Validate())
+	if err := bad.err(); err != nil {
 		return nil, err
 	}
 	now := nowUTC(s.Now)
@@ -250,7 +254,8 @@ func (s *ConfigurationService) Create(ctx context.Context, in ConfigurationInput
 	return c, nil
 }
 
-// Update changes the fields of a draft that patch sets. ENotFound;
+// Update changes the fields of a draft that patch sets, merging its
+// settings into the draft's (see ConfigurationPatch). ENotFound;
 // EConflict for a published configuration; EInvalid for a bad name or
 // settings; EUnauthenticated, EForbidden.
 func (s *ConfigurationService) Update(ctx context.Context, id string, patch ConfigurationPatch) (*Configuration, error) {
@@ -265,21 +270,22 @@ func (s *ConfigurationService) Update(ctx context.Context, id string, patch Conf
 	if c.State != ConfigurationDraft {
 		return nil, errPublished(id)
 	}
+	var bad invalids
 	if v, ok, err := nonNull(patch.Name, "name"); err != nil {
-		return nil, err
+		_ = bad.add(err)
 	} else if ok {
-		if c.Name, err = normalizeName("name", v); err != nil {
-			return nil, err
-		}
+		c.Name, err = normalizeName("name", v)
+		_ = bad.add(err)
 	}
 	if patch.Settings.Set {
-		c.Settings = patch.Settings.Value
+		c.Settings = patch.Settings.Value.Apply(c.Settings)
 		if patch.Settings.Null {
 			c.Settings = Settings{}
 		}
-		if err := c.Settings.Validate(); err != nil {
-			return nil, err
-		}
+		_ = bad.add(c.Settings.Validate())
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
 	}
 	c.UpdatedAt = nowUTC(s.Now)
 	if err := s.Store.UpdateConfiguration(ctx, c, ConfigurationDraft); err != nil {

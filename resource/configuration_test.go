@@ -30,7 +30,7 @@ func TestConfigurationLifecycle(t *testing.T) {
 		})
 		t.Run("UpdateDraft", func(t *testing.T) {
 			shock := 3.5
-			got, err := e.configs.Update(ctx, c.ID, resource.ConfigurationPatch{Settings: resource.Some(resource.Settings{ShockThresholdG: &shock})})
+			got, err := e.configs.Update(ctx, c.ID, resource.ConfigurationPatch{Settings: resource.Some(resource.SettingsPatch{ShockThresholdG: resource.Some(shock), ReportingIntervalS: resource.Null[int]()})})
 			requireCode(t, err, "")
 			if got.Name != "Winter" || got.Settings.ReportingIntervalS != nil || *got.Settings.ShockThresholdG != 3.5 {
 				t.Fatalf("updated %+v", got)

@@ -350,10 +350,13 @@ func (s *DeviceService) Update(ctx context.Context, id string, patch DevicePatch
 	if err != nil {
 		return nil, err
 	}
-	if err := applyDevicePatch(d, patch); err != nil {
+	var bad invalids
+	_ = bad.add(applyDevicePatch(d, patch))
+	checkGroup := patch.GroupID.Set && d.GroupID != "" && len(bad.errs) == 0
+	if err := bad.add(s.validate(ctx, d, checkGroup)); err != nil {
 		return nil, err
 	}
-	if err := s.validate(ctx, d, patch.GroupID.Set && d.GroupID != ""); err != nil {
+	if err := bad.err(); err != nil {
 		return nil, err
 	}
 	d.UpdatedAt = nowUTC(s.Now)
@@ -395,20 +398,23 @@ func (s *DeviceService) Delete(ctx context.Context, id string) error {
 	return s.DeviceTokens.RevokeDeviceTokens(context.WithoutCancel(ctx), p.CustomerID, id)
 }
 
-// applyDevicePatch copies the fields that patch sets into d.
+// applyDevicePatch copies the fields that patch sets into d; EInvalid
+// for every field that may not be null.
 func applyDevicePatch(d *Device, patch DevicePatch) error {
-	if v, ok, err := nonNull(patch.Name, "name"); err != nil {
-		return err
-	} else if ok {
-		d.Name = v
-	}
-	if v, ok, err := nonNull(patch.IMEI, "imei"); err != nil {
-		return err
-	} else if ok {
-		d.IMEI = v
+	var bad invalids
+	for _, c := range []struct {
+		o     Optional[string]
+		field string
+		dst   *string
+	}{{patch.Name, "name", &d.Name}, {patch.IMEI, "imei", &d.IMEI}} {
+		if v, ok, err := nonNull(c.o, c.field); err != nil {
+			_ = bad.add(err)
+		} else if ok {
+			*c.dst = v
+		}
 	}
 	if v, ok, err := nonNull(patch.Fault, "fault"); err != nil {
-		return err
+		_ = bad.add(err)
 	} else if ok {
 		d.Fault = v
 	}
@@ -437,25 +443,24 @@ func applyDevicePatch(d *Device, patch DevicePatch) error {
 			d.GroupID = ""
 		}
 	}
-	return nil
+	return bad.err()
 }
 
-// validate checks and normalises the fields of d; when checkGroup is true it
-// also checks that d's group belongs to d's customer.
+// validate checks and normalises the fields of d, collecting every
+// invalid one (Errors for several); when checkGroup is true and the fields
+// are valid it also checks that d's group belongs to d's customer.
 func (s *DeviceService) validate(ctx context.Context, d *Device, checkGroup bool) error {
+	var bad invalids
 	var err error
-	if d.Name, err = normalizeName("name", d.Name); err != nil {
-		return err
-	}
-	if err := ValidateIMEI(d.IMEI); err != nil {
-		return err
-	}
+	d.Name, err = normalizeName("name", d.Name)
+	_ = bad.add(err)
+	_ = bad.add(ValidateIMEI(d.IMEI))
 	if d.MAC != "" {
-		if d.MAC, err = NormalizeMAC(d.MAC); err != nil {
-			return err
-		}
+		d.MAC, err = NormalizeMAC(d.MAC)
+		_ = bad.add(err)
 	}
-	if err := ValidateCoordinates(d.Latitude, d.Longitude); err != nil {
+	_ = bad.add(ValidateCoordinates(d.Latitude, d.Longitude))
+	if err := bad.err(); err != nil {
 		return err
 	}
 	if checkGroup {

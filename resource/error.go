@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/assetgate/assetgate/scopes"
@@ -60,6 +61,64 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
 	}
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errors is every invalid attribute of one input, each an EInvalid *Error
+// with its Field, in the order the input was checked. Transports answer
+// every one of them; a caller that shows one error (the CLI, OAuth) sees
+// the first: errors.As finds it, and ErrorCode, ErrorMessage and
+// ErrorField report it. Services never return an Errors of one element:
+// a single invalid attribute is that *Error.
+type Errors []*Error
+
+// Error implements the error interface: the errors, one per line.
+func (es Errors) Error() string {
+	s := make([]string, len(es))
+	for i, e := range es {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// Unwrap returns the errors, for errors.As and errors.Is.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// invalids collects the EInvalid errors of one input's checks.
+type invalids struct{ errs Errors }
+
+// add records err when it is EInvalid (an *Error or an Errors) and
+// returns nil; any other error (a store's, ENotFound...) is returned for
+// the caller to stop with.
+func (v *invalids) add(err error) error {
+	var es Errors
+	var e *Error
+	switch {
+	case err == nil:
+	case errors.As(err, &es) && len(es) > 0:
+		v.errs = append(v.errs, es...)
+	case errors.As(err, &e) && e.Code == EInvalid:
+		v.errs = append(v.errs, e)
+	default:
+		return err
+	}
+	return nil
+}
+
+// err returns what was collected: nil, the one *Error, or Errors.
+func (v *invalids) err() error {
+	switch len(v.errs) {
+	case 0:
+		return nil
+	case 1:
+		return v.errs[0]
+	}
+	return v.errs
 }
 
 // Errorf returns an *Error with the given code and a formatted message.

@@ -262,11 +262,13 @@ func (s *DeviceGroupService) Create(ctx context.Context, in DeviceGroupInput) (*
 	if err != nil {
 		return nil, err
 	}
+	var bad invalids
 	name, err := normalizeName("name", in.Name)
-	if err != nil {
+	_ = bad.add(err)
+	if err := bad.add(s.checkConfiguration(ctx, p.CustomerID, in.ConfigurationID)); err != nil {
 		return nil, err
 	}
-	if err := s.checkConfiguration(ctx, p.CustomerID, in.ConfigurationID); err != nil {
+	if err := bad.err(); err != nil {
 		return nil, err
 	}
 	now := nowUTC(s.Now)
@@ -288,21 +290,24 @@ func (s *DeviceGroupService) Update(ctx context.Context, id string, patch Device
 	if err != nil {
 		return nil, err
 	}
+	var bad invalids
 	if v, ok, err := nonNull(patch.Name, "name"); err != nil {
-		return nil, err
+		_ = bad.add(err)
 	} else if ok {
-		if g.Name, err = normalizeName("name", v); err != nil {
-			return nil, err
-		}
+		g.Name, err = normalizeName("name", v)
+		_ = bad.add(err)
 	}
 	if patch.ConfigurationID.Set {
 		g.ConfigurationID = patch.ConfigurationID.Value
 		if patch.ConfigurationID.Null {
 			g.ConfigurationID = ""
 		}
-		if err := s.checkConfiguration(ctx, p.CustomerID, g.ConfigurationID); err != nil {
+		if err := bad.add(s.checkConfiguration(ctx, p.CustomerID, g.ConfigurationID)); err != nil {
 			return nil, err
 		}
+	}
+	if err := bad.err(); err != nil {
+		return nil, err
 	}
 	g.UpdatedAt = nowUTC(s.Now)
 	if err := s.Store.UpdateDeviceGroup(ctx, g); err != nil {

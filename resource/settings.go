@@ -54,49 +54,104 @@ func SettingKeys() []string {
 	return keys
 }
 
+// SettingsPatch is a JSON merge patch (RFC 7396) of settings, as a PATCH
+// of a configuration gives it: an absent key (Set false) keeps its value,
+// a null one removes it (the device is back to its default), a value sets
+// it.
+type SettingsPatch struct {
+	ReportingIntervalS      Optional[int]
+	TemperatureLogIntervalS Optional[int]
+	ShockThresholdG         Optional[float64]
+}
+
+// Apply returns s with the patch merged in.
+func (p SettingsPatch) Apply(s Settings) Settings {
+	s.ReportingIntervalS = merge(s.ReportingIntervalS, p.ReportingIntervalS)
+	s.TemperatureLogIntervalS = merge(s.TemperatureLogIntervalS, p.TemperatureLogIntervalS)
+	s.ShockThresholdG = merge(s.ShockThresholdG, p.ShockThresholdG)
+	return s
+}
+
+// merge returns the value of one setting after the patch o.
+func merge[T any](old *T, o Optional[T]) *T {
+	switch {
+	case !o.Set:
+		return old
+	case o.Null:
+		return nil
+	}
+	return ptr(o.Value)
+}
+
 // ParseSettings reads a settings object as decoded from JSON (numbers as
 // float64 or json.Number). A null value leaves the key unset. EInvalid with
 // Field "settings.<key>" for an unknown key, a value of the wrong type or
-// one out of range.
+// one out of range, one *Error per key (Errors when there are several).
 func ParseSettings(raw map[string]any) (Settings, error) {
-	var s Settings
+	p, err := ParseSettingsPatch(raw)
+	s := p.Apply(Settings{})
+	var bad invalids
+	_ = bad.add(err)
+	_ = bad.add(s.Validate())
+	return s, bad.err()
+}
+
+// ParseSettingsPatch reads a settings object of a PATCH, decoded from JSON
+// like ParseSettings, as a merge patch: a null value removes the key.
+// EInvalid as for ParseSettings, but ranges are left to Settings.Validate,
+// which the service applies to the merged settings (so that they are
+// reported with the other attributes' errors).
+func ParseSettingsPatch(raw map[string]any) (SettingsPatch, error) {
+	var p SettingsPatch
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // report the same key every time
+	sort.Strings(keys) // report the keys in the same order every time
+	var bad invalids
 	for _, k := range keys {
 		i := slices.IndexFunc(settingRanges, func(r settingRange) bool { return r.key == k })
 		if i < 0 {
-			return s, Invalidf("settings."+k, "unknown setting %q; known: %s", k, orNone(SettingKeys()))
+			_ = bad.add(Invalidf("settings."+k, "unknown setting %q; known: %s", k, orNone(SettingKeys())))
+			continue
 		}
 		if raw[k] == nil {
+			switch k {
+			case SettingReportingIntervalS:
+				p.ReportingIntervalS = Null[int]()
+			case SettingTemperatureLogIntervalS:
+				p.TemperatureLogIntervalS = Null[int]()
+			case SettingShockThresholdG:
+				p.ShockThresholdG = Null[float64]()
+			}
 			continue
 		}
 		x, ok := number(raw[k])
 		if !ok {
-			return s, Invalidf("settings."+k, "setting %s must be a number", k)
+			_ = bad.add(Invalidf("settings."+k, "setting %s must be a number", k))
+			continue
 		}
-		if settingRanges[i].integer {
-			if x != math.Trunc(x) || math.Abs(x) > 1e15 {
-				return s, Invalidf("settings."+k, "setting %s must be an integer", k)
-			}
+		if settingRanges[i].integer && (x != math.Trunc(x) || math.Abs(x) > 1e15) {
+			_ = bad.add(Invalidf("settings."+k, "setting %s must be an integer", k))
+			continue
 		}
 		switch k {
 		case SettingReportingIntervalS:
-			s.ReportingIntervalS = ptr(int(x))
+			p.ReportingIntervalS = Some(int(x))
 		case SettingTemperatureLogIntervalS:
-			s.TemperatureLogIntervalS = ptr(int(x))
+			p.TemperatureLogIntervalS = Some(int(x))
 		case SettingShockThresholdG:
-			s.ShockThresholdG = ptr(x)
+			p.ShockThresholdG = Some(x)
 		}
 	}
-	return s, s.Validate()
+	return p, bad.err()
 }
 
 // Validate checks every set value against its range; EInvalid with Field
-// "settings.<key>".
+// "settings.<key>", one *Error per key out of range (Errors when there are
+// several).
 func (s Settings) Validate() error {
+	var bad invalids
 	for _, r := range settingRanges {
 		var x float64
 		switch r.key {
@@ -117,10 +172,10 @@ func (s Settings) Validate() error {
 			x = *s.ShockThresholdG
 		}
 		if math.IsNaN(x) || x < r.min || x > r.max {
-			return Invalidf("settings."+r.key, "setting %s must be between %g and %g", r.key, r.min, r.max)
+			_ = bad.add(Invalidf("settings."+r.key, "setting %s must be between %g and %g", r.key, r.min, r.max))
 		}
 	}
-	return nil
+	return bad.err()
 }
 
 // Map returns the set settings as a JSON object value (presenters use it).

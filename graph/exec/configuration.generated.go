@@ -642,8 +642,8 @@ func UnmarshalConfigurationOrder(ctx context.Context, raw any) (model.Configurat
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputConfigurationSettingsInput(ctx context.Context, obj any) (resource.Settings, error) {
-	var it resource.Settings
+func (ec *executionContext) unmarshalInputConfigurationSettingsInput(ctx context.Context, obj any) (model.ConfigurationSettingsInput, error) {
+	var it model.ConfigurationSettingsInput
 	if obj == nil {
 		return it, nil
 	}
@@ -666,21 +666,21 @@ func (ec *executionContext) unmarshalInputConfigurationSettingsInput(ctx context
 			if err != nil {
 				return it, err
 			}
-			it.ReportingIntervalS = data
+			it.ReportingIntervalS = graphql.OmittableOf(data)
 		case "temperatureLogIntervalS":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("temperatureLogIntervalS"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.TemperatureLogIntervalS = data
+			it.TemperatureLogIntervalS = graphql.OmittableOf(data)
 		case "shockThresholdG":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shockThresholdG"))
 			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.ShockThresholdG = data
+			it.ShockThresholdG = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -692,8 +692,8 @@ func (ec *executionContext) unmarshalInputConfigurationSettingsInput(ctx context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalConfigurationSettingsInput(ctx context.Context, raw any) (resource.Settings, error) {
-	var out resource.Settings
+func UnmarshalConfigurationSettingsInput(ctx context.Context, raw any) (model.ConfigurationSettingsInput, error) {
+	var out model.ConfigurationSettingsInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfigurationSettingsInput", raw, &out)
 	return out, err
 }
@@ -725,7 +725,7 @@ func (ec *executionContext) unmarshalInputCreateConfigurationInput(ctx context.C
 			it.Name = data
 		case "settings":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("settings"))
-			data, err := ec.unmarshalOConfigurationSettingsInput2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐSettings(ctx, v)
+			data, err := ec.unmarshalOConfigurationSettingsInput2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐConfigurationSettingsInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -865,7 +865,7 @@ func (ec *executionContext) unmarshalInputUpdateConfigurationInput(ctx context.C
 			it.Name = graphql.OmittableOf(data)
 		case "settings":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("settings"))
-			data, err := ec.unmarshalOConfigurationSettingsInput2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐSettings(ctx, v)
+			data, err := ec.unmarshalOConfigurationSettingsInput2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐConfigurationSettingsInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1372,7 +1372,7 @@ func (ec *executionContext) unmarshalOConfigurationOrder2ᚕᚖgithubᚗcomᚋas
 	return res, nil
 }
 
-func (ec *executionContext) unmarshalOConfigurationSettingsInput2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐSettings(ctx context.Context, v any) (*resource.Settings, error) {
+func (ec *executionContext) unmarshalOConfigurationSettingsInput2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐConfigurationSettingsInput(ctx context.Context, v any) (*model.ConfigurationSettingsInput, error) {
 	if v == nil {
 		return nil, nil
 	}

@@ -1846,7 +1846,13 @@ type ConfigurationSettings {
   shockThresholdG: Float
 }
 
-"Settings of a configuration; absent or null keys keep the device's default."
+"""
+Settings of a configuration. In createConfiguration an absent or null field
+keeps the device's default. In updateConfiguration the settings are a JSON
+merge patch (RFC 7396) of the draft's: an absent field keeps its value, a
+null one removes that setting (back to the device's default), a value sets
+it.
+"""
 input ConfigurationSettingsInput {
   reportingIntervalS: Int
   temperatureLogIntervalS: Int
@@ -1907,7 +1913,10 @@ type CreateConfigurationPayload {
 input UpdateConfigurationInput {
   id: ID!
   name: String
-  "Replaces every setting."
+  """
+  Merged into the draft's settings (RFC 7396 JSON merge patch): only the
+  fields given change, a null field removes that setting.
+  """
   settings: ConfigurationSettingsInput
 }
 

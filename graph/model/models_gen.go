@@ -73,6 +73,17 @@ type ConfigurationOrder struct {
 	Direction OrderDirection          `json:"direction"`
 }
 
+// Settings of a configuration. In createConfiguration an absent or null field
+// keeps the device's default. In updateConfiguration the settings are a JSON
+// merge patch (RFC 7396) of the draft's: an absent field keeps its value, a
+// null one removes that setting (back to the device's default), a value sets
+// it.
+type ConfigurationSettingsInput struct {
+	ReportingIntervalS      graphql.Omittable[*int]     `json:"reportingIntervalS,omitempty"`
+	TemperatureLogIntervalS graphql.Omittable[*int]     `json:"temperatureLogIntervalS,omitempty"`
+	ShockThresholdG         graphql.Omittable[*float64] `json:"shockThresholdG,omitempty"`
+}
+
 // A new application, owned by the current user. Absent settings take their defaults.
 type CreateApplicationInput struct {
 	Name string `json:"name"`
@@ -103,8 +114,8 @@ type CreateApplicationPayload struct {
 
 // A new draft.
 type CreateConfigurationInput struct {
-	Name     string                                `json:"name"`
-	Settings graphql.Omittable[*resource.Settings] `json:"settings,omitempty"`
+	Name     string                                         `json:"name"`
+	Settings graphql.Omittable[*ConfigurationSettingsInput] `json:"settings,omitempty"`
 }
 
 type CreateConfigurationPayload struct {
@@ -414,8 +425,9 @@ type UpdateApplicationPayload struct {
 type UpdateConfigurationInput struct {
 	ID   string                     `json:"id"`
 	Name graphql.Omittable[*string] `json:"name,omitempty"`
-	// Replaces every setting.
-	Settings graphql.Omittable[*resource.Settings] `json:"settings,omitempty"`
+	// Merged into the draft's settings (RFC 7396 JSON merge patch): only the
+	// fields given change, a null field removes that setting.
+	Settings graphql.Omittable[*ConfigurationSettingsInput] `json:"settings,omitempty"`
 }
 
 type UpdateConfigurationPayload struct {
