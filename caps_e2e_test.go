@@ -49,12 +49,7 @@ func TestLiveStreamCaps(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		t.Cleanup(cancel)
-		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/graphql",
-			&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.CloseNow() })
+		conn := dialGraphQLWS(t, ctx, ts.URL, a.basic)
 		write := func(v any) {
 			raw, _ := json.Marshal(v)
 			if err := conn.Write(ctx, websocket.MessageText, raw); err != nil {
@@ -88,7 +83,6 @@ func TestLiveStreamCaps(t *testing.T) {
 				return ""
 			}
 		}
-		write(map[string]any{"type": "connection_init", "payload": map[string]string{"Authorization": "Bearer " + a.basic}})
 		write(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]string{
 			"query": `subscription { deviceEvents(deviceId: "` + a.deviceID + `") { id } }`}})
 		return read(wait), read

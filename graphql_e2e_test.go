@@ -68,18 +68,11 @@ func TestGraphQLEndToEnd(t *testing.T) {
 
 				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 				defer cancel()
-				c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/graphql",
-					&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				defer c.CloseNow()
+				c := dialGraphQLWS(t, ctx, ts.URL, tn.me)
 				sub, _ := json.Marshal(map[string]any{"id": "s", "type": "subscribe", "payload": map[string]any{
 					"query": `subscription($id: ID!) { deviceEvents(deviceId: $id) { id type payload { celsius } } }`, "variables": map[string]any{"id": did}}})
-				for _, m := range [][]byte{[]byte(`{"type":"connection_init","payload":{"Authorization":"Bearer ` + tn.me + `"}}`), sub} {
-					if err := c.Write(ctx, websocket.MessageText, m); err != nil {
-						t.Fatal(err)
-					}
+				if err := c.Write(ctx, websocket.MessageText, sub); err != nil {
+					t.Fatal(err)
 				}
 				next := make(chan string, 1)
 				go func() {
@@ -154,19 +147,9 @@ func TestGraphQLEndToEnd(t *testing.T) {
 			t.Run("WebSocket", func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 				defer cancel()
-				c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/graphql",
-					&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-				if err != nil {
-					t.Fatalf("dial: %v", err)
-				}
-				defer c.CloseNow()
-				for _, m := range []string{
-					`{"type":"connection_init","payload":{"Authorization":"Bearer ` + tn.me + `"}}`,
-					`{"id":"1","type":"subscribe","payload":{"query":"{ me { id } }"}}`,
-				} {
-					if err := c.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
-						t.Fatal(err)
-					}
+				c := dialGraphQLWS(t, ctx, ts.URL, tn.me)
+				if err := c.Write(ctx, websocket.MessageText, []byte(`{"id":"1","type":"subscribe","payload":{"query":"{ me { id } }"}}`)); err != nil {
+					t.Fatal(err)
 				}
 				for {
 					_, raw, err := c.Read(ctx)

@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/coder/websocket"
 
 	"github.com/assetgate/assetgate/resource"
 )
@@ -145,4 +148,22 @@ func gqlNodes(conn any) []map[string]any {
 		out = append(out, at(e, "node").(map[string]any))
 	}
 	return out
+}
+
+// dialGraphQLWS opens a graphql-transport-ws connection to base's /graphql
+// and sends connection_init with the bearer token; it is closed when the
+// test ends.
+func dialGraphQLWS(t *testing.T, ctx context.Context, base, token string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	init, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]string{"Authorization": "Bearer " + token}})
+	if err := c.Write(ctx, websocket.MessageText, init); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
