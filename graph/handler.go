@@ -139,6 +139,7 @@ func New(deps Deps, cfg Config) http.Handler {
 	srv.AddTransport(transport.POST{})
 	sockets := resource.NewCaps(cfg.MaxSocketsPerPrincipal)
 	srv.AddTransport(transport.Websocket{
+		Implementation:        firstMessageGuard{inner: transport.CoderWebsocketImplementation{}, log: log},
 		InitFunc:              websocketInit(deps.Principal, sockets, log),
 		CloseFunc:             releaseSocket,
 		InitTimeout:           10 * time.Second,

@@ -119,3 +119,38 @@ func TestWebSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketSubscribeBeforeInit closes a connection whose first message
+// subscribes, before any connection_init, with 4401 Unauthorized, and runs
+// nothing; a connection that starts with connection_init still works.
+func TestWebSocketSubscribeBeforeInit(t *testing.T) {
+	e := newEnv(t, storage.SQLite, options{})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.CloseNow()
+	writeWS(t, ctx, c, wsMessage{ID: "1", Type: "subscribe", Payload: json.RawMessage(`{"query":"{ me { id } }"}`)})
+	for {
+		m, err := readWS(ctx, c)
+		if err != nil {
+			if code := websocket.CloseStatus(err); code != closeUnauthorizedWant {
+				t.Fatalf("closed with %d (%v), want %d Unauthorized", code, err, closeUnauthorizedWant)
+			}
+			break
+		}
+		if m.Type == "next" || m.Type == "connection_ack" {
+			t.Fatalf("a subscribe before init got %+v", m)
+		}
+	}
+	ok, ctx2 := dialWS(t, e, map[string]any{"Authorization": "Bearer " + e.me(e.a)})
+	if m, err := readWS(ctx2, ok); err != nil || m.Type != "connection_ack" {
+		t.Fatalf("after init: %+v %v", m, err)
+	}
+}
+
+// closeUnauthorizedWant is graphql-transport-ws's 4401, written out here so
+// the test does not share the constant it checks.
+const closeUnauthorizedWant = 4401
