@@ -52,6 +52,7 @@ func newHandler(a *wire.App, demo bool) http.Handler {
 	mux.Handle("GET /graphql", gql)
 	mux.Handle("POST /graphql", gql)
 	mux.Handle("OPTIONS /graphql", gql)
+	mux.Handle("GET /graphql/assets/", gql) // GraphiQL's files
 	// --- end GraphQL ---
 	mux.Handle("/", noRoute(mux, a.OAuth)) // any other path: 404, or 405 with Allow
 	return strictTransport(cfg.Issuer, logRequests(cfg.Logger, mux))

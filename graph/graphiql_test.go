@@ -1,18 +1,17 @@
 package graph_test
 
 import (
-	"archive/tar"
-	"compress/gzip"
+	"bytes"
 	"context"
 	"io"
-	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,97 +19,60 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/assetgate/assetgate/graph"
+
 	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/storage"
 )
 
-// cdnAsset matches the CDN URLs of the GraphiQL page: package, version and
-// file of an npm package.
-var cdnAsset = regexp.MustCompile(`https://cdn\.jsdelivr\.net/npm/((?:@[^/@"]+/)?[^/@"]+)@([^/"]+)/([^"]+)`)
-
-// graphiqlAssets returns the files the GraphiQL page loads from its CDN,
-// keyed by URL, taken from the same npm packages (the CDN serves them
-// unchanged, so the page's subresource integrity hashes hold; Chromium
-// checks them). This machine reaches the npm registry but not the CDN;
-// packages are cached between runs.
-func graphiqlAssets(t *testing.T, page string) map[string][]byte {
+// offline lets the browser reach origin only: any request elsewhere fails
+// (this machine has no internet; neither may the page need it). It returns
+// the URLs refused and the Content-Security-Policy violations the page
+// reported, as they happen.
+func offline(t *testing.T, browser context.Context, origin string) (refused, violations func() []string) {
 	t.Helper()
-	testsupport.RequireTool(t, "npm", "Node.js and npm")
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "assetgate-test", "npm")
-	must(t, os.MkdirAll(dir, 0o755))
-	assets := map[string][]byte{}
-	for _, m := range cdnAsset.FindAllStringSubmatch(page, -1) {
-		url, pkg, version, file := m[0], m[1], m[2], m[3]
-		tgz := filepath.Join(dir, strings.NewReplacer("@", "", "/", "-").Replace(pkg)+"-"+version+".tgz")
-		if _, err := os.Stat(tgz); err != nil {
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-			out, err := exec.CommandContext(ctx, "npm", "pack", "--silent", "--pack-destination", dir, pkg+"@"+version).CombinedOutput()
-			cancel()
-			if err != nil {
-				t.Fatalf("npm pack %s@%s: %v\n%s", pkg, version, err, out)
-			}
-		}
-		assets[url] = fileOf(t, tgz, "package/"+file)
-	}
-	if len(assets) < 3 {
-		t.Fatalf("the GraphiQL page loads %d CDN files, want at least 3:\n%s", len(assets), page)
-	}
-	return assets
-}
-
-// fileOf returns one file of a gzipped tar archive.
-func fileOf(t *testing.T, tgz, name string) []byte {
-	t.Helper()
-	f, err := os.Open(tgz)
-	must(t, err)
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	must(t, err)
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			t.Fatalf("%s has no %s: %v", tgz, name, err)
-		}
-		if h.Name == name {
-			b, err := io.ReadAll(tr)
-			must(t, err)
-			return b
-		}
-	}
-}
-
-// serveAssets answers the browser's requests to the CDN with assets, and
-// fails any other.
-func serveAssets(t *testing.T, browser context.Context, assets map[string][]byte) {
-	t.Helper()
-	events := chromedp.Events(browser, fetch.RequestPaused)
+	var mu sync.Mutex
+	var out, csp []string
+	paused := chromedp.Events(browser, fetch.RequestPaused)
 	go func() {
-		for ev, err := range events {
+		for ev, err := range paused {
 			if err != nil {
 				return
 			}
-			body, ok := assets[ev.Request.URL]
-			if !ok {
-				_, _ = chromedp.Call(browser, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: "BlockedByClient"})
+			if strings.HasPrefix(ev.Request.URL, origin+"/") {
+				_, _ = chromedp.Call(browser, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 				continue
 			}
-			typ := mime.TypeByExtension(path.Ext(ev.Request.URL))
-			_, _ = chromedp.Call(browser, fetch.FulfillRequest, fetch.FulfillRequestParams{
-				RequestID: ev.RequestID, ResponseCode: 200, Body: body,
-				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: typ}, {Name: "Access-Control-Allow-Origin", Value: "*"}},
-			})
+			mu.Lock()
+			out = append(out, ev.Request.URL)
+			mu.Unlock()
+			_, _ = chromedp.Call(browser, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: "BlockedByClient"})
 		}
 	}()
-	if _, err := chromedp.Call(browser, fetch.Enable, fetch.EnableParams{
-		Patterns: []*fetch.RequestPattern{{URLPattern: "https://cdn.jsdelivr.net/*"}},
-	}); err != nil {
+	messages := chromedp.Console(browser)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				csp = append(csp, m.Text)
+				mu.Unlock()
+			}
+		}
+	}()
+	if _, err := chromedp.Call(browser, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*"}}}); err != nil {
 		t.Fatal(err)
 	}
+	get := func(s *[]string) func() []string {
+		return func() []string {
+			mu.Lock()
+			defer mu.Unlock()
+			return append([]string(nil), (*s)...)
+		}
+	}
+	return get(&out), get(&csp)
 }
 
 // TestGraphiQL loads the GraphiQL page in headless Chromium, puts a bearer
@@ -127,8 +89,15 @@ func TestGraphiQL(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET text/html = %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+		t.Fatalf("Content-Security-Policy %q", csp)
+	}
+	if m := regexp.MustCompile(`(?i)(src|href)="(https?:)?//`).FindString(string(html)); m != "" {
+		t.Fatalf("the page loads from another origin (%s):\n%s", m, html)
+	}
 	browser := testsupport.NewBrowser(t)
-	serveAssets(t, browser, graphiqlAssets(t, string(html)))
+	u, _ := url.Parse(e.url)
+	refused, violations := offline(t, browser, u.Scheme+"://"+u.Host)
 
 	// GraphiQL keeps its editors in localStorage: fill them before the
 	// page's scripts run, with a query and the bearer token header.
@@ -164,9 +133,95 @@ func TestGraphiQL(t *testing.T) {
 	for time.Now().Before(deadline) {
 		shown, err = chromedp.Run(browser, chromedp.Evaluate[string](`(document.querySelector(".graphiql-response") || {}).innerText || ""`))
 		if err == nil && strings.Contains(shown, e.a.user.ID) && strings.Contains(shown, e.a.user.Email) {
+			if r := refused(); len(r) > 0 {
+				t.Errorf("the page asked for other origins: %q", r)
+			}
+			if v := violations(); len(v) > 0 {
+				t.Errorf("Content-Security-Policy violations: %q", v)
+			}
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("GraphiQL shows %q, want the user %s", shown, e.a.user.ID)
+}
+
+// TestGraphiQLAssets serves the page's files from the binary under the
+// endpoint's path, revalidated by ETag, and nothing else there; with
+// introspection off there is neither page nor files.
+func TestGraphiQLAssets(t *testing.T) {
+	get := func(t *testing.T, u string, h ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		for i := 0; i+1 < len(h); i += 2 {
+			req.Header.Set(h[i], h[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		must(t, err)
+		t.Cleanup(func() { res.Body.Close() })
+		return res
+	}
+	e := newEnv(t, storage.SQLite, options{})
+	u, _ := url.Parse(e.url)
+	assets := u.Scheme + "://" + u.Host + "/graphql/assets/"
+	for file, typ := range map[string]string{
+		"graphiql.min.js": "text/javascript", "graphiql.min.css": "text/css", "react.production.min.js": "text/javascript",
+		"react-dom.production.min.js": "text/javascript", "assetgate-graphiql.js": "text/javascript", "assetgate-graphiql.css": "text/css",
+	} {
+		res := get(t, assets+file)
+		body, _ := io.ReadAll(res.Body)
+		want, err := os.ReadFile(filepath.Join("graphiql", file))
+		must(t, err)
+		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), typ) || !bytes.Equal(body, want) {
+			t.Fatalf("GET %s = %d %q, %d bytes (want %d)", file, res.StatusCode, res.Header.Get("Content-Type"), len(body), len(want))
+		}
+		etag := res.Header.Get("ETag")
+		if etag == "" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("GET %s headers %v", file, res.Header)
+		}
+		if again := get(t, assets+file, "If-None-Match", etag); again.StatusCode != http.StatusNotModified {
+			t.Fatalf("GET %s with its ETag = %d, want 304", file, again.StatusCode)
+		}
+	}
+	for _, p := range []string{"nope.js", "../graphiql.go", "sub/graphiql.min.js"} {
+		if res := get(t, assets+p); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("GET assets/%s = %d, want 404", p, res.StatusCode)
+		}
+	}
+
+	off := newEnv(t, storage.SQLite, options{cfg: func(c *graph.Config) { c.IntrospectionEnabled = false }})
+	u, _ = url.Parse(off.url)
+	if res := get(t, u.Scheme+"://"+u.Host+"/graphql/assets/graphiql.min.js"); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("introspection off: assets = %d, want 404", res.StatusCode)
+	}
+	if res := get(t, off.url, "Accept", "text/html"); strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("introspection off: GET text/html = %d %s, want no page", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}
+
+// TestGraphiQLAssetsFresh rebuilds the files scripts/build-graphiql.sh
+// copies from the npm packages pinned in tools/graphiql/package-lock.json
+// and compares them with the committed ones (the build needs the npm
+// registry).
+func TestGraphiQLAssetsFresh(t *testing.T) {
+	testsupport.RequireTool(t, "npm", "Node.js and npm")
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	if b, err := exec.CommandContext(ctx, "../scripts/build-graphiql.sh", out).CombinedOutput(); err != nil {
+		t.Fatalf("scripts/build-graphiql.sh: %v\n%s", err, b)
+	}
+	built, err := os.ReadDir(out)
+	must(t, err)
+	if len(built) < 5 {
+		t.Fatalf("the build wrote %d files", len(built))
+	}
+	for _, f := range built {
+		fresh, err := os.ReadFile(filepath.Join(out, f.Name()))
+		must(t, err)
+		committed, err := os.ReadFile(filepath.Join("graphiql", f.Name()))
+		if err != nil || !bytes.Equal(fresh, committed) {
+			t.Errorf("graph/graphiql/%s differs from a fresh build (%v): run scripts/build-graphiql.sh and commit", f.Name(), err)
+		}
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/assetgate/assetgate/graph/exec"
@@ -179,9 +178,10 @@ func New(deps Deps, cfg Config) http.Handler {
 		bearer:  scopes.Bearer(deps.Principal, unauthorized(log))(srv),
 		log:     log,
 		maxBody: cfg.MaxBodyBytes,
+		path:    cfg.Path,
 	}
 	if cfg.IntrospectionEnabled {
-		h.graphiql = playground.Handler("assetgate GraphQL", cfg.Path)
+		h.graphiql = newGraphiQL(cfg.Path)
 	}
 	return h
 }
@@ -192,7 +192,8 @@ func New(deps Deps, cfg Config) http.Handler {
 type endpoint struct {
 	graphql  http.Handler
 	bearer   http.Handler
-	graphiql http.Handler // nil when introspection is off
+	graphiql *graphiql // nil when introspection is off
+	path     string    // where the endpoint is mounted
 	log      *slog.Logger
 	maxBody  int64
 }
@@ -204,8 +205,15 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// net/http clears the server's timeouts from a connection it hands
 		// over to a WebSocket; the transport's pings find dead peers.
 		h.graphql.ServeHTTP(w, r)
+	case strings.HasPrefix(r.URL.Path, h.path+"/assets/"):
+		// GraphiQL's files.
+		if h.graphiql == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.graphiql.serveAsset(w, r)
 	case r.Method == http.MethodGet && h.graphiql != nil && wantsHTML(r):
-		h.graphiql.ServeHTTP(w, r)
+		h.graphiql.servePage(w, r)
 	case r.ContentLength > h.maxBody:
 		writeError(w, http.StatusRequestEntityTooLarge, "the request body is too large", CodeBadUserInput)
 	default:
