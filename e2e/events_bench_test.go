@@ -20,7 +20,7 @@ import (
 // The event benchmarks run the `assetgate serve` binary and talk to it
 // over HTTP. Run them with
 //
-//	go test . -run '^$' -bench 'BenchmarkEvent' -benchtime 3000x
+//	go test ./e2e -run '^$' -bench 'BenchmarkEvent' -benchtime 3000x
 //
 // (the postgres+redis rows need ASSETGATE_TEST_DATABASE_URL and
 // ASSETGATE_TEST_REDIS_URL, and skip without them).

@@ -205,7 +205,7 @@ func postKeyed(t *testing.T, c *apiClient, deviceID, token string, body map[stri
 	return doc.Data.ID
 }
 
-// TestEventsTwoReplicas runs two replicas (two run() instances on different
+// TestEventsTwoReplicas runs two replicas (two server processes on different
 // ports) on one PostgreSQL database and one Redis: an event posted to A
 // reaches a stream on B, a token issued by A works on B, and a token
 // revoked on B is refused by A at once.

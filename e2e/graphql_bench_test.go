@@ -32,13 +32,13 @@ type benchRow struct {
 // BenchmarkGraphQL measures, in the same run and in turns, three requests
 // over HTTP: a bare net/http handler that does one Redis GET (the floor of
 // any authenticated request: the token lookup is one Redis round trip), and
-// against a real server (run() with tokens in Redis) an authenticated
+// against the real server binary (tokens in Redis) an authenticated
 // `{ me { id email } }` and `devices(first: 25)` with each device's group,
 // for a customer with 1,000 devices. Each b.Loop iteration sends 8
 // concurrent requests of each kind. It reports requests/s and p99 of each
 // and the ratios to the baseline. Run with
 //
-//	ASSETGATE_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test . -run '^$' -bench BenchmarkGraphQL -benchtime 5s
+//	ASSETGATE_TEST_REDIS_URL=redis://127.0.0.1:6379/0 go test ./e2e -run '^$' -bench BenchmarkGraphQL -benchtime 5s
 //
 // (on PostgreSQL too with ASSETGATE_TEST_DATABASE_URL).
 func BenchmarkGraphQL(b *testing.B) {

@@ -31,7 +31,7 @@ const (
 // after it.
 func TestGraphQLDenialOfServiceBinary(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and starts the server binary")
+		t.Skip("loads the server binary with hostile GraphQL requests")
 	}
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc to read the server's peak RSS")

@@ -26,7 +26,7 @@ const benchQuery = "/api/v1/devices?filter[fault]=true&sort=-last_event_at&page[
 // with 100,000 in the same database, alternating, and reports p50 and p99
 // of each and the ratio 100k/1k. Run with
 //
-//	go test . -run '^$' -bench BenchmarkJSONAPIDeviceList -benchtime 2000x
+//	go test ./e2e -run '^$' -bench BenchmarkJSONAPIDeviceList -benchtime 2000x
 //
 // (PostgreSQL needs ASSETGATE_TEST_DATABASE_URL).
 func BenchmarkJSONAPIDeviceList(b *testing.B) {

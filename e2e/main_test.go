@@ -31,6 +31,7 @@ import (
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/wire/wiretest"
 )
 
 // binary is the path of the assetgate binary TestMain built.
@@ -284,12 +285,7 @@ func openGraphWith(t testing.TB, env testsupport.Env, withRedis bool) *wire.App 
 	}
 	cfg.Key = serverKey(t, env)
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := wire.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
+	return wiretest.MustNew(t, cfg)
 }
 
 // serverKey returns the server key of env: ASSETGATE_SECRET_KEY, or the

@@ -38,7 +38,7 @@ const (
 // invalid_grant, a 429 or a 503 temporarily_unavailable with Retry-After.
 func TestPasswordLoginLoad(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and loads the server binary for about half a minute")
+		t.Skip("loads the server binary for about half a minute")
 	}
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skip("needs /proc to read the server's peak RSS")
