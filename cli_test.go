@@ -1,156 +1,17 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/assetgate/assetgate/storage"
-	"github.com/assetgate/assetgate/wire"
+	"github.com/assetgate/assetgate/internal/testsupport"
 )
 
-// cliEnvs are the databases the CLI tests run on.
-func cliEnvs() map[string]func(t *testing.T) testEnv {
-	return map[string]func(t *testing.T) testEnv{storage.SQLite: sqliteEnv, storage.Postgres: postgresEnv}
-}
-
-func TestCLI(t *testing.T) {
-	for name, mkenv := range cliEnvs() {
-		t.Run(name, func(t *testing.T) {
-			env := mkenv(t)
-			t.Run("Migrate", func(t *testing.T) {
-				// A fresh database: every migration is applied now.
-				out := mustCLI(t, env, "", "migrate")
-				if out["status"] != "migrated" || out["applied_now"].(float64) < 1 {
-					t.Fatalf("migrate = %v", out)
-				}
-			})
-			cust := mustCLI(t, env, "", "customer", "create", "--name", "Acme")
-			if cust["name"] != "Acme" || cust["id"] == "" {
-				t.Fatalf("customer create = %v", cust)
-			}
-			custID := cust["id"].(string)
-			user := mustCLI(t, env, "correct horse battery\n", "user", "create", "--customer", custID, "--email", "Ops@Example.com", "--password-stdin")
-			if user["email"] != "ops@example.com" || user["customer_id"] != custID {
-				t.Fatalf("user create = %v", user)
-			}
-			userID := user["id"].(string)
-
-			t.Run("ErrUnknownCustomer", func(t *testing.T) {
-				r := runCLI(t, env, "correct horse battery\n", "user", "create", "--customer", "0190f5a0-0000-7000-8000-000000000000", "--email", "x@example.com", "--password-stdin", "--json")
-				if r.code != 1 || !strings.Contains(r.stderr, "not found") {
-					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-				}
-				if e := r.jsonOf(t)["error"].(map[string]any); e["code"] != "NotFound" {
-					t.Fatalf("json error = %v", e)
-				}
-			})
-			t.Run("ErrDuplicateEmail", func(t *testing.T) {
-				r := runCLI(t, env, "another password 1\n", "user", "create", "--customer", custID, "--email", "ops@example.com", "--password-stdin", "--json")
-				if r.code != 1 || !strings.Contains(r.stderr, "already") {
-					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-				}
-				if e := r.jsonOf(t)["error"].(map[string]any); e["code"] != "Conflict" {
-					t.Fatalf("json error = %v", e)
-				}
-				// Nothing written: the first user's password still works.
-				a := openForTest(t, env)
-				if _, err := a.Users.Authenticate(t.Context(), "ops@example.com", "correct horse battery"); err != nil {
-					t.Fatalf("original user changed: %v", err)
-				}
-				if _, err := a.Users.Authenticate(t.Context(), "ops@example.com", "another password 1"); err == nil {
-					t.Fatal("duplicate create overwrote the password")
-				}
-			})
-			t.Run("ErrWeakPassword", func(t *testing.T) {
-				r := runCLI(t, env, "short\n", "user", "create", "--customer", custID, "--email", "weak@example.com", "--password-stdin")
-				if r.code != 1 || !strings.Contains(r.stderr, "password") {
-					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-				}
-			})
-			t.Run("ErrPasswordFlagMissing", func(t *testing.T) {
-				r := runCLI(t, env, "", "user", "create", "--customer", custID, "--email", "p@example.com")
-				if r.code != 2 || !strings.Contains(r.stderr, "--password-stdin") {
-					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-				}
-			})
-			t.Run("SetExternalToken", func(t *testing.T) {
-				out := mustCLI(t, env, "ext-token-0123456789abcdef\n", "user", "set-external-token", "--user", userID)
-				if out["external_token_set"] != true {
-					t.Fatalf("set-external-token = %v", out)
-				}
-				a := openForTest(t, env)
-				u, err := a.Users.AuthenticateExternal(t.Context(), "ext-token-0123456789abcdef")
-				if err != nil || u.ID != userID {
-					t.Fatalf("AuthenticateExternal = %v, %v", u, err)
-				}
-				if u.ExternalTokenHash == "" || strings.Contains(u.ExternalTokenHash, "ext-token") {
-					t.Fatalf("external token not stored hashed: %q", u.ExternalTokenHash)
-				}
-			})
-			t.Run("AppCreate", func(t *testing.T) {
-				out := mustCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Backend", "--grant", "client_credentials", "--scope", "app", "--scope", "basic")
-				secret, _ := out["client_secret"].(string)
-				if !strings.HasPrefix(secret, "agcs_") || len(secret) < 5+43 {
-					t.Fatalf("client_secret = %q", secret)
-				}
-				a := openForTest(t, env)
-				ap, err := a.Applications.Find(t.Context(), out["client_id"].(string))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if ap.SecretHash == secret || strings.Contains(ap.SecretHash, secret) {
-					t.Fatal("client secret stored in plain text")
-				}
-				if _, err := a.Applications.Authenticate(t.Context(), ap.ID, secret); err != nil {
-					t.Fatalf("secret does not authenticate: %v", err)
-				}
-			})
-			t.Run("AppCreatePublic", func(t *testing.T) {
-				out := mustCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Mobile", "--grant", "authorization_code", "--grant", "refresh_token",
-					"--redirect-uri", "com.example.app:/callback", "--auth-method", "none", "--pkce", "required")
-				if _, has := out["client_secret"]; has {
-					t.Fatalf("public client got a secret: %v", out)
-				}
-				// The operator vouches for the redirect URIs.
-				ap, err := openForTest(t, env).Applications.Find(t.Context(), out["client_id"].(string))
-				if err != nil || !ap.RedirectURIsTrusted || out["redirect_uris_trusted"] != true {
-					t.Fatalf("app create: trusted %v in the output, stored %+v, %v", out["redirect_uris_trusted"], ap, err)
-				}
-			})
-			t.Run("ErrAppInvalid", func(t *testing.T) {
-				r := runCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Bad", "--grant", "client_credentials", "--auth-method", "none", "--json")
-				if r.code != 1 || !strings.Contains(r.stderr, "public client") {
-					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-				}
-				if e := r.jsonOf(t)["error"].(map[string]any); e["code"] != "Invalid" {
-					t.Fatalf("json error = %v", e)
-				}
-			})
-			t.Run("AppCreateOperatorGrants", func(t *testing.T) {
-				// The operator may enable implicit and
-				// password, but never password for a public client.
-				mustCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Legacy", "--grant", "password", "--grant", "implicit",
-					"--redirect-uri", "https://legacy.example.com/cb")
-				r := runCLI(t, env, "", "app", "create", "--owner", userID, "--name", "Public", "--grant", "password", "--auth-method", "none", "--json")
-				if r.code != 1 || !strings.Contains(r.stderr, "public client") {
-					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-				}
-			})
-			t.Run("ErrAppUnknownOwner", func(t *testing.T) {
-				r := runCLI(t, env, "", "app", "create", "--owner", "nope", "--name", "X", "--grant", "client_credentials")
-				if r.code != 1 || !strings.Contains(r.stderr, "not found") {
-					t.Fatalf("code %d, stderr %q", r.code, r.stderr)
-				}
-			})
-		})
-	}
-}
-
+// TestCLIUsage checks the argument handling of run(): a missing or unknown
+// command, a missing or unknown flag are usage mistakes, exit code 2 with
+// the reason on stderr.
 func TestCLIUsage(t *testing.T) {
-	env := sqliteEnv(t)
+	env := testsupport.SQLiteEnv(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -162,118 +23,10 @@ func TestCLIUsage(t *testing.T) {
 		{"UnknownFlag", []string{"migrate", "--nope"}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCLI(t, env, "", tc.args...)
+			r := runMain(t, env, tc.args...)
 			if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("code %d, stderr %q; want 2 and %q", r.code, r.stderr, tc.want)
 			}
 		})
 	}
-}
-
-func TestServeDemo(t *testing.T) {
-	env := sqliteEnv(t)
-	first := demoOutput(t, env)
-	a := openForTest(t, env)
-	if _, err := a.Applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err != nil {
-		t.Fatalf("printed client secret does not authenticate: %v", err)
-	}
-	if _, err := a.Users.Authenticate(t.Context(), first.Email, first.Password); err != nil {
-		t.Fatalf("printed password does not authenticate: %v", err)
-	}
-	if len(first.Curl) != 3 || !strings.Contains(first.Curl[0], first.ClientSecret) {
-		t.Fatalf("curl commands = %q", first.Curl)
-	}
-
-	// A second start finds the same tenant and prints fresh credentials.
-	second := demoOutput(t, env)
-	if second.CustomerID != first.CustomerID || second.ClientID != first.ClientID || second.PublicClient != first.PublicClient {
-		t.Fatalf("second --demo made a new tenant: %+v vs %+v", second, first)
-	}
-	// A fresh process: a's application cache may still hold the first
-	// secret, as another replica's would without Redis invalidation.
-	a = openForTest(t, env)
-	if _, err := a.Applications.Authenticate(t.Context(), first.ClientID, first.ClientSecret); err == nil {
-		t.Fatal("old client secret still works after the second --demo")
-	}
-	_, total, err := a.Applications.Store.ListApplications(t.Context(), first.CustomerID, 0, 10)
-	if err != nil || total != 2 {
-		t.Fatalf("demo applications = %d, %v; want 2", total, err)
-	}
-	// Seeded like the CLI's: the operator vouches for the redirect URI.
-	if mobile, err := a.Applications.Find(t.Context(), first.PublicClient); err != nil || !mobile.RedirectURIsTrusted {
-		t.Fatalf("demo mobile application %+v, %v: want its redirect URIs trusted", mobile, err)
-	}
-}
-
-// TestServeDemoOnAllInterfaces is `make run`: serve --demo listening on
-// every interface. The demo's redirect URI and curl lines use the issuer,
-// not the listen address (http://[::]:8080 is no valid redirect URI).
-func TestServeDemoOnAllInterfaces(t *testing.T) {
-	env := sqliteEnv(t).with("ASSETGATE_ADDR", ":0")
-	demo := demoOutput(t, env)
-	if demo.RedirectURI != "http://localhost:8080/demo/callback" || !strings.Contains(demo.Curl[0], "http://localhost:8080/oauth/token") {
-		t.Fatalf("demo = %+v", demo)
-	}
-}
-
-func TestDemoCallbackPage(t *testing.T) {
-	ts := startServer(t, sqliteEnv(t), "--demo", "--json")
-	resp, err := http.Get(ts.URL + "/demo/callback?code=agac_abc&state=xyz%3Cb%3E")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "agac_abc") ||
-		!strings.Contains(string(body), "xyz&lt;b&gt;") || strings.Contains(string(body), "xyz<b>") {
-		t.Fatalf("callback page %d: %s", resp.StatusCode, body)
-	}
-	// Without --demo the route does not exist.
-	plain := startServer(t, sqliteEnv(t))
-	resp, err = http.Get(plain.URL + "/demo/callback?code=x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("without --demo: %d, want 404", resp.StatusCode)
-	}
-}
-
-// demoOutput starts serve --demo --json, reads what it printed and stops it.
-func demoOutput(t *testing.T, env testEnv) demoResult {
-	t.Helper()
-	ts := startServer(t, env, "--demo", "--json")
-	if err := ts.stop(); err != nil {
-		t.Fatal(err)
-	}
-	line, _, _ := strings.Cut(ts.stdout.String(), "\n")
-	var res demoResult
-	if err := json.Unmarshal([]byte(line), &res); err != nil {
-		t.Fatalf("demo output %q: %v", line, err)
-	}
-	return res
-}
-
-// openForTest opens the service graph the way a one-shot command does
-// (without Redis).
-func openForTest(t *testing.T, env testEnv) *wire.App {
-	t.Helper()
-	return openForTestWith(t, env, false)
-}
-
-// openForTestWith opens the service graph of env, with its Redis (when
-// it names one) if withRedis is true, as serve does.
-func openForTestWith(t *testing.T, env testEnv, withRedis bool) *wire.App {
-	t.Helper()
-	cfg := defaultConfig(env.get)
-	if err := cfg.validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := open(t.Context(), cfg, newLogger(&strings.Builder{}, "error"), withRedis)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/assetgate/assetgate/internal/testsupport"
 )
 
 func TestBadConfiguration(t *testing.T) {
@@ -34,9 +36,9 @@ func TestBadConfiguration(t *testing.T) {
 		{"PasswordHashWaitZero", "ASSETGATE_PASSWORD_HASH_WAIT", "0s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := sqliteEnv(t).with(tc.variable, tc.value)
+			env := testsupport.SQLiteEnv(t).With(tc.variable, tc.value)
 			for _, cmd := range [][]string{{"serve"}, {"migrate"}} {
-				r := runCLI(t, env, "", cmd...)
+				r := runMain(t, env, cmd...)
 				if r.code != 2 {
 					t.Fatalf("%v: exit %d, want 2 (err %v)", cmd, r.code, r.err)
 				}
@@ -53,9 +55,9 @@ func TestBadConfiguration(t *testing.T) {
 }
 
 func TestFlagsOverrideEnvironment(t *testing.T) {
-	env := sqliteEnv(t).with("ASSETGATE_DATABASE_URL", "mysql://nope")
-	good := sqliteEnv(t)["ASSETGATE_DATABASE_URL"]
-	r := runCLI(t, env, "", "migrate", "--database-url", good, "--json")
+	env := testsupport.SQLiteEnv(t).With("ASSETGATE_DATABASE_URL", "mysql://nope")
+	good := testsupport.SQLiteEnv(t)["ASSETGATE_DATABASE_URL"]
+	r := runMain(t, env, "migrate", "--database-url", good, "--json")
 	if r.err != nil {
 		t.Fatalf("flag did not override the environment: %v\\n%s", r.err, r.stderr)
 	}

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/jsonapi"
 )
 
@@ -16,7 +18,8 @@ import (
 // methods answers 405 with Allow the same way; /api/v1 keeps its JSON:API
 // errors.
 func TestNoRoute(t *testing.T) {
-	ts := startServer(t, sqliteEnv(t))
+	ts := httptest.NewServer(newHandler(openForTest(t, testsupport.SQLiteEnv(t)), false))
+	t.Cleanup(ts.Close)
 	get := func(t *testing.T, method, path, accept string) (*http.Response, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), method, ts.URL+path, nil)

@@ -5,13 +5,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/assetgate/assetgate/internal/testsupport"
 )
 
 // TestOAuthPatternsMounted checks that routes.go mounts every route the
 // oauth package serves: the metadata document advertises the endpoints of
 // oauth.Server.Patterns, so a route missing here would be a lie there.
 func TestOAuthPatternsMounted(t *testing.T) {
-	a := openForTest(t, sqliteEnv(t))
+	a := openForTest(t, testsupport.SQLiteEnv(t))
 	h := newHandler(a, false)
 	for pattern := range a.OAuth.Patterns() {
 		method, path, _ := strings.Cut(pattern, " ")
@@ -28,7 +30,7 @@ func TestOAuthPatternsMounted(t *testing.T) {
 // /api/v1 get JSON:API errors, not net/http's plain text, while the routes
 // themselves still win.
 func TestJSONAPIFallbackMounted(t *testing.T) {
-	h := newHandler(openForTest(t, sqliteEnv(t)), false)
+	h := newHandler(openForTest(t, testsupport.SQLiteEnv(t)), false)
 	for _, tc := range []struct {
 		method, path string
 		status       int
@@ -68,7 +70,7 @@ func TestHSTS(t *testing.T) {
 		{"OKHTTPIssuer", "http://localhost:8080", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHandler(openForTest(t, sqliteEnv(t).with("ASSETGATE_ISSUER", tc.issuer)), false)
+			h := newHandler(openForTest(t, testsupport.SQLiteEnv(t).With("ASSETGATE_ISSUER", tc.issuer)), false)
 			for _, r := range requests {
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, httptest.NewRequest(r.method, r.path, nil))

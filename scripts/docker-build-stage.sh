@@ -3,7 +3,7 @@
 # without a Docker engine (CI, the tests): the same build command, into a
 # temporary folder (or the folder given as $1), then checks that the result
 # is a static Linux binary: an ELF executable without a program interpreter
-# (no dynamic loader), built with CGO_ENABLED=0. docker_test.go checks that
+# (no dynamic loader), built with CGO_ENABLED=0. e2e/docker_test.go checks that
 # the build command below is the Dockerfile's.
 #
 #   scripts/docker-build-stage.sh [OUT_DIR]   build into OUT_DIR (default: a temporary folder) and check
