@@ -216,11 +216,16 @@ func render(rows []row, o options) string {
 			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | %s | n/a (%s) |\n", r.config, r.name, r.baseline, r.missing)
 			continue
 		}
+		rps, per := r.st.RPS(), max(r.perRequest, 1)
 		ratio := "–"
 		if br := baseRPS[r.baseline]; br > 0 {
-			ratio = fmt.Sprintf("%.0f %%", 100*r.st.RPS()/br)
+			ratio = fmt.Sprintf("%.0f %%", 100*rps*float64(per)/br)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %d | %s | %s |\n", r.config, r.name, r.st.RPS(),
+		figure := fmt.Sprintf("%.0f", rps)
+		if per > 1 {
+			figure = fmt.Sprintf("%.1f (%.0f events/s)", rps, rps*float64(per))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", r.config, r.name, figure,
 			ms(r.st.P50), ms(r.st.P99), r.st.Errors, r.baseline, ratio)
 	}
 	b.WriteString("\n")
