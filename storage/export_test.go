@@ -1,6 +1,10 @@
 package storage
 
-import "github.com/assetgate/assetgate/resource"
+import (
+	"context"
+
+	"github.com/assetgate/assetgate/resource"
+)
 
 // DevicePageSQL returns the page query that ListDevices runs for q, with ?
 // placeholders, and its arguments, so that tests can EXPLAIN it.
@@ -15,3 +19,25 @@ func DevicePageSQL(customerID string, q resource.DeviceQuery) (string, []any, er
 
 // IDAfter exposes idAfter to tests.
 func IDAfter(prev string) (string, error) { return idAfter(prev) }
+
+// GroupResult is the answer one batch of WriteGroup got.
+type GroupResult struct {
+	Events   []*resource.Event
+	Replayed bool
+	Err      error
+}
+
+// WriteGroup writes batches as one group of the committer, as if they had
+// queued together, and returns each batch's answer.
+func (s *EventStore) WriteGroup(ctx context.Context, batches ...*resource.EventBatch) []GroupResult {
+	group := make([]*ingest, len(batches))
+	for i, b := range batches {
+		group[i] = &ingest{b: b}
+	}
+	s.commit.write(ctx, group)
+	out := make([]GroupResult, len(group))
+	for i, in := range group {
+		out[i] = GroupResult{in.events, in.replayed, in.err}
+	}
+	return out
+}
