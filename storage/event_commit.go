@@ -25,7 +25,8 @@ import (
 // are written at once (one on SQLite, which has a single writer). Nothing
 // waits for a group to fill: a lone ingest is written at once, and under
 // load the batches that queued while a group was being written form the
-// next one. No goroutine runs between calls.
+// next one. A large batch (soloEvents) is written at once on its own,
+// beside the groups. No goroutine runs between calls.
 //
 // A group's transaction costs a fixed number of statements whatever its
 // size: lock the devices' rows (in id order, so that two groups never
@@ -40,6 +41,10 @@ const (
 	// maxGroupEvents bounds the events of one group (a batch larger than
 	// that forms a group of its own).
 	maxGroupEvents = 4000
+	// soloEvents is the size from which a batch is written on its own, at
+	// once, beside the groups: it is a group by itself, and single events
+	// must not queue behind it.
+	soloEvents = 200
 	// insertChunk bounds the rows of one multi-row INSERT on SQLite
 	// (nine parameters a row, under SQLite's 32,766).
 	insertChunk = 3000
@@ -79,6 +84,10 @@ func newCommitter(db *DB) *committer {
 // submit queues b and returns once its group has committed (or failed).
 func (c *committer) submit(ctx context.Context, b *resource.EventBatch) ([]*resource.Event, bool, error) {
 	in := &ingest{b: b, wake: make(chan bool, 2)}
+	if len(b.Events) >= soloEvents {
+		c.write(context.WithoutCancel(ctx), []*ingest{in})
+		return in.events, in.replayed, in.err
+	}
 	c.mu.Lock()
 	c.queue = append(c.queue, in)
 	lead := c.leaders < c.maxLeaders
