@@ -67,6 +67,10 @@ type ingest struct {
 type committer struct {
 	db         *DB
 	maxLeaders int
+	// serial, on SQLite, lets one transaction write at a time (groups and
+	// large batches alike): SQLite has a single writer, and waiting here
+	// costs nothing of the database's call time-out.
+	serial *sync.Mutex
 
 	mu      sync.Mutex
 	queue   []*ingest
@@ -74,11 +78,10 @@ type committer struct {
 }
 
 func newCommitter(db *DB) *committer {
-	n := 4
 	if db.Dialect == SQLite {
-		n = 1
+		return &committer{db: db, maxLeaders: 1, serial: &sync.Mutex{}}
 	}
-	return &committer{db: db, maxLeaders: n}
+	return &committer{db: db, maxLeaders: 4}
 }
 
 // submit queues b and returns once its group has committed (or failed).
@@ -144,6 +147,10 @@ func (c *committer) lead(ctx context.Context) {
 // fails on the database (a time-out fails them all: the database is not
 // answering).
 func (c *committer) write(ctx context.Context, group []*ingest) {
+	if c.serial != nil {
+		c.serial.Lock()
+		defer c.serial.Unlock()
+	}
 	if err := c.writeGroup(ctx, group); err == nil || len(group) == 1 || resource.IsTimeout(err) {
 		for _, in := range group {
 			if in.err == nil && in.events == nil {
