@@ -81,7 +81,7 @@ func newCommitter(db *DB) *committer {
 	if db.Dialect == SQLite {
 		return &committer{db: db, maxLeaders: 1, serial: &sync.Mutex{}}
 	}
-	return &committer{db: db, maxLeaders: 4}
+	return &committer{db: db, maxLeaders: 2}
 }
 
 // submit queues b and returns once its group has committed (or failed).
