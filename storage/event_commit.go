@@ -40,7 +40,7 @@ import (
 const (
 	// maxGroupEvents bounds the events of one group (a batch larger than
 	// that forms a group of its own).
-	maxGroupEvents = 4000
+	maxGroupEvents = 1000
 	// soloEvents is the size from which a batch is written on its own, at
 	// once, beside the groups: it is a group by itself, and single events
 	// must not queue behind it.
@@ -101,7 +101,7 @@ func (c *committer) submit(ctx context.Context, b *resource.EventBatch) ([]*reso
 	c.mu.Unlock()
 	for {
 		if lead {
-			c.lead(ctx)
+			c.lead(ctx, in)
 		}
 		if lead = <-in.wake; !lead {
 			return in.events, in.replayed, in.err
@@ -110,8 +110,11 @@ func (c *committer) submit(ctx context.Context, b *resource.EventBatch) ([]*reso
 }
 
 // lead writes one group from the queue, answers its callers, and passes
-// the lead on (or gives it up when nothing is queued).
-func (c *committer) lead(ctx context.Context) {
+// the lead on (or gives it up when nothing is queued). self is the
+// leader's own ingest, which the group may not hold (another leader took
+// it, or the queue ahead of it filled the group): it stops leading, and may
+// be told to lead again while it waits.
+func (c *committer) lead(ctx context.Context, self *ingest) {
 	c.mu.Lock()
 	n, events := 0, 0
 	for n < len(c.queue) && (n == 0 || events+len(c.queue[n].b.Events) <= maxGroupEvents) {
@@ -133,6 +136,7 @@ func (c *committer) lead(ctx context.Context) {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	self.leading = false
 	for _, next := range c.queue {
 		if !next.leading {
 			next.leading = true

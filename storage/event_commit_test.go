@@ -198,3 +198,67 @@ func TestGroupCommitConcurrentIngests(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupCommitFullGroupsDrain sends bursts of batches that fill more
+// than one group at once: each leader's own batch may be left for a later
+// group, and every caller must still be answered.
+func TestGroupCommitFullGroupsDrain(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		ctx := context.Background()
+		cust := storagetest.MustCreateCustomer(t, storage.NewCustomerStore(db))
+		dev := storagetest.MustCreateDevice(t, storage.NewDeviceStore(db), storagetest.NewDevice(cust.ID, time.Now()))
+		events := storage.NewEventStore(db)
+		now := time.Now().UTC()
+		for round := range 5 {
+			const callers, size = 24, 150 // 3,600 events: more than three groups
+			done := make(chan error, callers)
+			for range callers {
+				go func() {
+					evs := make([]*resource.Event, size)
+					for i := range evs {
+						evs[i] = temperature(cust.ID, dev.ID, float64(i%40), now)
+					}
+					_, _, err := events.CreateEvents(ctx, batchOf("", "", evs...))
+					done <- err
+				}()
+			}
+			timeout := time.After(2 * time.Minute)
+			for i := range callers {
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatalf("round %d: %v", round, err)
+					}
+				case <-timeout:
+					t.Fatalf("round %d: %d of %d callers never answered", round, callers-i, callers)
+				}
+			}
+		}
+		if n := count(t, db, "events", "device_id = ?", dev.ID); n != 5*24*150 {
+			t.Errorf("%d events stored, want %d", n, 5*24*150)
+		}
+	})
+}
+
+// TestGroupCommitLeaderWithoutOwnBatch has a leader whose own batch does
+// not fit in the group it writes: the lead must come back to that batch.
+func TestGroupCommitLeaderWithoutOwnBatch(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		cust := storagetest.MustCreateCustomer(t, storage.NewCustomerStore(db))
+		dev := storagetest.MustCreateDevice(t, storage.NewDeviceStore(db), storagetest.NewDevice(cust.ID, time.Now()))
+		now := time.Now().UTC()
+		batch := func(n int) *resource.EventBatch {
+			evs := make([]*resource.Event, n)
+			for i := range evs {
+				evs[i] = temperature(cust.ID, dev.ID, 20, now)
+			}
+			return batchOf("", "", evs...)
+		}
+		if !storage.NewEventStore(db).LeadWithoutOwnBatch(context.Background(), batch(storage.MaxGroupEvents), batch(1)) {
+			t.Fatal("the leader's own batch was left in the queue with nobody to lead it")
+		}
+		if n := count(t, db, "events", "device_id = ?", dev.ID); n != storage.MaxGroupEvents+1 {
+			t.Errorf("%d events stored, want %d", n, storage.MaxGroupEvents+1)
+		}
+	})
+}

@@ -41,3 +41,38 @@ func (s *EventStore) WriteGroup(ctx context.Context, batches ...*resource.EventB
 	}
 	return out
 }
+
+// LeadWithoutOwnBatch queues batches, the last one's caller leading, and
+// lets that caller lead one group. The group fills before the leader's own
+// batch when the others hold maxGroupEvents events or more: it reports
+// whether the lead then came back to that batch (which would otherwise
+// wait for ever), and writes the rest.
+func (s *EventStore) LeadWithoutOwnBatch(ctx context.Context, batches ...*resource.EventBatch) (handedBack bool) {
+	c := s.commit
+	var self *ingest
+	c.mu.Lock()
+	for _, b := range batches {
+		self = &ingest{b: b, wake: make(chan bool, 2)}
+		c.queue = append(c.queue, self)
+	}
+	self.leading = true
+	c.leaders++
+	c.mu.Unlock()
+	c.lead(ctx, self)
+	select {
+	case lead := <-self.wake:
+		if lead {
+			c.lead(ctx, self)
+			return <-self.wake == false
+		}
+		return false
+	default:
+		c.mu.Lock()
+		c.queue, c.leaders = nil, 0
+		c.mu.Unlock()
+		return false
+	}
+}
+
+// MaxGroupEvents exposes maxGroupEvents to tests.
+const MaxGroupEvents = maxGroupEvents
