@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/assetgate/assetgate/storage"
 )
 
 // The ingest rows: one event per request spread over the bench tenant's
@@ -42,28 +39,6 @@ func batchBody(n int) []byte {
 	}
 	b.WriteString(`]}`)
 	return b.Bytes()
-}
-
-// deviceIDs returns the ids of the customer's devices from the database
-// the environment names.
-func deviceIDs(ctx context.Context, env []string) ([]string, error) {
-	var dbURL string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "ASSETGATE_DATABASE_URL="); ok {
-			dbURL = v
-		}
-	}
-	db, err := storage.Open(ctx, dbURL)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	db.Timeout = 0 // a loaded machine must not fail the seeding
-	var ids []string
-	if err := db.SelectContext(ctx, &ids, `SELECT id FROM devices ORDER BY id`); err != nil {
-		return nil, err
-	}
-	return ids, nil
 }
 
 // postEvents returns a request maker for an ingest of body as the bearer,

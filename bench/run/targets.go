@@ -20,6 +20,7 @@ type tenant struct {
 	clientID, clientSecret string // confidential client_credentials application
 	pwClientID, pwSecret   string // confidential password-grant application
 	email, password        string
+	deviceIDs              []string // the seeded devices, for the ingest rows
 }
 
 func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
@@ -42,7 +43,7 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 	}
 	t.clientID, t.clientSecret = cc["client_id"].(string), cc["client_secret"].(string)
 	t.pwClientID, t.pwSecret = pw["client_id"].(string), pw["client_secret"].(string)
-	if err := seedDevices(ctx, env, cu["id"].(string), benchDevices); err != nil {
+	if t.deviceIDs, err = seedDevices(ctx, env, cu["id"].(string), benchDevices); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -53,8 +54,10 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 const benchDevices = 10_000
 
 // seedDevices bulk-loads n devices for the customer straight into the
-// database the environment names, before the server starts.
-func seedDevices(ctx context.Context, env []string, customerID string, n int) error {
+// database the environment names, before the server starts, and returns
+// their ids (read now: the running server's pool may leave no connection
+// to spare).
+func seedDevices(ctx context.Context, env []string, customerID string, n int) ([]string, error) {
 	var dbURL string
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "ASSETGATE_DATABASE_URL="); ok {
@@ -63,11 +66,18 @@ func seedDevices(ctx context.Context, env []string, customerID string, n int) er
 	}
 	db, err := storage.Open(ctx, dbURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer db.Close()
 	db.Timeout = 0 // a loaded machine must not fail the seeding
-	return storagetest.SeedDevices(ctx, db, customerID, n, 1)
+	if err := storagetest.SeedDevices(ctx, db, customerID, n, 1); err != nil {
+		return nil, err
+	}
+	var ids []string
+	if err := db.SelectContext(ctx, &ids, db.Rebind(`SELECT id FROM devices WHERE customer_id = ? ORDER BY id`), customerID); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // form encodes a token request body.
@@ -156,12 +166,8 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 		}
 		rows = append(rows, r)
 	}
-	ids, err := deviceIDs(ctx, env)
-	if err != nil {
-		return nil, err
-	}
 	if o.rows == "" || strings.Contains("POST /api/v1/devices/{id}/events", o.rows) {
-		rows = append(rows, ingestRows(ctx, o, client, base, config, appToken, ids)...)
+		rows = append(rows, ingestRows(ctx, o, client, base, config, appToken, t.deviceIDs)...)
 	}
 	rows[len(rows)-1].peakRSS = p.peakRSS()
 	return rows, nil
