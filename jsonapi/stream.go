@@ -122,12 +122,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 				a.endStream(sw, r, st.Err())
 				return nil
 			}
-			n, err := b.node(a.presentEvent(e))
-			if err != nil {
-				a.endStream(sw, r, err)
-				return nil
-			}
-			data, err := json.Marshal(n)
+			data, err := json.Marshal(b.eventNode(e))
 			if err != nil {
 				a.endStream(sw, r, err)
 				return nil

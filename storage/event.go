@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,14 +17,15 @@ import (
 
 // EventStore keeps events in the SQL database.
 type EventStore struct {
-	db *DB
+	db     *DB
+	commit *committer
 }
 
 var _ resource.EventStore = (*EventStore)(nil)
 
 // NewEventStore returns an EventStore on db.
 func NewEventStore(db *DB) *EventStore {
-	return &EventStore{db: db}
+	return &EventStore{db: db, commit: newCommitter(db)}
 }
 
 // eventRow is an events row.
@@ -65,74 +65,28 @@ func eventsOf(rows []eventRow) ([]*resource.Event, error) {
 	return out, nil
 }
 
-// errReplay makes CreateEvents' transaction roll back when an idempotency
-// key was used before.
+// errReplay makes a group's transaction roll back when an idempotency key
+// turned out to be used already.
 var errReplay = errors.New("idempotency key used before")
 
-// CreateEvents stores a batch and updates its device in one transaction:
-// the update of last_event_at comes first, so its row lock orders the ingests of one
-// device (PostgreSQL; SQLite runs one writer at a time), and ids are
-// assigned under that lock, each greater than the device's latest, so a
-// device's ids grow in commit order even across replicas with skewed
-// clocks. See resource.EventStore.
+// CreateEvents stores a batch and updates its device, through the group
+// committer (event_commit.go): concurrent batches are written together in
+// one transaction, and each caller returns once its batch has committed.
+// A device's row lock orders the ingests of one device (PostgreSQL;
+// SQLite runs one writer at a time), and ids are assigned under that lock,
+// each greater than the device's latest. See resource.EventStore.
 func (s *EventStore) CreateEvents(ctx context.Context, b *resource.EventBatch) ([]*resource.Event, bool, error) {
 	if len(b.Events) == 0 {
 		return nil, false, errors.New("storage: empty event batch")
 	}
-	err := s.db.WithTx(ctx, func(tx *Tx) error {
-		query, args := deviceLastEvent(b)
-		res, err := tx.ExecContext(ctx, tx.Rebind(query), args...)
-		if err != nil {
-			return fmt.Errorf("update device: %w", err)
-		}
-		if err := changedRow(res, resource.Errorf(resource.ENotFound, "device %q not found", b.DeviceID)); err != nil {
-			return err
-		}
-		if query, args, ok := deviceState(b); ok {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(query), args...); err != nil {
-				return fmt.Errorf("update device state: %w", err)
-			}
-		}
-		var last string
-		if err := tx.GetContext(ctx, &last, tx.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ? AND device_id = ?`),
-			b.CustomerID, b.DeviceID); err != nil {
-			return fmt.Errorf("latest event id: %w", err)
-		}
-		for _, e := range b.Events {
-			e.ID = resource.NewID()
-			if e.ID <= last {
-				if e.ID, err = idAfter(last); err != nil {
-					return err
-				}
-			}
-			e.PrevID, last = last, e.ID
-		}
-		query, args, err = eventInsert(b)
-		if err != nil {
-			return err
-		}
-		res, err = tx.ExecContext(ctx, tx.Rebind(query), args...)
-		if err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if int(n) != len(b.Events) {
-			return errReplay
-		}
-		return nil
-	})
-	switch {
-	case errors.Is(err, errReplay):
-		events, err := s.replay(ctx, b)
-		return events, err == nil, err
-	case err != nil:
+	events, replayed, err := s.commit.submit(ctx, b)
+	if err != nil {
 		for _, e := range b.Events {
 			e.ID, e.PrevID = "", ""
 		}
 		return nil, false, err
 	}
-	return b.Events, false, nil
+	return events, replayed, nil
 }
 
 // batchKeys returns the idempotency keys of a batch's events: the key on
@@ -148,9 +102,9 @@ func batchKeys(b *resource.EventBatch) []string {
 	return keys
 }
 
-// replay returns the events stored under a batch's idempotency keys when
+// replayOf returns the events stored under a batch's idempotency keys when
 // they were stored for the same request; EConflict otherwise.
-func (s *EventStore) replay(ctx context.Context, b *resource.EventBatch) ([]*resource.Event, error) {
+func replayOf(ctx context.Context, db *DB, b *resource.EventBatch) ([]*resource.Event, error) {
 	conflict := resource.Errorf(resource.EConflict, "the idempotency key was used before with another request")
 	keys := batchKeys(b)
 	q, args, err := sqlx.In(`SELECT `+eventColumns+`, request_hash FROM events
@@ -159,7 +113,7 @@ func (s *EventStore) replay(ctx context.Context, b *resource.EventBatch) ([]*res
 		return nil, err
 	}
 	var rows []eventRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+	if err := db.SelectContext(ctx, &rows, db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("replay events: %w", err)
 	}
 	if len(rows) != len(keys) {
@@ -171,88 +125,6 @@ func (s *EventStore) replay(ctx context.Context, b *resource.EventBatch) ([]*res
 		}
 	}
 	return eventsOf(rows)
-}
-
-// deviceLastEvent returns the UPDATE that moves a device's last_event_at
-// to the batch's latest occurred_at, if later. It is the first statement
-// of an ingest: its row lock orders the ingests of one device.
-func deviceLastEvent(b *resource.EventBatch) (string, []any) {
-	latest := b.Events[0].OccurredAt
-	for _, e := range b.Events[1:] {
-		if e.OccurredAt.After(latest) {
-			latest = e.OccurredAt
-		}
-	}
-	t := dbTime(latest)
-	return `UPDATE devices SET last_event_at = CASE WHEN last_event_at IS NULL OR last_event_at < ? THEN ? ELSE last_event_at END
-		WHERE customer_id = ? AND id = ?`, []any{t, t, b.CustomerID, b.DeviceID}
-}
-
-// deviceState returns the UPDATE that sets a device's position from the
-// batch's latest location event and its fault from its latest status
-// event, each only when the device has no later event of that type (a
-// batch buffered offline does not roll newer state back); ok is false when
-// the batch has neither. It runs after deviceLastEvent, under the device's
-// row lock, so its subqueries see every ingest that committed before.
-func deviceState(b *resource.EventBatch) (query string, args []any, ok bool) {
-	var location, status *resource.Event
-	for _, e := range b.Events {
-		switch {
-		case e.Type == resource.EventLocation && (location == nil || !e.OccurredAt.Before(location.OccurredAt)):
-			location = e
-		case e.Type == resource.EventStatus && (status == nil || !e.OccurredAt.Before(status.OccurredAt)):
-			status = e
-		}
-	}
-	const latest = `CASE WHEN NOT EXISTS (SELECT 1 FROM events
-		WHERE customer_id = ? AND device_id = ? AND type = ? AND occurred_at > ?) THEN ? ELSE %s END`
-	var set []string
-	if location != nil {
-		t := dbTime(location.OccurredAt)
-		set = append(set, "latitude = "+fmt.Sprintf(latest, "latitude"), "longitude = "+fmt.Sprintf(latest, "longitude"))
-		args = append(args, b.CustomerID, b.DeviceID, resource.EventLocation, t, location.Payload[resource.PayloadLatitude],
-			b.CustomerID, b.DeviceID, resource.EventLocation, t, location.Payload[resource.PayloadLongitude])
-	}
-	if status != nil {
-		set = append(set, "fault = "+fmt.Sprintf(latest, "fault"))
-		args = append(args, b.CustomerID, b.DeviceID, resource.EventStatus, dbTime(status.OccurredAt), status.Payload[resource.PayloadFault])
-	}
-	if len(set) == 0 {
-		return "", nil, false
-	}
-	return `UPDATE devices SET ` + strings.Join(set, ", ") + ` WHERE customer_id = ? AND id = ?`,
-		append(args, b.CustomerID, b.DeviceID), true
-}
-
-// eventInsert returns the one INSERT of a batch's events; with an
-// idempotency key, rows whose key exists are skipped.
-func eventInsert(b *resource.EventBatch) (string, []any, error) {
-	var keys []string
-	if b.IdempotencyKey != "" {
-		keys = batchKeys(b)
-	}
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO events (id, customer_id, device_id, type, occurred_at, received_at, payload, idempotency_key, request_hash) VALUES `)
-	args := make([]any, 0, 9*len(b.Events))
-	for i, e := range b.Events {
-		payload, err := json.Marshal(e.Payload)
-		if err != nil {
-			return "", nil, fmt.Errorf("event payload: %w", err)
-		}
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		var key, hash any
-		if keys != nil {
-			key, hash = keys[i], b.RequestHash
-		}
-		args = append(args, e.ID, b.CustomerID, b.DeviceID, e.Type, dbTime(e.OccurredAt), dbTime(e.ReceivedAt), string(payload), key, hash)
-	}
-	if keys != nil {
-		sb.WriteString(` ON CONFLICT (device_id, idempotency_key) DO NOTHING`)
-	}
-	return sb.String(), args, nil
 }
 
 // idAfter returns the UUIDv7 that follows prev: its random bits plus one

@@ -59,6 +59,9 @@ func TestEventIDsAfterSkewedClock(t *testing.T) {
 		now := time.Now().UTC()
 		mustExec(t, db, `INSERT INTO events (id, customer_id, device_id, type, occurred_at, received_at) VALUES (?, ?, ?, 'shock', ?, ?)`,
 			u.String(), cust.ID, d.ID, now, now)
+		// The replica's ingest moved the device's sequence too (ids are
+		// assigned above the device row's last_event_id).
+		mustExec(t, db, `UPDATE devices SET last_event_id = ? WHERE id = ?`, u.String(), d.ID)
 		events := storage.NewEventStore(db)
 		got := storagetest.MustCreateEvents(t, events, storagetest.NewEvent(cust.ID, d.ID, resource.EventShock, now),
 			storagetest.NewEvent(cust.ID, d.ID, resource.EventShock, now))

@@ -56,6 +56,13 @@ type RedisEventBus struct {
 
 	stop context.CancelFunc
 	done chan struct{}
+
+	// outMu guards the messages waiting to be published and whether a
+	// flusher runs; flushes counts the running flusher.
+	outMu    sync.Mutex
+	outbox   []busMessage
+	flushing bool
+	flushes  sync.WaitGroup
 }
 
 // busChannel is a channel this replica is subscribed to.
@@ -85,8 +92,10 @@ func NewRedisEventBus(c redis.UniversalClient, prefix string, buffer int, log *s
 	return b
 }
 
-// Close stops the bus: every subscription ends with EndShutdown.
+// Close stops the bus: what is queued is published, then every
+// subscription ends with EndShutdown.
 func (b *RedisEventBus) Close() {
+	b.flushes.Wait()
 	b.stop()
 	_ = b.ps.Close() // ends the blocked read
 	<-b.done
@@ -109,28 +118,74 @@ func (b *RedisEventBus) channel(customerID, deviceID string) string {
 	return b.prefix + "events:" + customerID + ":" + deviceID
 }
 
-// Publish sends each event to its device's channel, in one round trip. A
-// failure is logged: subscribers notice the gap at the device's next event
-// (its PrevID) and read the missed one from the store.
-func (b *RedisEventBus) Publish(ctx context.Context, events ...*resource.Event) {
+// busOutbox bounds the messages waiting to be published; past it, new
+// events are not published (and logged): subscribers notice the gap at
+// their device's next event and read the missed ones from the store.
+const busOutbox = 20_000
+
+// busMessage is an event waiting to be published.
+type busMessage struct {
+	channel string
+	payload []byte
+}
+
+// Publish queues each event for its device's channel and returns without
+// waiting for Redis: one flusher goroutine at a time sends what is queued,
+// in queue order, one pipeline a round, so concurrent ingests share round
+// trips. A failure is logged: subscribers notice the gap at the device's
+// next event (its PrevID) and read the missed one from the store.
+func (b *RedisEventBus) Publish(_ context.Context, events ...*resource.Event) {
 	if len(events) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), busPublishWait)
-	defer cancel()
-	_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, e := range events {
-			msg, err := json.Marshal(busEvent{ID: e.ID, CustomerID: e.CustomerID, DeviceID: e.DeviceID, Type: e.Type,
-				OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Payload: e.Payload, PrevID: e.PrevID})
-			if err != nil {
-				return err
-			}
-			p.Publish(ctx, b.channel(e.CustomerID, e.DeviceID), msg)
+	msgs := make([]busMessage, 0, len(events))
+	for _, e := range events {
+		msg, err := json.Marshal(busEvent{ID: e.ID, CustomerID: e.CustomerID, DeviceID: e.DeviceID, Type: e.Type,
+			OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Payload: e.Payload, PrevID: e.PrevID})
+		if err != nil {
+			b.log.Warn("event bus: encode event", "err", err)
+			return
 		}
-		return nil
-	})
-	if err != nil {
-		b.log.Warn("event bus: publish failed", "err", err, "events", len(events))
+		msgs = append(msgs, busMessage{b.channel(e.CustomerID, e.DeviceID), msg})
+	}
+	b.outMu.Lock()
+	defer b.outMu.Unlock()
+	if len(b.outbox)+len(msgs) > busOutbox {
+		b.log.Warn("event bus: publish queue full; events not published", "events", len(msgs))
+		return
+	}
+	b.outbox = append(b.outbox, msgs...)
+	if !b.flushing {
+		b.flushing = true
+		b.flushes.Add(1)
+		go b.flush()
+	}
+}
+
+// flush publishes the queued messages until none is left.
+func (b *RedisEventBus) flush() {
+	defer b.flushes.Done()
+	for {
+		b.outMu.Lock()
+		msgs := b.outbox
+		b.outbox = nil
+		if len(msgs) == 0 {
+			b.flushing = false
+			b.outMu.Unlock()
+			return
+		}
+		b.outMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), busPublishWait)
+		_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, m := range msgs {
+				p.Publish(ctx, m.channel, m.payload)
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			b.log.Warn("event bus: publish failed", "err", err, "events", len(msgs))
+		}
 	}
 }
 

@@ -1,6 +1,10 @@
 package storage
 
-import "github.com/assetgate/assetgate/resource"
+import (
+	"context"
+
+	"github.com/assetgate/assetgate/resource"
+)
 
 // DevicePageSQL returns the page query that ListDevices runs for q, with ?
 // placeholders, and its arguments, so that tests can EXPLAIN it.
@@ -15,3 +19,60 @@ func DevicePageSQL(customerID string, q resource.DeviceQuery) (string, []any, er
 
 // IDAfter exposes idAfter to tests.
 func IDAfter(prev string) (string, error) { return idAfter(prev) }
+
+// GroupResult is the answer one batch of WriteGroup got.
+type GroupResult struct {
+	Events   []*resource.Event
+	Replayed bool
+	Err      error
+}
+
+// WriteGroup writes batches as one group of the committer, as if they had
+// queued together, and returns each batch's answer.
+func (s *EventStore) WriteGroup(ctx context.Context, batches ...*resource.EventBatch) []GroupResult {
+	group := make([]*ingest, len(batches))
+	for i, b := range batches {
+		group[i] = &ingest{b: b}
+	}
+	s.commit.write(ctx, group)
+	out := make([]GroupResult, len(group))
+	for i, in := range group {
+		out[i] = GroupResult{in.events, in.replayed, in.err}
+	}
+	return out
+}
+
+// LeadWithoutOwnBatch queues batches, the last one's caller leading, and
+// lets that caller lead one group. The group fills before the leader's own
+// batch when the others hold maxGroupEvents events or more: it reports
+// whether the lead then came back to that batch (which would otherwise
+// wait for ever), and writes the rest.
+func (s *EventStore) LeadWithoutOwnBatch(ctx context.Context, batches ...*resource.EventBatch) (handedBack bool) {
+	c := s.commit
+	var self *ingest
+	c.mu.Lock()
+	for _, b := range batches {
+		self = &ingest{b: b, wake: make(chan bool, 2)}
+		c.queue = append(c.queue, self)
+	}
+	self.leading = true
+	c.leaders++
+	c.mu.Unlock()
+	c.lead(ctx, self)
+	select {
+	case lead := <-self.wake:
+		if lead {
+			c.lead(ctx, self)
+			return <-self.wake == false
+		}
+		return false
+	default:
+		c.mu.Lock()
+		c.queue, c.leaders = nil, 0
+		c.mu.Unlock()
+		return false
+	}
+}
+
+// MaxGroupEvents exposes maxGroupEvents to tests.
+const MaxGroupEvents = maxGroupEvents

@@ -32,6 +32,7 @@ type options struct {
 	smoke            bool
 	pgURL, redisURL  string
 	only             string
+	rows             string
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.StringVar(&o.pgURL, "postgres", envOr("ASSETGATE_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server for the postgres+redis configuration")
 	flag.StringVar(&o.redisURL, "redis", envOr("ASSETGATE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis for the baseline and the postgres+redis configuration")
 	flag.StringVar(&o.only, "only", "", "run only this configuration: sqlite or postgres+redis")
+	flag.StringVar(&o.rows, "rows", "", "run only the rows whose name holds this text (and their baselines), e.g. events")
 	flag.Parse()
 	if err := bench(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -66,6 +68,9 @@ type row struct {
 	st                     stats
 	missing                string // why the row could not run, if it could not
 	peakRSS                int64
+	// perRequest is how many events one request carries (batch rows): the
+	// row then reports events/s and compares those with its baseline.
+	perRequest int
 }
 
 func bench(ctx context.Context, o options) error {
@@ -117,6 +122,9 @@ func bench(ctx context.Context, o options) error {
 	}
 	for _, name := range []string{"/plain", "/redis", "/redis-set", "/pg-row", "/pg-list", "/pg-insert"} {
 		r := row{config: "baseline", name: name}
+		if o.rows != "" && name != "/pg-insert" {
+			continue
+		}
 		if strings.HasPrefix(name, "/pg-") {
 			r.missing = refMissing
 		}
