@@ -99,6 +99,9 @@ type testServer struct {
 	stdout *testsupport.SyncBuffer
 	stderr *testsupport.SyncBuffer
 	stop   func() error
+	// kill ends the process with SIGKILL (no shutdown of any kind) and
+	// waits until it is gone; the test's end then has nothing to stop.
+	kill func(t testing.TB)
 }
 
 // startServer runs `assetgate serve` with env (plus extra args) on the
@@ -149,6 +152,19 @@ func startServer(t testing.TB, env testsupport.Env, args ...string) *testServer 
 			}
 		})
 		return stopErr
+	}
+	ts.kill = func(t testing.TB) {
+		t.Helper()
+		once.Do(func() {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server did not die on SIGKILL")
+			}
+		})
 	}
 	t.Cleanup(func() {
 		if err := ts.stop(); err != nil {

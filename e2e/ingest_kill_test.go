@@ -1,108 +1,19 @@
-package main
+package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/storage"
 )
-
-// killableServer is `assetgate serve` as a child process that a test may
-// kill with SIGKILL and start again on the same settings.
-type killableServer struct {
-	bin    string
-	env    testEnv
-	url    string
-	cmd    *exec.Cmd
-	exited chan error
-	stderr *testsupport.SyncBuffer
-}
-
-// buildBinary builds the server into a temporary folder.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "assetgate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// startKillable starts bin serve with env and waits until it is healthy;
-// the test's end stops it (SIGTERM) if it still runs.
-func startKillable(t *testing.T, bin string, env testEnv) *killableServer {
-	t.Helper()
-	s := &killableServer{bin: bin, env: env, exited: make(chan error, 1), stderr: &testsupport.SyncBuffer{}}
-	s.cmd = exec.Command(bin, "serve")
-	s.cmd.Env = os.Environ()
-	for k, v := range env {
-		s.cmd.Env = append(s.cmd.Env, k+"="+v)
-	}
-	s.cmd.Stderr = s.stderr
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := listeningURL(sc.Text()); ok {
-				urlc <- u
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		s.exited <- s.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if s.cmd.ProcessState != nil {
-			return
-		}
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(30 * time.Second):
-			_ = s.cmd.Process.Kill()
-		}
-	})
-	select {
-	case s.url = <-urlc:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("the server did not start in 60s\nstderr: %s", s.stderr.String())
-	}
-	waitHealthy(t, s.url)
-	return s
-}
-
-// kill sends SIGKILL and waits for the process to be gone.
-func (s *killableServer) kill(t *testing.T) {
-	t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the server did not die on SIGKILL")
-	}
-}
 
 // killIngest is one ingest request of the kill test and what became of it.
 type killIngest struct {
@@ -194,13 +105,12 @@ func killBody(n int, at time.Time) []byte {
 // answered with, and a retry of each unanswered request with its
 // Idempotency-Key stores it at most once (exactly once after the retry).
 func TestIngestSurvivesSIGKILL(t *testing.T) {
-	bin := buildBinary(t)
 	for name, mk := range envs() {
 		t.Run(name, func(t *testing.T) {
 			env := mk(t)
-			srv := startKillable(t, bin, env)
-			tn := newAPITenant(t, env, newAPIClientOf(t, srv.url), "Kill")
-			c := newAPIClientOf(t, srv.url)
+			srv := startServer(t, env)
+			tn := newAPITenant(t, env, newAPIClientOf(t, srv.URL), "Kill")
+			c := newAPIClientOf(t, srv.URL)
 			devices := []string{tn.deviceID}
 			for i := range 7 {
 				devices = append(devices, c.call(t, "POST", "/api/v1/devices", tn.me, apiDoc("devices", "",
@@ -231,7 +141,7 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 						mu.Lock()
 						all = append(all, in)
 						mu.Unlock()
-						if !in.post(t, client, srv.url, tn.app) {
+						if !in.post(t, client, srv.URL, tn.app) {
 							return // the server is gone (or answered wrongly, which fails the test)
 						}
 						in.answered = true
@@ -260,7 +170,7 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 				t.Fatalf("the kill must land mid-run: %d answered, %d unanswered", answered.Load(), len(unanswered))
 			}
 
-			db, err := storage.Open(context.Background(), env["ASSETGATE_DATABASE_URL"])
+			db, err := storage.Open(context.Background(), env.Get("ASSETGATE_DATABASE_URL"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,7 +199,7 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 				return fmt.Sprintf("%s#%d", in.key, i)
 			}
 
-			srv = startKillable(t, bin, env)
+			srv = startServer(t, env)
 			stored := byKey()
 			for _, in := range all {
 				for i := range in.events {
@@ -303,7 +213,7 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 				}
 			}
 			for _, in := range unanswered {
-				if !in.post(t, client, srv.url, tn.app) {
+				if !in.post(t, client, srv.URL, tn.app) {
 					t.Fatalf("the retry of %s was not answered 201", in.key)
 				}
 			}
