@@ -18,6 +18,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +34,8 @@ type options struct {
 	smoke            bool
 	pgURL, redisURL  string
 	only             string
+	rows             *regexp.Regexp
+	cpuProfile       string
 }
 
 func main() {
@@ -46,7 +50,17 @@ func main() {
 	flag.StringVar(&o.pgURL, "postgres", envOr("ASSETGATE_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server for the postgres+redis configuration")
 	flag.StringVar(&o.redisURL, "redis", envOr("ASSETGATE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis for the baseline and the postgres+redis configuration")
 	flag.StringVar(&o.only, "only", "", "run only this configuration: sqlite or postgres+redis")
+	rows := flag.String("rows", "", "run only the assetgate rows whose name matches this `regexp` (and the baseline rows they are rated against)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of assetgate during each measured row into this `directory`")
 	flag.Parse()
+	if *rows != "" {
+		re, err := regexp.Compile(*rows)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -rows:", err)
+			os.Exit(2)
+		}
+		o.rows = re
+	}
 	if err := bench(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -116,6 +130,11 @@ func bench(ctx context.Context, o options) error {
 		"/pg-insert": {post(base.URL+"/pg-insert", "", event, "application/json"), http.StatusCreated},
 	}
 	for _, name := range []string{"/plain", "/redis", "/redis-set", "/pg-row", "/pg-list", "/pg-insert"} {
+		if o.rows != nil && !o.rows.MatchString(name) && !slices.ContainsFunc(rowSpecs, func(s rowSpec) bool {
+			return s.baseline == name && o.rows.MatchString(s.name)
+		}) {
+			continue
+		}
 		r := row{config: "baseline", name: name}
 		if strings.HasPrefix(name, "/pg-") {
 			r.missing = refMissing
