@@ -231,18 +231,11 @@ func (a *API) writeIngested(w http.ResponseWriter, r *http.Request, q resource.Q
 	if !batch {
 		return a.writeCreated(w, r, q, a.presentEvent(events[0]), nil)
 	}
-	b := a.builder(q)
-	nodes := make([]*jsonapi.Node, len(events))
+	ps := make([]presenter, len(events))
 	for i, e := range events {
-		n, err := b.node(a.presentEvent(e))
-		if err != nil {
-			return err
-		}
-		nodes[i] = n
+		ps[i] = a.presentEvent(e)
 	}
-	writeDocument(w, http.StatusCreated, &document{Data: nodes, Links: jsonapi.Links{"self": a.requestURL(r)},
-		Meta: jsonapi.Meta{"total": len(nodes)}, JSONAPI: version()})
-	return nil
+	return a.writeAll(w, r, http.StatusCreated, q, ps)
 }
 
 // idempotencyKey reads the Idempotency-Key header: absent, or 1 to 255
