@@ -133,4 +133,3 @@ func (b *docBuilder) included(primary []*jsonapi.Node, related []presenter) ([]*
 	})
 	return out, nil
 }
-
