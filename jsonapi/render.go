@@ -260,6 +260,13 @@ const hexDigits = "0123456789abcdef"
 // characters, invalid UTF-8 as U+FFFD, U+2028 and U+2029.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendEscaped appends the inside of the JSON string of s (appendString
+// without the quotes), for strings written in pieces.
+func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -304,8 +311,34 @@ func appendString(b []byte, s string) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
+	return append(b, s[start:]...)
+}
+
+// appendLink appends one member of a links object whose link is the
+// concatenation of parts: ,"name":"part1part2…" (without the leading comma
+// when first).
+func appendLink(b []byte, first bool, name string, parts ...string) []byte {
+	if !first {
+		b = append(b, ',')
+	}
+	b = appendString(b, name)
+	b = append(b, ':', '"')
+	for _, p := range parts {
+		b = appendEscaped(b, p)
+	}
 	return append(b, '"')
+}
+
+// linkWriter is a presenter that writes its links itself, without the maps
+// of JSONAPILinks and JSONAPIRelationshipLinks (the presenters of the list
+// routes). What it writes must be what those write: TestRenderMatchesLibrary
+// compares them.
+type linkWriter interface {
+	// appendLinks appends the links object of JSONAPILinks.
+	appendLinks(b []byte) []byte
+	// appendRelationshipLinks appends the links object of
+	// JSONAPIRelationshipLinks(rel), or reports false for none.
+	appendRelationshipLinks(b []byte, rel string) ([]byte, bool)
 }
 
 // appendLinks appends a links object: its members sorted by name, each a
@@ -447,7 +480,14 @@ func (d *docWriter) object(b []byte, p presenter) ([]byte, error) {
 			}
 			b = append(b, '}')
 		}
-		if l := p.JSONAPIRelationshipLinks(r.name); l != nil {
+		if lw, ok := p.(linkWriter); ok {
+			mark := len(b)
+			b = append(b, `,"links":`...)
+			var has bool
+			if b, has = lw.appendRelationshipLinks(b, r.name); !has {
+				b = b[:mark]
+			}
+		} else if l := p.JSONAPIRelationshipLinks(r.name); l != nil {
 			if err := resourceLinks(l); err != nil {
 				return b, err
 			}
@@ -461,7 +501,10 @@ func (d *docWriter) object(b []byte, p presenter) ([]byte, error) {
 	if n > 0 {
 		b = append(b, '}')
 	}
-	if l := p.JSONAPILinks(); l != nil {
+	if lw, ok := p.(linkWriter); ok {
+		b = append(b, `,"links":`...)
+		b = lw.appendLinks(b)
+	} else if l := p.JSONAPILinks(); l != nil {
 		if err := resourceLinks(l); err != nil {
 			return b, err
 		}
