@@ -127,16 +127,55 @@ func (s *DeviceStore) ListDevices(ctx context.Context, customerID string, q reso
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, total, err := listPage[deviceRow](ctx, s.db, `SELECT `+deviceColumns+` FROM devices`, deviceCount(customerID, q.Filter, c),
-		c, order, q.Offset, q.Limit)
+	devices, total, err := s.listDevices(ctx, deviceCount(customerID, q.Filter, c), c, order, max(q.Offset, 0), max(q.Limit, 0))
 	if err != nil {
 		return nil, 0, fmt.Errorf("devices: %w", err)
 	}
-	devices := make([]*resource.Device, len(rows))
-	for i := range rows {
-		devices[i] = rows[i].device()
+	return devices, total, nil
+}
+
+// listDevices reads a page of devices and the count in one statement: the
+// count query is an uncorrelated scalar subquery of the page query, which
+// both databases evaluate once. When the page has no rows (empty list, or
+// past the end) the count is read on its own.
+func (s *DeviceStore) listDevices(ctx context.Context, count, c *conds, order string, offset, limit int) ([]*resource.Device, int, error) {
+	devices := []*resource.Device{}
+	if limit > 0 {
+		query, args := deviceListSQL(count, c, order, offset, limit)
+		rows, err := s.db.QueryContext(ctx, s.db.Rebind(query), args...)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list: %w", err)
+		}
+		defer rows.Close()
+		total := 0
+		for rows.Next() {
+			var r deviceRow
+			if err := rows.Scan(&total, &r.ID, &r.CustomerID, &r.GroupID, &r.Name, &r.IMEI, &r.MAC,
+				&r.Latitude, &r.Longitude, &r.Fault, &r.LastEventAt, &r.CreatedAt, &r.UpdatedAt); err != nil {
+				return nil, 0, fmt.Errorf("list: %w", err)
+			}
+			devices = append(devices, r.device())
+		}
+		if err := rows.Err(); err != nil {
+			return nil, 0, fmt.Errorf("list: %w", err)
+		}
+		if len(devices) > 0 {
+			return devices, total, nil
+		}
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, s.db.Rebind(count.clauses[0]), count.args...); err != nil {
+		return nil, 0, fmt.Errorf("count: %w", err)
 	}
 	return devices, total, nil
+}
+
+// deviceListSQL returns the statement of a device page with its count,
+// with ? placeholders, and its arguments.
+func deviceListSQL(count, c *conds, order string, offset, limit int) (string, []any) {
+	query := `SELECT (` + count.clauses[0] + `) AS total, ` + deviceColumns + ` FROM devices` + c.where() + order + ` LIMIT ? OFFSET ?`
+	args := make([]any, 0, len(count.args)+len(c.args)+2)
+	return query, append(append(append(args, count.args...), c.args...), limit, offset)
 }
 
 // deviceCount returns the count query of a device list: a read of the

@@ -274,5 +274,30 @@ func testDeviceList(t *testing.T, devices resource.DeviceStore, groups resource.
 		requireCode(t, err, "")
 		requireEqual(t, total, 3)
 	})
+	t.Run("TotalOfPages", func(t *testing.T) {
+		// The total is of the whole list whatever page is read, with the
+		// counter row (no filter, a fault filter) or a COUNT (a search).
+		for _, tc := range []struct {
+			name        string
+			q           resource.DeviceQuery
+			rows, total int
+		}{
+			{"First", resource.DeviceQuery{Limit: 3}, 3, 4},
+			{"Last", resource.DeviceQuery{Offset: 3, Limit: 3}, 1, 4},
+			{"PastTheEnd", resource.DeviceQuery{Offset: 9, Limit: 3}, 0, 4},
+			{"Fault", resource.DeviceQuery{Filter: resource.DeviceFilter{Fault: &yes}, Limit: 2}, 2, 3},
+			{"Search", resource.DeviceQuery{Filter: resource.DeviceFilter{Search: "_100%"}, Limit: 1}, 1, 2},
+			{"SearchPastTheEnd", resource.DeviceQuery{Filter: resource.DeviceFilter{Search: "_100%"}, Offset: 2, Limit: 1}, 0, 2},
+			{"Empty", resource.DeviceQuery{Filter: resource.DeviceFilter{Search: "nothing like it"}, Limit: 5}, 0, 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.q.Sort = []resource.SortField{{Field: "created_at"}}
+				got, total, err := devices.ListDevices(t.Context(), cust.ID, tc.q)
+				requireCode(t, err, "")
+				requireEqual(t, len(got), tc.rows)
+				requireEqual(t, total, tc.total)
+			})
+		}
+	})
 	t.Run("Geo", func(t *testing.T) { testDeviceGeo(t, devices, customers) })
 }
