@@ -36,6 +36,7 @@ type options struct {
 	only             string
 	rows             *regexp.Regexp
 	cpuProfile       string
+	paired           bool
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	flag.StringVar(&o.redisURL, "redis", envOr("ASSETGATE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis for the baseline and the postgres+redis configuration")
 	flag.StringVar(&o.only, "only", "", "run only this configuration: sqlite or postgres+redis")
 	rows := flag.String("rows", "", "run only the assetgate rows whose name matches this `regexp` (and the baseline rows they are rated against)")
+	flag.BoolVar(&o.paired, "paired", true, "measure each row's baseline row again just before the row and rate the row against that (on a shared, noisy machine the load drifts between the first baseline runs and the later rows)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of assetgate during each measured row into this `directory`")
 	flag.Parse()
 	if *rows != "" {
@@ -80,6 +82,9 @@ type row struct {
 	st                     stats
 	missing                string // why the row could not run, if it could not
 	peakRSS                int64
+	// ref is the baseline row measured just before this one (-paired).
+	ref    stats
+	paired bool
 }
 
 func bench(ctx context.Context, o options) error {
@@ -145,7 +150,16 @@ func bench(ctx context.Context, o options) error {
 		}
 		rows = append(rows, r)
 	}
-	base.stop()
+	defer base.stop()
+	// ref measures a baseline row again (for -paired), "" when it cannot.
+	ref := func(name string) (stats, bool) {
+		t, ok := baselines[name]
+		if !ok || !o.paired || strings.HasPrefix(name, "/pg-") && refMissing != "" {
+			return stats{}, false
+		}
+		fmt.Fprintf(os.Stderr, "bench: baseline %s (paired)\n", name)
+		return drive(ctx, client, t, o.conc, o.warmup, o.duration), true
+	}
 
 	configs := []struct {
 		name string
@@ -173,7 +187,7 @@ func bench(ctx context.Context, o options) error {
 			return fmt.Errorf("%s: %w", cfg.name, err)
 		}
 		env = append(env, "ASSETGATE_ADDR=127.0.0.1:0", "ASSETGATE_LOG_LEVEL=error")
-		got, err := benchConfig(ctx, o, client, agBin, cfg.name, env, logs)
+		got, err := benchConfig(ctx, o, client, agBin, cfg.name, env, logs, ref)
 		cleanup()
 		if err != nil {
 			return fmt.Errorf("%s: %w", cfg.name, err)

@@ -96,7 +96,8 @@ func token(ctx context.Context, client *http.Client, base, basic string, body []
 }
 
 // benchConfig starts assetgate with env, seeds it and drives every row.
-func benchConfig(ctx context.Context, o options, client *http.Client, bin, config string, env []string, logs io.Writer) ([]row, error) {
+func benchConfig(ctx context.Context, o options, client *http.Client, bin, config string, env []string, logs io.Writer,
+	ref func(name string) (stats, bool)) ([]row, error) {
 	t, err := seed(ctx, bin, env)
 	if err != nil {
 		return nil, err
@@ -137,6 +138,7 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 			r.missing = probe(ctx, client, t)
 		}
 		if r.missing == "" {
+			r.ref, r.paired = ref(s.baseline)
 			fmt.Fprintf(os.Stderr, "bench: %s %s\n", config, s.name)
 			stopProfile := profileRow(ctx, o, p, config, s.name)
 			r.st = drive(ctx, client, t, o.conc, o.warmup, o.duration)
@@ -232,6 +234,9 @@ func render(rows []row, o options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# assetgate benchmark\n\n%s, %d connections, %s per row after %s warm-up, loopback only.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), o.conc, o.duration, o.warmup)
+	if o.paired {
+		b.WriteString("Each assetgate row is rated against its baseline row measured again just before it (the figure in the baseline column).\n\n")
+	}
 	b.WriteString("| config | row | req/s | p50 | p99 | errors | baseline | ratio |\n|---|---|---:|---:|---:|---:|---|---:|\n")
 	baseRPS := map[string]float64{}
 	for _, r := range rows {
@@ -244,12 +249,17 @@ func render(rows []row, o options) string {
 			fmt.Fprintf(&b, "| %s | %s | – | – | – | – | %s | n/a (%s) |\n", r.config, r.name, r.baseline, r.missing)
 			continue
 		}
-		ratio := "–"
-		if br := baseRPS[r.baseline]; br > 0 {
+		ratio, baseline := "–", r.baseline
+		br := baseRPS[r.baseline]
+		if r.paired {
+			br = r.ref.RPS()
+			baseline = fmt.Sprintf("%s (%.0f just before)", r.baseline, br)
+		}
+		if br > 0 {
 			ratio = fmt.Sprintf("%.0f %%", 100*r.st.RPS()/br)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %d | %s | %s |\n", r.config, r.name, r.st.RPS(),
-			ms(r.st.P50), ms(r.st.P99), r.st.Errors, r.baseline, ratio)
+			ms(r.st.P50), ms(r.st.P99), r.st.Errors, baseline, ratio)
 	}
 	b.WriteString("\n")
 	for _, r := range rows {
