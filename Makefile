@@ -24,7 +24,7 @@ lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## load benchmark beside the baseline server (about 3 minutes); writes bench/results/latest.md
+bench: ## load benchmark beside the baseline server (about 7 minutes: each row after its baseline row, measured again); writes bench/results/latest.md
 	$(GO) run ./bench/run
 
 bench-smoke: ## 2-second run of every bench row: checks the harness and that every row answers without errors

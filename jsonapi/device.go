@@ -38,6 +38,21 @@ func (p *devicePresenter) JSONAPIRelationshipLinks(rel string) *jsonapi.Links {
 	}
 }
 
+// appendLinks implements linkWriter: JSONAPILinks.
+func (p *devicePresenter) appendLinks(b []byte) []byte {
+	b = append(b, '{')
+	b = appendLink(b, true, "self", p.base, "/devices/", p.ID)
+	return append(b, '}')
+}
+
+// appendRelationshipLinks implements linkWriter: JSONAPIRelationshipLinks.
+func (p *devicePresenter) appendRelationshipLinks(b []byte, rel string) ([]byte, bool) {
+	b = append(b, '{')
+	b = appendLink(b, true, "related", p.base, "/devices/", p.ID, "/", rel)
+	b = appendLink(b, false, "self", p.base, "/devices/", p.ID, "/relationships/", rel)
+	return append(b, '}'), true
+}
+
 func (a *API) presentDevice(d *resource.Device) *devicePresenter {
 	p := &devicePresenter{
 		ID: d.ID, Name: d.Name, IMEI: d.IMEI, MAC: optString(d.MAC), Latitude: d.Latitude, Longitude: d.Longitude,

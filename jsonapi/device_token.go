@@ -65,16 +65,11 @@ func (a *API) listDeviceTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b := a.builder(q)
-	nodes := make([]*jsonapi.Node, len(tokens))
+	ps := make([]presenter, len(tokens))
 	for i, t := range tokens {
-		if nodes[i], err = b.node(a.presentDeviceToken(t, "")); err != nil {
-			return err
-		}
+		ps[i] = a.presentDeviceToken(t, "")
 	}
-	writeDocument(w, http.StatusOK, &document{Data: nodes, Links: jsonapi.Links{"self": a.requestURL(r)},
-		Meta: jsonapi.Meta{"total": len(nodes)}, JSONAPI: version()})
-	return nil
+	return a.writeAll(w, r, http.StatusOK, q, ps)
 }
 
 func (a *API) createDeviceToken(w http.ResponseWriter, r *http.Request) error {

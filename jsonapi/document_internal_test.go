@@ -1,6 +1,7 @@
 package jsonapi
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -27,17 +28,36 @@ func TestJSONAPIDefect_IncludedNeverRepeatsPrimary(t *testing.T) {
 	related := []presenter{a.presentGroup(group("g2", "c1")), a.presentConfiguration(conf("c3")), a.presentConfiguration(conf("c1")),
 		a.presentConfiguration(conf("c3")), a.presentGroup(group("g0", ""))}
 	r := httptest.NewRequest("GET", "/api/v1/device-groups", nil)
-	doc, err := a.builder(resource.Query{}).many(r, primary, related, resource.Page{Number: 1, Size: 25}, 2)
-	if err != nil {
+	want := []string{"configurations/c1", "configurations/c3", "device-groups/g0"}
+	// The renderer the routes use.
+	rec := httptest.NewRecorder()
+	if err := a.writeMany(rec, r, resource.Query{}, primary, related, resource.Page{Number: 1, Size: 25}, 2); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Included []struct{ Type, ID string }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, n := range doc.Included {
 		got = append(got, n.Type+"/"+n.ID)
 	}
-	want := []string{"configurations/c1", "configurations/c3", "device-groups/g0"}
 	if !slices.Equal(got, want) {
-		t.Fatalf("included %v, want %v", got, want)
+		t.Fatalf("rendered included %v, want %v", got, want)
+	}
+	// The reference it is compared with (render_reference_test.go).
+	ref, err := a.builder(resource.Query{}).many(r, primary, related, resource.Page{Number: 1, Size: 25}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, n := range ref.Included {
+		got = append(got, n.Type+"/"+n.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reference included %v, want %v", got, want)
 	}
 }
 

@@ -57,25 +57,6 @@ func (a *API) presentEvent(e *resource.Event) *eventPresenter {
 		Payload: e.Payload, Device: &devicePresenter{ID: e.DeviceID, base: a.base}, base: a.base}
 }
 
-// eventNode is the resource object of an event, built directly: what
-// node(presentEvent(e)) makes, without the library's reflection, for the
-// batches of up to MaxBatchEvents events an ingest answers with and for
-// live streams.
-func (b *docBuilder) eventNode(e *resource.Event) *jsonapi.Node {
-	base := b.api.base
-	n := &jsonapi.Node{Type: typeEvents, ID: e.ID,
-		Attributes: map[string]any{"event_type": string(e.Type), "occurred_at": timeString(e.OccurredAt),
-			"received_at": timeString(e.ReceivedAt), "payload": e.Payload},
-		Relationships: map[string]any{"device": &jsonapi.RelationshipOneNode{
-			Data:  &jsonapi.Node{Type: typeDevices, ID: e.DeviceID},
-			Links: &jsonapi.Links{"related": base + "/devices/" + e.DeviceID},
-		}},
-		Links: &jsonapi.Links{"self": base + "/events/" + e.ID},
-	}
-	b.sparse(n)
-	return n
-}
-
 // deviceStatsPresenter is GET /devices/{id}/stats: a device-stats
 // resource object whose id is the device's.
 type deviceStatsPresenter struct {
@@ -250,14 +231,11 @@ func (a *API) writeIngested(w http.ResponseWriter, r *http.Request, q resource.Q
 	if !batch {
 		return a.writeCreated(w, r, q, a.presentEvent(events[0]), nil)
 	}
-	b := a.builder(q)
-	nodes := make([]*jsonapi.Node, len(events))
+	ps := make([]presenter, len(events))
 	for i, e := range events {
-		nodes[i] = b.eventNode(e)
+		ps[i] = a.presentEvent(e)
 	}
-	writeDocument(w, http.StatusCreated, &document{Data: nodes, Links: jsonapi.Links{"self": a.requestURL(r)},
-		Meta: jsonapi.Meta{"total": len(nodes)}, JSONAPI: version()})
-	return nil
+	return a.writeAll(w, r, http.StatusCreated, q, ps)
 }
 
 // idempotencyKey reads the Idempotency-Key header: absent, or 1 to 255

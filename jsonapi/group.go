@@ -31,6 +31,20 @@ func (p *groupPresenter) JSONAPIRelationshipLinks(rel string) *jsonapi.Links {
 	return &jsonapi.Links{"self": p.base + "/device-groups/" + p.ID + "/relationships/" + rel}
 }
 
+// appendLinks implements linkWriter: JSONAPILinks.
+func (p *groupPresenter) appendLinks(b []byte) []byte {
+	b = append(b, '{')
+	b = appendLink(b, true, "self", p.base, "/device-groups/", p.ID)
+	return append(b, '}')
+}
+
+// appendRelationshipLinks implements linkWriter: JSONAPIRelationshipLinks.
+func (p *groupPresenter) appendRelationshipLinks(b []byte, rel string) ([]byte, bool) {
+	b = append(b, '{')
+	b = appendLink(b, true, "self", p.base, "/device-groups/", p.ID, "/relationships/", rel)
+	return append(b, '}'), true
+}
+
 func (a *API) presentGroup(g *resource.DeviceGroup) *groupPresenter {
 	p := &groupPresenter{ID: g.ID, Name: g.Name, CreatedAt: timeString(g.CreatedAt), UpdatedAt: timeString(g.UpdatedAt), base: a.base}
 	if g.ConfigurationID != "" {

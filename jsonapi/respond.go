@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/google/jsonapi"
+
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -25,39 +27,34 @@ func (a *API) oneQuery(r *http.Request, includes ...string) (resource.Query, err
 
 // writeOne writes a document with one resource as primary data.
 func (a *API) writeOne(w http.ResponseWriter, r *http.Request, status int, q resource.Query, p presenter, related []presenter) error {
-	doc, err := a.builder(q).one(r, p, related)
-	if err != nil {
-		return err
-	}
-	writeDocument(w, status, doc)
-	return nil
+	self := a.requestURL(r)
+	return writeRendered(w, status, func(b []byte) ([]byte, error) { return a.writer(q).one(b, self, p, related) })
 }
 
 // writeCreated writes the 201 answer of a create: the new resource, with
 // its URL in Location and as the document's self link.
 func (a *API) writeCreated(w http.ResponseWriter, r *http.Request, q resource.Query, p presenter, related []presenter) error {
-	doc, err := a.builder(q).one(r, p, related)
-	if err != nil {
-		return err
-	}
+	self := a.requestURL(r)
 	if links := p.JSONAPILinks(); links != nil {
-		if self, ok := (*links)["self"].(string); ok {
-			doc.Links["self"] = self
-			w.Header().Set("Location", self)
+		if s, ok := (*links)["self"].(string); ok {
+			self = s
+			w.Header().Set("Location", s)
 		}
 	}
-	writeDocument(w, http.StatusCreated, doc)
-	return nil
+	return writeRendered(w, http.StatusCreated, func(b []byte) ([]byte, error) { return a.writer(q).one(b, self, p, related) })
 }
 
 // writeMany writes a list page.
 func (a *API) writeMany(w http.ResponseWriter, r *http.Request, q resource.Query, ps, related []presenter, page resource.Page, total int) error {
-	doc, err := a.builder(q).many(r, ps, related, page, total)
-	if err != nil {
-		return err
-	}
-	writeDocument(w, http.StatusOK, doc)
-	return nil
+	links := a.pageLinks(r, page, total)
+	return writeRendered(w, http.StatusOK, func(b []byte) ([]byte, error) { return a.writer(q).many(b, ps, related, links, total) })
+}
+
+// writeAll writes a list without pages: every item, the request as the self
+// link and meta.total.
+func (a *API) writeAll(w http.ResponseWriter, r *http.Request, status int, q resource.Query, ps []presenter) error {
+	links := jsonapi.Links{"self": a.requestURL(r)}
+	return writeRendered(w, status, func(b []byte) ([]byte, error) { return a.writer(q).many(b, ps, nil, links, len(ps)) })
 }
 
 // writeNull writes a document whose primary data is null (an empty to-one

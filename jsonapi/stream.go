@@ -112,7 +112,8 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 	token, _ := r.Context().Value(streamTokenKey{}).(string)
 	tick := time.NewTicker(heartbeat)
 	defer tick.Stop()
-	b := a.builder(resource.Query{})
+	d := a.writer(resource.Query{})
+	var buf []byte
 	for {
 		select {
 		case <-r.Context().Done():
@@ -122,12 +123,13 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 				a.endStream(sw, r, st.Err())
 				return nil
 			}
-			data, err := json.Marshal(b.eventNode(e))
+			var err error
+			buf, err = d.object(buf[:0], a.presentEvent(e))
 			if err != nil {
 				a.endStream(sw, r, err)
 				return nil
 			}
-			if !sw.write("id: " + e.ID + "\ndata: " + string(data) + "\n\n") {
+			if !sw.write("id: " + e.ID + "\ndata: " + string(buf) + "\n\n") {
 				return nil
 			}
 		case <-tick.C:

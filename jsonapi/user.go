@@ -89,12 +89,7 @@ func (a *API) getMe(w http.ResponseWriter, r *http.Request) error {
 	if q.Include == nil || len(q.Include) > 0 {
 		related = append(related, a.presentCustomer(c))
 	}
-	doc, err := a.builder(q).one(r, a.presentUser(u), related)
-	if err != nil {
-		return err
-	}
-	writeDocument(w, http.StatusOK, doc)
-	return nil
+	return a.writeOne(w, r, http.StatusOK, q, a.presentUser(u), related)
 }
 
 // getMyCustomer serves GET /users/me/customer, the related resource of the
@@ -111,12 +106,7 @@ func (a *API) getMyCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	doc, err := a.builder(q).one(r, a.presentCustomer(c), nil)
-	if err != nil {
-		return err
-	}
-	writeDocument(w, http.StatusOK, doc)
-	return nil
+	return a.writeOne(w, r, http.StatusOK, q, a.presentCustomer(c), nil)
 }
 
 // changePassword serves POST /users/me/password: old_password, password

@@ -16,19 +16,28 @@ func (s *Server) LookupAccessToken(ctx context.Context, token string) (*resource
 // lookup returns the live record of a token that must have the given prefix
 // and kind, with one TokenStore call; EUnauthenticated otherwise.
 func (s *Server) lookup(ctx context.Context, token, prefix string, kind resource.TokenKind) (*resource.Token, error) {
-	fail := resource.Errorf(resource.EUnauthenticated, "invalid token")
 	got, familyID, ok := resource.ParseToken(token)
 	if !ok || got != prefix {
-		return nil, fail
+		return nil, errInvalidToken()
 	}
+	return s.find(ctx, token, familyID, kind)
+}
+
+// find returns the live record of a parsed token of the given kind and
+// family, with one TokenStore call; EUnauthenticated otherwise.
+func (s *Server) find(ctx context.Context, token, familyID string, kind resource.TokenKind) (*resource.Token, error) {
 	t, err := s.tokens.FindToken(ctx, familyID, resource.KeyedHash(s.cfg.Key, token))
 	if resource.ErrorCode(err) == resource.ENotFound {
-		return nil, fail
+		return nil, errInvalidToken()
 	} else if err != nil {
 		return nil, err
 	}
 	if t.Kind != kind || t.Expired(s.now()) {
-		return nil, fail
+		return nil, errInvalidToken()
 	}
 	return t, nil
 }
+
+// errInvalidToken is the error of a malformed, unknown, expired or revoked
+// token.
+func errInvalidToken() error { return resource.Errorf(resource.EUnauthenticated, "invalid token") }

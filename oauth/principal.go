@@ -25,11 +25,16 @@ func (s *Server) Principal(ctx context.Context, token string) (*scopes.Principal
 // lookupBearer returns the live record of an access or device token.
 // EUnauthenticated when the token is malformed, unknown, expired or revoked.
 func (s *Server) lookupBearer(ctx context.Context, token string) (*resource.Token, error) {
-	prefix, _, _ := resource.ParseToken(token)
-	if prefix != resource.DeviceTokenPrefix {
-		return s.LookupAccessToken(ctx, token)
+	prefix, familyID, ok := resource.ParseToken(token)
+	switch {
+	case !ok:
+		return nil, errInvalidToken()
+	case prefix == resource.DeviceTokenPrefix:
+		return s.find(ctx, token, familyID, resource.TokenDevice)
+	case prefix == resource.AccessTokenPrefix:
+		return s.find(ctx, token, familyID, resource.TokenAccess)
 	}
-	return s.lookup(ctx, token, resource.DeviceTokenPrefix, resource.TokenDevice)
+	return nil, errInvalidToken()
 }
 
 // PrincipalOf returns the principal of a live token record: a device for a

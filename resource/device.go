@@ -80,6 +80,9 @@ type DeviceStore interface {
 	// ListDevices returns the page of the customer's devices that q selects
 	// and how many match in all.
 	ListDevices(ctx context.Context, customerID string, q DeviceQuery) ([]*Device, int, error)
+	// ListDevicesWithGroups is ListDevices that also returns the groups of
+	// the page's devices (each once, ordered by id), read with the page.
+	ListDevicesWithGroups(ctx context.Context, customerID string, q DeviceQuery) ([]*Device, []*DeviceGroup, int, error)
 	// UpdateDevice writes every field of d that a client may change (all
 	// but its id, customer, creation time and last event time, which event
 	// ingestion keeps). ENotFound; EConflict (Field "imei") for
@@ -216,14 +219,22 @@ func (s *DeviceService) List(ctx context.Context, q ListQuery[DeviceListFilter])
 	if p.Kind == scopes.KindDevice {
 		f.DeviceID = p.DeviceID
 	}
-	devices, total, err := s.Store.ListDevices(ctx, p.CustomerID, DeviceQuery{
-		Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size,
-	})
+	dq := DeviceQuery{Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size}
+	if len(q.Include) == 0 {
+		devices, total, err := s.Store.ListDevices(ctx, p.CustomerID, dq)
+		if err != nil {
+			return nil, err
+		}
+		return &DeviceList{Devices: devices, Total: total, Page: c.page}, nil
+	}
+	// Every include path starts with the group: the page's groups come
+	// with the page.
+	devices, groups, total, err := s.Store.ListDevicesWithGroups(ctx, p.CustomerID, dq)
 	if err != nil {
 		return nil, err
 	}
 	list := &DeviceList{Devices: devices, Total: total, Page: c.page}
-	inc, err := s.include(ctx, p.CustomerID, devices, q.Include)
+	inc, err := s.includeGroups(ctx, p.CustomerID, groups, q.Include)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +299,18 @@ func (s *DeviceService) include(ctx context.Context, customerID string, devices 
 	if err != nil {
 		return nil, err
 	}
+	return s.includeGroups(ctx, customerID, groups, include)
+}
+
+// includeGroups is what include paths ask for of the devices' groups: the
+// groups, and their configurations for group.configuration.
+func (s *DeviceService) includeGroups(ctx context.Context, customerID string, groups []*DeviceGroup, include []string) (*Included, error) {
+	inc := &Included{}
+	if len(groups) == 0 {
+		return inc, nil
+	}
 	inc.Groups = groups
+	var err error
 	for _, path := range include {
 		if path == IncludeGroupConfiguration {
 			if inc.Configurations, err = groupConfigurations(ctx, s.Configurations, customerID, groups); err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/assetgate/assetgate/resource"
@@ -122,21 +124,102 @@ func (s *DeviceStore) FindDevice(ctx context.Context, customerID, id string) (*r
 // (the (customer_id, latitude, longitude) index) and then compares the exact
 // haversine in SQL, so totals and pages stay exact.
 func (s *DeviceStore) ListDevices(ctx context.Context, customerID string, q resource.DeviceQuery) ([]*resource.Device, int, error) {
+	devices, _, total, err := s.list(ctx, customerID, q, false)
+	return devices, total, err
+}
+
+// ListDevicesWithGroups is ListDevices that also returns the groups of the
+// page's devices, each once, ordered by id: the page's statement joins
+// them.
+func (s *DeviceStore) ListDevicesWithGroups(ctx context.Context, customerID string, q resource.DeviceQuery) ([]*resource.Device, []*resource.DeviceGroup, int, error) {
+	return s.list(ctx, customerID, q, true)
+}
+
+func (s *DeviceStore) list(ctx context.Context, customerID string, q resource.DeviceQuery, withGroups bool) ([]*resource.Device, []*resource.DeviceGroup, int, error) {
 	c := deviceConds(customerID, q.Filter)
 	order, err := orderBy(q.Sort, deviceSorts)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	rows, total, err := listPage[deviceRow](ctx, s.db, `SELECT `+deviceColumns+` FROM devices`, deviceCount(customerID, q.Filter, c),
-		c, order, q.Offset, q.Limit)
+	devices, groups, total, err := s.listDevices(ctx, deviceCount(customerID, q.Filter, c), c, order, max(q.Offset, 0), max(q.Limit, 0), withGroups)
 	if err != nil {
-		return nil, 0, fmt.Errorf("devices: %w", err)
+		return nil, nil, 0, fmt.Errorf("devices: %w", err)
 	}
-	devices := make([]*resource.Device, len(rows))
-	for i := range rows {
-		devices[i] = rows[i].device()
+	return devices, groups, total, nil
+}
+
+// listDevices reads a page of devices and the count in one statement: the
+// count query is an uncorrelated scalar subquery of the page query, which
+// both databases evaluate once. When the page has no rows (empty list, or
+// past the end) the count is read on its own. withGroups joins each
+// device's group to its row.
+func (s *DeviceStore) listDevices(ctx context.Context, count, c *conds, order string, offset, limit int, withGroups bool) ([]*resource.Device, []*resource.DeviceGroup, int, error) {
+	devices := []*resource.Device{}
+	var groups []*resource.DeviceGroup
+	if limit > 0 {
+		query, args := deviceListSQL(count, c, order, offset, limit, withGroups)
+		rows, err := s.db.QueryContext(ctx, s.db.Rebind(query), args...)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("list: %w", err)
+		}
+		defer rows.Close()
+		total := 0
+		var seen map[string]bool
+		for rows.Next() {
+			var r deviceRow
+			dest := []any{&total, &r.ID, &r.CustomerID, &r.GroupID, &r.Name, &r.IMEI, &r.MAC,
+				&r.Latitude, &r.Longitude, &r.Fault, &r.LastEventAt, &r.CreatedAt, &r.UpdatedAt}
+			var gID, gCustomer, gName, gConf sql.NullString
+			var gCreated, gUpdated sql.NullTime
+			if withGroups {
+				dest = append(dest, &gID, &gCustomer, &gName, &gConf, &gCreated, &gUpdated)
+			}
+			if err := rows.Scan(dest...); err != nil {
+				return nil, nil, 0, fmt.Errorf("list: %w", err)
+			}
+			devices = append(devices, r.device())
+			if gID.Valid && !seen[gID.String] {
+				if seen == nil {
+					seen = map[string]bool{}
+				}
+				seen[gID.String] = true
+				g := groupRow{ID: gID.String, CustomerID: gCustomer.String, Name: gName.String, ConfigurationID: gConf.String,
+					CreatedAt: gCreated.Time, UpdatedAt: gUpdated.Time}
+				groups = append(groups, g.group())
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, nil, 0, fmt.Errorf("list: %w", err)
+		}
+		if len(devices) > 0 {
+			slices.SortFunc(groups, func(x, y *resource.DeviceGroup) int { return strings.Compare(x.ID, y.ID) })
+			return devices, groups, total, nil
+		}
 	}
-	return devices, total, nil
+	var total int
+	if err := s.db.GetContext(ctx, &total, s.db.Rebind(count.clauses[0]), count.args...); err != nil {
+		return nil, nil, 0, fmt.Errorf("count: %w", err)
+	}
+	return devices, nil, total, nil
+}
+
+// deviceListSQL returns the statement of a device page with its count
+// (and, withGroups, its devices' groups), with ? placeholders, and its
+// arguments. The groups are joined as a derived table with renamed
+// columns, so that the unqualified columns of the conditions and of the
+// order still name the devices' own.
+func deviceListSQL(count, c *conds, order string, offset, limit int, withGroups bool) (string, []any) {
+	query := `SELECT (` + count.clauses[0] + `) AS total, ` + deviceColumns
+	from := ` FROM devices`
+	if withGroups {
+		query += `, g.g_id, g.g_customer_id, g.g_name, g.g_configuration_id, g.g_created_at, g.g_updated_at`
+		from += ` LEFT JOIN (SELECT id AS g_id, customer_id AS g_customer_id, name AS g_name,
+			COALESCE(configuration_id, '') AS g_configuration_id, created_at AS g_created_at, updated_at AS g_updated_at
+			FROM device_groups) g ON g.g_id = devices.group_id AND g.g_customer_id = devices.customer_id`
+	}
+	query += from + c.where() + order + ` LIMIT ? OFFSET ?`
+	args := make([]any, 0, len(count.args)+len(c.args)+2)
+	return query, append(append(append(args, count.args...), c.args...), limit, offset)
 }
 
 // deviceCount returns the count query of a device list: a read of the

@@ -54,51 +54,57 @@ func TestDeviceListPlans(t *testing.T) {
 		seedDevices(t, db, 300, 3)
 		cust := seedDevices(t, db, 5_000, 4)
 		yes := true
-		t.Run("FaultByLastEvent", func(t *testing.T) {
-			q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
-				Filter: resource.DeviceFilter{Fault: &yes}, Sort: []resource.SortField{{Field: "last_event_at", Desc: true}}, Limit: 25,
-			})
-			must(t, err)
-			plan := explain(t, db, false, q, args...)
-			t.Logf("plan:\n%s", plan)
-			if !strings.Contains(plan, "devices_customer_id_fault_last_event_at_id_idx") {
-				t.Error("the list does not use (customer_id, fault, last_event_at, id)")
-			}
-			if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
-				t.Error("the list sorts instead of walking the index in order")
-			}
-		})
-		t.Run("SortsWithoutSorting", func(t *testing.T) {
-			for _, field := range []string{"created_at", "last_event_at", "name", "imei"} {
-				for _, desc := range []bool{false, true} {
-					for _, fault := range []*bool{nil, &yes} {
-						if fault != nil && field != "last_event_at" {
-							continue // only the combination has its own index
-						}
-						q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
-							Filter: resource.DeviceFilter{Fault: fault}, Sort: []resource.SortField{{Field: field, Desc: desc}}, Limit: 25,
-						})
-						must(t, err)
-						plan := explain(t, db, false, q, args...)
-						if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
-							t.Errorf("sort %s desc=%v fault=%v sorts:\n%s", field, desc, fault != nil, plan)
+		// Each plan twice: the page alone, and with its groups joined
+		// (include=group).
+		for _, withGroups := range []bool{false, true} {
+			t.Run(map[bool]string{false: "Page", true: "WithGroups"}[withGroups], func(t *testing.T) {
+				t.Run("FaultByLastEvent", func(t *testing.T) {
+					q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+						Filter: resource.DeviceFilter{Fault: &yes}, Sort: []resource.SortField{{Field: "last_event_at", Desc: true}}, Limit: 25,
+					}, withGroups)
+					must(t, err)
+					plan := explain(t, db, false, q, args...)
+					t.Logf("plan:\n%s", plan)
+					if !strings.Contains(plan, "devices_customer_id_fault_last_event_at_id_idx") {
+						t.Error("the list does not use (customer_id, fault, last_event_at, id)")
+					}
+					if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
+						t.Error("the list sorts instead of walking the index in order")
+					}
+				})
+				t.Run("SortsWithoutSorting", func(t *testing.T) {
+					for _, field := range []string{"created_at", "last_event_at", "name", "imei"} {
+						for _, desc := range []bool{false, true} {
+							for _, fault := range []*bool{nil, &yes} {
+								if fault != nil && field != "last_event_at" {
+									continue // only the combination has its own index
+								}
+								q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+									Filter: resource.DeviceFilter{Fault: fault}, Sort: []resource.SortField{{Field: field, Desc: desc}}, Limit: 25,
+								}, withGroups)
+								must(t, err)
+								plan := explain(t, db, false, q, args...)
+								if strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "Sort") {
+									t.Errorf("sort %s desc=%v fault=%v sorts:\n%s", field, desc, fault != nil, plan)
+								}
+							}
 						}
 					}
-				}
-			}
-		})
-		t.Run("Radius", func(t *testing.T) {
-			q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
-				Filter: resource.DeviceFilter{Near: &resource.GeoFilter{Latitude: 52.52, Longitude: 13.405, RadiusLTE: ptr(5000.0)}},
-				Sort:   []resource.SortField{{Field: "created_at"}}, Limit: 25,
+				})
+				t.Run("Radius", func(t *testing.T) {
+					q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+						Filter: resource.DeviceFilter{Near: &resource.GeoFilter{Latitude: 52.52, Longitude: 13.405, RadiusLTE: ptr(5000.0)}},
+						Sort:   []resource.SortField{{Field: "created_at"}}, Limit: 25,
+					}, withGroups)
+					must(t, err)
+					plan := explain(t, db, false, q, args...)
+					t.Logf("plan:\n%s", plan)
+					if !strings.Contains(plan, "devices_customer_id_latitude_longitude_idx") {
+						t.Error("a radius filter does not use the (customer_id, latitude, longitude) index")
+					}
+				})
 			})
-			must(t, err)
-			plan := explain(t, db, false, q, args...)
-			t.Logf("plan:\n%s", plan)
-			if !strings.Contains(plan, "devices_customer_id_latitude_longitude_idx") {
-				t.Error("a radius filter does not use the (customer_id, latitude, longitude) index")
-			}
-		})
+		}
 	})
 }
 

@@ -108,7 +108,11 @@ func (s *UserStore) SetUserExternalTokenHash(ctx context.Context, id, hash strin
 // notFound when there is none.
 func (s *UserStore) findUser(ctx context.Context, query string, arg any, notFound error) (*resource.User, error) {
 	var u resource.User
-	err := s.db.GetContext(ctx, &u, s.db.Rebind(query), arg)
+	// Scanned by hand (the columns of userColumns, in order): this is the
+	// look-up of every user-token request, and sqlx's mapping by reflection
+	// was a good part of its cost.
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(query), arg).Scan(&u.ID, &u.CustomerID, &u.Email, &u.PasswordHash,
+		&u.ExternalTokenHash, &u.CreatedAt, &u.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound
 	} else if err != nil {

@@ -61,8 +61,12 @@ func spread(ids []string) func() string {
 	return func() string { return ids[int(n.Add(1)-1)%len(ids)] }
 }
 
-// ingestRows drives the ingest rows against the server at base.
-func ingestRows(ctx context.Context, o options, client *http.Client, base, config, appToken string, ids []string) []row {
+// ingestRowsName is what the names of the ingest rows start with (for -rows).
+const ingestRowsName = "POST /api/v1/devices/{id}/events"
+
+// ingestRows drives the ingest rows against the server at base; ref
+// measures their baseline again just before each (-paired).
+func ingestRows(ctx context.Context, o options, client *http.Client, base, config, appToken string, ids []string, ref func(string) (stats, bool)) []row {
 	if len(ids) == 0 {
 		return []row{{config: config, name: "POST /api/v1/devices/{id}/events", baseline: "/pg-insert", missing: "no devices"}}
 	}
@@ -80,6 +84,7 @@ func ingestRows(ctx context.Context, o options, client *http.Client, base, confi
 	for _, s := range singles {
 		r := row{config: config, name: s.name, baseline: "/pg-insert", missing: probe(ctx, client, s.t)}
 		if r.missing == "" {
+			r.ref, r.paired = ref(r.baseline)
 			fmt.Fprintf(os.Stderr, "bench: %s %s\n", config, s.name)
 			r.st = drive(ctx, client, s.t, o.conc, o.warmup, o.duration)
 		}
@@ -96,6 +101,7 @@ func ingestRows(ctx context.Context, o options, client *http.Client, base, confi
 		lr.missing = br.missing
 		return append(rows, br, lr)
 	}
+	br.ref, br.paired = ref(br.baseline)
 	fmt.Fprintf(os.Stderr, "bench: %s batch ingest with single ingests beside it\n", config)
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -18,6 +18,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -32,7 +34,9 @@ type options struct {
 	smoke            bool
 	pgURL, redisURL  string
 	only             string
-	rows             string
+	rows             *regexp.Regexp
+	cpuProfile       string
+	paired           bool
 }
 
 func main() {
@@ -47,8 +51,18 @@ func main() {
 	flag.StringVar(&o.pgURL, "postgres", envOr("ASSETGATE_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server for the postgres+redis configuration")
 	flag.StringVar(&o.redisURL, "redis", envOr("ASSETGATE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis for the baseline and the postgres+redis configuration")
 	flag.StringVar(&o.only, "only", "", "run only this configuration: sqlite or postgres+redis")
-	flag.StringVar(&o.rows, "rows", "", "run only the rows whose name holds this text (and their baselines), e.g. events")
+	rows := flag.String("rows", "", "run only the assetgate rows whose name matches this `regexp` (and the baseline rows they are rated against)")
+	flag.BoolVar(&o.paired, "paired", true, "measure each row's baseline row again just before the row and rate the row against that (on a shared, noisy machine the load drifts between the first baseline runs and the later rows)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of assetgate during each measured row into this `directory`")
 	flag.Parse()
+	if *rows != "" {
+		re, err := regexp.Compile(*rows)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -rows:", err)
+			os.Exit(2)
+		}
+		o.rows = re
+	}
 	if err := bench(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -71,6 +85,9 @@ type row struct {
 	// perRequest is how many events one request carries (batch rows): the
 	// row then reports events/s and compares those with its baseline.
 	perRequest int
+	// ref is the baseline row measured just before this one (-paired).
+	ref    stats
+	paired bool
 }
 
 func bench(ctx context.Context, o options) error {
@@ -121,10 +138,12 @@ func bench(ctx context.Context, o options) error {
 		"/pg-insert": {post(base.URL+"/pg-insert", "", event, "application/json"), http.StatusCreated},
 	}
 	for _, name := range []string{"/plain", "/redis", "/redis-set", "/pg-row", "/pg-list", "/pg-insert"} {
-		r := row{config: "baseline", name: name}
-		if o.rows != "" && name != "/pg-insert" {
+		if o.rows != nil && !o.rows.MatchString(name) && !slices.ContainsFunc(rowSpecs, func(s rowSpec) bool {
+			return s.baseline == name && o.rows.MatchString(s.name)
+		}) && (name != "/pg-insert" || !o.rows.MatchString(ingestRowsName)) {
 			continue
 		}
+		r := row{config: "baseline", name: name}
 		if strings.HasPrefix(name, "/pg-") {
 			r.missing = refMissing
 		}
@@ -134,7 +153,16 @@ func bench(ctx context.Context, o options) error {
 		}
 		rows = append(rows, r)
 	}
-	base.stop()
+	defer base.stop()
+	// ref measures a baseline row again (for -paired), "" when it cannot.
+	ref := func(name string) (stats, bool) {
+		t, ok := baselines[name]
+		if !ok || !o.paired || strings.HasPrefix(name, "/pg-") && refMissing != "" {
+			return stats{}, false
+		}
+		fmt.Fprintf(os.Stderr, "bench: baseline %s (paired)\n", name)
+		return drive(ctx, client, t, o.conc, o.warmup, o.duration), true
+	}
 
 	configs := []struct {
 		name string
@@ -162,7 +190,7 @@ func bench(ctx context.Context, o options) error {
 			return fmt.Errorf("%s: %w", cfg.name, err)
 		}
 		env = append(env, "ASSETGATE_ADDR=127.0.0.1:0", "ASSETGATE_LOG_LEVEL=error")
-		got, err := benchConfig(ctx, o, client, agBin, cfg.name, env, logs)
+		got, err := benchConfig(ctx, o, client, agBin, cfg.name, env, logs, ref)
 		cleanup()
 		if err != nil {
 			return fmt.Errorf("%s: %w", cfg.name, err)

@@ -18,6 +18,8 @@ type process struct {
 	cmd  *exec.Cmd
 	URL  string
 	done chan error
+	// debugAddr is where the process serves net/http/pprof ("" for not).
+	debugAddr string
 }
 
 // start runs bin with args and env, and waits for the line

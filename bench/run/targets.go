@@ -107,16 +107,25 @@ func token(ctx context.Context, client *http.Client, base, basic string, body []
 }
 
 // benchConfig starts assetgate with env, seeds it and drives every row.
-func benchConfig(ctx context.Context, o options, client *http.Client, bin, config string, env []string, logs io.Writer) ([]row, error) {
+func benchConfig(ctx context.Context, o options, client *http.Client, bin, config string, env []string, logs io.Writer,
+	ref func(name string) (stats, bool)) ([]row, error) {
 	t, err := seed(ctx, bin, env)
 	if err != nil {
 		return nil, err
+	}
+	debugAddr := ""
+	if o.cpuProfile != "" {
+		if debugAddr, err = freeAddr(); err != nil {
+			return nil, err
+		}
+		env = append(env[:len(env):len(env)], "ASSETGATE_DEBUG_ADDR="+debugAddr)
 	}
 	p, err := start(ctx, bin, []string{"serve"}, env, logs)
 	if err != nil {
 		return nil, err
 	}
 	defer p.stop()
+	p.debugAddr = debugAddr
 	base := p.URL
 	cc := t.clientID + ":" + t.clientSecret
 	appToken, err := token(ctx, client, base, cc, form("grant_type", "client_credentials", "scope", "app basic"))
@@ -125,52 +134,81 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 	}
 	userToken, userErr := token(ctx, client, base, t.pwClientID+":"+t.pwSecret, form("grant_type", "password", "username", t.email, "password", t.password))
 
-	type spec struct {
-		name, baseline string
-		t              target
-		missing        string
-	}
-	specs := []spec{
-		{"POST /oauth/token client_credentials (basic)", "/redis-set",
-			target{post(base+"/oauth/token", cc, form("grant_type", "client_credentials", "scope", "basic"), formType), http.StatusOK}, ""},
-		{"POST /oauth/introspect", "/redis",
-			target{post(base+"/oauth/introspect", cc, form("token", appToken), formType), http.StatusOK}, ""},
-		{"GET /oauth/token/info", "/redis", target{get(base+"/oauth/token/info", appToken), http.StatusOK}, ""},
-		{"GraphQL { me { id email } }", "/pg-row",
-			target{graphQL(base, userToken, `{ me { id email } }`), http.StatusOK}, ""},
-		{"GET /api/v1/devices?page[size]=25", "/pg-list",
-			target{get(base+"/api/v1/devices?page%5Bsize%5D=25", appToken), http.StatusOK}, ""},
-		{"GET /api/v1/devices?page[size]=25&include=group", "/pg-list",
-			target{get(base+"/api/v1/devices?page%5Bsize%5D=25&include=group", appToken), http.StatusOK}, ""},
-		{"GET /api/v1/devices?filter[fault]=false&sort=-last_event_at&page[size]=25", "/pg-list",
-			target{get(base+"/api/v1/devices?filter%5Bfault%5D=false&sort=-last_event_at&page%5Bsize%5D=25", appToken), http.StatusOK}, ""},
-		{"GraphQL devices(first: 25) { totalCount edges { node { id name imei createdAt } } }", "/pg-list",
-			target{graphQL(base, appToken, `{ devices(first: 25) { totalCount edges { node { id name imei createdAt } } } }`), http.StatusOK}, ""},
-		{"unauthenticated → 401", "/plain", target{get(base+"/oauth/token/info", ""), http.StatusUnauthorized}, ""},
-	}
-	if userErr != nil {
-		specs[3].missing = "no user token: " + userErr.Error()
-	}
+	creds := rowCreds{base: base, basic: cc, app: appToken, user: userToken}
 	var rows []row
-	for _, s := range specs {
-		if o.rows != "" && !strings.Contains(s.name, o.rows) {
+	for _, s := range rowSpecs {
+		if o.rows != nil && !o.rows.MatchString(s.name) {
 			continue
 		}
-		r := row{config: config, name: s.name, baseline: s.baseline, missing: s.missing}
+		r := row{config: config, name: s.name, baseline: s.baseline}
+		if s.user && userErr != nil {
+			r.missing = "no user token: " + userErr.Error()
+		}
+		t := s.target(creds)
 		if r.missing == "" {
-			r.missing = probe(ctx, client, s.t)
+			r.missing = probe(ctx, client, t)
 		}
 		if r.missing == "" {
+			r.ref, r.paired = ref(s.baseline)
 			fmt.Fprintf(os.Stderr, "bench: %s %s\n", config, s.name)
-			r.st = drive(ctx, client, s.t, o.conc, o.warmup, o.duration)
+			stopProfile := profileRow(ctx, o, p, config, s.name)
+			r.st = drive(ctx, client, t, o.conc, o.warmup, o.duration)
+			stopProfile()
 		}
 		rows = append(rows, r)
 	}
-	if o.rows == "" || strings.Contains("POST /api/v1/devices/{id}/events", o.rows) {
-		rows = append(rows, ingestRows(ctx, o, client, base, config, appToken, t.deviceIDs)...)
+	if o.rows == nil || o.rows.MatchString(ingestRowsName) {
+		rows = append(rows, ingestRows(ctx, o, client, base, config, appToken, t.deviceIDs, ref)...)
+	}
+	if len(rows) == 0 {
+		return nil, nil
 	}
 	rows[len(rows)-1].peakRSS = p.peakRSS()
 	return rows, nil
+}
+
+// rowCreds is what the rows' requests are made of.
+type rowCreds struct {
+	base, basic, app, user string
+}
+
+// rowSpec is one assetgate row of the table: its name, the baseline row it
+// is rated against and its request.
+type rowSpec struct {
+	name, baseline string
+	user           bool // needs the user token
+	target         func(c rowCreds) target
+}
+
+// rowSpecs are the assetgate rows, in the order of the table.
+var rowSpecs = []rowSpec{
+	{"POST /oauth/token client_credentials (basic)", "/redis-set", false, func(c rowCreds) target {
+		return target{post(c.base+"/oauth/token", c.basic, form("grant_type", "client_credentials", "scope", "basic"), formType), http.StatusOK}
+	}},
+	{"POST /oauth/introspect", "/redis", false, func(c rowCreds) target {
+		return target{post(c.base+"/oauth/introspect", c.basic, form("token", c.app), formType), http.StatusOK}
+	}},
+	{"GET /oauth/token/info", "/redis", false, func(c rowCreds) target {
+		return target{get(c.base+"/oauth/token/info", c.app), http.StatusOK}
+	}},
+	{"GraphQL { me { id email } }", "/pg-row", true, func(c rowCreds) target {
+		return target{graphQL(c.base, c.user, `{ me { id email } }`), http.StatusOK}
+	}},
+	{"GET /api/v1/devices?page[size]=25", "/pg-list", false, func(c rowCreds) target {
+		return target{get(c.base+"/api/v1/devices?page%5Bsize%5D=25", c.app), http.StatusOK}
+	}},
+	{"GET /api/v1/devices?page[size]=25&include=group", "/pg-list", false, func(c rowCreds) target {
+		return target{get(c.base+"/api/v1/devices?page%5Bsize%5D=25&include=group", c.app), http.StatusOK}
+	}},
+	{"GET /api/v1/devices?filter[fault]=false&sort=-last_event_at&page[size]=25", "/pg-list", false, func(c rowCreds) target {
+		return target{get(c.base+"/api/v1/devices?filter%5Bfault%5D=false&sort=-last_event_at&page%5Bsize%5D=25", c.app), http.StatusOK}
+	}},
+	{"GraphQL devices(first: 25) { totalCount edges { node { id name imei createdAt } } }", "/pg-list", false, func(c rowCreds) target {
+		return target{graphQL(c.base, c.app, `{ devices(first: 25) { totalCount edges { node { id name imei createdAt } } } }`), http.StatusOK}
+	}},
+	{"unauthenticated → 401", "/plain", false, func(c rowCreds) target {
+		return target{get(c.base+"/oauth/token/info", ""), http.StatusUnauthorized}
+	}},
 }
 
 // probe sends one request and says why the row cannot run (the route is not
@@ -210,6 +248,9 @@ func render(rows []row, o options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# assetgate benchmark\n\n%s, %d connections, %s per row after %s warm-up, loopback only.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), o.conc, o.duration, o.warmup)
+	if o.paired {
+		b.WriteString("Each assetgate row is rated against its baseline row measured again just before it (the figure in the baseline column).\n\n")
+	}
 	b.WriteString("| config | row | req/s | p50 | p99 | errors | baseline | ratio |\n|---|---|---:|---:|---:|---:|---|---:|\n")
 	baseRPS := map[string]float64{}
 	for _, r := range rows {
@@ -223,8 +264,13 @@ func render(rows []row, o options) string {
 			continue
 		}
 		rps, per := r.st.RPS(), max(r.perRequest, 1)
-		ratio := "–"
-		if br := baseRPS[r.baseline]; br > 0 {
+		ratio, baseline := "–", r.baseline
+		br := baseRPS[r.baseline]
+		if r.paired {
+			br = r.ref.RPS()
+			baseline = fmt.Sprintf("%s (%.0f just before)", r.baseline, br)
+		}
+		if br > 0 {
 			ratio = fmt.Sprintf("%.0f %%", 100*rps*float64(per)/br)
 		}
 		figure := fmt.Sprintf("%.0f", rps)
@@ -232,7 +278,7 @@ func render(rows []row, o options) string {
 			figure = fmt.Sprintf("%.1f (%.0f events/s)", rps, rps*float64(per))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", r.config, r.name, figure,
-			ms(r.st.P50), ms(r.st.P99), r.st.Errors, r.baseline, ratio)
+			ms(r.st.P50), ms(r.st.P99), r.st.Errors, baseline, ratio)
 	}
 	b.WriteString("\n")
 	for _, r := range rows {

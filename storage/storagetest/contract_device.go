@@ -274,5 +274,75 @@ func testDeviceList(t *testing.T, devices resource.DeviceStore, groups resource.
 		requireCode(t, err, "")
 		requireEqual(t, total, 3)
 	})
+	t.Run("TotalOfPages", func(t *testing.T) {
+		// The total is of the whole list whatever page is read, with the
+		// counter row (no filter, a fault filter) or a COUNT (a search).
+		for _, tc := range []struct {
+			name        string
+			q           resource.DeviceQuery
+			rows, total int
+		}{
+			{"First", resource.DeviceQuery{Limit: 3}, 3, 4},
+			{"Last", resource.DeviceQuery{Offset: 3, Limit: 3}, 1, 4},
+			{"PastTheEnd", resource.DeviceQuery{Offset: 9, Limit: 3}, 0, 4},
+			{"Fault", resource.DeviceQuery{Filter: resource.DeviceFilter{Fault: &yes}, Limit: 2}, 2, 3},
+			{"Search", resource.DeviceQuery{Filter: resource.DeviceFilter{Search: "_100%"}, Limit: 1}, 1, 2},
+			{"SearchPastTheEnd", resource.DeviceQuery{Filter: resource.DeviceFilter{Search: "_100%"}, Offset: 2, Limit: 1}, 0, 2},
+			{"Empty", resource.DeviceQuery{Filter: resource.DeviceFilter{Search: "nothing like it"}, Limit: 5}, 0, 0},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.q.Sort = []resource.SortField{{Field: "created_at"}}
+				got, total, err := devices.ListDevices(t.Context(), cust.ID, tc.q)
+				requireCode(t, err, "")
+				requireEqual(t, len(got), tc.rows)
+				requireEqual(t, total, tc.total)
+			})
+		}
+	})
+	t.Run("WithGroups", func(t *testing.T) {
+		// The same page, total and devices as ListDevices, and the groups of
+		// the page's devices, each once, as FindDeviceGroups returns them.
+		g2 := MustCreateDeviceGroup(t, groups, NewDeviceGroup(cust.ID, testTime(time.Minute)))
+		e := mk("echo", "", 4*time.Second, nil, false, g2.ID)
+		defer func() { requireCode(t, devices.DeleteDevice(t.Context(), cust.ID, e.ID), "") }()
+		for _, tc := range []struct {
+			name string
+			q    resource.DeviceQuery
+		}{
+			{"All", resource.DeviceQuery{Limit: 100}},
+			{"Page", resource.DeviceQuery{Offset: 1, Limit: 3}},
+			{"NoGroups", resource.DeviceQuery{Filter: resource.DeviceFilter{GroupID: &none}, Limit: 100}},
+			{"Fault", resource.DeviceQuery{Filter: resource.DeviceFilter{Fault: &yes}, Limit: 100, Sort: []resource.SortField{{Field: "last_event_at", Desc: true}}}},
+			{"Search", resource.DeviceQuery{Filter: resource.DeviceFilter{Search: "o"}, Limit: 100, Sort: []resource.SortField{{Field: "name"}}}},
+			{"PastTheEnd", resource.DeviceQuery{Offset: 50, Limit: 3}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				q := tc.q
+				if len(q.Sort) == 0 {
+					q.Sort = []resource.SortField{{Field: "created_at"}}
+				}
+				want, wantTotal, err := devices.ListDevices(t.Context(), cust.ID, q)
+				requireCode(t, err, "")
+				got, gotGroups, total, err := devices.ListDevicesWithGroups(t.Context(), cust.ID, q)
+				requireCode(t, err, "")
+				requireEqual(t, got, want)
+				requireEqual(t, total, wantTotal)
+				var ids []string
+				seen := map[string]bool{}
+				for _, d := range want {
+					if d.GroupID != "" && !seen[d.GroupID] {
+						seen[d.GroupID] = true
+						ids = append(ids, d.GroupID)
+					}
+				}
+				wantGroups, err := groups.FindDeviceGroups(t.Context(), cust.ID, ids)
+				requireCode(t, err, "")
+				if len(wantGroups) == 0 {
+					wantGroups = nil
+				}
+				requireEqual(t, gotGroups, wantGroups)
+			})
+		}
+	})
 	t.Run("Geo", func(t *testing.T) { testDeviceGeo(t, devices, customers) })
 }
