@@ -47,7 +47,7 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 		code, err := m.s.newCode(ctx, &codeRecord{
 			ClientID: tr.app.ID, RedirectURI: tgr.RedirectURI, UserID: tr.user.ID,
 			CustomerID: tr.user.CustomerID, Email: tr.user.Email, Scope: tgr.Scope,
-			Challenge: tgr.CodeChallenge, Method: string(tgr.CodeChallengeMethod),
+			Challenge: tgr.CodeChallenge, Method: string(tgr.CodeChallengeMethod), Login: tr.login,
 		})
 		if err != nil {
 			return nil, err

@@ -101,6 +101,9 @@ func (s *Server) rotate(ctx context.Context, tr *tokenRequest, token, scope stri
 	_, err = s.tokens.RotateRefresh(ctx, old.FamilyID, old.Hash, tr.app.ID, s.cfg.RefreshGrace, is.tokens()...)
 	switch resource.ErrorCode(err) {
 	case "":
+		if err := s.refreshedIDToken(ctx, tr.app, user, is); err != nil {
+			return nil, err
+		}
 		return is, nil
 	case resource.EConflict:
 		s.log.Warn("oauth: refresh token reuse: token family revoked", "client_id", tr.app.ID, "family_id", old.FamilyID)

@@ -76,6 +76,9 @@ type Stores struct {
 	// Ephemeral keeps codes, sessions and counters: in Redis when there is
 	// one, in the database otherwise.
 	Ephemeral resource.EphemeralStore
+	// OIDC keeps the OpenID Connect signing keys, the login session of each
+	// token family and the users' consents, in the database.
+	OIDC *storage.OIDCStore
 }
 
 // EventBus is a bus that can be closed: closing ends every live stream
@@ -93,6 +96,7 @@ func (a *App) build(o options) {
 	s.Devices, s.Groups = storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db)
 	s.Configurations, s.Events = storage.NewConfigurationStore(db), storage.NewEventStore(db)
 	s.DeviceTokens, s.SQLTokens = storage.NewDeviceTokenStore(db), storage.NewSQLTokenStore(db)
+	s.OIDC = storage.NewOIDCStore(db)
 	s.Applications = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), cfg.AppCacheTTL, rc, cfg.RedisPrefix)
 	if rc != nil {
 		s.TieredTokens = storage.NewTieredTokenStore(s.SQLTokens, storage.NewRedisTokenStore(rc, cfg.RedisPrefix),
@@ -121,6 +125,7 @@ func (a *App) build(o options) {
 
 	a.OAuth = oauth.New(cfg.oauthConfig(), oauth.Deps{
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
+		Keys: s.OIDC, FamilySessions: s.OIDC, Consents: s.OIDC,
 	})
 	a.Resolver = a.OAuth.Principal
 	if o.resolve != nil {
