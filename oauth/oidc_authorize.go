@@ -137,7 +137,9 @@ func (s *Server) needsLogin(ar *authRequest, sess *session, u *resource.User) bo
 		return true
 	}
 	if p.maxAge >= 0 {
-		if sess.AuthTime.IsZero() || int64(s.clock().Sub(sess.AuthTime)/time.Second) > int64(p.maxAge) {
+		// max_age=0 asks for a login now, like prompt=login (OpenID
+		// Connect Core 1.0 §3.1.2.1).
+		if p.maxAge == 0 || sess.AuthTime.IsZero() || int64(s.clock().Sub(sess.AuthTime)/time.Second) > int64(p.maxAge) {
 			return true
 		}
 	}
