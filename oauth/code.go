@@ -121,7 +121,7 @@ func (s *Server) redeemCode(ctx context.Context, app *resource.Application, code
 	if err != nil {
 		return nil, err
 	}
-	if err := s.withIDToken(ctx, app, user, is, rec.Login); err != nil {
+	if err := s.afterUserGrant(ctx, app, user, is, rec.Login, true); err != nil {
 		return nil, err
 	}
 	if attempt, err = s.ephemeral.Incr(ctx, codeAttemptKeyPrefix+hash, codeAttemptTTL); err != nil {

@@ -387,7 +387,7 @@ func (s *Server) deviceCodeGrant(ctx context.Context, tr *tokenRequest) (oauth2.
 	if err != nil {
 		return nil, err
 	}
-	if err := s.withIDToken(ctx, tr.app, user, is, d.Login); err != nil {
+	if err := s.afterUserGrant(ctx, tr.app, user, is, d.Login, true); err != nil {
 		return nil, err
 	}
 	return tokenInfo(is), nil

@@ -63,6 +63,10 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 		if err != nil {
 			return nil, err
 		}
+		// response_type=token is plain OAuth: no ID token.
+		if err := m.s.afterUserGrant(ctx, tr.app, tr.user, is, tr.login, false); err != nil {
+			return nil, err
+		}
 		return tokenInfo(is), nil
 	}
 	return nil, errUnsupportedResponseType("Unsupported response_type.")
@@ -85,6 +89,10 @@ func (m *manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, 
 			return nil, errInvalidGrant("Invalid e-mail or password.")
 		}
 		is, err = m.s.issueFamily(ctx, tr.app, tr.user, tgr.Scope, "", true)
+		if err == nil {
+			// The user has just given the password: that is the login.
+			err = m.s.afterUserGrant(ctx, tr.app, tr.user, is, oidcLogin{AuthTime: is.accessTok.IssuedAt}, true)
+		}
 	case oauth2.ClientCredentials:
 		if tr.app.Public() {
 			// Unreachable: a public client cannot be registered for

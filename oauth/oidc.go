@@ -110,19 +110,21 @@ func (s *Server) idToken(ctx context.Context, app *resource.Application, user *r
 	return s.signJWT(ctx, c, "JWT")
 }
 
-// withIDToken adds the ID token to the tokens of an original grant whose
-// scope holds openid, and keeps the login of the grant for its refreshes
-// (and for logout, by sid).
-func (s *Server) withIDToken(ctx context.Context, app *resource.Application, user *resource.User, is *issued, login oidcLogin) error {
-	if user == nil || !hasScope(is.accessTok.Scope, resource.ScopeOpenID) {
+// afterUserGrant records the token family of a user's original grant
+// (so that withdrawing the consent revokes it, and, with the grant's login,
+// for its refreshes and for logout by sid) and, when the scope holds
+// openid and idToken is set, adds the ID token.
+func (s *Server) afterUserGrant(ctx context.Context, app *resource.Application, user *resource.User, is *issued, login oidcLogin, idToken bool) error {
+	if user == nil {
 		return nil
 	}
-	if is.refreshTok != nil && login.SID != "" {
-		if err := s.familySessions.PutFamilySession(ctx, &resource.FamilySession{
-			FamilyID: is.familyID, SID: login.SID, AuthTime: login.AuthTime, ExpiresAt: is.deadline,
-		}); err != nil {
-			return err
-		}
+	if err := s.familySessions.PutFamilySession(ctx, &resource.FamilySession{
+		FamilyID: is.familyID, UserID: user.ID, ClientID: app.ID, SID: login.SID, AuthTime: login.AuthTime, ExpiresAt: is.deadline,
+	}); err != nil {
+		return err
+	}
+	if !idToken || !hasScope(is.accessTok.Scope, resource.ScopeOpenID) {
+		return nil
 	}
 	var err error
 	is.idToken, err = s.idToken(ctx, app, user, is.accessTok.Scope, is.access, login)

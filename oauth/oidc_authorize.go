@@ -248,6 +248,10 @@ func (s *Server) issueOIDCImplicit(w http.ResponseWriter, r *http.Request, ar *a
 			s.authorizeFailed(w, ar, err)
 			return
 		}
+		if err := s.afterUserGrant(ctx, ar.app, u, is, login, false); err != nil {
+			s.authorizeFailed(w, ar, err)
+			return
+		}
 		access = is.access
 		v.Set("access_token", is.access)
 		v.Set("token_type", "Bearer")

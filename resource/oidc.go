@@ -52,14 +52,18 @@ type SigningKeyStore interface {
 	DeleteUnpublishedSigningKeys(ctx context.Context, now time.Time) (int, error)
 }
 
-// FamilySession is what an OpenID Connect grant keeps for its token family
-// across refreshes: the login session (its public id, the ID tokens' sid)
-// and when the user logged in (auth_time).
+// FamilySession is the record of a token family of a user's grant: whose
+// and which application's it is (a withdrawn consent revokes it) and, for
+// an OpenID Connect grant, the login session (its public id, the ID
+// tokens' sid; "" when none) and when the user logged in (auth_time, zero
+// when unknown), which its refreshes repeat.
 type FamilySession struct {
-	FamilyID  string    `db:"family_id"`
-	SID       string    `db:"sid"`
-	AuthTime  time.Time `db:"auth_time"`
-	ExpiresAt time.Time `db:"expires_at"`
+	FamilyID  string
+	UserID    string
+	ClientID  string
+	SID       string
+	AuthTime  time.Time
+	ExpiresAt time.Time
 }
 
 // FamilySessionStore keeps FamilySession records.
@@ -71,6 +75,9 @@ type FamilySessionStore interface {
 	// FamiliesOfSession returns the ids of the live families of a login
 	// session.
 	FamiliesOfSession(ctx context.Context, sid string) ([]string, error)
+	// FamiliesOfGrant returns the ids of the live families of a user's
+	// grants to an application.
+	FamiliesOfGrant(ctx context.Context, userID, clientID string) ([]string, error)
 }
 
 // Consent is the scope set a user granted an application, remembered so

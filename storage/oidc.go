@@ -97,9 +97,10 @@ func (s *OIDCStore) DeleteUnpublishedSigningKeys(ctx context.Context, now time.T
 
 // PutFamilySession stores fs, replacing the family's record.
 func (s *OIDCStore) PutFamilySession(ctx context.Context, fs *resource.FamilySession) error {
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO token_family_sessions (family_id, sid, auth_time, expires_at) VALUES (?, ?, ?, ?)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO token_family_sessions (family_id, user_id, client_id, sid, auth_time, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (family_id) DO UPDATE SET sid = excluded.sid, auth_time = excluded.auth_time, expires_at = excluded.expires_at`),
-		fs.FamilyID, fs.SID, dbTime(fs.AuthTime), dbTime(fs.ExpiresAt))
+		fs.FamilyID, fs.UserID, fs.ClientID, fs.SID, nullTime(normTime(fs.AuthTime)), dbTime(fs.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("store family session: %w", err)
 	}
@@ -109,14 +110,15 @@ func (s *OIDCStore) PutFamilySession(ctx context.Context, fs *resource.FamilySes
 // FindFamilySession returns the live record of a family, or ENotFound.
 func (s *OIDCStore) FindFamilySession(ctx context.Context, familyID string) (*resource.FamilySession, error) {
 	var fs resource.FamilySession
-	err := s.db.GetContext(ctx, &fs, s.db.Rebind(`SELECT family_id, sid, auth_time, expires_at FROM token_family_sessions
-		WHERE family_id = ? AND expires_at > ?`), familyID, dbTime(s.db.now()))
+	var auth, exp nullTimeScan
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT family_id, user_id, client_id, sid, auth_time, expires_at FROM token_family_sessions
+		WHERE family_id = ? AND expires_at > ?`), familyID, dbTime(s.db.now())).Scan(&fs.FamilyID, &fs.UserID, &fs.ClientID, &fs.SID, &auth, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, resource.Errorf(resource.ENotFound, "no session of token family %q", familyID)
 	} else if err != nil {
 		return nil, fmt.Errorf("find family session: %w", err)
 	}
-	fs.AuthTime, fs.ExpiresAt = dbTime(fs.AuthTime), dbTime(fs.ExpiresAt)
+	fs.AuthTime, fs.ExpiresAt = normTime(auth.t), normTime(exp.t)
 	return &fs, nil
 }
 
@@ -128,6 +130,18 @@ func (s *OIDCStore) FamiliesOfSession(ctx context.Context, sid string) ([]string
 		sid, dbTime(s.db.now()))
 	if err != nil {
 		return nil, fmt.Errorf("families of session: %w", err)
+	}
+	return ids, nil
+}
+
+// FamiliesOfGrant returns the ids of the live families of a user's grants
+// to an application.
+func (s *OIDCStore) FamiliesOfGrant(ctx context.Context, userID, clientID string) ([]string, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT family_id FROM token_family_sessions
+		WHERE user_id = ? AND client_id = ? AND expires_at > ? ORDER BY family_id`), userID, clientID, dbTime(s.db.now()))
+	if err != nil {
+		return nil, fmt.Errorf("families of grant: %w", err)
 	}
 	return ids, nil
 }

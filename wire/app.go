@@ -35,6 +35,9 @@ type App struct {
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
+	// Grants are the consents users gave applications (GET/DELETE
+	// /users/me/grants, me.grants).
+	Grants *resource.GrantService
 	// Bus fans recorded events out to live streams: Redis pub/sub with
 	// Redis (every replica's subscribers get every replica's events), in
 	// process otherwise.
@@ -127,6 +130,7 @@ func (a *App) build(o options) {
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
 		Keys: s.OIDC, FamilySessions: s.OIDC, Consents: s.OIDC,
 	})
+	a.Grants = &resource.GrantService{Consents: s.OIDC, Families: s.OIDC, Tokens: s.Tokens, Apps: s.Applications}
 	a.Resolver = a.OAuth.Principal
 	if o.resolve != nil {
 		a.Resolver = o.resolve(a.OAuth.Principal)
@@ -141,7 +145,7 @@ func (a *App) Config() Config { return a.cfg }
 func (a *App) JSONAPI() *jsonapi.API {
 	return jsonapi.New(jsonapi.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
-		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
+		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
 	})
 }

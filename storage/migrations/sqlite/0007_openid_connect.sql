@@ -15,16 +15,22 @@ CREATE TABLE signing_keys (
     published_until TIMESTAMP
 ) WITHOUT ROWID;
 
--- What an OpenID Connect grant keeps for its token family across refreshes:
--- when the user logged in and the login session it came from.
+-- The token families of the grants users made (code, device code,
+-- password, implicit): whose and which application's they are, so that a
+-- withdrawn consent revokes them, and for OpenID Connect grants the login
+-- session (sid, '' when none) and when the user logged in, which the ID
+-- tokens of every refresh repeat.
 CREATE TABLE token_family_sessions (
     family_id  TEXT PRIMARY KEY,
-    sid        TEXT NOT NULL,
-    auth_time  TIMESTAMP NOT NULL,
+    user_id    TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    sid        TEXT NOT NULL DEFAULT '',
+    auth_time  TIMESTAMP,
     expires_at TIMESTAMP NOT NULL
 ) WITHOUT ROWID;
 
-CREATE INDEX token_family_sessions_sid ON token_family_sessions (sid);
+CREATE INDEX token_family_sessions_user_client ON token_family_sessions (user_id, client_id);
+CREATE INDEX token_family_sessions_sid ON token_family_sessions (sid) WHERE sid <> '';
 CREATE INDEX token_family_sessions_expires_at ON token_family_sessions (expires_at);
 
 -- Remembered consent: the scope set a user granted an application.
