@@ -10,6 +10,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
+	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/wire"
 )
 
@@ -298,4 +300,45 @@ func TestOpenIDConnectLogout(t *testing.T) {
 		})
 	})
 	_ = oidc.ScopeOpenID
+}
+
+// TestWithdrawnGrant: withdrawing the consent (GrantService.Revoke, behind
+// DELETE /users/me/grants/{id} and revokeGrant) revokes the application's
+// access and refresh tokens for the user at once, keeps another
+// application's, and the next sign-in asks for consent again.
+func TestWithdrawnGrant(t *testing.T) {
+	eachStore(t, grantStores, func(t *testing.T, e *env) {
+		user := e.MustUser(t, "withdraw-"+e.kind+"@example.com")
+		app, kept := e.oidcApp(t, user, nil), e.oidcApp(t, user, nil)
+		pc := newPageClient(t)
+		tok, _ := e.codeFlow(t, e.newRP(t, app), pc, user.Email, "n", nil)
+		keptTok, _ := e.codeFlow(t, e.newRP(t, kept), pc, user.Email, "n", nil)
+		oidcStore := storage.NewOIDCStore(e.db)
+		grants := &resource.GrantService{Consents: oidcStore, Families: oidcStore, Tokens: e.tokens, Apps: e.apps.Store}
+		ctx := scopes.NewContext(t.Context(), &scopes.Principal{Kind: scopes.KindUser, CustomerID: user.CustomerID,
+			UserID: user.ID, Scopes: []string{scopes.Me}})
+		list, err := grants.List(ctx)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("grants %v: %v", list, err)
+		}
+		if err := grants.Revoke(ctx, app.ID); err != nil {
+			t.Fatal(err)
+		}
+		if e.whoami(t, tok.AccessToken) != nil {
+			t.Fatal("the access token still works after the grant was withdrawn")
+		}
+		e.postToken(t, "", "", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}, "client_id": {app.ID}}).
+			mustError(t, http.StatusBadRequest, "invalid_grant")
+		if e.whoami(t, keptTok.AccessToken) == nil {
+			t.Fatal("another application's token was revoked")
+		}
+		r := e.newRP(t, app)
+		u, _ := url.Parse(r.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+		if shown, _ := e.pagesShown(t, pc, u.Query()); shown != "consent" {
+			t.Fatalf("after withdrawal the sign-in shows %q, want the consent page", shown)
+		}
+		if err := grants.Revoke(ctx, app.ID); resource.ErrorCode(err) != resource.ENotFound {
+			t.Fatalf("second withdrawal: %v", err)
+		}
+	})
 }

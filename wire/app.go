@@ -156,7 +156,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
-		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
+		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
 	}
 }
