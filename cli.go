@@ -237,6 +237,7 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 	var logoutURIs listFlag
 	fs.Var(&logoutURIs, "post-logout-redirect-uri", "`URI` (repeatable) RP-initiated logout may redirect to, matched exactly")
 	fs.BoolVar(&in.LogoutRevokesTokens, "logout-revokes-tokens", false, "RP-initiated logout revokes the application's refresh tokens of the ended session")
+	fs.BoolVar(&in.JWTAccessTokens, "jwt-access-tokens", false, "issue access tokens as signed JWTs (RFC 9068) that resource servers can check offline")
 	authMethod := fs.String("auth-method", string(resource.AuthClientSecretBasic), "token endpoint auth `method`")
 	pkce := fs.String("pkce", string(resource.PKCES256Required), "PKCE `enforcement`: optional, required, s256_required (a public client, --auth-method none, must use PKCE: not optional)")
 	if err := c.parse(fs, args); err != nil {
@@ -278,6 +279,7 @@ func applicationJSON(ap *resource.Application) map[string]any {
 		"token_endpoint_auth_method": ap.TokenEndpointAuthMethod, "pkce_enforcement": ap.PKCEEnforcement,
 		"redirect_uris_trusted":     ap.RedirectURIsTrusted,
 		"post_logout_redirect_uris": ap.PostLogoutRedirectURIs, "logout_revokes_tokens": ap.LogoutRevokesTokens,
+		"jwt_access_tokens": ap.JWTAccessTokens,
 	}
 }
 

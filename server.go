@@ -61,7 +61,7 @@ Usage:
                        [--redirect-uri URI ...] [--scope SCOPE ...]
                        [--auth-method client_secret_basic|client_secret_post|none]
                        [--pkce optional|required|s256_required]
-                       [--post-logout-redirect-uri URI ...] [--logout-revokes-tokens]
+                       [--post-logout-redirect-uri URI ...] [--logout-revokes-tokens] [--jwt-access-tokens]
   assetgate keys rotate [--alg RS256|ES256] [--sign-after DURATION]
                                     add a signing key: published now, signing after the delay
                                     (ASSETGATE_KEY_ROTATION_DELAY, 1h); the old one stays published

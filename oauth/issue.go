@@ -78,6 +78,11 @@ func (s *Server) issueFamily(ctx context.Context, app *resource.Application, use
 		f.UserID, f.CustomerID = user.ID, user.CustomerID
 	}
 	is := s.newTokens(app, user, scope, familyID, withRefresh, now, deadline)
+	if app.JWTAccessTokens {
+		if err := s.jwtAccessToken(ctx, app, is); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.tokens.CreateFamily(ctx, f, is.tokens()...); err != nil {
 		return nil, err
 	}
