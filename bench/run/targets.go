@@ -36,7 +36,8 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	pw, err := cliJSON(ctx, bin, env, "", "app", "create", "--owner", u["id"].(string), "--name", "bench-pw", "--grant", "password", "--grant", "refresh_token")
+	pw, err := cliJSON(ctx, bin, env, "", "app", "create", "--owner", u["id"].(string), "--name", "bench-pw", "--grant", "password", "--grant", "refresh_token",
+		"--scope", "me", "--scope", "openid", "--scope", "email")
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +114,8 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 		return nil, err
 	}
 	userToken, userErr := token(ctx, client, base, t.pwClientID+":"+t.pwSecret, form("grant_type", "password", "username", t.email, "password", t.password))
+	oidcToken, oidcErr := token(ctx, client, base, t.pwClientID+":"+t.pwSecret,
+		form("grant_type", "password", "username", t.email, "password", t.password, "scope", "openid email"))
 
 	type spec struct {
 		name, baseline string
@@ -135,10 +138,14 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 			target{get(base+"/api/v1/devices?filter%5Bfault%5D=false&sort=-last_event_at&page%5Bsize%5D=25", appToken), http.StatusOK}, ""},
 		{"GraphQL devices(first: 25) { totalCount edges { node { id name imei createdAt } } }", "/pg-list",
 			target{graphQL(base, appToken, `{ devices(first: 25) { totalCount edges { node { id name imei createdAt } } } }`), http.StatusOK}, ""},
+		{"GET /oauth/userinfo (openid email)", "/pg-row", target{get(base+"/oauth/userinfo", oidcToken), http.StatusOK}, ""},
 		{"unauthenticated → 401", "/plain", target{get(base+"/oauth/token/info", ""), http.StatusUnauthorized}, ""},
 	}
 	if userErr != nil {
 		specs[3].missing = "no user token: " + userErr.Error()
+	}
+	if oidcErr != nil {
+		specs[len(specs)-2].missing = "no openid token: " + oidcErr.Error()
 	}
 	var rows []row
 	for _, s := range specs {
