@@ -12,9 +12,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/wire"
 )
@@ -231,7 +233,11 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 	fs.Var(&grants, "grant", "grant `type` (repeatable): "+strings.Join(resource.Names(resource.GrantTypes()), ", ")+
 		"; "+strings.Join(resource.Names(resource.OperatorGrants()), " and ")+" can be enabled only here, not through the APIs")
 	fs.Var(&uris, "redirect-uri", "redirect `URI` (repeatable), matched exactly")
-	fs.Var(&scopes, "scope", "allowed `scope` (repeatable): me, app, basic")
+	fs.Var(&scopes, "scope", "allowed `scope` (repeatable): "+strings.Join(resource.Scopes(), ", "))
+	var logoutURIs listFlag
+	fs.Var(&logoutURIs, "post-logout-redirect-uri", "`URI` (repeatable) RP-initiated logout may redirect to, matched exactly")
+	fs.BoolVar(&in.LogoutRevokesTokens, "logout-revokes-tokens", false, "RP-initiated logout revokes the application's refresh tokens of the ended session")
+	fs.BoolVar(&in.JWTAccessTokens, "jwt-access-tokens", false, "issue access tokens as signed JWTs (RFC 9068) that resource servers can check offline")
 	authMethod := fs.String("auth-method", string(resource.AuthClientSecretBasic), "token endpoint auth `method`")
 	pkce := fs.String("pkce", string(resource.PKCES256Required), "PKCE `enforcement`: optional, required, s256_required (a public client, --auth-method none, must use PKCE: not optional)")
 	if err := c.parse(fs, args); err != nil {
@@ -241,6 +247,7 @@ func (c *cli) appCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	in.GrantTypes, in.RedirectURIs, in.Scopes = resource.ValuesOf[resource.GrantType](grants), uris, scopes
+	in.PostLogoutRedirectURIs = logoutURIs
 	in.TokenEndpointAuthMethod, in.PKCEEnforcement = resource.AuthMethod(*authMethod), resource.PKCELevel(*pkce)
 	a, err := c.openQuiet(ctx)
 	if err != nil {
@@ -270,7 +277,9 @@ func applicationJSON(ap *resource.Application) map[string]any {
 		"client_id": ap.ID, "name": ap.Name, "customer_id": ap.CustomerID, "owner_id": ap.OwnerID,
 		"grant_types": ap.GrantTypes, "redirect_uris": ap.RedirectURIs, "scopes": ap.Scopes,
 		"token_endpoint_auth_method": ap.TokenEndpointAuthMethod, "pkce_enforcement": ap.PKCEEnforcement,
-		"redirect_uris_trusted": ap.RedirectURIsTrusted,
+		"redirect_uris_trusted":     ap.RedirectURIsTrusted,
+		"post_logout_redirect_uris": ap.PostLogoutRedirectURIs, "logout_revokes_tokens": ap.LogoutRevokesTokens,
+		"jwt_access_tokens": ap.JWTAccessTokens,
 	}
 }
 
@@ -330,4 +339,59 @@ func healthzURL(addr string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/healthz"
+}
+
+// keysRotate adds a signing key (see oauth.Server.RotateSigningKey).
+func (c *cli) keysRotate(ctx context.Context, args []string) error {
+	fs := c.flags("keys rotate")
+	alg := fs.String("alg", "", "`algorithm` of the new key: RS256 or ES256 (default ASSETGATE_SIGNING_ALG)")
+	delay := fs.Duration("sign-after", -1, "how long until the new key signs (default ASSETGATE_KEY_ROTATION_DELAY); relying parties fetch it meanwhile")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if *delay < -1 || *delay > 7*24*time.Hour {
+		return &configError{msg: "keys rotate: --sign-after must be between 0s and 168h"}
+	}
+	if *alg != "" && !slices.Contains(oauth.SigningAlgs(), *alg) {
+		return &configError{msg: "keys rotate: --alg must be RS256 or ES256"}
+	}
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ki, err := a.OAuth.RotateSigningKey(ctx, *alg, *delay)
+	if err != nil {
+		return err
+	}
+	return c.print(ki, fmt.Sprintf("signing key %s (%s) added: published now, signing from %s",
+		ki.ID, ki.Alg, ki.SignsFrom.Format(time.RFC3339)))
+}
+
+// keysList prints the signing keys.
+func (c *cli) keysList(ctx context.Context, args []string) error {
+	fs := c.flags("keys list")
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	keys, err := a.OAuth.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s  %s  %-8s  signs from %s", k.ID, k.Alg, k.State, k.SignsFrom.Format(time.RFC3339))
+		if k.PublishedUntil != nil {
+			fmt.Fprintf(&b, ", published until %s", k.PublishedUntil.Format(time.RFC3339))
+		}
+	}
+	return c.print(map[string]any{"keys": keys}, b.String())
 }

@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 )
@@ -32,6 +34,12 @@ type config struct {
 	SecretKey     string
 	SecretKeyFile string
 	RefreshGrace  time.Duration
+	// OpenID Connect: the lifetime of ID tokens, the algorithm of new
+	// signing keys (RS256 or ES256) and how long after `keys rotate` a new
+	// key starts signing.
+	IDTokenTTL       time.Duration
+	SigningAlg       string
+	KeyRotationDelay time.Duration
 	// DatabaseTimeout bounds each call to the database (a statement, a
 	// transaction) and RedisTimeout each Redis command: a store that does
 	// not answer in time fails the request with 503 instead of holding it.
@@ -82,6 +90,9 @@ func defaultConfig(getenv func(string) string) config {
 		RedisTimeout:         storage.DefaultRedisTimeout,
 		GraphQLIntrospection: "true",
 		PasswordHashWait:     resource.DefaultPasswordHashWait,
+		IDTokenTTL:           oauth.DefaultIDTokenTTL,
+		SigningAlg:           oauth.AlgRS256,
+		KeyRotationDelay:     oauth.DefaultRotationDelay,
 
 		MaxStreamsPerPrincipal: resource.DefaultMaxStreamsPerPrincipal,
 		MaxSocketsPerPrincipal: graph.DefaultConfig().MaxSocketsPerPrincipal,
@@ -100,6 +111,7 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_DEBUG_ADDR", &c.DebugAddr},
 		{"ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS", &c.TrustedDocumentsDir},
 		{"ASSETGATE_GRAPHQL_INTROSPECTION", &c.GraphQLIntrospection},
+		{"ASSETGATE_SIGNING_ALG", &c.SigningAlg},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			*v.dst = s
@@ -111,6 +123,8 @@ func defaultConfig(getenv func(string) string) config {
 		dst  *time.Duration
 	}{
 		{"ASSETGATE_REFRESH_GRACE", &c.RefreshGrace},
+		{"ASSETGATE_ID_TOKEN_TTL", &c.IDTokenTTL},
+		{"ASSETGATE_KEY_ROTATION_DELAY", &c.KeyRotationDelay},
 		{"ASSETGATE_PASSWORD_HASH_WAIT", &c.PasswordHashWait},
 		{"ASSETGATE_DATABASE_TIMEOUT", &c.DatabaseTimeout},
 		{"ASSETGATE_REDIS_TIMEOUT", &c.RedisTimeout},
@@ -214,6 +228,15 @@ func (c *config) validate() error {
 	}
 	if c.RefreshGrace < 0 || c.RefreshGrace > time.Hour {
 		return bad("ASSETGATE_REFRESH_GRACE", "must be a duration between 0s and 1h")
+	}
+	if c.IDTokenTTL < time.Minute || c.IDTokenTTL > 24*time.Hour {
+		return bad("ASSETGATE_ID_TOKEN_TTL", "must be a duration between 1m and 24h")
+	}
+	if !slices.Contains(oauth.SigningAlgs(), c.SigningAlg) {
+		return bad("ASSETGATE_SIGNING_ALG", "must be RS256 or ES256, got %q", c.SigningAlg)
+	}
+	if c.KeyRotationDelay < 0 || c.KeyRotationDelay > 7*24*time.Hour {
+		return bad("ASSETGATE_KEY_ROTATION_DELAY", "must be a duration between 0s and 168h")
 	}
 	for _, v := range []struct {
 		name string

@@ -37,6 +37,14 @@ func newHandler(a *wire.App, demo bool) http.Handler {
 	mux.Handle("GET /device", a.OAuth.Device())
 	mux.Handle("POST /device", a.OAuth.Device())
 	mux.Handle("GET /.well-known/oauth-authorization-server", a.OAuth.Metadata())
+	// OpenID Connect: discovery, keys, userinfo, logout.
+	mux.Handle("GET /.well-known/openid-configuration", a.OAuth.Discovery())
+	mux.Handle("GET /oauth/jwks", a.OAuth.JWKS())
+	userinfo := a.OAuth.UserInfo()
+	mux.Handle("GET /oauth/userinfo", userinfo)
+	mux.Handle("POST /oauth/userinfo", userinfo)
+	mux.Handle("GET /oauth/logout", a.OAuth.Logout())
+	mux.Handle("POST /oauth/logout", a.OAuth.Logout())
 
 	// JSON:API: one handler for everything under /api/v1; it
 	// authenticates the routes that need a bearer token itself. Its route

@@ -61,6 +61,12 @@ Usage:
                        [--redirect-uri URI ...] [--scope SCOPE ...]
                        [--auth-method client_secret_basic|client_secret_post|none]
                        [--pkce optional|required|s256_required]
+                       [--post-logout-redirect-uri URI ...] [--logout-revokes-tokens] [--jwt-access-tokens]
+  assetgate keys rotate [--alg RS256|ES256] [--sign-after DURATION]
+                                    add a signing key: published now, signing after the delay
+                                    (ASSETGATE_KEY_ROTATION_DELAY, 1h); the old one stays published
+                                    until its last token has expired
+  assetgate keys list               the signing keys and their state
   assetgate healthcheck [--url URL] exit 0 when the server's /healthz answers 200 (the container's HEALTHCHECK)
 
 Every command accepts --json. Run "assetgate COMMAND -h" for its flags.
@@ -105,7 +111,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	cmd := args[1]
 	rest := args[2:]
-	if cmd == "customer" || cmd == "user" || cmd == "app" || cmd == "tokens" {
+	if cmd == "customer" || cmd == "user" || cmd == "app" || cmd == "tokens" || cmd == "keys" {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
 			return &configError{msg: cmd + ": no subcommand given"}
@@ -129,6 +135,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return c.userSetExternalToken(ctx, rest)
 	case "app create":
 		return c.appCreate(ctx, rest)
+	case "keys rotate":
+		return c.keysRotate(ctx, rest)
+	case "keys list":
+		return c.keysList(ctx, rest)
 	case "healthcheck":
 		return c.healthcheck(ctx, rest)
 	case "help", "-h", "--help":
@@ -160,6 +170,7 @@ func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
 	w := wire.DefaultConfig()
 	w.DatabaseURL, w.RedisURL, w.Issuer, w.Key, w.Logger = c.DatabaseURL, c.RedisURL, c.Issuer, key, log
 	w.OAuth.RefreshGrace = c.RefreshGrace
+	w.OAuth.IDTokenTTL, w.OAuth.SigningAlg, w.OAuth.RotationDelay = c.IDTokenTTL, c.SigningAlg, c.KeyRotationDelay
 	w.GraphQL = graphConfig(c)
 	w.PasswordHashConcurrency, w.PasswordHashWait = c.PasswordHashConcurrency, c.PasswordHashWait
 	w.MaxStreamsPerPrincipal = c.MaxStreamsPerPrincipal

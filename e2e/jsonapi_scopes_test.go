@@ -40,6 +40,10 @@ func matrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) ma
 	cases := map[string]func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase{
 		"GET /api/v1/users/me":          fixed("/api/v1/users/me", nil, 200),
 		"GET /api/v1/users/me/customer": fixed("/api/v1/users/me/customer", nil, 200),
+		"GET /api/v1/users/me/grants":   fixed("/api/v1/users/me/grants", nil, 200),
+		// No consent given to an unknown application: past the scope
+		// check, 404.
+		"DELETE /api/v1/users/me/grants/{id}": fixed("/api/v1/users/me/grants/0190f5a0-0000-7000-8000-000000000000", nil, 404),
 		"POST /api/v1/users/me/password": fixed("/api/v1/users/me/password", apiDoc("users", "", map[string]any{
 			"old_password": tenantPassword, "password": tenantPassword, "password_confirmation": tenantPassword}, nil), 204),
 

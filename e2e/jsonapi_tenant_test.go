@@ -37,6 +37,9 @@ func tenantCases(a *apiTenant) map[string]tenantCase {
 	return map[string]tenantCase{
 		"GET /api/v1/users/me":          {path: "/api/v1/users/me", want: 200, check: absent(a.userID)},
 		"GET /api/v1/users/me/customer": {path: "/api/v1/users/me/customer", want: 200, check: absent(a.customerID)},
+		"GET /api/v1/users/me/grants":   {path: "/api/v1/users/me/grants", want: 200, check: absent(a.userID)},
+		// A's application: B gave it no consent.
+		"DELETE /api/v1/users/me/grants/{id}": {want: 404},
 		// B's token names A's user in the body: the ids do not match.
 		"POST /api/v1/users/me/password": {path: "/api/v1/users/me/password", want: 409, body: apiDoc("users", a.userID, map[string]any{
 			"old_password": tenantPassword + "x", "password": "taken over 123", "password_confirmation": "taken over 123"}, nil)},
@@ -98,6 +101,7 @@ func TestJSONAPITenantIsolation(t *testing.T) {
 				"DELETE /api/v1/applications/{id}": "/api/v1/applications/" + appID, "POST /api/v1/applications/{id}/secret": "/api/v1/applications/" + appID + "/secret",
 				"PATCH /api/v1/configurations/{id}": "/api/v1/configurations/" + draft, "DELETE /api/v1/configurations/{id}": "/api/v1/configurations/" + draft,
 				"POST /api/v1/configurations/{id}/publish": "/api/v1/configurations/" + draft + "/publish",
+				"DELETE /api/v1/users/me/grants/{id}":      "/api/v1/users/me/grants/" + appID,
 			} {
 				tc := cases[pattern]
 				tc.path = path

@@ -49,6 +49,10 @@ func probes() map[scopes.Operation]probe {
 			return `mutation($id: ID!) { createDeviceToken(input: {deviceId: $id, name: "Probe"}) { token } }`,
 				map[string]any{"id": e.a.device.ID}
 		},
+		scopes.OpGrants: func(e *env) (string, map[string]any) {
+			return `mutation($id: ID!) { revokeGrant(input: {clientId: $id}) { revokedClientId } }`,
+				map[string]any{"id": e.mustConsent(e.a, "openid me").ClientID}
+		},
 	}
 }
 

@@ -8,6 +8,7 @@ package graph
 import (
 	"context"
 
+	"github.com/assetgate/assetgate/graph/exec"
 	"github.com/assetgate/assetgate/graph/model"
 )
 
@@ -29,3 +30,7 @@ func (r *queryResolver) Me(ctx context.Context) (*model.User, error) {
 	}
 	return &model.User{User: u, Customer: c}, nil
 }
+
+func (r *Resolver) User() exec.UserResolver { return &userResolver{r} }
+
+type userResolver struct{ *Resolver }

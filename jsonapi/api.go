@@ -32,6 +32,7 @@ type Deps struct {
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
+	Grants         *resource.GrantService
 	// Resolver resolves the bearer token of every authenticated route; the
 	// event stream re-checks its token with it on every heartbeat. Nil
 	// refuses every token.
@@ -106,6 +107,7 @@ func New(deps Deps) *API {
 		typeEvents:         membersOf(eventPresenter{}),
 		typeDeviceStats:    membersOf(deviceStatsPresenter{}),
 		typeDeviceTokens:   membersOf(deviceTokenPresenter{}),
+		typeGrants:         membersOf(grantPresenter{}),
 	}
 	a.routes = append(a.routes, a.userRoutes()...)
 	a.routes = append(a.routes, a.applicationRoutes()...)
@@ -114,6 +116,7 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.configurationRoutes()...)
 	a.routes = append(a.routes, a.eventRoutes()...)
 	a.routes = append(a.routes, a.deviceTokenRoutes()...)
+	a.routes = append(a.routes, a.grantRoutes()...)
 	a.mux = a.newMux()
 	return a
 }

@@ -127,6 +127,9 @@ func operations() map[string]opDoc {
 		"DELETE /api/v1/configurations/{id}":       {summary: "Delete a draft that no group uses.", status: 204, errors: del},
 		"POST /api/v1/configurations/{id}/publish": {summary: "Publish a draft (one way).", query: queryOne, status: 200, response: "ConfigurationDocument", errors: []int{400, 401, 403, 404, 406, 409, 500}},
 	}
+	for pattern, od := range grantOperations() { // openapi_grants_test.go
+		ops[pattern] = od
+	}
 	for pattern, od := range eventOperations() { // openapi_events_test.go
 		ops[pattern] = od
 	}
@@ -178,6 +181,9 @@ func generateOpenAPI(t *testing.T, a *API) obj {
 		prefixed[BasePath+p] = item
 	}
 	for p, item := range oauthPaths() {
+		prefixed[p] = item
+	}
+	for p, item := range oidcPaths() { // openapi_oidc_test.go
 		prefixed[p] = item
 	}
 	for p, item := range servicePaths() {

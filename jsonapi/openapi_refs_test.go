@@ -53,12 +53,14 @@ func TestOpenAPICoversTheService(t *testing.T) {
 		t.Fatal("no servers")
 	}
 	for _, want := range []string{"/oauth/token", "/oauth/authorize", "/oauth/revoke", "/oauth/introspect", "/oauth/token/info",
-		"/oauth/device_authorization", "/device", "/.well-known/oauth-authorization-server", "/graphql", "/healthz", "/readyz"} {
+		"/oauth/device_authorization", "/device", "/.well-known/oauth-authorization-server", "/graphql", "/healthz", "/readyz",
+		"/.well-known/openid-configuration", "/oauth/jwks", "/oauth/userinfo", "/oauth/logout"} {
 		if _, ok := doc.Paths[want]; !ok {
 			t.Errorf("%s is not described", want)
 		}
 	}
-	noInput := map[string]bool{"/healthz": true, "/readyz": true, "/.well-known/oauth-authorization-server": true, BasePath + "/openapi.json": true}
+	noInput := map[string]bool{"/healthz": true, "/readyz": true, "/.well-known/oauth-authorization-server": true, BasePath + "/openapi.json": true,
+		"/.well-known/openid-configuration": true, "/oauth/jwks": true}
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if noInput[path] || method == "parameters" {

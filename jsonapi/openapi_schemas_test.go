@@ -89,7 +89,8 @@ func resourceKinds() []resourceKind {
 				"published_at": nullTime, "created_at": dateTime, "updated_at": dateTime,
 			}},
 	}
-	return append(kinds, eventResourceKinds()...) // openapi_events_test.go
+	kinds = append(kinds, grantResourceKinds()...) // openapi_grants_test.go
+	return append(kinds, eventResourceKinds()...)  // openapi_events_test.go
 }
 
 // attributeSchemas returns the schema of every attribute of a presenter.
@@ -194,6 +195,9 @@ func schemas() obj {
 		"properties": obj{"data": nullable(ref("DeviceGroup")), "included": obj{"type": "array", "items": ref("IncludedResource")},
 			"links": ref("Links"), "jsonapi": ref("JSONAPI")}}
 	for name, v := range eventSchemas() { // openapi_events_test.go
+		s[name] = v
+	}
+	for name, v := range grantSchemas() { // openapi_grants_test.go
 		s[name] = v
 	}
 	for name, v := range oauthSchemas() {
@@ -302,7 +306,12 @@ func oauthSchemas() obj {
 			"introspection_endpoint": str, "device_authorization_endpoint": str,
 			"scopes_supported": obj{"type": "array", "items": str}, "response_types_supported": obj{"type": "array", "items": str},
 			"grant_types_supported":                          obj{"type": "array", "items": str},
-			"authorization_response_iss_parameter_supported": obj{"type": "boolean", "description": "true: every authorization response carries iss (RFC 9207)."}}},
+			"authorization_response_iss_parameter_supported": obj{"type": "boolean", "description": "true: every authorization response carries iss (RFC 9207)."},
+			"jwks_uri": str, "userinfo_endpoint": str, "end_session_endpoint": str,
+			"subject_types_supported": obj{"type": "array", "items": str}, "id_token_signing_alg_values_supported": obj{"type": "array", "items": str},
+			"claims_supported": obj{"type": "array", "items": str}, "prompt_values_supported": obj{"type": "array", "items": str},
+			"claims_parameter_supported": obj{"type": "boolean"}, "request_parameter_supported": obj{"type": "boolean"},
+			"request_uri_parameter_supported": obj{"type": "boolean"}}},
 		"DeviceAuthorizationRequest": obj{"type": "object", "properties": obj{"client_id": str, "client_secret": str, "scope": str}},
 		"DeviceAuthorizationResponse": obj{"type": "object",
 			"required": []any{"device_code", "user_code", "verification_uri", "expires_in", "interval"},

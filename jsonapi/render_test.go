@@ -28,6 +28,7 @@ import (
 var renderPresenters = []presenter{
 	&devicePresenter{}, &groupPresenter{}, &configurationPresenter{}, &applicationPresenter{},
 	&deviceTokenPresenter{}, &eventPresenter{}, &deviceStatsPresenter{}, &userPresenter{}, &customerPresenter{},
+	&grantPresenter{},
 }
 
 // TestRenderCoversEveryPresenter reads the package's source for struct

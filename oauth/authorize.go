@@ -68,7 +68,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.showLoginOrConsent(w, r, ar, sess, "")
+		s.interact(w, r, ar, sess)
 		return
 	}
 
@@ -211,7 +211,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, ar *authReq
 		return
 	}
 	s.setPageHeaders(w)
-	http.Redirect(w, r, r.URL.Path+"?"+ar.params.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, r.URL.Path+"?"+ar.paramsAfterLogin().Encode(), http.StatusSeeOther)
 }
 
 // handleApprove issues the code (or implicit token) of an approved request
@@ -232,7 +232,24 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request, ar *authR
 		s.showLoginOrConsent(w, r, ar, &session{id: sess.id, CSRF: sess.CSRF}, "Log in again.")
 		return
 	}
-	tr := &tokenRequest{app: ar.app, grant: ar.grant, user: u, addr: s.clientAddr(r)}
+	if err := s.rememberConsent(ctx, ar, u); err != nil {
+		s.authorizeFailed(w, ar, err)
+		return
+	}
+	s.issueAuthorization(w, r, ar, sess, u)
+}
+
+// issueAuthorization issues the response of an authorization request the
+// user approved (now, or earlier: a remembered consent): a code, an
+// implicit access token, or an ID token (issueOIDCImplicit).
+func (s *Server) issueAuthorization(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *session, u *resource.User) {
+	ctx := r.Context()
+	login := oidcLogin{Nonce: ar.oidc.nonce, AuthTime: sess.AuthTime, SID: sess.SID}
+	if isOIDCResponseType(ar.responseType) {
+		s.issueOIDCImplicit(w, r, ar, u, login)
+		return
+	}
+	tr := &tokenRequest{app: ar.app, grant: ar.grant, user: u, addr: s.clientAddr(r), login: login}
 	ctx = newContextWithTokenRequest(ctx, tr)
 	req := &libserver.AuthorizeRequest{
 		ResponseType: oauth2.ResponseType(ar.responseType), ClientID: ar.app.ID, Scope: ar.scope,

@@ -11,7 +11,8 @@ import (
 
 // authParams are the parameters of an authorization request that the login
 // and consent forms carry along (as hidden fields) to the POST.
-var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method",
+	"nonce", "prompt", "max_age", "login_hint", "id_token_hint"}
 
 // authRequest is a checked authorization request.
 type authRequest struct {
@@ -28,11 +29,15 @@ type authRequest struct {
 	issuer string
 	// params are the request's own parameters, to carry through the forms.
 	params url.Values
+	// oidc holds the OpenID Connect parameters (oidc_authorize.go).
+	oidc oidcParams
 }
 
 // fragment reports whether the response goes in the redirect URI's
 // fragment (implicit) rather than its query.
-func (ar *authRequest) fragment() bool { return ar.responseType == "token" }
+func (ar *authRequest) fragment() bool {
+	return ar.responseType == "token" || isOIDCResponseType(ar.responseType)
+}
 
 // pageError is an error of an authorization request that must not be sent
 // to the client's redirect URI, because the client or the URI is not
@@ -87,8 +92,8 @@ func (s *Server) parseAuthRequest(ctx context.Context, params url.Values) (*auth
 	default:
 		return nil, &pageError{400, "The redirect_uri of the request is not registered for this application."}
 	}
-	ar.responseType = params.Get("response_type")
-	if ar.responseType == "token" {
+	ar.responseType = normalizeResponseType(params.Get("response_type"))
+	if ar.responseType == "token" || isOIDCResponseType(ar.responseType) {
 		ar.grant = resource.GrantImplicit
 	}
 	for _, k := range authParams {
@@ -100,10 +105,14 @@ func (s *Server) parseAuthRequest(ctx context.Context, params url.Values) (*auth
 	case "code":
 		ar.grant = resource.GrantAuthorizationCode
 	case "token":
+	case "id_token", "id_token token":
+		if !app.HasGrant(resource.GrantImplicit) {
+			return ar, errUnauthorizedClient("This application may not use response_type %s.", ar.responseType)
+		}
 	case "":
 		return ar, errInvalidRequest("response_type is missing.")
 	default:
-		return ar, errUnsupportedResponseType("response_type must be code or token.")
+		return ar, errUnsupportedResponseType("response_type must be code or token (or, for applications with the implicit grant, id_token or \"id_token token\").")
 	}
 	if !app.HasGrant(ar.grant) {
 		return ar, errUnauthorizedClient("This application may not use response_type %s.", ar.responseType)
@@ -116,6 +125,9 @@ func (s *Server) parseAuthRequest(ctx context.Context, params url.Values) (*auth
 		if ar.method, err = checkChallenge(app, ar.challenge, params.Get("code_challenge_method")); err != nil {
 			return ar, err
 		}
+	}
+	if err := s.parseOIDCParams(ctx, ar, params); err != nil {
+		return ar, err
 	}
 	return ar, nil
 }

@@ -75,7 +75,8 @@ func TestAuthorizeRequestErrors(t *testing.T) {
 	})
 	t.Run("ErrUnsupportedResponseType", func(t *testing.T) {
 		p := codeParams(public, cb, "st", challenge, "")
-		p.Set("response_type", "id_token")
+		// The hybrid flow is not served.
+		p.Set("response_type", "code id_token")
 		resp, _ := get(p)
 		mustRedirectError(t, e, resp, "unsupported_response_type", "st")
 	})

@@ -35,6 +35,7 @@ type codeRecord struct {
 	Scope       string    `json:"scope"`
 	Challenge   string    `json:"code_challenge,omitempty"`
 	Method      string    `json:"code_challenge_method,omitempty"`
+	Login       oidcLogin `json:"login,omitzero"`
 	ExpiresAt   time.Time `json:"expires_at"`
 }
 
@@ -118,6 +119,9 @@ func (s *Server) redeemCode(ctx context.Context, app *resource.Application, code
 	user := &resource.User{ID: rec.UserID, CustomerID: rec.CustomerID, Email: rec.Email}
 	is, err := s.issueFamily(ctx, app, user, rec.Scope, familyID, true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.afterUserGrant(ctx, app, user, is, rec.Login, true); err != nil {
 		return nil, err
 	}
 	if attempt, err = s.ephemeral.Incr(ctx, codeAttemptKeyPrefix+hash, codeAttemptTTL); err != nil {

@@ -88,6 +88,8 @@ type deviceDecision struct {
 	UserID     string `json:"user_id,omitempty"`
 	CustomerID string `json:"customer_id,omitempty"`
 	Email      string `json:"email,omitempty"`
+	// Login is the login session the user approved from.
+	Login oidcLogin `json:"login,omitzero"`
 }
 
 // deviceAuthorizationResponse is the answer of the device authorization
@@ -383,6 +385,9 @@ func (s *Server) deviceCodeGrant(ctx context.Context, tr *tokenRequest) (oauth2.
 	user := &resource.User{ID: d.UserID, CustomerID: d.CustomerID, Email: d.Email}
 	is, err := s.issueFamily(ctx, tr.app, user, rec.Scope, "", true)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.afterUserGrant(ctx, tr.app, user, is, d.Login, true); err != nil {
 		return nil, err
 	}
 	return tokenInfo(is), nil

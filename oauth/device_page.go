@@ -301,6 +301,7 @@ func (p *devicePage) handleDecision(w http.ResponseWriter, r *http.Request, sess
 	d := &deviceDecision{Approved: approve}
 	if approve {
 		d.UserID, d.CustomerID, d.Email = u.ID, u.CustomerID, u.Email
+		d.Login = oidcLogin{AuthTime: sess.AuthTime, SID: sess.SID}
 	}
 	if err := s.putDeviceDecision(ctx, pd.hash, pd.rec, d); err != nil {
 		p.fail(w, err)

@@ -25,6 +25,12 @@ const (
 	CodeUnsupportedResponseType = "unsupported_response_type"
 	CodeServerError             = "server_error"
 	CodeTemporarilyUnavailable  = "temporarily_unavailable"
+	// OpenID Connect Core 1.0 §3.1.2.6: errors of an authorization request
+	// that cannot go on without the user.
+	CodeLoginRequired          = "login_required"
+	CodeConsentRequired        = "consent_required"
+	CodeRequestNotSupported    = "request_not_supported"
+	CodeRequestURINotSupported = "request_uri_not_supported"
 )
 
 // statusOf is the one table of HTTP statuses of OAuth errors at the token
@@ -40,6 +46,10 @@ var statusOf = map[string]int{
 	CodeUnsupportedResponseType: http.StatusBadRequest,
 	CodeServerError:             http.StatusInternalServerError,
 	CodeTemporarilyUnavailable:  http.StatusServiceUnavailable,
+	CodeLoginRequired:           http.StatusBadRequest,
+	CodeConsentRequired:         http.StatusBadRequest,
+	CodeRequestNotSupported:     http.StatusBadRequest,
+	CodeRequestURINotSupported:  http.StatusBadRequest,
 }
 
 // Error is an OAuth error as the client sees it: one of the RFC 6749 codes,

@@ -57,6 +57,10 @@ type env struct {
 	logs      *testsupport.SyncBuffer
 	// callbacks receives the query of every request to /cb.
 	callbacks chan url.Values
+	// wcfg and wopts built the service graph: another replica on the same
+	// stores is built from them (oidc_test.go).
+	wcfg  wire.Config
+	wopts []wire.Option
 }
 
 // eachStore runs fn as a subtest on a new env of each of kinds,
@@ -107,6 +111,7 @@ func newEnv(tb testing.TB, kind string, opts ...func(*oauth.Config)) *env {
 	cfg.Issuer, cfg.Key = cfg.OAuth.Issuer, cfg.OAuth.Key
 	cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a := wiretest.MustNew(tb, cfg, wopts...)
+	e.wcfg, e.wopts = cfg, wopts
 	e.srv, e.tokens, e.ephemeral = a.OAuth, a.Stores.Tokens, a.Stores.Ephemeral
 	e.customers, e.users, e.apps = a.Customers, a.Users, a.Applications
 	for pattern, h := range e.srv.Patterns() {

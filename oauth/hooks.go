@@ -79,9 +79,13 @@ func refreshTokenFromBody(r *http.Request) (string, error) {
 
 // extensionFields is the library's ExtensionFieldsHandler: it adds
 // created_at (Unix seconds, when the access token was issued) to the token
-// response.
+// response, and the ID token of an OpenID Connect grant.
 func extensionFields(ti oauth2.TokenInfo) map[string]any {
-	return map[string]any{"created_at": ti.GetAccessCreateAt().Unix()}
+	m := map[string]any{"created_at": ti.GetAccessCreateAt().Unix()}
+	if o, ok := ti.(*oidcTokenInfo); ok {
+		m["id_token"] = o.idToken
+	}
+	return m
 }
 
 // internalError is the library's InternalErrorHandler, which it calls for

@@ -107,8 +107,10 @@ func (s *Server) introspectionBearer(ctx context.Context, r *http.Request, alsoS
 // introspectable returns the live access or refresh token record of token,
 // or nil when there is none.
 func (s *Server) introspectable(ctx context.Context, token string) (*resource.Token, error) {
-	prefix, familyID, ok := resource.ParseToken(token)
-	if !ok {
+	prefix, familyID, ok, err := s.parseToken(ctx, token)
+	if err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, nil
 	}
 	var kind resource.TokenKind

@@ -18,6 +18,10 @@ type issued struct {
 	accessTok  *resource.Token
 	refresh    string // "" when no refresh token is issued
 	refreshTok *resource.Token
+	// deadline is the family's absolute deadline.
+	deadline time.Time
+	// idToken is the ID token issued with the tokens, "" when none is.
+	idToken string
 }
 
 // tokens returns the records to store.
@@ -32,7 +36,7 @@ func (is *issued) tokens() []*resource.Token {
 // family familyID for app and (unless nil) user. Every expiry is capped at
 // the family's deadline.
 func (s *Server) newTokens(app *resource.Application, user *resource.User, scope, familyID string, withRefresh bool, now, deadline time.Time) *issued {
-	is := &issued{familyID: familyID}
+	is := &issued{familyID: familyID, deadline: deadline}
 	record := func(kind resource.TokenKind, token string, ttl time.Duration) *resource.Token {
 		t := &resource.Token{
 			Kind: kind, FamilyID: familyID, Hash: resource.KeyedHash(s.cfg.Key, token),
@@ -74,6 +78,11 @@ func (s *Server) issueFamily(ctx context.Context, app *resource.Application, use
 		f.UserID, f.CustomerID = user.ID, user.CustomerID
 	}
 	is := s.newTokens(app, user, scope, familyID, withRefresh, now, deadline)
+	if app.JWTAccessTokens {
+		if err := s.jwtAccessToken(ctx, app, is); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.tokens.CreateFamily(ctx, f, is.tokens()...); err != nil {
 		return nil, err
 	}
@@ -95,6 +104,9 @@ func tokenInfo(is *issued) oauth2.TokenInfo {
 		ti.SetRefresh(is.refresh)
 		ti.SetRefreshCreateAt(r.IssuedAt)
 		ti.SetRefreshExpiresIn(r.ExpiresAt.Sub(r.IssuedAt))
+	}
+	if is.idToken != "" {
+		return &oidcTokenInfo{Token: ti, idToken: is.idToken}
 	}
 	return ti
 }

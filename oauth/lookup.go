@@ -16,7 +16,10 @@ func (s *Server) LookupAccessToken(ctx context.Context, token string) (*resource
 // lookup returns the live record of a token that must have the given prefix
 // and kind, with one TokenStore call; EUnauthenticated otherwise.
 func (s *Server) lookup(ctx context.Context, token, prefix string, kind resource.TokenKind) (*resource.Token, error) {
-	got, familyID, ok := resource.ParseToken(token)
+	got, familyID, ok, err := s.parseToken(ctx, token) // JWT access tokens too (jwt_access.go)
+	if err != nil {
+		return nil, err
+	}
 	if !ok || got != prefix {
 		return nil, errInvalidToken()
 	}

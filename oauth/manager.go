@@ -47,7 +47,7 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 		code, err := m.s.newCode(ctx, &codeRecord{
 			ClientID: tr.app.ID, RedirectURI: tgr.RedirectURI, UserID: tr.user.ID,
 			CustomerID: tr.user.CustomerID, Email: tr.user.Email, Scope: tgr.Scope,
-			Challenge: tgr.CodeChallenge, Method: string(tgr.CodeChallengeMethod),
+			Challenge: tgr.CodeChallenge, Method: string(tgr.CodeChallengeMethod), Login: tr.login,
 		})
 		if err != nil {
 			return nil, err
@@ -61,6 +61,10 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 	case oauth2.Token:
 		is, err := m.s.issueFamily(ctx, tr.app, tr.user, tgr.Scope, "", false)
 		if err != nil {
+			return nil, err
+		}
+		// response_type=token is plain OAuth: no ID token.
+		if err := m.s.afterUserGrant(ctx, tr.app, tr.user, is, tr.login, false); err != nil {
 			return nil, err
 		}
 		return tokenInfo(is), nil
@@ -85,6 +89,10 @@ func (m *manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, 
 			return nil, errInvalidGrant("Invalid e-mail or password.")
 		}
 		is, err = m.s.issueFamily(ctx, tr.app, tr.user, tgr.Scope, "", true)
+		if err == nil {
+			// The user has just given the password: that is the login.
+			err = m.s.afterUserGrant(ctx, tr.app, tr.user, is, oidcLogin{AuthTime: is.accessTok.IssuedAt}, true)
+		}
 	case oauth2.ClientCredentials:
 		if tr.app.Public() {
 			// Unreachable: a public client cannot be registered for

@@ -64,11 +64,29 @@ type metadata struct {
 	// AuthorizationResponseIssParameterSupported says every authorization
 	// response carries iss (RFC 9207 §3).
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
+
+	// OpenID Connect Discovery 1.0 §3, when the JWKS is mounted.
+	JWKSURI                          string   `json:"jwks_uri,omitempty"`
+	UserInfoEndpoint                 string   `json:"userinfo_endpoint,omitempty"`
+	EndSessionEndpoint               string   `json:"end_session_endpoint,omitempty"`
+	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
+	PromptValuesSupported            []string `json:"prompt_values_supported,omitempty"`
+	// Neither the claims parameter nor request objects are supported
+	// (OpenID Connect Core 1.0 §5.5, §6): said so, not left to defaults.
+	ClaimsParameterSupported     *bool `json:"claims_parameter_supported,omitempty"`
+	RequestParameterSupported    *bool `json:"request_parameter_supported,omitempty"`
+	RequestURIParameterSupported *bool `json:"request_uri_parameter_supported,omitempty"`
 }
 
 // Metadata returns the handler of "GET
 // /.well-known/oauth-authorization-server" (RFC 8414).
 func (s *Server) Metadata() http.Handler { return &metadataHandler{s: s} }
+
+// Discovery returns the handler of "GET /.well-known/openid-configuration"
+// (OpenID Connect Discovery 1.0): the same document.
+func (s *Server) Discovery() http.Handler { return &metadataHandler{s: s} }
 
 // metadataHandler serves the metadata document, built at its first request
 // (when Patterns, which lists this handler too, can be asked) and then
@@ -122,6 +140,9 @@ func (s *Server) metadata() *metadata {
 		{routeRevoke, revokePath, &m.RevocationEndpoint},
 		{routeIntrospect, introspectPath, &m.IntrospectionEndpoint},
 		{routeDeviceAuthorization, deviceAuthorizationPath, &m.DeviceAuthorizationEndpoint},
+		{routeJWKS, jwksPath, &m.JWKSURI},
+		{routeUserInfo, userInfoPath, &m.UserInfoEndpoint},
+		{routeLogout, logoutPath, &m.EndSessionEndpoint},
 	}
 	for _, ep := range endpoints {
 		if has(ep.route) {
@@ -149,6 +170,18 @@ func (s *Server) metadata() *metadata {
 			case "token":
 				m.ResponseModesSupported = append(m.ResponseModesSupported, "fragment")
 			}
+		}
+		if has(routeJWKS) {
+			// Served by this package's authorization endpoint, not the
+			// library's (oidc_authorize.go).
+			m.ResponseTypesSupported = append(m.ResponseTypesSupported, oidcResponseTypes...)
+			no := false
+			m.SubjectTypesSupported = []string{"public"}
+			m.IDTokenSigningAlgValuesSupported = SigningAlgs()
+			m.ClaimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+				"email", "email_verified", "preferred_username", "updated_at"}
+			m.PromptValuesSupported = []string{"none", "login", "consent"}
+			m.ClaimsParameterSupported, m.RequestParameterSupported, m.RequestURIParameterSupported = &no, &no, &no
 		}
 		m.CodeChallengeMethodsSupported = []string{pkceS256, pkcePlain}
 		m.AuthorizationResponseIssParameterSupported = true // responseURL

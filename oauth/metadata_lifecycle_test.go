@@ -55,14 +55,14 @@ func TestMetadata(t *testing.T) {
 				}
 			}
 			lists := map[string][]string{
-				"response_types_supported":                      {"code", "token"},
+				"response_types_supported":                      {"code", "token", "id_token", "id_token token"},
 				"response_modes_supported":                      {"query", "fragment"},
 				"grant_types_supported":                         {"authorization_code", "client_credentials", "password", "refresh_token", "implicit", "urn:ietf:params:oauth:grant-type:device_code"},
 				"token_endpoint_auth_methods_supported":         {"client_secret_basic", "client_secret_post", "none"},
 				"revocation_endpoint_auth_methods_supported":    {"client_secret_basic", "client_secret_post", "none"},
 				"introspection_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post"},
 				"code_challenge_methods_supported":              {"S256", "plain"},
-				"scopes_supported":                              {"me", "app", "basic"},
+				"scopes_supported":                              {"me", "app", "basic", "openid", "profile", "email"},
 			}
 			for k, w := range lists {
 				if got := stringList(m[k]); !slices.Equal(got, w) {
@@ -98,8 +98,8 @@ func TestMetadata(t *testing.T) {
 				}
 				n++
 			}
-			if n != 5 {
-				t.Fatalf("%d endpoints advertised, want 5", n)
+			if n != 7 {
+				t.Fatalf("%d endpoints advertised, want 7", n)
 			}
 		})
 	})

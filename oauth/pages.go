@@ -58,9 +58,12 @@ type pageData struct {
 
 // scopeText says in words what a scope lets an application do.
 var scopeText = map[string]string{
-	resource.ScopeMe:    "act on your behalf: read and change your account, applications, devices and events",
-	resource.ScopeApp:   "read and change your customer's devices and events",
-	resource.ScopeBasic: "read your customer's devices and events",
+	resource.ScopeMe:      "act on your behalf: read and change your account, applications, devices and events",
+	resource.ScopeApp:     "read and change your customer's devices and events",
+	resource.ScopeBasic:   "read your customer's devices and events",
+	resource.ScopeOpenID:  "sign you in and know your account id",
+	resource.ScopeProfile: "see your user name",
+	resource.ScopeEmail:   "see your e-mail address",
 }
 
 // setPageHeaders sets the security headers of every page and redirect of

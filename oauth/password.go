@@ -32,5 +32,8 @@ func (s *Server) externalTokenGrant(ctx context.Context, tr *tokenRequest) (oaut
 	if err != nil {
 		return nil, err
 	}
+	if err := s.afterUserGrant(ctx, tr.app, u, is, oidcLogin{AuthTime: is.accessTok.IssuedAt}, true); err != nil {
+		return nil, err
+	}
 	return tokenInfo(is), nil
 }

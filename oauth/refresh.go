@@ -98,9 +98,17 @@ func (s *Server) rotate(ctx context.Context, tr *tokenRequest, token, scope stri
 	// are the rolling ones.
 	deadline := now.Add(seconds(max(tr.app.RefreshTokenRollingDuration, tr.app.RefreshTokenDuration)))
 	is := s.newTokens(tr.app, user, newScope, old.FamilyID, true, now, deadline)
+	if tr.app.JWTAccessTokens {
+		if err := s.jwtAccessToken(ctx, tr.app, is); err != nil {
+			return nil, err
+		}
+	}
 	_, err = s.tokens.RotateRefresh(ctx, old.FamilyID, old.Hash, tr.app.ID, s.cfg.RefreshGrace, is.tokens()...)
 	switch resource.ErrorCode(err) {
 	case "":
+		if err := s.refreshedIDToken(ctx, tr.app, user, is); err != nil {
+			return nil, err
+		}
 		return is, nil
 	case resource.EConflict:
 		s.log.Warn("oauth: refresh token reuse: token family revoked", "client_id", tr.app.ID, "family_id", old.FamilyID)
@@ -115,11 +123,14 @@ func (s *Server) rotate(ctx context.Context, tr *tokenRequest, token, scope stri
 // refresh token revokes its family. Unknown tokens are not an error (RFC
 // 7009 §2.2).
 func (s *Server) revoke(ctx context.Context, token, wantPrefix string) error {
-	prefix, familyID, ok := resource.ParseToken(token)
+	prefix, familyID, ok, err := s.parseToken(ctx, token)
+	if err != nil {
+		return err
+	}
 	if !ok || prefix != wantPrefix {
 		return nil
 	}
-	_, err := s.tokens.RevokeToken(ctx, familyID, resource.KeyedHash(s.cfg.Key, token))
+	_, err = s.tokens.RevokeToken(ctx, familyID, resource.KeyedHash(s.cfg.Key, token))
 	if resource.ErrorCode(err) == resource.ENotFound {
 		return nil
 	}

@@ -61,7 +61,10 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // revokeOwn revokes token when it is a live access or refresh token issued
 // to app; any other token is left alone without an error.
 func (s *Server) revokeOwn(ctx context.Context, app *resource.Application, token string) error {
-	prefix, familyID, ok := resource.ParseToken(token)
+	prefix, familyID, ok, err := s.parseToken(ctx, token)
+	if err != nil {
+		return err
+	}
 	if !ok || (prefix != resource.AccessTokenPrefix && prefix != resource.RefreshTokenPrefix) {
 		return nil
 	}

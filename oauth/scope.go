@@ -12,15 +12,21 @@ import (
 //
 //   - client_credentials: `app` and/or `basic`, limited to the application's
 //     scopes; by default all of the application's non-`me` scopes;
-//   - every grant that acts for a user: `me`, when the application has it.
+//   - every grant that acts for a user: `me` and the OpenID Connect scopes
+//     (openid, profile, email) the application has; by default the
+//     application's scopes other than the OpenID Connect ones, which a
+//     client must ask for.
 //
 // Anything else is invalid_scope. The result lists the scopes in the order
 // of resource.Scopes(), each once.
 func grantedScope(app *resource.Application, grant resource.GrantType, requested string) (string, error) {
-	var allowed []string
+	var allowed, defaults []string
 	for _, sc := range app.Scopes {
-		if (sc == resource.ScopeMe) != (grant == resource.GrantClientCredentials) {
+		if resource.UserScope(sc) != (grant == resource.GrantClientCredentials) {
 			allowed = append(allowed, sc)
+			if !oidcScope(sc) {
+				defaults = append(defaults, sc)
+			}
 		}
 	}
 	if len(allowed) == 0 {
@@ -28,7 +34,10 @@ func grantedScope(app *resource.Application, grant resource.GrantType, requested
 	}
 	asked := strings.Fields(requested)
 	if len(asked) == 0 {
-		asked = allowed
+		asked = defaults
+		if len(asked) == 0 {
+			asked = allowed
+		}
 	}
 	for _, sc := range asked {
 		if !slices.Contains(allowed, sc) {
@@ -61,3 +70,11 @@ func canonicalScope(list []string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// oidcScope reports whether sc is one of the OpenID Connect scopes.
+func oidcScope(sc string) bool {
+	return sc == resource.ScopeOpenID || sc == resource.ScopeProfile || sc == resource.ScopeEmail
+}
+
+// hasScope reports whether the space-separated scope holds sc.
+func hasScope(scope, sc string) bool { return slices.Contains(strings.Fields(scope), sc) }

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -32,6 +33,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultCodeTTL    = 60 * time.Second
+	DefaultIDTokenTTL = time.Hour
 	DefaultSessionTTL = 8 * time.Hour
 	// A device authorization is asked for once per device sign-in; a
 	// household or an office behind one address signs in a few devices,
@@ -64,6 +66,20 @@ type Config struct {
 	// DeviceAuthorizationWindow; past it the endpoint answers 429.
 	MaxDeviceAuthorizationsPerAddr int
 	DeviceAuthorizationWindow      time.Duration
+
+	// OpenID Connect (oidc.go, keys.go).
+	// IDTokenTTL is the lifetime of ID tokens.
+	IDTokenTTL time.Duration
+	// SigningAlg is the algorithm of new signing keys: RS256 (default) or
+	// ES256.
+	SigningAlg string
+	// RotationDelay is how long after `keys rotate` the new key starts
+	// signing; KeyRefresh how often a replica re-reads the keys; JWKSMaxAge
+	// the max-age of the JWKS. RotationDelay must exceed the other two
+	// together so that relying parties know a key before it signs.
+	RotationDelay time.Duration
+	KeyRefresh    time.Duration
+	JWKSMaxAge    time.Duration
 }
 
 // Deps are the services and stores the authorization server works with.
@@ -76,7 +92,13 @@ type Deps struct {
 	Users     *resource.UserService
 	Tokens    resource.TokenStore
 	Ephemeral resource.EphemeralStore
-	Logger    *slog.Logger
+	// Keys, FamilySessions and Consents are the OpenID Connect stores: the
+	// signing keys, the login session of each token family, the users'
+	// remembered consents.
+	Keys           resource.SigningKeyStore
+	FamilySessions resource.FamilySessionStore
+	Consents       resource.ConsentStore
+	Logger         *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// ClientAddr returns the client's IP address for login throttling; nil
@@ -96,6 +118,10 @@ type Server struct {
 	throttle  *resource.LoginThrottle // Users.Throttle
 	log       *slog.Logger
 	now       func() time.Time
+
+	keys           *keyring
+	familySessions resource.FamilySessionStore
+	consents       resource.ConsentStore
 
 	lib        *libserver.Server
 	pages      *template.Template
@@ -119,8 +145,9 @@ func New(cfg Config, deps Deps) *Server {
 	if err := cfg.Validate(); err != nil {
 		panic("oauth.New: " + err.Error())
 	}
-	if deps.Apps == nil || deps.Users == nil || deps.Tokens == nil || deps.Ephemeral == nil {
-		panic("oauth.New: Apps, Users, Tokens and Ephemeral are required")
+	if deps.Apps == nil || deps.Users == nil || deps.Tokens == nil || deps.Ephemeral == nil ||
+		deps.Keys == nil || deps.FamilySessions == nil || deps.Consents == nil {
+		panic("oauth.New: Apps, Users, Tokens, Ephemeral, Keys, FamilySessions and Consents are required")
 	}
 	if deps.Users.Throttle == nil || deps.Users.Hasher == nil {
 		panic("oauth.New: Users.Throttle and Users.Hasher are required")
@@ -129,8 +156,10 @@ func New(cfg Config, deps Deps) *Server {
 	s := &Server{
 		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral, throttle: deps.Users.Throttle,
 		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
-		secure: strings.HasPrefix(cfg.Issuer, "https://"),
+		secure:         strings.HasPrefix(cfg.Issuer, "https://"),
+		familySessions: deps.FamilySessions, consents: deps.Consents,
 	}
+	s.keys = &keyring{s: s, store: deps.Keys}
 	if s.clientAddr == nil {
 		s.clientAddr = remoteAddr
 	}
@@ -158,8 +187,12 @@ func (c *Config) Validate() error {
 		return errors.New("key must be at least 32 bytes")
 	}
 	if c.RefreshGrace < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 ||
-		c.MaxDeviceAuthorizationsPerAddr < 0 || c.DeviceAuthorizationWindow < 0 {
+		c.MaxDeviceAuthorizationsPerAddr < 0 || c.DeviceAuthorizationWindow < 0 ||
+		c.IDTokenTTL < 0 || c.RotationDelay < 0 || c.KeyRefresh < 0 || c.JWKSMaxAge < 0 {
 		return errors.New("durations and limits must not be negative")
+	}
+	if c.SigningAlg != "" && !slices.Contains(SigningAlgs(), c.SigningAlg) {
+		return errors.New("signing algorithm must be RS256 or ES256")
 	}
 	return nil
 }
@@ -173,6 +206,15 @@ func (c *Config) defaults() {
 	def(&c.CodeTTL, DefaultCodeTTL)
 	def(&c.SessionTTL, DefaultSessionTTL)
 	def(&c.DeviceAuthorizationWindow, DefaultDeviceAuthorizationWindow)
+	def(&c.IDTokenTTL, DefaultIDTokenTTL)
+	def(&c.KeyRefresh, DefaultKeyRefresh)
+	def(&c.JWKSMaxAge, DefaultJWKSMaxAge)
+	if c.RotationDelay == 0 {
+		c.RotationDelay = DefaultRotationDelay
+	}
+	if c.SigningAlg == "" {
+		c.SigningAlg = AlgRS256
+	}
 	if c.MaxDeviceAuthorizationsPerAddr <= 0 {
 		c.MaxDeviceAuthorizationsPerAddr = DefaultMaxDeviceAuthorizationsPerAddr
 	}
@@ -233,6 +275,13 @@ func (s *Server) Patterns() map[string]http.Handler {
 		routeDeviceAuthorization: s.DeviceAuthorization(),
 		routeDevicePage:          device,
 		routeDevicePagePost:      device,
+		// OpenID Connect (keys.go, oidc.go, logout.go).
+		routeJWKS:         s.JWKS(),
+		routeUserInfo:     s.UserInfo(),
+		routeUserInfoPost: s.UserInfo(),
+		routeDiscovery:    s.Discovery(),
+		routeLogout:       s.Logout(),
+		routeLogoutPost:   s.Logout(),
 	}
 }
 

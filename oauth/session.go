@@ -25,6 +25,10 @@ type session struct {
 	UserID    string    `json:"user_id,omitempty"`
 	CSRF      string    `json:"csrf"`
 	CreatedAt time.Time `json:"created_at"`
+	// AuthTime is when the user logged in, and SID the session's public
+	// id, which ID tokens carry as auth_time and sid (logout.go).
+	AuthTime time.Time `json:"auth_time,omitzero"`
+	SID      string    `json:"sid,omitempty"`
 }
 
 // cookieName is __Host- prefixed when the cookie is Secure, which binds it
@@ -68,6 +72,12 @@ func (s *Server) startSession(ctx context.Context, w http.ResponseWriter, old *s
 		}
 	}
 	sess := &session{id: randomString(), UserID: userID, CSRF: randomString(), CreatedAt: s.clock()}
+	if userID != "" {
+		sess.AuthTime, sess.SID = sess.CreatedAt, randomString()[:22]
+		if err := s.indexSession(ctx, sess); err != nil {
+			return nil, err
+		}
+	}
 	b, err := json.Marshal(sess)
 	if err != nil {
 		return nil, err

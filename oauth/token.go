@@ -28,6 +28,9 @@ type tokenRequest struct {
 	user *resource.User
 	// refresh is the presented refresh token, once found.
 	refresh *resource.Token
+	// login is the OpenID Connect side of an authorization request: the
+	// nonce and the login session.
+	login oidcLogin
 }
 
 type tokenRequestKey struct{}

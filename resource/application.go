@@ -70,12 +70,37 @@ const (
 	ScopeBasic = scopes.Basic
 )
 
+// OpenID Connect scopes (OpenID Connect Core 1.0 §3.1.2.1, §5.4): openid
+// asks for an ID token; profile and email for the user's claims of that
+// name. They go with the grants that act for a user, like ScopeMe.
+const (
+	ScopeOpenID  = "openid"
+	ScopeProfile = "profile"
+	ScopeEmail   = "email"
+)
+
 // Scopes returns every scope, in the order documents show them.
-func Scopes() []string { return []string{ScopeMe, ScopeApp, ScopeBasic} }
+func Scopes() []string {
+	return []string{ScopeMe, ScopeApp, ScopeBasic, ScopeOpenID, ScopeProfile, ScopeEmail}
+}
+
+// UserScope reports whether sc is a scope of the grants that act for a
+// user (me and the OpenID Connect scopes) rather than of client
+// credentials.
+func UserScope(sc string) bool {
+	switch sc {
+	case ScopeMe, ScopeOpenID, ScopeProfile, ScopeEmail:
+		return true
+	}
+	return false
+}
 
 // Default lifetimes, in seconds, of an application's tokens and device codes.
 const (
-	DefaultAccessTokenTTL              = 2 * 60 * 60
+	DefaultAccessTokenTTL = 2 * 60 * 60
+	// MaxAccessTokenTTL is the longest access token lifetime an
+	// application may have, in seconds.
+	MaxAccessTokenTTL                  = 24 * 60 * 60
 	DefaultRefreshTokenDuration        = 60 * 24 * 60 * 60
 	DefaultRefreshTokenRollingDuration = 180 * 24 * 60 * 60
 	DefaultDeviceTimeout               = 600
@@ -117,6 +142,13 @@ type Application struct {
 	// a self-registered client is no open redirector (RFC 9700 §4.11.2).
 	// The APIs never set it.
 	RedirectURIsTrusted bool
+	// LogoutRevokesTokens makes RP-initiated logout (/oauth/logout) revoke
+	// the application's refresh tokens of the login session that ends.
+	// JWTAccessTokens makes its access tokens signed JWTs (RFC 9068)
+	// rather than opaque ones. Both are the operator's (the CLI); the APIs
+	// never set them.
+	LogoutRevokesTokens bool
+	JWTAccessTokens     bool
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -189,6 +221,10 @@ type ApplicationInput struct {
 	DeviceTimeout               int
 	DevicePollingInterval       int
 	Disabled                    bool
+	// LogoutRevokesTokens and JWTAccessTokens: see Application; taken only
+	// from an operator (Create).
+	LogoutRevokesTokens bool
+	JWTAccessTokens     bool
 }
 
 // ApplicationService holds the rules for applications.
@@ -234,6 +270,9 @@ func (s *ApplicationService) create(ctx context.Context, ownerID string, in Appl
 		RefreshTokenDuration: in.RefreshTokenDuration, RefreshTokenRollingDuration: in.RefreshTokenRollingDuration,
 		DeviceTimeout: in.DeviceTimeout, DevicePollingInterval: in.DevicePollingInterval,
 		Enabled: !in.Disabled, RedirectURIsTrusted: operator, CreatedAt: now, UpdatedAt: now,
+	}
+	if operator {
+		a.LogoutRevokesTokens, a.JWTAccessTokens = in.LogoutRevokesTokens, in.JWTAccessTokens
 	}
 	applyApplicationDefaults(a)
 	if err := ValidateApplication(a); err != nil {
@@ -353,7 +392,7 @@ func ValidateApplication(a *Application) error {
 		v        int
 		min, max int
 	}{
-		{"access_token_ttl", a.AccessTokenTTL, 60, 86400},
+		{"access_token_ttl", a.AccessTokenTTL, 60, MaxAccessTokenTTL},
 		{"refresh_token_duration", a.RefreshTokenDuration, 60, 365 * 86400},
 		{"refresh_token_rolling_duration", a.RefreshTokenRollingDuration, 60, 3 * 365 * 86400},
 		{"device_timeout", a.DeviceTimeout, 60, 3600},
@@ -398,10 +437,13 @@ func checkApplicationRules(a *Application) error {
 		return Invalidf("grant_types", "refresh_token needs a grant that issues user tokens")
 	}
 	for _, sc := range a.Scopes {
-		if sc == ScopeMe && !userGrant(a.GrantTypes) {
-			return Invalidf("scopes", "scope me needs a grant that issues user tokens")
+		if UserScope(sc) && !userGrant(a.GrantTypes) {
+			return Invalidf("scopes", "scope %s needs a grant that issues user tokens", sc)
 		}
-		if sc != ScopeMe && !a.HasGrant(GrantClientCredentials) {
+		if (sc == ScopeProfile || sc == ScopeEmail) && !slices.Contains(a.Scopes, ScopeOpenID) {
+			return Invalidf("scopes", "scope %s needs scope openid", sc)
+		}
+		if !UserScope(sc) && !a.HasGrant(GrantClientCredentials) {
 			return Invalidf("scopes", "scope %s needs the client_credentials grant", sc)
 		}
 	}

@@ -20,7 +20,7 @@ func TestClosedSets(t *testing.T) {
 		{"OperatorGrants", resource.Names(resource.OperatorGrants()), []string{"implicit", "password"}},
 		{"AuthMethods", resource.Names(resource.AuthMethods()), []string{"client_secret_basic", "client_secret_post", "none"}},
 		{"PKCELevels", resource.Names(resource.PKCELevels()), []string{"optional", "required", "s256_required"}},
-		{"Scopes", resource.Scopes(), []string{"me", "app", "basic"}},
+		{"Scopes", resource.Scopes(), []string{"me", "app", "basic", "openid", "profile", "email"}},
 		{"ConfigurationStates", resource.Names([]resource.ConfigurationState{resource.ConfigurationDraft, resource.ConfigurationPublished}),
 			[]string{"draft", "published"}},
 		{"TokenKinds", resource.Names([]resource.TokenKind{resource.TokenAccess, resource.TokenRefresh, resource.TokenDevice}),

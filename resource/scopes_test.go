@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -43,6 +44,16 @@ func operationCalls() map[scopes.Operation][]call {
 		return storagetest.MustCreateConfiguration(t, e.stores.configs, storagetest.NewConfiguration(e.a.customer.ID, e.a.customer.CreatedAt))
 	}
 	return map[scopes.Operation][]call{
+		scopes.OpGrants: {
+			{"List", func(t *testing.T, e *env, ctx context.Context) error { _, err := e.app.Grants.List(ctx); return err }},
+			{"Revoke", func(t *testing.T, e *env, ctx context.Context) error {
+				app := newApp(t, e)
+				now := time.Now().UTC()
+				must(t, e.app.Stores.OIDC.PutConsent(t.Context(), &resource.Consent{UserID: e.a.user.ID, ClientID: app.ID,
+					CustomerID: e.a.customer.ID, Scope: "openid", CreatedAt: now, UpdatedAt: now}))
+				return e.app.Grants.Revoke(ctx, app.ID)
+			}},
+		},
 		scopes.OpCurrentUser: {
 			{"Me", func(t *testing.T, e *env, ctx context.Context) error { _, _, err := e.users.Me(ctx); return err }},
 			{"ChangePassword", func(t *testing.T, e *env, ctx context.Context) error {

@@ -30,6 +30,9 @@ const (
 	OpEventsIngest Operation = "events:ingest"
 	// OpDeviceTokens is listing, creating and revoking device tokens.
 	OpDeviceTokens Operation = "device_tokens"
+	// OpGrants is listing and withdrawing the consents the current user
+	// gave applications.
+	OpGrants Operation = "grants"
 )
 
 // Rule is one row of the scopes table: which scopes allow an operation, and
@@ -59,6 +62,7 @@ var table = []Rule{
 	{Op: OpEventsRead, Description: "events: read, live stream", Scopes: []string{Me, App, Basic}, Permission: EventsRead},
 	{Op: OpEventsIngest, Description: "events: ingest", Scopes: []string{App}, Permission: EventsWrite},
 	{Op: OpDeviceTokens, Description: "device tokens: list, create, revoke", Scopes: []string{Me}},
+	{Op: OpGrants, Description: "grants (consents given to applications): list, withdraw", Scopes: []string{Me}},
 }
 
 // Table returns a copy of the scopes table, one row per operation, in the

@@ -11,7 +11,7 @@ import (
 // here, and TestTable then fails until the table has a row for it.
 var allOperations = []scopes.Operation{
 	scopes.OpCurrentUser, scopes.OpApplications, scopes.OpDevicesRead, scopes.OpDevicesWrite,
-	scopes.OpGroupsRead, scopes.OpGroupsWrite, scopes.OpEventsRead, scopes.OpEventsIngest, scopes.OpDeviceTokens,
+	scopes.OpGroupsRead, scopes.OpGroupsWrite, scopes.OpEventsRead, scopes.OpEventsIngest, scopes.OpDeviceTokens, scopes.OpGrants,
 }
 
 // design is the scopes table as docs/architecture.md states it, written
@@ -30,6 +30,7 @@ var design = map[scopes.Operation]struct {
 	scopes.OpEventsRead:   {me: true, app: true, basic: true, permission: scopes.EventsRead},
 	scopes.OpEventsIngest: {app: true, permission: scopes.EventsWrite},
 	scopes.OpDeviceTokens: {me: true},
+	scopes.OpGrants:       {me: true},
 }
 
 func TestTable(t *testing.T) {

@@ -45,6 +45,8 @@ type applicationRow struct {
 	DevicePollingInterval       int        `db:"device_polling_interval"`
 	Enabled                     bool       `db:"enabled"`
 	RedirectURIsTrusted         bool       `db:"redirect_uris_trusted"`
+	LogoutRevokesTokens         bool       `db:"logout_revokes_tokens"`
+	JWTAccessTokens             bool       `db:"jwt_access_tokens"`
 	CreatedAt                   time.Time  `db:"created_at"`
 	UpdatedAt                   time.Time  `db:"updated_at"`
 }
@@ -53,7 +55,8 @@ const applicationColumns = `id, customer_id, owner_id, name, secret_hash,
 	grant_types, redirect_uris, post_logout_redirect_uris, scopes,
 	token_endpoint_auth_method, pkce_enforcement,
 	access_token_ttl, refresh_token_duration, refresh_token_rolling_duration,
-	device_timeout, device_polling_interval, enabled, redirect_uris_trusted, created_at, updated_at`
+	device_timeout, device_polling_interval, enabled, redirect_uris_trusted,
+	logout_revokes_tokens, jwt_access_tokens, created_at, updated_at`
 
 // newApplicationRow returns the row of a, with its times as the database
 // keeps them.
@@ -65,6 +68,7 @@ func newApplicationRow(a *resource.Application) *applicationRow {
 		AccessTokenTTL: a.AccessTokenTTL, RefreshTokenDuration: a.RefreshTokenDuration,
 		RefreshTokenRollingDuration: a.RefreshTokenRollingDuration, DeviceTimeout: a.DeviceTimeout,
 		DevicePollingInterval: a.DevicePollingInterval, Enabled: a.Enabled, RedirectURIsTrusted: a.RedirectURIsTrusted,
+		LogoutRevokesTokens: a.LogoutRevokesTokens, JWTAccessTokens: a.JWTAccessTokens,
 		CreatedAt: dbTime(a.CreatedAt), UpdatedAt: dbTime(a.UpdatedAt),
 	}
 }
@@ -79,6 +83,7 @@ func (r *applicationRow) application() *resource.Application {
 		AccessTokenTTL:  r.AccessTokenTTL, RefreshTokenDuration: r.RefreshTokenDuration,
 		RefreshTokenRollingDuration: r.RefreshTokenRollingDuration, DeviceTimeout: r.DeviceTimeout,
 		DevicePollingInterval: r.DevicePollingInterval, Enabled: r.Enabled, RedirectURIsTrusted: r.RedirectURIsTrusted,
+		LogoutRevokesTokens: r.LogoutRevokesTokens, JWTAccessTokens: r.JWTAccessTokens,
 		CreatedAt: dbTime(r.CreatedAt), UpdatedAt: dbTime(r.UpdatedAt),
 	}
 }
@@ -89,12 +94,13 @@ func (r *applicationRow) application() *resource.Application {
 func (s *ApplicationStore) CreateApplication(ctx context.Context, a *resource.Application) error {
 	r := newApplicationRow(a)
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO applications (`+applicationColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		r.ID, r.CustomerID, r.OwnerID, r.Name, r.SecretHash,
 		r.GrantTypes, r.RedirectURIs, r.PostLogoutRedirectURIs, r.Scopes,
 		r.TokenEndpointAuthMethod, r.PKCEEnforcement,
 		r.AccessTokenTTL, r.RefreshTokenDuration, r.RefreshTokenRollingDuration,
-		r.DeviceTimeout, r.DevicePollingInterval, r.Enabled, r.RedirectURIsTrusted, r.CreatedAt, r.UpdatedAt)
+		r.DeviceTimeout, r.DevicePollingInterval, r.Enabled, r.RedirectURIsTrusted,
+		r.LogoutRevokesTokens, r.JWTAccessTokens, r.CreatedAt, r.UpdatedAt)
 	switch {
 	case err == nil:
 		a.CreatedAt, a.UpdatedAt = r.CreatedAt, r.UpdatedAt
@@ -155,13 +161,15 @@ func (s *ApplicationStore) UpdateApplication(ctx context.Context, a *resource.Ap
 		grant_types = ?, redirect_uris = ?, post_logout_redirect_uris = ?, scopes = ?,
 		token_endpoint_auth_method = ?, pkce_enforcement = ?,
 		access_token_ttl = ?, refresh_token_duration = ?, refresh_token_rolling_duration = ?,
-		device_timeout = ?, device_polling_interval = ?, enabled = ?, redirect_uris_trusted = ?, updated_at = ?
+		device_timeout = ?, device_polling_interval = ?, enabled = ?, redirect_uris_trusted = ?,
+		logout_revokes_tokens = ?, jwt_access_tokens = ?, updated_at = ?
 		WHERE id = ?`),
 		r.Name, r.SecretHash,
 		r.GrantTypes, r.RedirectURIs, r.PostLogoutRedirectURIs, r.Scopes,
 		r.TokenEndpointAuthMethod, r.PKCEEnforcement,
 		r.AccessTokenTTL, r.RefreshTokenDuration, r.RefreshTokenRollingDuration,
-		r.DeviceTimeout, r.DevicePollingInterval, r.Enabled, r.RedirectURIsTrusted, r.UpdatedAt,
+		r.DeviceTimeout, r.DevicePollingInterval, r.Enabled, r.RedirectURIsTrusted,
+		r.LogoutRevokesTokens, r.JWTAccessTokens, r.UpdatedAt,
 		r.ID)
 	if err != nil {
 		return fmt.Errorf("update application: %w", err)

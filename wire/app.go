@@ -35,6 +35,9 @@ type App struct {
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
+	// Grants are the consents users gave applications (GET/DELETE
+	// /users/me/grants, me.grants).
+	Grants *resource.GrantService
 	// Bus fans recorded events out to live streams: Redis pub/sub with
 	// Redis (every replica's subscribers get every replica's events), in
 	// process otherwise.
@@ -76,6 +79,9 @@ type Stores struct {
 	// Ephemeral keeps codes, sessions and counters: in Redis when there is
 	// one, in the database otherwise.
 	Ephemeral resource.EphemeralStore
+	// OIDC keeps the OpenID Connect signing keys, the login session of each
+	// token family and the users' consents, in the database.
+	OIDC *storage.OIDCStore
 }
 
 // EventBus is a bus that can be closed: closing ends every live stream
@@ -93,6 +99,7 @@ func (a *App) build(o options) {
 	s.Devices, s.Groups = storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db)
 	s.Configurations, s.Events = storage.NewConfigurationStore(db), storage.NewEventStore(db)
 	s.DeviceTokens, s.SQLTokens = storage.NewDeviceTokenStore(db), storage.NewSQLTokenStore(db)
+	s.OIDC = storage.NewOIDCStore(db)
 	s.Applications = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), cfg.AppCacheTTL, rc, cfg.RedisPrefix)
 	if rc != nil {
 		s.TieredTokens = storage.NewTieredTokenStore(s.SQLTokens, storage.NewRedisTokenStore(rc, cfg.RedisPrefix),
@@ -121,7 +128,9 @@ func (a *App) build(o options) {
 
 	a.OAuth = oauth.New(cfg.oauthConfig(), oauth.Deps{
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
+		Keys: s.OIDC, FamilySessions: s.OIDC, Consents: s.OIDC,
 	})
+	a.Grants = &resource.GrantService{Consents: s.OIDC, Families: s.OIDC, Tokens: s.Tokens, Apps: s.Applications}
 	a.Resolver = a.OAuth.Principal
 	if o.resolve != nil {
 		a.Resolver = o.resolve(a.OAuth.Principal)
@@ -136,7 +145,7 @@ func (a *App) Config() Config { return a.cfg }
 func (a *App) JSONAPI() *jsonapi.API {
 	return jsonapi.New(jsonapi.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
-		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
+		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
 	})
 }
@@ -147,7 +156,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
-		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
+		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
 	}
 }

@@ -37,7 +37,8 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 	if err != nil {
 		return nil, err
 	}
-	pw, err := cliJSON(ctx, bin, env, "", "app", "create", "--owner", u["id"].(string), "--name", "bench-pw", "--grant", "password", "--grant", "refresh_token")
+	pw, err := cliJSON(ctx, bin, env, "", "app", "create", "--owner", u["id"].(string), "--name", "bench-pw", "--grant", "password", "--grant", "refresh_token",
+		"--scope", "me", "--scope", "openid", "--scope", "email")
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +134,11 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 		return nil, err
 	}
 	userToken, userErr := token(ctx, client, base, t.pwClientID+":"+t.pwSecret, form("grant_type", "password", "username", t.email, "password", t.password))
+	// A failure shows as the userinfo row's probe failing (401).
+	oidcToken, _ := token(ctx, client, base, t.pwClientID+":"+t.pwSecret,
+		form("grant_type", "password", "username", t.email, "password", t.password, "scope", "openid email"))
 
-	creds := rowCreds{base: base, basic: cc, app: appToken, user: userToken}
+	creds := rowCreds{base: base, basic: cc, app: appToken, user: userToken, openid: oidcToken}
 	var rows []row
 	for _, s := range rowSpecs {
 		if o.rows != nil && !o.rows.MatchString(s.name) {
@@ -170,6 +174,7 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 // rowCreds is what the rows' requests are made of.
 type rowCreds struct {
 	base, basic, app, user string
+	openid                 string // a user token with the openid and email scopes
 }
 
 // rowSpec is one assetgate row of the table: its name, the baseline row it
@@ -205,6 +210,9 @@ var rowSpecs = []rowSpec{
 	}},
 	{"GraphQL devices(first: 25) { totalCount edges { node { id name imei createdAt } } }", "/pg-list", false, func(c rowCreds) target {
 		return target{graphQL(c.base, c.app, `{ devices(first: 25) { totalCount edges { node { id name imei createdAt } } } }`), http.StatusOK}
+	}},
+	{"GET /oauth/userinfo (openid email)", "/pg-row", true, func(c rowCreds) target {
+		return target{get(c.base+"/oauth/userinfo", c.openid), http.StatusOK}
 	}},
 	{"unauthenticated → 401", "/plain", false, func(c rowCreds) target {
 		return target{get(c.base+"/oauth/token/info", ""), http.StatusUnauthorized}

@@ -30,6 +30,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	User() UserResolver
 }
 
 type DirectiveRoot struct {
@@ -241,6 +242,14 @@ type ComplexityRoot struct {
 		Percent   func(childComplexity int) int
 	}
 
+	Grant struct {
+		ApplicationName func(childComplexity int) int
+		ClientID        func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Scopes          func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AssignConfiguration     func(childComplexity int, input model.AssignConfigurationInput) int
 		ChangePassword          func(childComplexity int, input model.ChangePasswordInput) int
@@ -256,6 +265,7 @@ type ComplexityRoot struct {
 		PublishConfiguration    func(childComplexity int, input model.PublishConfigurationInput) int
 		RecordEvent             func(childComplexity int, input model.RecordEventInput) int
 		RevokeDeviceToken       func(childComplexity int, input model.RevokeDeviceTokenInput) int
+		RevokeGrant             func(childComplexity int, input model.RevokeGrantInput) int
 		RotateApplicationSecret func(childComplexity int, input model.RotateApplicationSecretInput) int
 		SetDeviceGroup          func(childComplexity int, input model.SetDeviceGroupInput) int
 		UpdateApplication       func(childComplexity int, input model.UpdateApplicationInput) int
@@ -298,6 +308,10 @@ type ComplexityRoot struct {
 		RevokedID func(childComplexity int) int
 	}
 
+	RevokeGrantPayload struct {
+		RevokedClientID func(childComplexity int) int
+	}
+
 	RotateApplicationSecretPayload struct {
 		Application  func(childComplexity int) int
 		ClientSecret func(childComplexity int) int
@@ -331,6 +345,7 @@ type ComplexityRoot struct {
 		CreatedAt func(childComplexity int) int
 		Customer  func(childComplexity int) int
 		Email     func(childComplexity int) int
+		Grants    func(childComplexity int) int
 		ID        func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
 	}
@@ -1057,6 +1072,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventPayload.Percent(childComplexity), true
 
+	case "Grant.applicationName":
+		if e.ComplexityRoot.Grant.ApplicationName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.ApplicationName(childComplexity), true
+	case "Grant.clientId":
+		if e.ComplexityRoot.Grant.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.ClientID(childComplexity), true
+	case "Grant.createdAt":
+		if e.ComplexityRoot.Grant.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.CreatedAt(childComplexity), true
+	case "Grant.scopes":
+		if e.ComplexityRoot.Grant.Scopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.Scopes(childComplexity), true
+	case "Grant.updatedAt":
+		if e.ComplexityRoot.Grant.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Grant.UpdatedAt(childComplexity), true
+
 	case "Mutation.assignConfiguration":
 		if e.ComplexityRoot.Mutation.AssignConfiguration == nil {
 			break
@@ -1211,6 +1257,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeDeviceToken(childComplexity, args["input"].(model.RevokeDeviceTokenInput)), true
+	case "Mutation.revokeGrant":
+		if e.ComplexityRoot.Mutation.RevokeGrant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeGrant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeGrant(childComplexity, args["input"].(model.RevokeGrantInput)), true
 	case "Mutation.rotateApplicationSecret":
 		if e.ComplexityRoot.Mutation.RotateApplicationSecret == nil {
 			break
@@ -1448,6 +1505,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RevokeDeviceTokenPayload.RevokedID(childComplexity), true
 
+	case "RevokeGrantPayload.revokedClientId":
+		if e.ComplexityRoot.RevokeGrantPayload.RevokedClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevokeGrantPayload.RevokedClientID(childComplexity), true
+
 	case "RotateApplicationSecretPayload.application":
 		if e.ComplexityRoot.RotateApplicationSecretPayload.Application == nil {
 			break
@@ -1526,6 +1590,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Email(childComplexity), true
+	case "User.grants":
+		if e.ComplexityRoot.User.Grants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Grants(childComplexity), true
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -1573,6 +1643,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("PublishConfigurationInput", ec.unmarshalInputPublishConfigurationInput),
 			graphql.NewInputUnmarshaler("RecordEventInput", ec.unmarshalInputRecordEventInput),
 			graphql.NewInputUnmarshaler("RevokeDeviceTokenInput", ec.unmarshalInputRevokeDeviceTokenInput),
+			graphql.NewInputUnmarshaler("RevokeGrantInput", ec.unmarshalInputRevokeGrantInput),
 			graphql.NewInputUnmarshaler("RotateApplicationSecretInput", ec.unmarshalInputRotateApplicationSecretInput),
 			graphql.NewInputUnmarshaler("SetDeviceGroupInput", ec.unmarshalInputSetDeviceGroupInput),
 			graphql.NewInputUnmarshaler("UpdateApplicationInput", ec.unmarshalInputUpdateApplicationInput),
@@ -2268,6 +2339,35 @@ type Subscription {
   deviceEvents(deviceId: ID!): Event! @auth(op: EVENTS_READ)
 }
 `, BuiltIn: false},
+	{Name: "../schema/grant.graphqls", Input: `"A consent the user gave an application: the authorization server does not ask again for these scopes."
+type Grant {
+  "The application's client id."
+  clientId: ID!
+  applicationName: String!
+  scopes: [String!]!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+extend type User {
+  "The consents the user gave applications, oldest first."
+  grants: [Grant!]! @auth(op: GRANTS)
+}
+
+input RevokeGrantInput {
+  "The application's client id."
+  clientId: ID!
+}
+
+type RevokeGrantPayload {
+  revokedClientId: ID!
+}
+
+extend type Mutation {
+  "Withdraws the consent given an application and revokes its tokens for the user at once."
+  revokeGrant(input: RevokeGrantInput!): RevokeGrantPayload! @auth(op: GRANTS)
+}
+`, BuiltIn: false},
 	{Name: "../schema/group.graphqls", Input: `"A named set of the customer's devices that share one published configuration."
 type DeviceGroup {
   id: ID!
@@ -2392,6 +2492,7 @@ enum Operation {
   EVENTS_READ
   EVENTS_INGEST
   DEVICE_TOKENS
+  GRANTS
 }
 
 "Where a page of a connection lies in the whole list (Relay connections)."
@@ -2873,6 +2974,22 @@ func (ec *executionContext) childFields_EventPayload(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type EventPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Grant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "clientId":
+		return ec.fieldContext_Grant_clientId(ctx, field)
+	case "applicationName":
+		return ec.fieldContext_Grant_applicationName(ctx, field)
+	case "scopes":
+		return ec.fieldContext_Grant_scopes(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Grant_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Grant_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Grant", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -2911,6 +3028,14 @@ func (ec *executionContext) childFields_RevokeDeviceTokenPayload(ctx context.Con
 		return ec.fieldContext_RevokeDeviceTokenPayload_revokedId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RevokeDeviceTokenPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RevokeGrantPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "revokedClientId":
+		return ec.fieldContext_RevokeGrantPayload_revokedClientId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevokeGrantPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_RotateApplicationSecretPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2975,6 +3100,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_User_updatedAt(ctx, field)
+	case "grants":
+		return ec.fieldContext_User_grants(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }

@@ -35,6 +35,7 @@ type MutationResolver interface {
 	RecordEvent(ctx context.Context, input model.RecordEventInput) (*model.RecordEventPayload, error)
 	CreateDeviceToken(ctx context.Context, input model.CreateDeviceTokenInput) (*model.CreateDeviceTokenPayload, error)
 	RevokeDeviceToken(ctx context.Context, input model.RevokeDeviceTokenInput) (*model.RevokeDeviceTokenPayload, error)
+	RevokeGrant(ctx context.Context, input model.RevokeGrantInput) (*model.RevokeGrantPayload, error)
 	CreateDeviceGroup(ctx context.Context, input model.CreateDeviceGroupInput) (*model.CreateDeviceGroupPayload, error)
 	UpdateDeviceGroup(ctx context.Context, input model.UpdateDeviceGroupInput) (*model.UpdateDeviceGroupPayload, error)
 	DeleteDeviceGroup(ctx context.Context, input model.DeleteDeviceGroupInput) (*model.DeleteDeviceGroupPayload, error)
@@ -261,6 +262,20 @@ func (ec *executionContext) field_Mutation_revokeDeviceToken_args(ctx context.Co
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RevokeDeviceTokenInput, error) {
 			return ec.unmarshalNRevokeDeviceTokenInput2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐRevokeDeviceTokenInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeGrant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeGrantInput, error) {
+			return ec.unmarshalNRevokeGrantInput2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐRevokeGrantInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1625,6 +1640,68 @@ func (ec *executionContext) fieldContext_Mutation_revokeDeviceToken(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_revokeGrant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeGrant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeGrant(ctx, fc.Args["input"].(model.RevokeGrantInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				op, err := ec.unmarshalNOperation2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐOperation(ctx, "GRANTS")
+				if err != nil {
+					var zeroVal *model.RevokeGrantPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.RevokeGrantPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, op)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RevokeGrantPayload) graphql.Marshaler {
+			return ec.marshalNRevokeGrantPayload2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐRevokeGrantPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeGrant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RevokeGrantPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeGrant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createDeviceGroup(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2905,6 +2982,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeDeviceToken":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeDeviceToken(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeGrant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeGrant(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

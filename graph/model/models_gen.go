@@ -369,6 +369,15 @@ type RevokeDeviceTokenPayload struct {
 	RevokedID string `json:"revokedId"`
 }
 
+type RevokeGrantInput struct {
+	// The application's client id.
+	ClientID string `json:"clientId"`
+}
+
+type RevokeGrantPayload struct {
+	RevokedClientID string `json:"revokedClientId"`
+}
+
 type RotateApplicationSecretInput struct {
 	ID string `json:"id"`
 }
@@ -879,6 +888,7 @@ const (
 	OperationEventsRead   Operation = "EVENTS_READ"
 	OperationEventsIngest Operation = "EVENTS_INGEST"
 	OperationDeviceTokens Operation = "DEVICE_TOKENS"
+	OperationGrants       Operation = "GRANTS"
 )
 
 var AllOperation = []Operation{
@@ -891,11 +901,12 @@ var AllOperation = []Operation{
 	OperationEventsRead,
 	OperationEventsIngest,
 	OperationDeviceTokens,
+	OperationGrants,
 }
 
 func (e Operation) IsValid() bool {
 	switch e {
-	case OperationCurrentUser, OperationApplications, OperationDevicesRead, OperationDevicesWrite, OperationGroupsRead, OperationGroupsWrite, OperationEventsRead, OperationEventsIngest, OperationDeviceTokens:
+	case OperationCurrentUser, OperationApplications, OperationDevicesRead, OperationDevicesWrite, OperationGroupsRead, OperationGroupsWrite, OperationEventsRead, OperationEventsIngest, OperationDeviceTokens, OperationGrants:
 		return true
 	}
 	return false
