@@ -22,6 +22,7 @@ const (
 	typeApplications   = "applications"
 	typeDevices        = "devices"
 	typeDeviceGroups   = "device-groups"
+	typeGeogroups      = "geogroups"
 	typeConfigurations = "configurations"
 )
 

@@ -46,6 +46,9 @@ type DeviceFilter struct {
 	MAC   string
 	Fault *bool
 	Near  *GeoFilter
+	// Geogroup keeps the devices inside or outside a geogroup, its
+	// geometry filled in.
+	Geogroup *GeogroupMatch
 }
 
 // GeoFilter keeps the devices within (RadiusLTE) and/or beyond (RadiusGTE) a
@@ -104,6 +107,10 @@ const (
 	DeviceFilterRadiusLTE = "radius_lte"
 	DeviceFilterRadiusGTE = "radius_gte"
 
+	DeviceFilterGeogroupInside   = "geogroup_inside"
+	DeviceFilterGeogroupOutside  = "geogroup_outside"
+	DeviceFilterGeogroupDistance = "geogroup_distance"
+
 	// DeviceGroupNone as the value of filter[group] keeps the devices that
 	// are in no group.
 	DeviceGroupNone = "none"
@@ -122,7 +129,8 @@ const (
 
 var deviceSpec = QuerySpec{
 	Filters: []string{DeviceFilterSearch, DeviceFilterIMEI, DeviceFilterMAC, DeviceFilterFault, DeviceFilterGroup,
-		DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE},
+		DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE,
+		DeviceFilterGeogroupInside, DeviceFilterGeogroupOutside, DeviceFilterGeogroupDistance},
 	Sorts:       []string{DeviceSortName, DeviceSortIMEI, DeviceSortCreatedAt, DeviceSortLastEventAt},
 	Includes:    []string{IncludeGroup, IncludeGroupConfiguration},
 	DefaultSort: []SortField{{Field: DeviceSortCreatedAt}},
@@ -179,7 +187,9 @@ type DeviceService struct {
 	Store          DeviceStore
 	Groups         DeviceGroupStore
 	Configurations ConfigurationStore
-	Now            func() time.Time
+	// Geogroups resolves the geogroup filters.
+	Geogroups GeogroupStore
+	Now       func() time.Time
 	// DeviceTokens revokes the tokens of a deleted device; nil revokes
 	// none (there are no device tokens without it).
 	DeviceTokens DeviceTokenRevoker
@@ -215,6 +225,15 @@ func (s *DeviceService) List(ctx context.Context, q ListQuery[DeviceListFilter])
 	}
 	if p.Kind == scopes.KindDevice {
 		f.DeviceID = p.DeviceID
+	}
+	if m := f.Geogroup; m != nil {
+		g, err := s.Geogroups.FindGeogroup(ctx, p.CustomerID, m.GeogroupID)
+		if ErrorCode(err) == ENotFound {
+			return nil, Errorf(ENotFound, "geogroup %q not found", m.GeogroupID).at(m.filterPath())
+		} else if err != nil {
+			return nil, err
+		}
+		m.Geometry = g.Geometry
 	}
 	devices, total, err := s.Store.ListDevices(ctx, p.CustomerID, DeviceQuery{
 		Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size,

@@ -649,3 +649,24 @@ func (m *GeogroupMatch) Keep(lat, lon float64) bool {
 // Box returns the box outside of which the inside test is false (and the
 // outside test true) for every point; ok is false when no box helps.
 func (m *GeogroupMatch) Box() (GeoBox, bool) { return m.Geometry.Box(m.Distance) }
+
+// Bounds returns the bounding box of the geometry in degrees; the
+// longitudes of a polygon are unwrapped, so a geometry across the
+// antimeridian may have minLon below -180 or maxLon above 180.
+func (g *Geometry) Bounds() (minLat, maxLat, minLon, maxLon float64) {
+	if g.Type == GeometryPoint {
+		b, ok := BoundingBox(g.Center.Lat, g.Center.Lon, g.Radius)
+		if !ok {
+			return -90, 90, -180, 180
+		}
+		minLon, maxLon = -180, 180
+		switch len(b.Lon) {
+		case 1:
+			minLon, maxLon = b.Lon[0][0], b.Lon[0][1]
+		case 2: // across the antimeridian: unwrap the western range
+			minLon, maxLon = b.Lon[0][0], b.Lon[1][1]+360
+		}
+		return b.MinLat, b.MaxLat, minLon, maxLon
+	}
+	return g.box.minLat, g.box.maxLat, g.box.minLon, g.box.maxLon
+}

@@ -122,6 +122,9 @@ func (s *DeviceStore) FindDevice(ctx context.Context, customerID, id string) (*r
 // (the (customer_id, latitude, longitude) index) and then compares the exact
 // haversine in SQL, so totals and pages stay exact.
 func (s *DeviceStore) ListDevices(ctx context.Context, customerID string, q resource.DeviceQuery) ([]*resource.Device, int, error) {
+	if q.Filter.Geogroup != nil {
+		return s.listGeogroup(ctx, customerID, q)
+	}
 	c := deviceConds(customerID, q.Filter)
 	order, err := orderBy(q.Sort, deviceSorts)
 	if err != nil {
@@ -156,7 +159,8 @@ func deviceCount(customerID string, f resource.DeviceFilter, c *conds) *conds {
 	return q
 }
 
-// deviceConds returns the conditions of a device filter.
+// deviceConds returns the conditions of a device filter (but its
+// geogroup filter: see listGeogroup).
 func deviceConds(customerID string, f resource.DeviceFilter) *conds {
 	c := &conds{}
 	c.add("customer_id = ?", customerID)
