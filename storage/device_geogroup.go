@@ -83,14 +83,19 @@ func (s *DeviceStore) listGeogroup(ctx context.Context, customerID string, q res
 	return devices, total, nil
 }
 
-// idList adds "id IN (…)" or "id NOT IN (…)" for ids, passed as one JSON
-// array argument however many there are.
+// idList adds "id IN (…)" or "id NOT IN (…)" for ids, passed as one
+// argument however many there are: a text[] on PostgreSQL (whose planner
+// then knows how many there are), a JSON array on SQLite.
 func (s *DeviceStore) idList(c *conds, op string, ids []string) {
-	b, _ := json.Marshal(ids) // strings always marshal
 	if s.db.Dialect == Postgres {
-		c.add("id "+op+" (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))", string(b))
+		if op == "IN" {
+			c.add("id = ANY(?)", ids)
+		} else {
+			c.add("NOT (id = ANY(?))", ids)
+		}
 		return
 	}
+	b, _ := json.Marshal(ids) // strings always marshal
 	c.add("id "+op+" (SELECT value FROM json_each(?))", string(b))
 }
 
