@@ -45,9 +45,13 @@ func TestGraphQLParity(t *testing.T) {
 				{"name": "Alpha", "imei": testIMEI(), "mac": "00:11:22:33:44:55", "latitude": 52.52, "longitude": 13.405, "fault": true},
 				{"name": "Bravo", "imei": testIMEI(), "groupId": tn.groupID},
 				{"name": "Charlie", "imei": testIMEI()},
+				// Inside the tenant's geogroup, and 6.77 km west of it.
+				{"name": "Delta", "imei": testIMEI(), "latitude": 52.2, "longitude": 13.8},
+				{"name": "Echo", "imei": testIMEI(), "latitude": 52.5, "longitude": 12.9},
 			} {
 				gql(t, ts.URL, tn.me, `mutation($in: CreateDeviceInput!) { createDevice(input: $in) { device { id } } }`, map[string]any{"in": in}).ok(t)
 			}
+			gql(t, ts.URL, tn.app, `mutation { createGeogroup(input: {name: "Circle", geometry: {type: "Point", coordinates: [13.4, 52.5], radius: 900}}) { geogroup { id } } }`, nil).ok(t)
 			gql(t, ts.URL, tn.me, `mutation { createConfiguration(input: {name: "Draft", settings: {shockThresholdG: 1.5, temperatureLogIntervalS: 30}}) { configuration { id } } }`, nil).ok(t)
 			gql(t, ts.URL, tn.me, `mutation { createApplication(input: {name: "Partner", grantTypes: ["client_credentials"], accessTokenTtl: 900}) { application { id } } }`, nil).ok(t)
 			for _, ev := range []string{`type: LOCATION, payload: {latitude: 50.1, longitude: 8.7}`, `type: TEMPERATURE, payload: {celsius: 3.25}`, `type: STATUS, payload: {fault: false}`} {
@@ -104,6 +108,21 @@ func TestGraphQLParity(t *testing.T) {
 				{name: "DevicesFiltered", path: "/devices?" + url.Values{"filter[latitude]": {"52.5"}, "filter[longitude]": {"13.4"}, "filter[radius_lte]": {"10000"}}.Encode(),
 					list: true, field: "devices", query: `{ devices(filter: {latitude: 52.5, longitude: 13.4, radiusLte: 10000}) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
 					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "DevicesInGeogroup", path: "/devices?sort=name&filter[geogroup_inside]=" + tn.geogroupID, list: true, field: "devices",
+					query: `{ devices(filter: {geogroupInside: "` + tn.geogroupID + `"}, orderBy: [{field: NAME}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "DevicesNearGeogroup", path: "/devices?sort=name&filter[geogroup_distance]=10000&filter[geogroup_inside]=" + tn.geogroupID, list: true, field: "devices",
+					query: `{ devices(filter: {geogroupInside: "` + tn.geogroupID + `", geogroupDistance: 10000}, orderBy: [{field: NAME}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "DevicesFarFromGeogroup", path: "/devices?sort=-name&filter[geogroup_distance]=5000&filter[geogroup_outside]=" + tn.geogroupID, list: true, field: "devices",
+					query: `{ devices(filter: {geogroupOutside: "` + tn.geogroupID + `", geogroupDistance: 5000}, orderBy: [{field: NAME, direction: DESC}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "Geogroups", path: "/geogroups?sort=-created_at", list: true, field: "geogroups",
+					query: `{ geogroups(orderBy: [{field: CREATED_AT, direction: DESC}]) { totalCount edges { node { id name geometry createdAt updatedAt } } } }`,
+					attrs: []string{"name", "geometry", "createdAt", "updatedAt"}},
+				{name: "Geogroup", path: "/geogroups/" + tn.geogroupID, field: "geogroup",
+					query: `{ geogroup(id: "` + tn.geogroupID + `") { id name geometry createdAt updatedAt } }`,
+					attrs: []string{"name", "geometry", "createdAt", "updatedAt"}},
 				{name: "DevicesNoGroupNewestFirst", path: "/devices?filter[group]=none&sort=-created_at", list: true, field: "devices",
 					query: `{ devices(filter: {group: "none"}, orderBy: [{field: CREATED_AT, direction: DESC}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
 					attrs: deviceFields, rels: map[string]string{"group": "group"}},

@@ -265,6 +265,8 @@ type apiTenant struct {
 	// deviceID is the device of the device token; groupID its group;
 	// configID the group's published configuration.
 	deviceID, groupID, configID string
+	// geogroupID is a geogroup (storagetest.SquareGeometry).
+	geogroupID string
 }
 
 const tenantPassword = "correct horse battery staple"
@@ -293,6 +295,8 @@ func newAPITenant(t *testing.T, env testsupport.Env, c *apiClient, name string) 
 		map[string][2]string{"configuration": {"configurations", tn.configID}})).id(t)
 	tn.deviceID = c.call(t, "POST", "/api/v1/devices", tn.me, apiDoc("devices", "", map[string]any{"name": name + " device", "imei": testIMEI()},
 		map[string][2]string{"group": {"device-groups", tn.groupID}})).id(t)
+	tn.geogroupID = c.call(t, "POST", "/api/v1/geogroups", tn.me, apiDoc("geogroups", "", map[string]any{"name": name + " area",
+		"geometry": json.RawMessage(storagetest.SquareGeometry)}, nil)).id(t)
 	tn.device = mintDeviceToken(t, env, backend["client_id"].(string), tn.customerID, tn.deviceID, scopes.AllPermissions()...)
 	return tn
 }

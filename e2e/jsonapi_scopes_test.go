@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/scopes"
+	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
 // matrixCase is one request of the scope matrix: a path, a body (nil for
@@ -33,6 +35,10 @@ func matrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) ma
 	}
 	newGroup := func(t *testing.T, c *apiClient, tn *apiTenant) string {
 		return c.call(t, "POST", "/api/v1/device-groups", tn.me, apiDoc("device-groups", "", map[string]any{"name": "M"}, nil)).id(t)
+	}
+	newGeogroup := func(t *testing.T, c *apiClient, tn *apiTenant) string {
+		return c.call(t, "POST", "/api/v1/geogroups", tn.me, apiDoc("geogroups", "", map[string]any{"name": "M",
+			"geometry": json.RawMessage(storagetest.SquareGeometry)}, nil)).id(t)
 	}
 	newDraft := func(t *testing.T, c *apiClient, tn *apiTenant) string {
 		return c.call(t, "POST", "/api/v1/configurations", tn.me, apiDoc("configurations", "", map[string]any{"name": "M"}, nil)).id(t)
@@ -86,6 +92,18 @@ func matrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) ma
 			return matrixCase{"/api/v1/devices/" + tn.deviceID + "/group", nil, 200}
 		},
 
+		"GET /api/v1/geogroups": fixed("/api/v1/geogroups", nil, 200),
+		"POST /api/v1/geogroups": fixed("/api/v1/geogroups", apiDoc("geogroups", "", map[string]any{"name": "New",
+			"geometry": json.RawMessage(storagetest.SquareGeometry)}, nil), 201),
+		"GET /api/v1/geogroups/{id}": func(_ *testing.T, _ *apiClient, tn *apiTenant) matrixCase {
+			return matrixCase{"/api/v1/geogroups/" + tn.geogroupID, nil, 200}
+		},
+		"PATCH /api/v1/geogroups/{id}": func(_ *testing.T, _ *apiClient, tn *apiTenant) matrixCase {
+			return matrixCase{"/api/v1/geogroups/" + tn.geogroupID, apiDoc("geogroups", tn.geogroupID, map[string]any{"name": "Same"}, nil), 200}
+		},
+		"DELETE /api/v1/geogroups/{id}": func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase {
+			return matrixCase{"/api/v1/geogroups/" + newGeogroup(t, c, tn), nil, 204}
+		},
 		"GET /api/v1/device-groups":  fixed("/api/v1/device-groups", nil, 200),
 		"POST /api/v1/device-groups": fixed("/api/v1/device-groups", apiDoc("device-groups", "", map[string]any{"name": "New"}, nil), 201),
 		"GET /api/v1/device-groups/{id}": func(_ *testing.T, _ *apiClient, tn *apiTenant) matrixCase {

@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/storage/storagetest"
 )
 
 // tenantCase is what customer B does on customer A's resources through one
@@ -70,6 +72,13 @@ func tenantCases(a *apiTenant) map[string]tenantCase {
 		"DELETE /api/v1/device-groups/{id}":                            {path: grp, want: 404},
 		"GET /api/v1/device-groups/{id}/relationships/configuration":   {path: grp + "/relationships/configuration", want: 404},
 		"PATCH /api/v1/device-groups/{id}/relationships/configuration": {path: grp + "/relationships/configuration", want: 404, body: apiLinkage("", "")},
+
+		"GET /api/v1/geogroups": {path: "/api/v1/geogroups", want: 200, check: absent(a.geogroupID)},
+		"POST /api/v1/geogroups": {path: "/api/v1/geogroups", want: 201, body: apiDoc("geogroups", "", map[string]any{"name": "B's own",
+			"geometry": json.RawMessage(storagetest.SquareGeometry)}, nil)},
+		"GET /api/v1/geogroups/{id}":    {path: "/api/v1/geogroups/" + a.geogroupID, want: 404},
+		"PATCH /api/v1/geogroups/{id}":  {path: "/api/v1/geogroups/" + a.geogroupID, want: 404, body: apiDoc("geogroups", a.geogroupID, map[string]any{"name": "Taken"}, nil)},
+		"DELETE /api/v1/geogroups/{id}": {path: "/api/v1/geogroups/" + a.geogroupID, want: 404},
 
 		"GET /api/v1/configurations":  {path: "/api/v1/configurations", want: 200, check: absent(a.configID)},
 		"POST /api/v1/configurations": {path: "/api/v1/configurations", want: 201, body: apiDoc("configurations", "", map[string]any{"name": "B"}, nil)},

@@ -16,6 +16,7 @@ type Deps struct {
 	Applications   *resource.ApplicationService
 	Devices        *resource.DeviceService
 	Groups         *resource.DeviceGroupService
+	Geogroups      *resource.GeogroupService
 	Configurations *resource.ConfigurationService
 	// Events serve events, device stats and the deviceEvents subscription
 	// (through their bus, so it works across replicas).

@@ -67,6 +67,7 @@ type tenant struct {
 	config   *resource.Configuration // published, assigned to group
 	group    *resource.DeviceGroup
 	device   *resource.Device // in group
+	geogroup *resource.Geogroup
 }
 
 // options change how newEnv builds the endpoint.
@@ -138,7 +139,7 @@ func (e *env) replica(t *testing.T) string {
 func (e *env) newTenant(t *testing.T) tenant {
 	t.Helper()
 	tn := wiretest.MustTenant(t, e.graph, "Tenant", "user", testPassword)
-	return tenant{customer: tn.Customer, user: tn.User, config: tn.Config, group: tn.Group, device: tn.Device}
+	return tenant{customer: tn.Customer, user: tn.User, config: tn.Config, group: tn.Group, device: tn.Device, geogroup: tn.Geogroup}
 }
 
 // resolve is the bearer token resolver of the endpoint.

@@ -30,6 +30,9 @@ func complexity() exec.ComplexityRoot {
 	c.Query.DeviceGroups = func(child int, _ *model.DeviceGroupFilter, _ []*model.DeviceGroupOrder, first *int, _ *string, last *int, _ *string) int {
 		return listCost(child, first, last)
 	}
+	c.Query.Geogroups = func(child int, _ *model.GeogroupFilter, _ []*model.GeogroupOrder, first *int, _ *string, last *int, _ *string) int {
+		return listCost(child, first, last)
+	}
 	c.Query.Configurations = func(child int, _ *model.ConfigurationFilter, _ []*model.ConfigurationOrder, first *int, _ *string, last *int, _ *string) int {
 		return listCost(child, first, last)
 	}

@@ -21,6 +21,7 @@ func listSpecs() map[string]resource.QuerySpec {
 		"Query.devices":        resource.DeviceQuerySpec(),
 		"DeviceGroup.devices":  resource.DeviceQuerySpec(),
 		"Query.deviceGroups":   resource.DeviceGroupQuerySpec(),
+		"Query.geogroups":      resource.GeogroupQuerySpec(),
 		"Query.configurations": resource.ConfigurationQuerySpec(),
 		"Query.events":         resource.EventQuerySpec(),
 		"Device.events":        resource.DeviceEventQuerySpec(),

@@ -1,6 +1,7 @@
 package graph_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,6 +40,13 @@ func probes() map[scopes.Operation]probe {
 		},
 		scopes.OpGroupsWrite: func(*env) (string, map[string]any) {
 			return `mutation { createDeviceGroup(input: {name: "Probe"}) { deviceGroup { id } } }`, nil
+		},
+		scopes.OpGeogroupsRead: func(*env) (string, map[string]any) {
+			return `{ geogroups { totalCount } }`, nil
+		},
+		scopes.OpGeogroupsWrite: func(*env) (string, map[string]any) {
+			return `mutation($g: JSON!) { createGeogroup(input: {name: "Probe", geometry: $g}) { geogroup { id } } }`,
+				map[string]any{"g": json.RawMessage(storagetest.SquareGeometry)}
 		},
 		scopes.OpEventsRead: func(*env) (string, map[string]any) { return `{ events { totalCount } }`, nil },
 		scopes.OpEventsIngest: func(e *env) (string, map[string]any) {
@@ -160,6 +168,10 @@ func TestTenantIsolation(t *testing.T) {
 		}{
 			{"device", `{ device(id: "` + b.device.ID + `") { id } }`},
 			{"deviceGroup", `{ deviceGroup(id: "` + b.group.ID + `") { id } }`},
+			{"geogroup", `{ geogroup(id: "` + b.geogroup.ID + `") { id } }`},
+			{"updateGeogroup", `mutation { updateGeogroup(input: {id: "` + b.geogroup.ID + `", name: "Mine"}) { geogroup { id } } }`},
+			{"deleteGeogroup", `mutation { deleteGeogroup(input: {id: "` + b.geogroup.ID + `"}) { deletedId } }`},
+			{"devicesInForeignGeogroup", `{ devices(filter: {geogroupInside: "` + b.geogroup.ID + `"}) { totalCount } }`},
 			{"configuration", `{ configuration(id: "` + b.config.ID + `") { id } }`},
 			{"updateDevice", `mutation { updateDevice(input: {id: "` + b.device.ID + `", name: "Mine"}) { device { id } } }`},
 			{"setDeviceGroup", `mutation { setDeviceGroup(input: {id: "` + b.device.ID + `", groupId: null}) { device { id } } }`},
@@ -178,10 +190,10 @@ func TestTenantIsolation(t *testing.T) {
 				e.query(t, tok, c.query, nil).fails(t, "NOT_FOUND")
 			}
 		}
-		d := e.query(t, e.me(e.a), `{ devices { edges { node { id group { id } } } } deviceGroups { edges { node { id } } } configurations { edges { node { id } } } }`, nil).ok(t)
-		for _, list := range []string{"devices", "deviceGroups", "configurations"} {
+		d := e.query(t, e.me(e.a), `{ devices { edges { node { id group { id } } } } deviceGroups { edges { node { id } } } configurations { edges { node { id } } } geogroups { edges { node { id } } } }`, nil).ok(t)
+		for _, list := range []string{"devices", "deviceGroups", "configurations", "geogroups"} {
 			for _, id := range nodeIDs(d[list]) {
-				if id == b.device.ID || id == b.group.ID || id == b.config.ID {
+				if id == b.device.ID || id == b.group.ID || id == b.config.ID || id == b.geogroup.ID {
 					t.Fatalf("%s shows customer B's %s", list, id)
 				}
 			}
@@ -193,6 +205,13 @@ func TestTenantIsolation(t *testing.T) {
 			},
 			func() error {
 				_, err := e.stores.groups.FindDeviceGroup(t.Context(), b.customer.ID, b.group.ID)
+				return err
+			},
+			func() error {
+				g, err := e.graph.Stores.Geogroups.FindGeogroup(t.Context(), b.customer.ID, b.geogroup.ID)
+				if err == nil && g.Name != b.geogroup.Name {
+					t.Errorf("customer B's geogroup was renamed to %q", g.Name)
+				}
 				return err
 			},
 		} {

@@ -29,6 +29,7 @@ type Deps struct {
 	Applications   *resource.ApplicationService
 	Devices        *resource.DeviceService
 	Groups         *resource.DeviceGroupService
+	Geogroups      *resource.GeogroupService
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
@@ -103,6 +104,7 @@ func New(deps Deps) *API {
 		typeApplications:   membersOf(applicationPresenter{}),
 		typeDevices:        membersOf(devicePresenter{}),
 		typeDeviceGroups:   membersOf(groupPresenter{}),
+		typeGeogroups:      membersOf(geogroupPresenter{}),
 		typeConfigurations: membersOf(configurationPresenter{}),
 		typeEvents:         membersOf(eventPresenter{}),
 		typeDeviceStats:    membersOf(deviceStatsPresenter{}),
@@ -113,6 +115,7 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.applicationRoutes()...)
 	a.routes = append(a.routes, a.deviceRoutes()...)
 	a.routes = append(a.routes, a.groupRoutes()...)
+	a.routes = append(a.routes, a.geogroupRoutes()...)
 	a.routes = append(a.routes, a.configurationRoutes()...)
 	a.routes = append(a.routes, a.eventRoutes()...)
 	a.routes = append(a.routes, a.deviceTokenRoutes()...)

@@ -20,6 +20,7 @@ const (
 	typeApplications   = "applications"
 	typeDevices        = "devices"
 	typeDeviceGroups   = "device-groups"
+	typeGeogroups      = "geogroups"
 	typeConfigurations = "configurations"
 )
 

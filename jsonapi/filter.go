@@ -129,6 +129,7 @@ func listFilter[F any](name string, field func(*F) *[]string) filterField[F] {
 type (
 	deviceFilter        = resource.DeviceListFilter
 	groupFilter         = resource.DeviceGroupListFilter
+	geogroupFilter      = resource.GeogroupListFilter
 	configurationFilter = resource.ConfigurationListFilter
 	eventFilter         = resource.EventListFilter
 )
@@ -144,12 +145,21 @@ var deviceFilters = filterFields[deviceFilter]{
 	numberFilter(resource.DeviceFilterLongitude, func(f *deviceFilter) **float64 { return &f.Longitude }),
 	numberFilter(resource.DeviceFilterRadiusLTE, func(f *deviceFilter) **float64 { return &f.RadiusLTE }),
 	numberFilter(resource.DeviceFilterRadiusGTE, func(f *deviceFilter) **float64 { return &f.RadiusGTE }),
+	textFilter(resource.DeviceFilterGeogroupInside, func(f *deviceFilter) **string { return &f.GeogroupInside }),
+	textFilter(resource.DeviceFilterGeogroupOutside, func(f *deviceFilter) **string { return &f.GeogroupOutside }),
+	numberFilter(resource.DeviceFilterGeogroupDistance, func(f *deviceFilter) **float64 { return &f.GeogroupDistance }),
 }
 
 // groupFilters are the filters of the device group list.
 var groupFilters = filterFields[groupFilter]{
 	textFilter(resource.GroupFilterSearch, func(f *groupFilter) **string { return &f.Search }),
 	listFilter(resource.GroupFilterName, func(f *groupFilter) *[]string { return &f.Name }),
+}
+
+// geogroupFilters are the filters of the geogroup list.
+var geogroupFilters = filterFields[geogroupFilter]{
+	textFilter(resource.GeogroupFilterSearch, func(f *geogroupFilter) **string { return &f.Search }),
+	listFilter(resource.GeogroupFilterName, func(f *geogroupFilter) *[]string { return &f.Name }),
 }
 
 // configurationFilters are the filters of the configuration list.

@@ -47,6 +47,7 @@ type tenant struct {
 	config   *resource.Configuration
 	group    *resource.DeviceGroup
 	device   *resource.Device
+	geogroup *resource.Geogroup
 	// me, app, basic and dev are bearer tokens of the test resolver.
 	me, app, basic, dev string
 }
@@ -90,7 +91,7 @@ func (f *fixture) newTenant(t *testing.T, a *wire.App, name string) tenant {
 	t.Helper()
 	w := wiretest.MustTenant(t, a, "Tenant "+name, name, testPassword)
 	c, u, d := w.Customer, w.User, w.Device
-	tn := tenant{customer: c, user: u, config: w.Config, group: w.Group, device: d,
+	tn := tenant{customer: c, user: u, config: w.Config, group: w.Group, device: d, geogroup: w.Geogroup,
 		me: name + "-me", app: name + "-app", basic: name + "-basic", dev: name + "-device"}
 	f.tokens[tn.me] = &scopes.Principal{Kind: scopes.KindUser, CustomerID: c.ID, UserID: u.ID, FamilyID: resource.NewFamilyID(), Scopes: []string{scopes.Me}}
 	f.tokens[tn.app] = &scopes.Principal{Kind: scopes.KindApplication, CustomerID: c.ID, Scopes: []string{scopes.App}}

@@ -88,6 +88,7 @@ type opDoc struct {
 // an entry.
 func operations() map[string]opDoc {
 	dev, grp, conf, app := resource.DeviceQuerySpec(), resource.DeviceGroupQuerySpec(), resource.ConfigurationQuerySpec(), resource.ApplicationQuerySpec()
+	geo := resource.GeogroupQuerySpec()
 	get, list := []int{400, 401, 403, 404, 406, 500}, []int{400, 401, 403, 406, 500}
 	write := []int{400, 401, 403, 404, 406, 409, 413, 415, 422, 500}
 	del := []int{400, 401, 403, 404, 406, 409, 500}
@@ -112,6 +113,11 @@ func operations() map[string]opDoc {
 		"PATCH /api/v1/devices/{id}/relationships/group": {summary: "Put the device in a group, or in none (null).", request: "DeviceGroupLinkageRequest", status: 200, response: "DeviceGroupLinkageDocument", errors: write},
 		"GET /api/v1/devices/{id}/group":                 {summary: "The device's group; null data when it is in none.", query: queryOne, includes: grp.Includes, status: 200, response: "DeviceGroupOrNullDocument", errors: get},
 
+		"GET /api/v1/geogroups":                                        {summary: "List geogroups.", query: queryList, spec: &geo, status: 200, response: "GeogroupListDocument", errors: list},
+		"POST /api/v1/geogroups":                                       {summary: "Create a geogroup.", query: queryOne, request: "GeogroupCreateRequest", status: 201, response: "GeogroupDocument", errors: write},
+		"GET /api/v1/geogroups/{id}":                                   {summary: "Read a geogroup.", query: queryOne, status: 200, response: "GeogroupDocument", errors: get},
+		"PATCH /api/v1/geogroups/{id}":                                 {summary: "Change a geogroup.", query: queryOne, request: "GeogroupUpdateRequest", status: 200, response: "GeogroupDocument", errors: write},
+		"DELETE /api/v1/geogroups/{id}":                                {summary: "Delete a geogroup.", status: 204, errors: del},
 		"GET /api/v1/device-groups":                                    {summary: "List device groups.", query: queryList, spec: &grp, status: 200, response: "DeviceGroupListDocument", errors: list},
 		"POST /api/v1/device-groups":                                   {summary: "Create a device group.", query: queryOne, includes: grp.Includes, request: "DeviceGroupCreateRequest", status: 201, response: "DeviceGroupDocument", errors: write},
 		"GET /api/v1/device-groups/{id}":                               {summary: "Read a device group.", query: queryOne, includes: grp.Includes, status: 200, response: "DeviceGroupDocument", errors: get},

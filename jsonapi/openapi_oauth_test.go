@@ -23,6 +23,12 @@ func filterDescription(name string) string {
 		return "Keep devices within this great-circle distance of the centre, in metres."
 	case resource.DeviceFilterRadiusGTE:
 		return "Keep devices at least this great-circle distance from the centre, in metres."
+	case resource.DeviceFilterGeogroupInside:
+		return "Keep the devices inside this geogroup (with geogroup_distance: or within that distance of its boundary). Devices without a position never match; an unknown geogroup is 404."
+	case resource.DeviceFilterGeogroupOutside:
+		return "Keep the devices with a position outside this geogroup (with geogroup_distance: farther than that from its boundary); an unknown geogroup is 404."
+	case resource.DeviceFilterGeogroupDistance:
+		return "With geogroup_inside or geogroup_outside: a great-circle distance from the geogroup's boundary, in metres (sphere of mean radius 6,371,008.8 m)."
 	case resource.ConfigurationFilterName:
 		return "Keep items with one of these exact names, comma-separated."
 	case resource.ConfigurationFilterState:
@@ -42,6 +48,8 @@ func filterSchema(name string) obj {
 		return obj{"type": "number", "minimum": -180, "maximum": 180}
 	case resource.DeviceFilterRadiusLTE, resource.DeviceFilterRadiusGTE:
 		return obj{"type": "number", "minimum": 0}
+	case resource.DeviceFilterGeogroupDistance:
+		return obj{"type": "number", "minimum": 0, "maximum": resource.MaxCircleRadius}
 	case resource.ConfigurationFilterState:
 		return obj{"type": "string", "enum": []any{resource.ConfigurationDraft, resource.ConfigurationPublished}}
 	case resource.DeviceFilterSearch:

@@ -81,6 +81,9 @@ func resourceKinds() []resourceKind {
 		{typ: typeDeviceGroups, schema: "DeviceGroup", presenter: groupPresenter{}, spec: &groupSpec,
 			required: []string{"name"}, relTypes: map[string]string{"configuration": typeConfigurations},
 			extra: map[string]obj{"created_at": dateTime, "updated_at": dateTime}},
+		{typ: typeGeogroups, schema: "Geogroup", presenter: geogroupPresenter{}, spec: &geogroupSpec,
+			required: []string{"name", "geometry"},
+			extra:    map[string]obj{"geometry": ref("Geometry"), "created_at": dateTime, "updated_at": dateTime}},
 		{typ: typeConfigurations, schema: "Configuration", presenter: configurationPresenter{}, spec: &configurationSpec,
 			required: []string{"name"},
 			extra: map[string]obj{
@@ -169,6 +172,15 @@ func schemas() obj {
 				resource.SettingReportingIntervalS:      obj{"type": []any{"integer", "null"}, "minimum": 10, "maximum": 86400},
 				resource.SettingTemperatureLogIntervalS: obj{"type": []any{"integer", "null"}, "minimum": 10, "maximum": 86400},
 				resource.SettingShockThresholdG:         obj{"type": []any{"number", "null"}, "minimum": 0.1, "maximum": 100}}},
+		"Geometry": obj{"type": "object", "required": []any{"type", "coordinates"},
+			"description": "GeoJSON (RFC 7946): a Polygon or MultiPolygon (holes allowed; rings closed, at least 4 positions, not crossing themselves or each other, " +
+				"at most 10,000 positions in all), or a circle: a Point with a radius in metres. A ring may cross the antimeridian (an edge spanning more " +
+				"than 180° of longitude takes the short way) or be split at ±180° into a MultiPolygon. An invalid geometry is 422 with a pointer into it.",
+			"properties": obj{
+				"type":        obj{"type": "string", "enum": []any{resource.GeometryPolygon, resource.GeometryMultiPolygon, resource.GeometryPoint}},
+				"coordinates": obj{"type": "array"},
+				"radius":      obj{"type": "number", "exclusiveMinimum": 0, "maximum": resource.MaxCircleRadius, "description": "Point only: the circle's radius in metres."},
+				"bbox":        obj{"type": "array", "items": obj{"type": "number"}}}},
 		"PasswordChangeRequest": obj{"type": "object", "required": []any{"data"}, "properties": obj{"data": obj{
 			"type": "object", "required": []any{"type", "attributes"}, "additionalProperties": false,
 			"properties": obj{"type": obj{"const": typeUsers}, "id": obj{"type": "string"},

@@ -28,7 +28,7 @@ import (
 var renderPresenters = []presenter{
 	&devicePresenter{}, &groupPresenter{}, &configurationPresenter{}, &applicationPresenter{},
 	&deviceTokenPresenter{}, &eventPresenter{}, &deviceStatsPresenter{}, &userPresenter{}, &customerPresenter{},
-	&grantPresenter{},
+	&grantPresenter{}, &geogroupPresenter{},
 }
 
 // TestRenderCoversEveryPresenter reads the package's source for struct

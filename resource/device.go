@@ -46,6 +46,9 @@ type DeviceFilter struct {
 	MAC   string
 	Fault *bool
 	Near  *GeoFilter
+	// Geogroup keeps the devices inside or outside a geogroup, its
+	// geometry filled in.
+	Geogroup *GeogroupMatch
 }
 
 // GeoFilter keeps the devices within (RadiusLTE) and/or beyond (RadiusGTE) a
@@ -107,6 +110,10 @@ const (
 	DeviceFilterRadiusLTE = "radius_lte"
 	DeviceFilterRadiusGTE = "radius_gte"
 
+	DeviceFilterGeogroupInside   = "geogroup_inside"
+	DeviceFilterGeogroupOutside  = "geogroup_outside"
+	DeviceFilterGeogroupDistance = "geogroup_distance"
+
 	// DeviceGroupNone as the value of filter[group] keeps the devices that
 	// are in no group.
 	DeviceGroupNone = "none"
@@ -125,7 +132,8 @@ const (
 
 var deviceSpec = QuerySpec{
 	Filters: []string{DeviceFilterSearch, DeviceFilterIMEI, DeviceFilterMAC, DeviceFilterFault, DeviceFilterGroup,
-		DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE},
+		DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE,
+		DeviceFilterGeogroupInside, DeviceFilterGeogroupOutside, DeviceFilterGeogroupDistance},
 	Sorts:       []string{DeviceSortName, DeviceSortIMEI, DeviceSortCreatedAt, DeviceSortLastEventAt},
 	Includes:    []string{IncludeGroup, IncludeGroupConfiguration},
 	DefaultSort: []SortField{{Field: DeviceSortCreatedAt}},
@@ -182,7 +190,9 @@ type DeviceService struct {
 	Store          DeviceStore
 	Groups         DeviceGroupStore
 	Configurations ConfigurationStore
-	Now            func() time.Time
+	// Geogroups resolves the geogroup filters.
+	Geogroups GeogroupStore
+	Now       func() time.Time
 	// DeviceTokens revokes the tokens of a deleted device; nil revokes
 	// none (there are no device tokens without it).
 	DeviceTokens DeviceTokenRevoker
@@ -218,6 +228,15 @@ func (s *DeviceService) List(ctx context.Context, q ListQuery[DeviceListFilter])
 	}
 	if p.Kind == scopes.KindDevice {
 		f.DeviceID = p.DeviceID
+	}
+	if m := f.Geogroup; m != nil {
+		g, err := s.Geogroups.FindGeogroup(ctx, p.CustomerID, m.GeogroupID)
+		if ErrorCode(err) == ENotFound {
+			return nil, Errorf(ENotFound, "geogroup %q not found", m.GeogroupID).at(m.filterPath())
+		} else if err != nil {
+			return nil, err
+		}
+		m.Geometry = g.Geometry
 	}
 	dq := DeviceQuery{Filter: f, Sort: c.sort, Offset: c.page.Offset(), Limit: c.page.Size}
 	if len(q.Include) == 0 {

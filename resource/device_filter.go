@@ -29,6 +29,13 @@ type DeviceListFilter struct {
 	Longitude *float64
 	RadiusLTE *float64
 	RadiusGTE *float64
+	// GeogroupInside or GeogroupOutside (a geogroup id, at most one of
+	// them) keeps the devices inside or outside that geogroup;
+	// GeogroupDistance (metres) widens inside to "or within that distance
+	// of the boundary" and narrows outside to "farther than that".
+	GeogroupInside   *string
+	GeogroupOutside  *string
+	GeogroupDistance *float64
 }
 
 // Validate checks f and returns it as stores apply it. EInvalid pointing
@@ -81,7 +88,56 @@ func (f DeviceListFilter) Validate() (DeviceFilter, error) {
 		return out, err
 	}
 	out.Near = near
+	if out.Geogroup, err = f.geogroup(); err != nil {
+		return out, err
+	}
 	return out, nil
+}
+
+// geogroup checks the geogroup filter; the geometry is the service's to
+// fill in.
+func (f DeviceListFilter) geogroup() (*GeogroupMatch, error) {
+	in, out, d := f.GeogroupInside, f.GeogroupOutside, f.GeogroupDistance
+	for _, t := range []struct {
+		name string
+		v    *string
+	}{{DeviceFilterGeogroupInside, in}, {DeviceFilterGeogroupOutside, out}} {
+		if err := checkTextFilter(t.name, t.v); err != nil {
+			return nil, err
+		}
+		if t.v != nil && !ValidID(strings.TrimSpace(*t.v)) {
+			return nil, Errorf(ENotFound, "geogroup %q not found", *t.v).at(filterPath(t.name))
+		}
+	}
+	switch {
+	case in == nil && out == nil && d == nil:
+		return nil, nil
+	case in != nil && out != nil:
+		return nil, Invalidf(filterPath(DeviceFilterGeogroupOutside), "filter[geogroup_inside] and filter[geogroup_outside] cannot be combined")
+	case in == nil && out == nil:
+		return nil, Invalidf(filterPath(DeviceFilterGeogroupDistance), "filter[geogroup_distance] needs filter[geogroup_inside] or filter[geogroup_outside]")
+	case d != nil && (math.IsNaN(*d) || *d < 0 || *d > MaxCircleRadius):
+		return nil, Invalidf(filterPath(DeviceFilterGeogroupDistance), "filter[geogroup_distance] must be a distance in metres from 0 to %d", MaxCircleRadius)
+	}
+	m := &GeogroupMatch{}
+	if in != nil {
+		m.GeogroupID = strings.TrimSpace(*in)
+	} else {
+		m.GeogroupID, m.Outside = strings.TrimSpace(*out), true
+	}
+	if d != nil {
+		m.Distance = *d
+	}
+	return m, nil
+}
+
+// geogroupFilterPath is the path of the geogroup filter that names m's
+// geogroup.
+func (m *GeogroupMatch) filterPath() string {
+	if m.Outside {
+		return filterPath(DeviceFilterGeogroupOutside)
+	}
+	return filterPath(DeviceFilterGeogroupInside)
 }
 
 // geo checks the geo filter: a centre and at least one radius, or none of

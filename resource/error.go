@@ -131,6 +131,12 @@ func Invalidf(field, format string, args ...any) *Error {
 	return &Error{Code: EInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// at returns e pointing at field.
+func (e *Error) at(field string) *Error {
+	e.Field = field
+	return e
+}
+
 // ErrorCode returns the code of err: "" for nil, the code of a wrapped *Error,
 // EUnavailable for a time-out (see IsTimeout), and EInternal for anything
 // else.

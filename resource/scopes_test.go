@@ -40,6 +40,9 @@ func operationCalls() map[scopes.Operation][]call {
 	newGroup := func(t *testing.T, e *env) *resource.DeviceGroup {
 		return storagetest.MustCreateDeviceGroup(t, e.stores.groups, storagetest.NewDeviceGroup(e.a.customer.ID, e.a.customer.CreatedAt))
 	}
+	newGeogroup := func(t *testing.T, e *env) *resource.Geogroup {
+		return storagetest.MustCreateGeogroup(t, e.app.Stores.Geogroups, storagetest.NewGeogroup(e.a.customer.ID, e.a.customer.CreatedAt))
+	}
 	newDraft := func(t *testing.T, e *env) *resource.Configuration {
 		return storagetest.MustCreateConfiguration(t, e.stores.configs, storagetest.NewConfiguration(e.a.customer.ID, e.a.customer.CreatedAt))
 	}
@@ -148,6 +151,29 @@ func operationCalls() map[scopes.Operation][]call {
 			{"ConfigurationFindMany", func(t *testing.T, e *env, ctx context.Context) error {
 				_, err := e.configs.FindMany(ctx, []string{e.a.config.ID})
 				return err
+			}},
+		},
+		scopes.OpGeogroupsRead: {
+			{"GeogroupList", func(t *testing.T, e *env, ctx context.Context) error {
+				_, err := e.app.Geogroups.List(ctx, resource.ListQuery[resource.GeogroupListFilter]{})
+				return err
+			}},
+			{"GeogroupFind", func(t *testing.T, e *env, ctx context.Context) error {
+				_, err := e.app.Geogroups.Find(ctx, newGeogroup(t, e).ID)
+				return err
+			}},
+		},
+		scopes.OpGeogroupsWrite: {
+			{"GeogroupCreate", func(t *testing.T, e *env, ctx context.Context) error {
+				_, err := e.app.Geogroups.Create(ctx, resource.GeogroupInput{Name: "New", Geometry: []byte(storagetest.SquareGeometry)})
+				return err
+			}},
+			{"GeogroupUpdate", func(t *testing.T, e *env, ctx context.Context) error {
+				_, err := e.app.Geogroups.Update(ctx, newGeogroup(t, e).ID, resource.GeogroupPatch{Name: resource.Some("Renamed")})
+				return err
+			}},
+			{"GeogroupDelete", func(t *testing.T, e *env, ctx context.Context) error {
+				return e.app.Geogroups.Delete(ctx, newGeogroup(t, e).ID)
 			}},
 		},
 		scopes.OpGroupsWrite: {

@@ -24,6 +24,10 @@ const (
 	// OpGroupsWrite is writing device groups and configurations,
 	// publishing configurations and assigning them to groups.
 	OpGroupsWrite Operation = "groups:write"
+	// OpGeogroupsRead is reading geogroups (geofences).
+	OpGeogroupsRead Operation = "geogroups:read"
+	// OpGeogroupsWrite is creating, updating and deleting geogroups.
+	OpGeogroupsWrite Operation = "geogroups:write"
 	// OpEventsRead is reading events and following the live stream.
 	OpEventsRead Operation = "events:read"
 	// OpEventsIngest is posting events.
@@ -59,6 +63,8 @@ var table = []Rule{
 	{Op: OpDevicesWrite, Description: "devices: create, update, delete", Scopes: []string{Me, App}},
 	{Op: OpGroupsRead, Description: "device groups, configurations: read", Scopes: []string{Me, App, Basic}},
 	{Op: OpGroupsWrite, Description: "device groups, configurations: write, publish, assign", Scopes: []string{Me, App}},
+	{Op: OpGeogroupsRead, Description: "geogroups: read", Scopes: []string{Me, App, Basic}},
+	{Op: OpGeogroupsWrite, Description: "geogroups: create, update, delete", Scopes: []string{Me, App}},
 	{Op: OpEventsRead, Description: "events: read, live stream", Scopes: []string{Me, App, Basic}, Permission: EventsRead},
 	{Op: OpEventsIngest, Description: "events: ingest", Scopes: []string{App}, Permission: EventsWrite},
 	{Op: OpDeviceTokens, Description: "device tokens: list, create, revoke", Scopes: []string{Me}},

@@ -11,7 +11,7 @@ import (
 // here, and TestTable then fails until the table has a row for it.
 var allOperations = []scopes.Operation{
 	scopes.OpCurrentUser, scopes.OpApplications, scopes.OpDevicesRead, scopes.OpDevicesWrite,
-	scopes.OpGroupsRead, scopes.OpGroupsWrite, scopes.OpEventsRead, scopes.OpEventsIngest, scopes.OpDeviceTokens, scopes.OpGrants,
+	scopes.OpGroupsRead, scopes.OpGroupsWrite, scopes.OpGeogroupsRead, scopes.OpGeogroupsWrite, scopes.OpEventsRead, scopes.OpEventsIngest, scopes.OpDeviceTokens, scopes.OpGrants,
 }
 
 // design is the scopes table as docs/architecture.md states it, written
@@ -21,16 +21,18 @@ var design = map[scopes.Operation]struct {
 	me, app, basic bool
 	permission     string
 }{
-	scopes.OpCurrentUser:  {me: true},
-	scopes.OpApplications: {me: true},
-	scopes.OpDevicesRead:  {me: true, app: true, basic: true, permission: scopes.DeviceRead},
-	scopes.OpDevicesWrite: {me: true, app: true},
-	scopes.OpGroupsRead:   {me: true, app: true, basic: true},
-	scopes.OpGroupsWrite:  {me: true, app: true},
-	scopes.OpEventsRead:   {me: true, app: true, basic: true, permission: scopes.EventsRead},
-	scopes.OpEventsIngest: {app: true, permission: scopes.EventsWrite},
-	scopes.OpDeviceTokens: {me: true},
-	scopes.OpGrants:       {me: true},
+	scopes.OpCurrentUser:    {me: true},
+	scopes.OpApplications:   {me: true},
+	scopes.OpDevicesRead:    {me: true, app: true, basic: true, permission: scopes.DeviceRead},
+	scopes.OpDevicesWrite:   {me: true, app: true},
+	scopes.OpGroupsRead:     {me: true, app: true, basic: true},
+	scopes.OpGroupsWrite:    {me: true, app: true},
+	scopes.OpGeogroupsRead:  {me: true, app: true, basic: true},
+	scopes.OpGeogroupsWrite: {me: true, app: true},
+	scopes.OpEventsRead:     {me: true, app: true, basic: true, permission: scopes.EventsRead},
+	scopes.OpEventsIngest:   {app: true, permission: scopes.EventsWrite},
+	scopes.OpDeviceTokens:   {me: true},
+	scopes.OpGrants:         {me: true},
 }
 
 func TestTable(t *testing.T) {

@@ -136,12 +136,24 @@ func (s *DeviceStore) ListDevicesWithGroups(ctx context.Context, customerID stri
 }
 
 func (s *DeviceStore) list(ctx context.Context, customerID string, q resource.DeviceQuery, withGroups bool) ([]*resource.Device, []*resource.DeviceGroup, int, error) {
-	c := deviceConds(customerID, q.Filter)
+	var c, count *conds
+	if q.Filter.Geogroup != nil {
+		var empty bool
+		var err error
+		if c, count, empty, err = s.geogroupConds(ctx, customerID, q.Filter); err != nil {
+			return nil, nil, 0, err
+		} else if empty {
+			return []*resource.Device{}, nil, 0, nil
+		}
+	} else {
+		c = deviceConds(customerID, q.Filter)
+		count = deviceCount(customerID, q.Filter, c)
+	}
 	order, err := orderBy(q.Sort, deviceSorts)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	devices, groups, total, err := s.listDevices(ctx, deviceCount(customerID, q.Filter, c), c, order, max(q.Offset, 0), max(q.Limit, 0), withGroups)
+	devices, groups, total, err := s.listDevices(ctx, count, c, order, max(q.Offset, 0), max(q.Limit, 0), withGroups)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("devices: %w", err)
 	}
@@ -239,7 +251,8 @@ func deviceCount(customerID string, f resource.DeviceFilter, c *conds) *conds {
 	return q
 }
 
-// deviceConds returns the conditions of a device filter.
+// deviceConds returns the conditions of a device filter (but its
+// geogroup filter: see listGeogroup).
 func deviceConds(customerID string, f resource.DeviceFilter) *conds {
 	c := &conds{}
 	c.add("customer_id = ?", customerID)

@@ -99,8 +99,8 @@ func TestDeviceListPlans(t *testing.T) {
 					must(t, err)
 					plan := explain(t, db, false, q, args...)
 					t.Logf("plan:\n%s", plan)
-					if !strings.Contains(plan, "devices_customer_id_latitude_longitude_idx") {
-						t.Error("a radius filter does not use the (customer_id, latitude, longitude) index")
+					if !strings.Contains(plan, "devices_customer_id_latitude_longitude_id_idx") {
+						t.Error("a radius filter does not use the (customer_id, latitude, longitude, id) index")
 					}
 				})
 			})

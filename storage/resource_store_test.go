@@ -25,3 +25,15 @@ func TestConfigurationStore(t *testing.T) {
 		storagetest.TestConfigurationStore(t, storage.NewConfigurationStore(db), storage.NewDeviceGroupStore(db), storage.NewCustomerStore(db))
 	})
 }
+
+func TestGeogroupStore(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		storagetest.TestGeogroupStore(t, storage.NewGeogroupStore(db), storage.NewCustomerStore(db))
+	})
+}
+
+func TestDeviceGeogroupFilters(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		storagetest.TestDeviceGeogroupFilters(t, storage.NewDeviceStore(db), storage.NewCustomerStore(db))
+	})
+}

@@ -32,6 +32,7 @@ type App struct {
 	Applications   *resource.ApplicationService
 	Devices        *resource.DeviceService
 	Groups         *resource.DeviceGroupService
+	Geogroups      *resource.GeogroupService
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
@@ -63,6 +64,7 @@ type Stores struct {
 	Applications   *storage.CachedApplicationStore
 	Devices        *storage.DeviceStore
 	Groups         *storage.DeviceGroupStore
+	Geogroups      *storage.GeogroupStore
 	Configurations *storage.ConfigurationStore
 	Events         *storage.EventStore
 	DeviceTokens   *storage.DeviceTokenStore
@@ -97,6 +99,7 @@ func (a *App) build(o options) {
 	s := &a.Stores
 	s.Customers, s.Users = storage.NewCustomerStore(db), storage.NewUserStore(db)
 	s.Devices, s.Groups = storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db)
+	s.Geogroups = storage.NewGeogroupStore(db)
 	s.Configurations, s.Events = storage.NewConfigurationStore(db), storage.NewEventStore(db)
 	s.DeviceTokens, s.SQLTokens = storage.NewDeviceTokenStore(db), storage.NewSQLTokenStore(db)
 	s.OIDC = storage.NewOIDCStore(db)
@@ -120,7 +123,8 @@ func (a *App) build(o options) {
 	a.DeviceTokens = &resource.DeviceTokenService{Store: s.DeviceTokens, Devices: s.Devices, Tokens: s.Tokens,
 		Key: cfg.Key, Now: now}
 	a.Devices = &resource.DeviceService{Store: s.Devices, Groups: s.Groups, Configurations: s.Configurations,
-		DeviceTokens: a.DeviceTokens, Now: now}
+		Geogroups: s.Geogroups, DeviceTokens: a.DeviceTokens, Now: now}
+	a.Geogroups = &resource.GeogroupService{Store: s.Geogroups, Now: now}
 	a.Groups = &resource.DeviceGroupService{Store: s.Groups, Configurations: s.Configurations, Devices: a.Devices, Now: now}
 	a.Configurations = &resource.ConfigurationService{Store: s.Configurations, Now: now}
 	a.Events = &resource.EventService{Store: s.Events, Devices: s.Devices, Bus: a.Bus,
@@ -144,7 +148,7 @@ func (a *App) Config() Config { return a.cfg }
 // jsonapi.New); mount it at jsonapi.BasePath + "/".
 func (a *App) JSONAPI() *jsonapi.API {
 	return jsonapi.New(jsonapi.Deps{
-		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
+		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
 	})
@@ -155,7 +159,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 // persisted queries).
 func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
-		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
+		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
 	}

@@ -933,7 +933,7 @@ func (ec *executionContext) unmarshalInputDeviceFilter(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"search", "imei", "mac", "fault", "group", "latitude", "longitude", "radiusLte", "radiusGte"}
+	fieldsInOrder := [...]string{"search", "imei", "mac", "fault", "group", "latitude", "longitude", "radiusLte", "radiusGte", "geogroupInside", "geogroupOutside", "geogroupDistance"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1003,6 +1003,27 @@ func (ec *executionContext) unmarshalInputDeviceFilter(ctx context.Context, obj 
 				return it, err
 			}
 			it.RadiusGte = graphql.OmittableOf(data)
+		case "geogroupInside":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("geogroupInside"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GeogroupInside = graphql.OmittableOf(data)
+		case "geogroupOutside":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("geogroupOutside"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GeogroupOutside = graphql.OmittableOf(data)
+		case "geogroupDistance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("geogroupDistance"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GeogroupDistance = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil

@@ -27,6 +27,7 @@ type ResolverRoot interface {
 	DeviceGroup() DeviceGroupResolver
 	DeviceToken() DeviceTokenResolver
 	Event() EventResolver
+	Geogroup() GeogroupResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
@@ -125,6 +126,10 @@ type ComplexityRoot struct {
 		Token       func(childComplexity int) int
 	}
 
+	CreateGeogroupPayload struct {
+		Geogroup func(childComplexity int) int
+	}
+
 	Customer struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -145,6 +150,10 @@ type ComplexityRoot struct {
 	}
 
 	DeleteDevicePayload struct {
+		DeletedID func(childComplexity int) int
+	}
+
+	DeleteGeogroupPayload struct {
 		DeletedID func(childComplexity int) int
 	}
 
@@ -242,6 +251,25 @@ type ComplexityRoot struct {
 		Percent   func(childComplexity int) int
 	}
 
+	Geogroup struct {
+		CreatedAt func(childComplexity int) int
+		Geometry  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		UpdatedAt func(childComplexity int) int
+	}
+
+	GeogroupConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	GeogroupEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Grant struct {
 		ApplicationName func(childComplexity int) int
 		ClientID        func(childComplexity int) int
@@ -258,10 +286,12 @@ type ComplexityRoot struct {
 		CreateDevice            func(childComplexity int, input model.CreateDeviceInput) int
 		CreateDeviceGroup       func(childComplexity int, input model.CreateDeviceGroupInput) int
 		CreateDeviceToken       func(childComplexity int, input model.CreateDeviceTokenInput) int
+		CreateGeogroup          func(childComplexity int, input model.CreateGeogroupInput) int
 		DeleteApplication       func(childComplexity int, input model.DeleteApplicationInput) int
 		DeleteConfiguration     func(childComplexity int, input model.DeleteConfigurationInput) int
 		DeleteDevice            func(childComplexity int, input model.DeleteDeviceInput) int
 		DeleteDeviceGroup       func(childComplexity int, input model.DeleteDeviceGroupInput) int
+		DeleteGeogroup          func(childComplexity int, input model.DeleteGeogroupInput) int
 		PublishConfiguration    func(childComplexity int, input model.PublishConfigurationInput) int
 		RecordEvent             func(childComplexity int, input model.RecordEventInput) int
 		RevokeDeviceToken       func(childComplexity int, input model.RevokeDeviceTokenInput) int
@@ -272,6 +302,7 @@ type ComplexityRoot struct {
 		UpdateConfiguration     func(childComplexity int, input model.UpdateConfigurationInput) int
 		UpdateDevice            func(childComplexity int, input model.UpdateDeviceInput) int
 		UpdateDeviceGroup       func(childComplexity int, input model.UpdateDeviceGroupInput) int
+		UpdateGeogroup          func(childComplexity int, input model.UpdateGeogroupInput) int
 	}
 
 	PageInfo struct {
@@ -296,6 +327,8 @@ type ComplexityRoot struct {
 		Devices        func(childComplexity int, filter *model.DeviceFilter, orderBy []*model.DeviceOrder, first *int, after *string, last *int, before *string) int
 		Event          func(childComplexity int, id string) int
 		Events         func(childComplexity int, filter *model.EventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) int
+		Geogroup       func(childComplexity int, id string) int
+		Geogroups      func(childComplexity int, filter *model.GeogroupFilter, orderBy []*model.GeogroupOrder, first *int, after *string, last *int, before *string) int
 		Me             func(childComplexity int) int
 	}
 
@@ -339,6 +372,10 @@ type ComplexityRoot struct {
 
 	UpdateDevicePayload struct {
 		Device func(childComplexity int) int
+	}
+
+	UpdateGeogroupPayload struct {
+		Geogroup func(childComplexity int) int
 	}
 
 	User struct {
@@ -649,6 +686,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateDeviceTokenPayload.Token(childComplexity), true
 
+	case "CreateGeogroupPayload.geogroup":
+		if e.ComplexityRoot.CreateGeogroupPayload.Geogroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateGeogroupPayload.Geogroup(childComplexity), true
+
 	case "Customer.createdAt":
 		if e.ComplexityRoot.Customer.CreatedAt == nil {
 			break
@@ -701,6 +745,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeleteDevicePayload.DeletedID(childComplexity), true
+
+	case "DeleteGeogroupPayload.deletedId":
+		if e.ComplexityRoot.DeleteGeogroupPayload.DeletedID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteGeogroupPayload.DeletedID(childComplexity), true
 
 	case "Device.createdAt":
 		if e.ComplexityRoot.Device.CreatedAt == nil {
@@ -1072,6 +1123,69 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventPayload.Percent(childComplexity), true
 
+	case "Geogroup.createdAt":
+		if e.ComplexityRoot.Geogroup.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Geogroup.CreatedAt(childComplexity), true
+	case "Geogroup.geometry":
+		if e.ComplexityRoot.Geogroup.Geometry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Geogroup.Geometry(childComplexity), true
+	case "Geogroup.id":
+		if e.ComplexityRoot.Geogroup.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Geogroup.ID(childComplexity), true
+	case "Geogroup.name":
+		if e.ComplexityRoot.Geogroup.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Geogroup.Name(childComplexity), true
+	case "Geogroup.updatedAt":
+		if e.ComplexityRoot.Geogroup.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Geogroup.UpdatedAt(childComplexity), true
+
+	case "GeogroupConnection.edges":
+		if e.ComplexityRoot.GeogroupConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeogroupConnection.Edges(childComplexity), true
+	case "GeogroupConnection.pageInfo":
+		if e.ComplexityRoot.GeogroupConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeogroupConnection.PageInfo(childComplexity), true
+	case "GeogroupConnection.totalCount":
+		if e.ComplexityRoot.GeogroupConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeogroupConnection.TotalCount(childComplexity), true
+
+	case "GeogroupEdge.cursor":
+		if e.ComplexityRoot.GeogroupEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeogroupEdge.Cursor(childComplexity), true
+	case "GeogroupEdge.node":
+		if e.ComplexityRoot.GeogroupEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GeogroupEdge.Node(childComplexity), true
+
 	case "Grant.applicationName":
 		if e.ComplexityRoot.Grant.ApplicationName == nil {
 			break
@@ -1180,6 +1294,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateDeviceToken(childComplexity, args["input"].(model.CreateDeviceTokenInput)), true
+	case "Mutation.createGeogroup":
+		if e.ComplexityRoot.Mutation.CreateGeogroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createGeogroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateGeogroup(childComplexity, args["input"].(model.CreateGeogroupInput)), true
 	case "Mutation.deleteApplication":
 		if e.ComplexityRoot.Mutation.DeleteApplication == nil {
 			break
@@ -1224,6 +1349,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteDeviceGroup(childComplexity, args["input"].(model.DeleteDeviceGroupInput)), true
+	case "Mutation.deleteGeogroup":
+		if e.ComplexityRoot.Mutation.DeleteGeogroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteGeogroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteGeogroup(childComplexity, args["input"].(model.DeleteGeogroupInput)), true
 	case "Mutation.publishConfiguration":
 		if e.ComplexityRoot.Mutation.PublishConfiguration == nil {
 			break
@@ -1334,6 +1470,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateDeviceGroup(childComplexity, args["input"].(model.UpdateDeviceGroupInput)), true
+	case "Mutation.updateGeogroup":
+		if e.ComplexityRoot.Mutation.UpdateGeogroup == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateGeogroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateGeogroup(childComplexity, args["input"].(model.UpdateGeogroupInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1477,6 +1624,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*model.EventFilter), args["orderBy"].([]*model.EventOrder), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.geogroup":
+		if e.ComplexityRoot.Query.Geogroup == nil {
+			break
+		}
+
+		args, err := ec.field_Query_geogroup_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Geogroup(childComplexity, args["id"].(string)), true
+	case "Query.geogroups":
+		if e.ComplexityRoot.Query.Geogroups == nil {
+			break
+		}
+
+		args, err := ec.field_Query_geogroups_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Geogroups(childComplexity, args["filter"].(*model.GeogroupFilter), args["orderBy"].([]*model.GeogroupOrder), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1572,6 +1741,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateDevicePayload.Device(childComplexity), true
 
+	case "UpdateGeogroupPayload.geogroup":
+		if e.ComplexityRoot.UpdateGeogroupPayload.Geogroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateGeogroupPayload.Geogroup(childComplexity), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -1628,10 +1804,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateDeviceGroupInput", ec.unmarshalInputCreateDeviceGroupInput),
 			graphql.NewInputUnmarshaler("CreateDeviceInput", ec.unmarshalInputCreateDeviceInput),
 			graphql.NewInputUnmarshaler("CreateDeviceTokenInput", ec.unmarshalInputCreateDeviceTokenInput),
+			graphql.NewInputUnmarshaler("CreateGeogroupInput", ec.unmarshalInputCreateGeogroupInput),
 			graphql.NewInputUnmarshaler("DeleteApplicationInput", ec.unmarshalInputDeleteApplicationInput),
 			graphql.NewInputUnmarshaler("DeleteConfigurationInput", ec.unmarshalInputDeleteConfigurationInput),
 			graphql.NewInputUnmarshaler("DeleteDeviceGroupInput", ec.unmarshalInputDeleteDeviceGroupInput),
 			graphql.NewInputUnmarshaler("DeleteDeviceInput", ec.unmarshalInputDeleteDeviceInput),
+			graphql.NewInputUnmarshaler("DeleteGeogroupInput", ec.unmarshalInputDeleteGeogroupInput),
 			graphql.NewInputUnmarshaler("DeviceEventFilter", ec.unmarshalInputDeviceEventFilter),
 			graphql.NewInputUnmarshaler("DeviceFilter", ec.unmarshalInputDeviceFilter),
 			graphql.NewInputUnmarshaler("DeviceGroupFilter", ec.unmarshalInputDeviceGroupFilter),
@@ -1640,6 +1818,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
 			graphql.NewInputUnmarshaler("EventOrder", ec.unmarshalInputEventOrder),
 			graphql.NewInputUnmarshaler("EventPayloadInput", ec.unmarshalInputEventPayloadInput),
+			graphql.NewInputUnmarshaler("GeogroupFilter", ec.unmarshalInputGeogroupFilter),
+			graphql.NewInputUnmarshaler("GeogroupOrder", ec.unmarshalInputGeogroupOrder),
 			graphql.NewInputUnmarshaler("PublishConfigurationInput", ec.unmarshalInputPublishConfigurationInput),
 			graphql.NewInputUnmarshaler("RecordEventInput", ec.unmarshalInputRecordEventInput),
 			graphql.NewInputUnmarshaler("RevokeDeviceTokenInput", ec.unmarshalInputRevokeDeviceTokenInput),
@@ -1650,6 +1830,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateConfigurationInput", ec.unmarshalInputUpdateConfigurationInput),
 			graphql.NewInputUnmarshaler("UpdateDeviceGroupInput", ec.unmarshalInputUpdateDeviceGroupInput),
 			graphql.NewInputUnmarshaler("UpdateDeviceInput", ec.unmarshalInputUpdateDeviceInput),
+			graphql.NewInputUnmarshaler("UpdateGeogroupInput", ec.unmarshalInputUpdateGeogroupInput),
 		)
 	}
 	first := true
@@ -2059,6 +2240,16 @@ input DeviceFilter {
   radiusLte: Float
   "At least this many metres from (latitude, longitude)."
   radiusGte: Float
+  """
+  A geogroup id: the devices inside it (with geogroupDistance: or within that
+  distance of its boundary). Devices without a position never match; an
+  unknown geogroup is NOT_FOUND.
+  """
+  geogroupInside: ID
+  "A geogroup id: the devices with a position outside it (with geogroupDistance: farther than that from its boundary)."
+  geogroupOutside: ID
+  "Metres from the geogroup's boundary (great-circle, on the sphere of mean radius 6,371,008.8 m), with geogroupInside or geogroupOutside."
+  geogroupDistance: Float
 }
 
 "The device sorts of the JSON:API."
@@ -2339,6 +2530,103 @@ type Subscription {
   deviceEvents(deviceId: ID!): Event! @auth(op: EVENTS_READ)
 }
 `, BuiltIn: false},
+	{Name: "../schema/geogroup.graphqls", Input: `"""
+Any JSON value: an object, an array, a string, a number, a boolean or null,
+written as itself (a geometry is GeoJSON, not a string holding it).
+"""
+scalar JSON
+
+"""
+A named area of the customer (a geofence) that device lists filter by:
+devices inside it, outside it or within a distance of its boundary.
+"""
+type Geogroup {
+  id: ID!
+  name: String!
+  """
+  The area as GeoJSON (RFC 7946): a Polygon or MultiPolygon, holes allowed,
+  or a circle written as a Point with a radius member in metres. A ring may
+  cross the antimeridian (an edge spanning more than 180° of longitude takes
+  the short way) or be split at ±180° into a MultiPolygon.
+  """
+  geometry: JSON!
+  createdAt: Time!
+  updatedAt: Time!
+}
+
+"Keeps the geogroups that match every given field: the filters of the JSON:API."
+input GeogroupFilter {
+  "The name contains this (case-insensitive)."
+  search: String
+  "The name is one of these."
+  name: [String!]
+}
+
+"The geogroup sorts of the JSON:API."
+enum GeogroupOrderField {
+  NAME
+  CREATED_AT
+}
+
+input GeogroupOrder {
+  field: GeogroupOrderField!
+  direction: OrderDirection! = ASC
+}
+
+type GeogroupConnection {
+  edges: [GeogroupEdge!]!
+  pageInfo: PageInfo!
+  "How many geogroups match the filter in all."
+  totalCount: Int!
+}
+
+type GeogroupEdge {
+  cursor: String!
+  node: Geogroup!
+}
+
+extend type Query {
+  "The customer's geogroups, oldest first unless ordered."
+  geogroups(filter: GeogroupFilter, orderBy: [GeogroupOrder!], first: Int, after: String, last: Int, before: String): GeogroupConnection! @auth(op: GEOGROUPS_READ)
+  "One geogroup of the customer."
+  geogroup(id: ID!): Geogroup @auth(op: GEOGROUPS_READ)
+}
+
+input CreateGeogroupInput {
+  name: String!
+  "GeoJSON, as Geogroup.geometry describes it."
+  geometry: JSON!
+}
+
+type CreateGeogroupPayload {
+  geogroup: Geogroup!
+}
+
+"Changes to a geogroup: absent fields stay as they are; neither may be null."
+input UpdateGeogroupInput {
+  id: ID!
+  name: String
+  geometry: JSON
+}
+
+type UpdateGeogroupPayload {
+  geogroup: Geogroup!
+}
+
+input DeleteGeogroupInput {
+  id: ID!
+}
+
+type DeleteGeogroupPayload {
+  deletedId: ID!
+}
+
+extend type Mutation {
+  createGeogroup(input: CreateGeogroupInput!): CreateGeogroupPayload! @auth(op: GEOGROUPS_WRITE)
+  updateGeogroup(input: UpdateGeogroupInput!): UpdateGeogroupPayload! @auth(op: GEOGROUPS_WRITE)
+  deleteGeogroup(input: DeleteGeogroupInput!): DeleteGeogroupPayload! @auth(op: GEOGROUPS_WRITE)
+}
+`, BuiltIn: false},
 	{Name: "../schema/grant.graphqls", Input: `"A consent the user gave an application: the authorization server does not ask again for these scopes."
 type Grant {
   "The application's client id."
@@ -2489,6 +2777,8 @@ enum Operation {
   DEVICES_WRITE
   GROUPS_READ
   GROUPS_WRITE
+  GEOGROUPS_READ
+  GEOGROUPS_WRITE
   EVENTS_READ
   EVENTS_INGEST
   DEVICE_TOKENS
@@ -2740,6 +3030,14 @@ func (ec *executionContext) childFields_CreateDeviceTokenPayload(ctx context.Con
 	return nil, fmt.Errorf("no field named %q was found under type CreateDeviceTokenPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateGeogroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "geogroup":
+		return ec.fieldContext_CreateGeogroupPayload_geogroup(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateGeogroupPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Customer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2784,6 +3082,14 @@ func (ec *executionContext) childFields_DeleteDevicePayload(ctx context.Context,
 		return ec.fieldContext_DeleteDevicePayload_deletedId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeleteDevicePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_DeleteGeogroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deletedId":
+		return ec.fieldContext_DeleteGeogroupPayload_deletedId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteGeogroupPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Device(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2974,6 +3280,44 @@ func (ec *executionContext) childFields_EventPayload(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type EventPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Geogroup(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Geogroup_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Geogroup_name(ctx, field)
+	case "geometry":
+		return ec.fieldContext_Geogroup_geometry(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Geogroup_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Geogroup_updatedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Geogroup", field.Name)
+}
+
+func (ec *executionContext) childFields_GeogroupConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_GeogroupConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_GeogroupConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_GeogroupConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GeogroupConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_GeogroupEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_GeogroupEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_GeogroupEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GeogroupEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Grant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "clientId":
@@ -3086,6 +3430,14 @@ func (ec *executionContext) childFields_UpdateDevicePayload(ctx context.Context,
 		return ec.fieldContext_UpdateDevicePayload_device(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UpdateDevicePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateGeogroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "geogroup":
+		return ec.fieldContext_UpdateGeogroupPayload_geogroup(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateGeogroupPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

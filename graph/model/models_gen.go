@@ -162,6 +162,16 @@ type CreateDeviceTokenPayload struct {
 	Token string `json:"token"`
 }
 
+type CreateGeogroupInput struct {
+	Name string `json:"name"`
+	// GeoJSON, as Geogroup.geometry describes it.
+	Geometry JSON `json:"geometry"`
+}
+
+type CreateGeogroupPayload struct {
+	Geogroup *resource.Geogroup `json:"geogroup"`
+}
+
 type DeleteApplicationInput struct {
 	ID string `json:"id"`
 }
@@ -191,6 +201,14 @@ type DeleteDeviceInput struct {
 }
 
 type DeleteDevicePayload struct {
+	DeletedID string `json:"deletedId"`
+}
+
+type DeleteGeogroupInput struct {
+	ID string `json:"id"`
+}
+
+type DeleteGeogroupPayload struct {
 	DeletedID string `json:"deletedId"`
 }
 
@@ -230,6 +248,14 @@ type DeviceFilter struct {
 	RadiusLte graphql.Omittable[*float64] `json:"radiusLte,omitempty"`
 	// At least this many metres from (latitude, longitude).
 	RadiusGte graphql.Omittable[*float64] `json:"radiusGte,omitempty"`
+	// A geogroup id: the devices inside it (with geogroupDistance: or within that
+	// distance of its boundary). Devices without a position never match; an
+	// unknown geogroup is NOT_FOUND.
+	GeogroupInside graphql.Omittable[*string] `json:"geogroupInside,omitempty"`
+	// A geogroup id: the devices with a position outside it (with geogroupDistance: farther than that from its boundary).
+	GeogroupOutside graphql.Omittable[*string] `json:"geogroupOutside,omitempty"`
+	// Metres from the geogroup's boundary (great-circle, on the sphere of mean radius 6,371,008.8 m), with geogroupInside or geogroupOutside.
+	GeogroupDistance graphql.Omittable[*float64] `json:"geogroupDistance,omitempty"`
 }
 
 type DeviceGroupConnection struct {
@@ -314,6 +340,31 @@ type EventPayloadInput struct {
 	G         graphql.Omittable[*float64] `json:"g,omitempty"`
 	Percent   graphql.Omittable[*float64] `json:"percent,omitempty"`
 	Fault     graphql.Omittable[*bool]    `json:"fault,omitempty"`
+}
+
+type GeogroupConnection struct {
+	Edges    []*GeogroupEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+	// How many geogroups match the filter in all.
+	TotalCount int `json:"totalCount"`
+}
+
+type GeogroupEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *resource.Geogroup `json:"node"`
+}
+
+// Keeps the geogroups that match every given field: the filters of the JSON:API.
+type GeogroupFilter struct {
+	// The name contains this (case-insensitive).
+	Search graphql.Omittable[*string] `json:"search,omitempty"`
+	// The name is one of these.
+	Name graphql.Omittable[[]string] `json:"name,omitempty"`
+}
+
+type GeogroupOrder struct {
+	Field     GeogroupOrderField `json:"field"`
+	Direction OrderDirection     `json:"direction"`
 }
 
 // Writes: one mutation per write of the JSON:API, each with an input and a payload.
@@ -469,6 +520,17 @@ type UpdateDeviceInput struct {
 
 type UpdateDevicePayload struct {
 	Device *resource.Device `json:"device"`
+}
+
+// Changes to a geogroup: absent fields stay as they are; neither may be null.
+type UpdateGeogroupInput struct {
+	ID       string                     `json:"id"`
+	Name     graphql.Omittable[*string] `json:"name,omitempty"`
+	Geometry graphql.Omittable[JSON]    `json:"geometry,omitempty"`
+}
+
+type UpdateGeogroupPayload struct {
+	Geogroup *resource.Geogroup `json:"geogroup"`
 }
 
 // The configuration sorts of the JSON:API.
@@ -874,21 +936,79 @@ func (e EventType) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The geogroup sorts of the JSON:API.
+type GeogroupOrderField string
+
+const (
+	GeogroupOrderFieldName      GeogroupOrderField = "NAME"
+	GeogroupOrderFieldCreatedAt GeogroupOrderField = "CREATED_AT"
+)
+
+var AllGeogroupOrderField = []GeogroupOrderField{
+	GeogroupOrderFieldName,
+	GeogroupOrderFieldCreatedAt,
+}
+
+func (e GeogroupOrderField) IsValid() bool {
+	switch e {
+	case GeogroupOrderFieldName, GeogroupOrderFieldCreatedAt:
+		return true
+	}
+	return false
+}
+
+func (e GeogroupOrderField) String() string {
+	return string(e)
+}
+
+func (e *GeogroupOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GeogroupOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GeogroupOrderField", str)
+	}
+	return nil
+}
+
+func (e GeogroupOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GeogroupOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GeogroupOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // An operation of the scopes table: which token may do what. The values are
 // the table's operations, upper-cased.
 type Operation string
 
 const (
-	OperationCurrentUser  Operation = "CURRENT_USER"
-	OperationApplications Operation = "APPLICATIONS"
-	OperationDevicesRead  Operation = "DEVICES_READ"
-	OperationDevicesWrite Operation = "DEVICES_WRITE"
-	OperationGroupsRead   Operation = "GROUPS_READ"
-	OperationGroupsWrite  Operation = "GROUPS_WRITE"
-	OperationEventsRead   Operation = "EVENTS_READ"
-	OperationEventsIngest Operation = "EVENTS_INGEST"
-	OperationDeviceTokens Operation = "DEVICE_TOKENS"
-	OperationGrants       Operation = "GRANTS"
+	OperationCurrentUser    Operation = "CURRENT_USER"
+	OperationApplications   Operation = "APPLICATIONS"
+	OperationDevicesRead    Operation = "DEVICES_READ"
+	OperationDevicesWrite   Operation = "DEVICES_WRITE"
+	OperationGroupsRead     Operation = "GROUPS_READ"
+	OperationGroupsWrite    Operation = "GROUPS_WRITE"
+	OperationGeogroupsRead  Operation = "GEOGROUPS_READ"
+	OperationGeogroupsWrite Operation = "GEOGROUPS_WRITE"
+	OperationEventsRead     Operation = "EVENTS_READ"
+	OperationEventsIngest   Operation = "EVENTS_INGEST"
+	OperationDeviceTokens   Operation = "DEVICE_TOKENS"
+	OperationGrants         Operation = "GRANTS"
 )
 
 var AllOperation = []Operation{
@@ -898,6 +1018,8 @@ var AllOperation = []Operation{
 	OperationDevicesWrite,
 	OperationGroupsRead,
 	OperationGroupsWrite,
+	OperationGeogroupsRead,
+	OperationGeogroupsWrite,
 	OperationEventsRead,
 	OperationEventsIngest,
 	OperationDeviceTokens,
@@ -906,7 +1028,7 @@ var AllOperation = []Operation{
 
 func (e Operation) IsValid() bool {
 	switch e {
-	case OperationCurrentUser, OperationApplications, OperationDevicesRead, OperationDevicesWrite, OperationGroupsRead, OperationGroupsWrite, OperationEventsRead, OperationEventsIngest, OperationDeviceTokens, OperationGrants:
+	case OperationCurrentUser, OperationApplications, OperationDevicesRead, OperationDevicesWrite, OperationGroupsRead, OperationGroupsWrite, OperationGeogroupsRead, OperationGeogroupsWrite, OperationEventsRead, OperationEventsIngest, OperationDeviceTokens, OperationGrants:
 		return true
 	}
 	return false

@@ -38,13 +38,15 @@ func MustNew(tb testing.TB, cfg wire.Config, opts ...wire.Option) *wire.App {
 }
 
 // Tenant is a customer with a user, a published configuration, a group
-// using it, and a device in the group.
+// using it, a device in the group, and a geogroup
+// (storagetest.SquareGeometry).
 type Tenant struct {
 	Customer *resource.Customer
 	User     *resource.User
 	Config   *resource.Configuration
 	Group    *resource.DeviceGroup
 	Device   *resource.Device
+	Geogroup *resource.Geogroup
 }
 
 // MustTenant makes a tenant on a: the customer named customer and its user
@@ -70,5 +72,6 @@ func MustTenant(tb testing.TB, a *wire.App, customer, emailPrefix, password stri
 	d := storagetest.NewDevice(c.ID, now)
 	d.GroupID = g.ID
 	storagetest.MustCreateDevice(tb, a.Stores.Devices, d)
-	return Tenant{Customer: c, User: u, Config: conf, Group: g, Device: d}
+	geo := storagetest.MustCreateGeogroup(tb, a.Stores.Geogroups, storagetest.NewGeogroup(c.ID, now))
+	return Tenant{Customer: c, User: u, Config: conf, Group: g, Device: d, Geogroup: geo}
 }
