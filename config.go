@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
@@ -61,6 +63,10 @@ type config struct {
 	// connections.
 	MaxStreamsPerPrincipal int
 	MaxSocketsPerPrincipal int
+	// TrustedProxies lists the CIDR prefixes of the reverse proxies whose
+	// X-Forwarded-For / Forwarded headers name the client's address.
+	TrustedProxies string
+	trustedProxies []netip.Prefix
 }
 
 // configError is a configuration mistake: the program prints its one line
@@ -100,6 +106,7 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_DEBUG_ADDR", &c.DebugAddr},
 		{"ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS", &c.TrustedDocumentsDir},
 		{"ASSETGATE_GRAPHQL_INTROSPECTION", &c.GraphQLIntrospection},
+		{"ASSETGATE_TRUSTED_PROXIES", &c.TrustedProxies},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			*v.dst = s
@@ -240,6 +247,11 @@ func (c *config) validate() error {
 	if c.MaxSocketsPerPrincipal < 1 || c.MaxSocketsPerPrincipal > 100000 {
 		return bad("ASSETGATE_MAX_SOCKETS_PER_PRINCIPAL", "must be 1 to 100000")
 	}
+	proxies, err := clientaddr.ParsePrefixes(c.TrustedProxies)
+	if err != nil {
+		return bad("ASSETGATE_TRUSTED_PROXIES", "%v", err)
+	}
+	c.trustedProxies = proxies
 	return nil
 }
 

@@ -29,6 +29,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"GraphQLIntrospection", "ASSETGATE_GRAPHQL_INTROSPECTION", "maybe"},
 		{"PasswordHashConcurrency", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "many"},
 		{"PasswordHashConcurrencyNegative", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "-2"},
+		{"TrustedProxies", "ASSETGATE_TRUSTED_PROXIES", "10.0.0.0/33"},
+		{"TrustedProxiesWord", "ASSETGATE_TRUSTED_PROXIES", "10.0.0.1, proxy.local"},
 		{"PasswordHashConcurrencyHuge", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "100000"},
 		{"PasswordHashWait", "ASSETGATE_PASSWORD_HASH_WAIT", "a while"},
 		{"PasswordHashWaitZero", "ASSETGATE_PASSWORD_HASH_WAIT", "0s"},

@@ -164,6 +164,7 @@ func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
 	w.PasswordHashConcurrency, w.PasswordHashWait = c.PasswordHashConcurrency, c.PasswordHashWait
 	w.MaxStreamsPerPrincipal = c.MaxStreamsPerPrincipal
 	w.DatabaseTimeout, w.RedisTimeout = c.DatabaseTimeout, c.RedisTimeout
+	w.TrustedProxies = c.trustedProxies
 	return w
 }
 

@@ -26,6 +26,7 @@ import (
 	oauth2 "github.com/go-oauth2/oauth2/v4"
 	libserver "github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -79,9 +80,9 @@ type Deps struct {
 	Logger    *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// ClientAddr returns the client's IP address for login throttling; nil
-	// means the host of r.RemoteAddr. Behind a reverse proxy, give one that
-	// trusts the proxy's X-Forwarded-For.
+	// ClientAddr returns the client's IP address for login throttling and
+	// rate limits; nil means the host of r.RemoteAddr. Behind a reverse
+	// proxy, give a clientaddr.Resolver's Addr that trusts the proxy.
 	ClientAddr func(r *http.Request) string
 }
 
@@ -132,7 +133,7 @@ func New(cfg Config, deps Deps) *Server {
 		secure: strings.HasPrefix(cfg.Issuer, "https://"),
 	}
 	if s.clientAddr == nil {
-		s.clientAddr = remoteAddr
+		s.clientAddr = (*clientaddr.Resolver)(nil).Addr // the connection's peer
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -2,21 +2,10 @@ package oauth
 
 import (
 	"context"
-	"net"
 	"net/http"
 
 	"github.com/assetgate/assetgate/resource"
 )
-
-// remoteAddr returns the IP address of the peer of r, the default
-// Deps.ClientAddr.
-func remoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // login authenticates a user by e-mail and password on behalf of app, for the
 // login page and the password grant. UserService.Authenticate throttles it

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/oauth"
@@ -44,6 +45,10 @@ type App struct {
 	// Resolver resolves the bearer tokens of both APIs: the OAuth server's
 	// Principal, unless WithResolver replaced it.
 	Resolver scopes.Resolver
+	// ClientAddr returns the address of the client of a request (the
+	// connection's peer, or what Config.TrustedProxies forwarded): the one
+	// function the access log, the login throttle and the rate limits use.
+	ClientAddr func(r *http.Request) string
 
 	cfg       Config
 	ownsDB    bool
@@ -119,8 +124,10 @@ func (a *App) build(o options) {
 	a.Events = &resource.EventService{Store: s.Events, Devices: s.Devices, Bus: a.Bus,
 		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Now: now}
 
+	a.ClientAddr = clientaddr.New(cfg.TrustedProxies).Addr
 	a.OAuth = oauth.New(cfg.oauthConfig(), oauth.Deps{
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
+		ClientAddr: a.ClientAddr,
 	})
 	a.Resolver = a.OAuth.Principal
 	if o.resolve != nil {

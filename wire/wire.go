@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -66,6 +67,9 @@ type Config struct {
 	// AppCacheTTL bounds how long a replica uses an application record it
 	// read; writes invalidate it on every replica at once through Redis.
 	AppCacheTTL time.Duration
+	// TrustedProxies are the reverse proxies whose forwarding headers
+	// name the client's address (see package clientaddr); none by default.
+	TrustedProxies []netip.Prefix
 	// Logger receives every part's logs; nil discards them.
 	Logger *slog.Logger
 }
