@@ -67,6 +67,12 @@ type config struct {
 	// X-Forwarded-For / Forwarded headers name the client's address.
 	TrustedProxies string
 	trustedProxies []netip.Prefix
+	// RateLimits sets quotas by name ("token.client=6000/1m,..."), and
+	// RateLimitClients per application ("CLIENT_ID name=quota,...; ...").
+	RateLimits       string
+	RateLimitClients string
+	rateLimits       map[string]resource.Quota
+	clientRateLimits map[string]map[string]resource.Quota
 }
 
 // configError is a configuration mistake: the program prints its one line
@@ -107,6 +113,8 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS", &c.TrustedDocumentsDir},
 		{"ASSETGATE_GRAPHQL_INTROSPECTION", &c.GraphQLIntrospection},
 		{"ASSETGATE_TRUSTED_PROXIES", &c.TrustedProxies},
+		{"ASSETGATE_RATE_LIMITS", &c.RateLimits},
+		{"ASSETGATE_RATE_LIMIT_CLIENTS", &c.RateLimitClients},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			*v.dst = s
@@ -252,6 +260,12 @@ func (c *config) validate() error {
 		return bad("ASSETGATE_TRUSTED_PROXIES", "%v", err)
 	}
 	c.trustedProxies = proxies
+	if c.rateLimits, err = resource.ParseQuotas(c.RateLimits); err != nil {
+		return bad("ASSETGATE_RATE_LIMITS", "%v", err)
+	}
+	if c.clientRateLimits, err = resource.ParseClientQuotas(c.RateLimitClients); err != nil {
+		return bad("ASSETGATE_RATE_LIMIT_CLIENTS", "%v", err)
+	}
 	return nil
 }
 

@@ -80,6 +80,10 @@ type Deps struct {
 	Logger    *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// RateLimits counts the requests of the token, introspection,
+	// revocation and device authorization endpoints per client address and
+	// per client; nil limits nothing.
+	RateLimits *resource.RateLimits
 	// ClientAddr returns the client's IP address for login throttling and
 	// rate limits; nil means the host of r.RemoteAddr. Behind a reverse
 	// proxy, give a clientaddr.Resolver's Addr that trusts the proxy.
@@ -95,6 +99,7 @@ type Server struct {
 	tokens    resource.TokenStore
 	ephemeral resource.EphemeralStore
 	throttle  *resource.LoginThrottle // Users.Throttle
+	limits    *resource.RateLimits
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -130,6 +135,7 @@ func New(cfg Config, deps Deps) *Server {
 	s := &Server{
 		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral, throttle: deps.Users.Throttle,
 		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
+		limits: deps.RateLimits,
 		secure: strings.HasPrefix(cfg.Issuer, "https://"),
 	}
 	if s.clientAddr == nil {

@@ -49,6 +49,10 @@ type App struct {
 	// connection's peer, or what Config.TrustedProxies forwarded): the one
 	// function the access log, the login throttle and the rate limits use.
 	ClientAddr func(r *http.Request) string
+	// RateLimits are the quotas of the OAuth endpoints and the APIs,
+	// counted in Redis when there is one (shared by every replica), in
+	// this process's memory otherwise.
+	RateLimits *resource.RateLimits
 
 	cfg       Config
 	ownsDB    bool
@@ -125,9 +129,15 @@ func (a *App) build(o options) {
 		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Now: now}
 
 	a.ClientAddr = clientaddr.New(cfg.TrustedProxies).Addr
+	var limiter resource.RateLimiter = resource.NewMemoryRateLimiter(now)
+	if rc != nil {
+		limiter = storage.NewRedisRateLimiter(rc, cfg.RedisPrefix, cfg.Logger)
+	}
+	a.RateLimits = &resource.RateLimits{Limiter: limiter, Quotas: cfg.RateLimits, Clients: cfg.ClientRateLimits,
+		Log: cfg.Logger, Observe: o.observe}
 	a.OAuth = oauth.New(cfg.oauthConfig(), oauth.Deps{
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
-		ClientAddr: a.ClientAddr,
+		ClientAddr: a.ClientAddr, RateLimits: a.RateLimits,
 	})
 	a.Resolver = a.OAuth.Principal
 	if o.resolve != nil {
@@ -145,6 +155,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
+		Admit: a.admitToken(resource.LimitJSONAPIToken),
 	})
 }
 
@@ -156,6 +167,27 @@ func (a *App) GraphQLDeps() graph.Deps {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
+		Admit: a.admitToken(resource.LimitGraphQLToken),
+	}
+}
+
+// admitToken returns the per-token rate limit of an API: each request of
+// a token counts on the quota name under the token's family (refreshing
+// a token does not start its quota afresh), with the quotas of the
+// token's application. The response carries RateLimit-Policy and
+// RateLimit.
+func (a *App) admitToken(name string) scopes.Admitter {
+	return func(ctx context.Context, h http.Header, p *scopes.Principal) error {
+		subject := p.FamilyID
+		if subject == "" {
+			subject = string(p.Kind) + ":" + p.CustomerID + ":" + p.UserID + ":" + p.ClientID + ":" + p.DeviceID
+		}
+		d, err := a.RateLimits.Take(ctx, name, subject, p.ClientID)
+		if policy, state := resource.RateHeaders(d); policy != "" {
+			h.Set("RateLimit-Policy", policy)
+			h.Set("RateLimit", state)
+		}
+		return err
 	}
 }
 
