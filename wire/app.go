@@ -116,7 +116,8 @@ func (a *App) build(o options) {
 	a.Customers = &resource.CustomerService{Store: s.Customers, Now: now}
 	a.Users = &resource.UserService{Store: s.Users, Customers: s.Customers, Key: cfg.Key, Tokens: s.Tokens,
 		Hasher:   resource.NewPasswordHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
-		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now}, Now: now}
+		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now, Log: cfg.Logger, Observe: o.observe},
+		Now:      now}
 	a.Applications = &resource.ApplicationService{Store: s.Applications, Users: s.Users, Tokens: s.Tokens, Now: now}
 	// A deleted device's tokens are revoked with it.
 	a.DeviceTokens = &resource.DeviceTokenService{Store: s.DeviceTokens, Devices: s.Devices, Tokens: s.Tokens,
