@@ -108,4 +108,3 @@ func (s *Server) setKnownBrowser(w http.ResponseWriter, r *http.Request, userID 
 		MaxAge: int(knownBrowserFor / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
-
