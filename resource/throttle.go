@@ -125,9 +125,10 @@ func (t *LoginThrottle) PerAccount(email string) Limit {
 }
 
 // PerAddr returns the counter of a kind of attempt (CounterLogin,
-// CounterDeviceCode) made from a client address.
+// CounterDeviceCode) made from a client address (an IPv6 address counts
+// under its /64, see AddrSubject).
 func (t *LoginThrottle) PerAddr(counter, addr string) Limit {
-	return Limit{Name: counter + ":addr:" + addr, Max: orDefault(t.MaxPerAddr, DefaultMaxFailuresPerAddr)}
+	return Limit{Name: counter + ":addr:" + AddrSubject(addr), Max: orDefault(t.MaxPerAddr, DefaultMaxFailuresPerAddr)}
 }
 
 // Reserve counts an attempt under every limit and returns it. Past any
