@@ -111,3 +111,21 @@ func TestAddrSubject(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRateLimitsTake is what a request pays for one quota counted in
+// memory, with the headers it answers: the per-token limit of an API
+// request, or one of the two quotas of an OAuth request.
+func BenchmarkRateLimitsTake(b *testing.B) {
+	l := &RateLimits{Limiter: NewMemoryRateLimiter(nil), Quotas: map[string]Quota{LimitJSONAPIToken: {1_000_000_000, time.Minute}}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			d, err := l.Take(ctx, LimitJSONAPIToken, "family-id-of-the-token", "client")
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = RateHeaders(d)
+		}
+	})
+}

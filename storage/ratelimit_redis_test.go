@@ -114,3 +114,21 @@ func TestRedisRateLimiterFallsBackToMemory(t *testing.T) {
 		t.Fatalf("%d warnings, want 1:\n%s", n, logs.String())
 	}
 }
+
+// BenchmarkRedisRateLimiterBusyKey is what a request of a busy client or
+// token pays for its quota counted in Redis: mostly a leased request
+// handed out in memory, a Redis call every few dozen.
+func BenchmarkRedisRateLimiterBusyKey(b *testing.B) {
+	rc := storagetest.MustOpenRedis(b)
+	l := storage.NewRedisRateLimiter(rc, storagetest.MustRedisPrefix(b, rc), nil)
+	q := resource.Quota{Limit: 1_000_000_000, Window: time.Minute}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if d, _ := l.Take(ctx, "busy", q); !d.Allowed {
+				b.Fatal("refused")
+			}
+		}
+	})
+}
