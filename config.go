@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
@@ -69,6 +71,16 @@ type config struct {
 	// connections.
 	MaxStreamsPerPrincipal int
 	MaxSocketsPerPrincipal int
+	// TrustedProxies lists the CIDR prefixes of the reverse proxies whose
+	// X-Forwarded-For / Forwarded headers name the client's address.
+	TrustedProxies string
+	trustedProxies []netip.Prefix
+	// RateLimits sets quotas by name ("token.client=6000/1m,..."), and
+	// RateLimitClients per application ("CLIENT_ID name=quota,...; ...").
+	RateLimits       string
+	RateLimitClients string
+	rateLimits       map[string]resource.Quota
+	clientRateLimits map[string]map[string]resource.Quota
 }
 
 // configError is a configuration mistake: the program prints its one line
@@ -112,6 +124,9 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS", &c.TrustedDocumentsDir},
 		{"ASSETGATE_GRAPHQL_INTROSPECTION", &c.GraphQLIntrospection},
 		{"ASSETGATE_SIGNING_ALG", &c.SigningAlg},
+		{"ASSETGATE_TRUSTED_PROXIES", &c.TrustedProxies},
+		{"ASSETGATE_RATE_LIMITS", &c.RateLimits},
+		{"ASSETGATE_RATE_LIMIT_CLIENTS", &c.RateLimitClients},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			*v.dst = s
@@ -262,6 +277,17 @@ func (c *config) validate() error {
 	}
 	if c.MaxSocketsPerPrincipal < 1 || c.MaxSocketsPerPrincipal > 100000 {
 		return bad("ASSETGATE_MAX_SOCKETS_PER_PRINCIPAL", "must be 1 to 100000")
+	}
+	proxies, err := clientaddr.ParsePrefixes(c.TrustedProxies)
+	if err != nil {
+		return bad("ASSETGATE_TRUSTED_PROXIES", "%v", err)
+	}
+	c.trustedProxies = proxies
+	if c.rateLimits, err = resource.ParseQuotas(c.RateLimits); err != nil {
+		return bad("ASSETGATE_RATE_LIMITS", "%v", err)
+	}
+	if c.clientRateLimits, err = resource.ParseClientQuotas(c.RateLimitClients); err != nil {
+		return bad("ASSETGATE_RATE_LIMIT_CLIENTS", "%v", err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -61,12 +60,13 @@ func requestID(r *http.Request) string {
 
 // logRequests is the access log: one line per request at info (warn for
 // 5xx) with the method, the route pattern that served it, the path, the
-// status, the duration, the bytes written, the client's address and the
+// status, the duration, the bytes written, the client's address (as
+// clientAddr tells it, see package clientaddr) and the
 // request id, which the response carries in X-Request-Id. Query strings
 // and headers are never logged: they may carry tokens.
 // ASSETGATE_LOG_LEVEL=warn silences it. next must be the ServeMux itself,
 // so that the request's Pattern is known when it returns.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+func logRequests(log *slog.Logger, clientAddr func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
@@ -83,10 +83,7 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		if !log.Enabled(r.Context(), level) {
 			return
 		}
-		addr := r.RemoteAddr
-		if host, _, err := net.SplitHostPort(addr); err == nil {
-			addr = host
-		}
+		addr := clientAddr(r)
 		log.LogAttrs(r.Context(), level, "request",
 			slog.String("method", r.Method), slog.String("route", r.Pattern), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int64("duration_ms", time.Since(start).Milliseconds()),

@@ -175,6 +175,8 @@ func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
 	w.PasswordHashConcurrency, w.PasswordHashWait = c.PasswordHashConcurrency, c.PasswordHashWait
 	w.MaxStreamsPerPrincipal = c.MaxStreamsPerPrincipal
 	w.DatabaseTimeout, w.RedisTimeout = c.DatabaseTimeout, c.RedisTimeout
+	w.TrustedProxies = c.trustedProxies
+	w.RateLimits, w.ClientRateLimits = c.rateLimits, c.clientRateLimits
 	return w
 }
 

@@ -32,4 +32,8 @@ type Deps struct {
 	// Redis, when set, keeps the automatic persisted queries, so that every
 	// replica knows a query any replica has seen. Nil keeps them in memory.
 	Redis redis.UniversalClient
+	// Admit, when set, decides whether the HTTP request of each
+	// authenticated principal goes on (the per-token rate limit); see
+	// scopes.Admit.
+	Admit scopes.Admitter
 }

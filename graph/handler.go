@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -175,7 +176,7 @@ func New(deps Deps, cfg Config) http.Handler {
 
 	h := &endpoint{
 		graphql: srv,
-		bearer:  scopes.Bearer(deps.Principal, unauthorized(log))(srv),
+		bearer:  scopes.Bearer(deps.Principal, unauthorized(log), scopes.Admit(deps.Admit))(srv),
 		log:     log,
 		maxBody: cfg.MaxBodyBytes,
 		path:    cfg.Path,
@@ -258,6 +259,11 @@ func unauthorized(log *slog.Logger) scopes.ErrorHandler {
 		switch {
 		case ok && errors.As(err, &ae):
 			msg = ae.Description
+		case resource.ErrorCode(err) == resource.ERateLimited:
+			w.Header().Set("Retry-After", strconv.Itoa(resource.RetryAfterSeconds(resource.ErrorRetryAfter(err))))
+			writeErrorExt(w, http.StatusTooManyRequests, resource.ErrorMessage(err), CodeRateLimited,
+				map[string]any{"retryAfter": resource.RetryAfterSeconds(resource.ErrorRetryAfter(err))})
+			return
 		case resource.ErrorCode(err) == resource.EUnavailable:
 			log.WarnContext(r.Context(), "graphql: token store unavailable", "err", err)
 			setRetryAfter(w.Header())
@@ -273,11 +279,20 @@ func unauthorized(log *slog.Logger) scopes.ErrorHandler {
 // writeError writes a GraphQL response of one error, for requests refused
 // before GraphQL sees them.
 func writeError(w http.ResponseWriter, status int, msg, code string) {
+	writeErrorExt(w, status, msg, code, nil)
+}
+
+// writeErrorExt is writeError with more extensions besides the code.
+func writeErrorExt(w http.ResponseWriter, status int, msg, code string, ext map[string]any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	if ext == nil {
+		ext = map[string]any{}
+	}
+	ext["code"] = code
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
+		"errors": []any{map[string]any{"message": msg, "extensions": ext}},
 	})
 }
 

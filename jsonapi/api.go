@@ -43,6 +43,9 @@ type Deps struct {
 	StreamHeartbeat time.Duration
 	// Logger receives the causes of internal errors; nil discards them.
 	Logger *slog.Logger
+	// Admit, when set, decides whether the request of each authenticated
+	// principal goes on (the per-token rate limit); see scopes.Admit.
+	Admit scopes.Admitter
 	// BaseURL is the scheme and authority links start with, such as
 	// "https://api.example.com" (no trailing slash needed); empty for
 	// links relative to the host.
@@ -163,6 +166,9 @@ func (a *API) resolver() scopes.Resolver {
 // context; a request without a usable token gets the JSON:API error of
 // unauthorized.
 func (a *API) authenticate(next http.Handler, opts ...scopes.Option) http.Handler {
+	if a.deps.Admit != nil {
+		opts = append(opts, scopes.Admit(a.deps.Admit))
+	}
 	return scopes.Bearer(a.resolver(), a.unauthorized, opts...)(next)
 }
 

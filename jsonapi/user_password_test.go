@@ -9,9 +9,9 @@ import (
 )
 
 // TestChangePasswordThrottle checks that POST /users/me/password is no
-// password oracle: wrong old passwords count as failed logins of
-// the account, and past the limit the old password is refused with 429
-// and Retry-After without being checked, even when it is right.
+// password oracle: past the free failures wrong old passwords make the
+// holder wait, and meanwhile the old password is refused with 429 and
+// Retry-After without being checked, even when it is right.
 func TestChangePasswordThrottle(t *testing.T) {
 	for _, dialect := range storagetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
@@ -19,7 +19,7 @@ func TestChangePasswordThrottle(t *testing.T) {
 			pw := func(old string) map[string]any {
 				return resourceDoc("users", "", map[string]any{"old_password": old, "password": "new password 123", "password_confirmation": "new password 123"}, nil)
 			}
-			for range resource.DefaultMaxFailuresPerAccount {
+			for range resource.DefaultFreeFailuresPerPair + 1 {
 				f.do(t, "POST", "/api/v1/users/me/password", f.a.me, pw("wrong password!")).errorOf(t, http.StatusForbidden)
 			}
 			before := f.users.Hasher.Evaluations()

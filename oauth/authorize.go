@@ -193,7 +193,7 @@ func (s *Server) showLoginOrConsent(w http.ResponseWriter, r *http.Request, ar *
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, ar *authRequest, sess *session, params url.Values) {
 	ctx := r.Context()
 	email := params.Get("email")
-	u, err := s.login(ctx, ar.app, email, params.Get("password"), s.clientAddr(r))
+	u, err := s.login(ctx, ar.app, email, params.Get("password"), s.pageLogin(r))
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -210,6 +210,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, ar *authReq
 		s.authorizeFailed(w, ar, err)
 		return
 	}
+	s.setKnownBrowser(w, r, u.ID)
 	s.setPageHeaders(w)
 	http.Redirect(w, r, r.URL.Path+"?"+ar.paramsAfterLogin().Encode(), http.StatusSeeOther)
 }

@@ -115,9 +115,16 @@ func (s *Server) DeviceAuthorization() http.Handler {
 // answers a new device code and user code. expires_in is the application's
 // device_timeout, interval its device_polling_interval.
 func (s *Server) handleDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	addrLimit, ok := s.limitAddr(w, r, deviceAuthorizationLimits)
+	if !ok {
+		return
+	}
 	form, app, err := s.readClientForm(w, r)
 	if err != nil {
 		s.writeError(w, err)
+		return
+	}
+	if !s.limitClient(w, r, deviceAuthorizationLimits, addrLimit, app.ID) {
 		return
 	}
 	ctx := r.Context()

@@ -250,7 +250,7 @@ func (p *devicePage) handleLogin(w http.ResponseWriter, r *http.Request, sess *s
 	s := p.s
 	ctx := r.Context()
 	email := params.Get("email")
-	u, err := s.login(ctx, pd.app, email, params.Get("password"), s.clientAddr(r))
+	u, err := s.login(ctx, pd.app, email, params.Get("password"), s.pageLogin(r))
 	if err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -267,6 +267,7 @@ func (p *devicePage) handleLogin(w http.ResponseWriter, r *http.Request, sess *s
 		p.fail(w, err)
 		return
 	}
+	s.setKnownBrowser(w, r, u.ID)
 	p.redirectToCode(w, r, pd)
 }
 

@@ -49,7 +49,7 @@ func (s *Server) passwordAuthorization(ctx context.Context, _, username, passwor
 	if tr == nil {
 		return "", errServer()
 	}
-	u, err := s.login(ctx, tr.app, username, password, tr.addr)
+	u, err := s.login(ctx, tr.app, username, password, loginFrom{addr: tr.addr, client: tr.app.ID})
 	if err != nil {
 		return "", err
 	}

@@ -46,15 +46,19 @@ func inactive() map[string]bool { return map[string]bool{"active": false} }
 // issuer, username the user's e-mail. token_type_hint is not needed: the
 // token's prefix says what it is.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	addrLimit, ok := s.limitAddr(w, r, introspectLimits)
+	if !ok {
+		return
+	}
 	form, err := readForm(w, r)
 	if err != nil {
 		s.writeError(w, err)
 		return
 	}
 	ctx := r.Context()
-	var customerID string
+	var customerID, clientID string
 	if isBearerRequest(r) {
-		if customerID, err = s.introspectionBearer(ctx, r, form.Has("client_secret")); err != nil {
+		if customerID, clientID, err = s.introspectionBearer(ctx, r, form.Has("client_secret")); err != nil {
 			s.writeBearerError(w, err)
 			return
 		}
@@ -68,7 +72,10 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, errInvalidClient("A public client cannot introspect tokens."))
 			return
 		}
-		customerID = app.CustomerID
+		customerID, clientID = app.CustomerID, app.ID
+	}
+	if !s.limitClient(w, r, introspectLimits, addrLimit, clientID) {
+		return
 	}
 	token := form.Get("token")
 	if token == "" {
@@ -88,20 +95,21 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 }
 
 // introspectionBearer authenticates an introspection caller by its bearer
-// token, which must carry scope `app`, and returns its customer.
-func (s *Server) introspectionBearer(ctx context.Context, r *http.Request, alsoSecret bool) (string, error) {
+// token, which must carry scope `app`, and returns its customer and
+// client.
+func (s *Server) introspectionBearer(ctx context.Context, r *http.Request, alsoSecret bool) (string, string, error) {
 	if alsoSecret {
-		return "", scopes.ErrInvalidRequest
+		return "", "", scopes.ErrInvalidRequest
 	}
 	t, err := s.bearerAccessToken(ctx, r)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if !slices.Contains(strings.Fields(t.Scope), resource.ScopeApp) {
-		return "", &scopes.AuthError{Status: http.StatusForbidden, Code: "insufficient_scope",
+		return "", "", &scopes.AuthError{Status: http.StatusForbidden, Code: "insufficient_scope",
 			Description: "Introspection needs a token with scope app.", Scope: resource.ScopeApp}
 	}
-	return t.CustomerID, nil
+	return t.CustomerID, t.ClientID, nil
 }
 
 // introspectable returns the live access or refresh token record of token,

@@ -85,10 +85,11 @@ func TestPasswordGrantThrottle(t *testing.T) {
 	eachStore(t, grantStores, func(t *testing.T, e *env) {
 		user := e.MustUser(t, "bob@example.com")
 		app, secret := e.MustApp(t, user, resource.ApplicationInput{GrantTypes: []resource.GrantType{"password"}})
-		for range resource.DefaultMaxFailuresPerAccount {
+		// The pair's free failures, and one more that makes it wait.
+		for range resource.DefaultFreeFailuresPerPair + 1 {
 			e.postToken(t, app.ID, secret, passwordForm(user.Email, "not the password")).mustError(t, 400, "invalid_grant")
 		}
-		// Locked now, even with the right password.
+		// Refused now, even with the right password, until the wait ends.
 		tr := e.postToken(t, app.ID, secret, passwordForm(user.Email, testPassword))
 		tr.mustError(t, http.StatusTooManyRequests, "invalid_grant")
 		if tr.Header.Get("Retry-After") == "" {

@@ -30,9 +30,16 @@ func (s *Server) Revoke() http.Handler { return http.HandlerFunc(s.handleRevoke)
 // to another client, are answered 200 with an empty body and left as they
 // are (RFC 7009 §2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	addrLimit, ok := s.limitAddr(w, r, revokeLimits)
+	if !ok {
+		return
+	}
 	form, app, err := s.readClientForm(w, r)
 	if err != nil {
 		s.writeError(w, err)
+		return
+	}
+	if !s.limitClient(w, r, revokeLimits, addrLimit, app.ID) {
 		return
 	}
 	ctx := r.Context()

@@ -27,6 +27,7 @@ import (
 	oauth2 "github.com/go-oauth2/oauth2/v4"
 	libserver "github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -101,9 +102,13 @@ type Deps struct {
 	Logger         *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
-	// ClientAddr returns the client's IP address for login throttling; nil
-	// means the host of r.RemoteAddr. Behind a reverse proxy, give one that
-	// trusts the proxy's X-Forwarded-For.
+	// RateLimits counts the requests of the token, introspection,
+	// revocation and device authorization endpoints per client address and
+	// per client; nil limits nothing.
+	RateLimits *resource.RateLimits
+	// ClientAddr returns the client's IP address for login throttling and
+	// rate limits; nil means the host of r.RemoteAddr. Behind a reverse
+	// proxy, give a clientaddr.Resolver's Addr that trusts the proxy.
 	ClientAddr func(r *http.Request) string
 }
 
@@ -116,6 +121,7 @@ type Server struct {
 	tokens    resource.TokenStore
 	ephemeral resource.EphemeralStore
 	throttle  *resource.LoginThrottle // Users.Throttle
+	limits    *resource.RateLimits
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -158,10 +164,11 @@ func New(cfg Config, deps Deps) *Server {
 		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
 		secure:         strings.HasPrefix(cfg.Issuer, "https://"),
 		familySessions: deps.FamilySessions, consents: deps.Consents,
+		limits: deps.RateLimits,
 	}
 	s.keys = &keyring{s: s, store: deps.Keys}
 	if s.clientAddr == nil {
-		s.clientAddr = remoteAddr
+		s.clientAddr = (*clientaddr.Resolver)(nil).Addr // the connection's peer
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

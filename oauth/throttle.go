@@ -2,20 +2,24 @@ package oauth
 
 import (
 	"context"
-	"net"
 	"net/http"
 
 	"github.com/assetgate/assetgate/resource"
 )
 
-// remoteAddr returns the IP address of the peer of r, the default
-// Deps.ClientAddr.
-func remoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// loginFrom is where a login comes from: the client address, the
+// application of a password grant (its attempts count per account, client
+// and address: an app has no cookie to prove it signed in before), or the
+// browser's known-browser entries on the pages.
+type loginFrom struct {
+	addr     string
+	client   string
+	browsers []resource.KnownBrowser
+}
+
+// pageLogin is where a login on the pages comes from.
+func (s *Server) pageLogin(r *http.Request) loginFrom {
+	return loginFrom{addr: s.clientAddr(r), browsers: s.knownBrowsers(r)}
 }
 
 // login authenticates a user by e-mail and password on behalf of app, for the
@@ -26,8 +30,11 @@ func remoteAddr(r *http.Request) string {
 // Each failure is logged with the account's keyed hash, never with what
 // was typed as the e-mail (it may be a password) nor the password. A user
 // of another customer than the application's cannot log in to it.
-func (s *Server) login(ctx context.Context, app *resource.Application, email, password, addr string) (*resource.User, error) {
-	u, err := s.users.Authenticate(resource.NewContextWithClientAddr(ctx, addr), email, password)
+func (s *Server) login(ctx context.Context, app *resource.Application, email, password string, from loginFrom) (*resource.User, error) {
+	addr := from.addr
+	ctx = resource.NewContextWithLoginOrigin(resource.NewContextWithClientAddr(ctx, addr),
+		resource.LoginOrigin{Client: from.client, Browsers: from.browsers})
+	u, err := s.users.Authenticate(ctx, email, password)
 	switch resource.ErrorCode(err) {
 	case "":
 	case resource.EUnauthenticated:

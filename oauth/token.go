@@ -61,6 +61,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, e)
 		return
 	}
+	addrLimit, ok := s.limitAddr(w, r, tokenLimits)
+	if !ok {
+		return
+	}
 	form, err := readForm(w, r)
 	if err != nil {
 		s.writeError(w, err)
@@ -76,6 +80,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	app, err := s.authenticateClient(ctx, r, form)
 	if err != nil {
 		s.writeError(w, err)
+		return
+	}
+	if !s.limitClient(w, r, tokenLimits, addrLimit, app.ID) {
 		return
 	}
 	grant := resource.GrantType(form.Get("grant_type"))

@@ -53,6 +53,10 @@ type Error struct {
 	// before trying again (ERateLimited, EUnavailable); transports send
 	// it as a Retry-After header or its equivalent.
 	RetryAfter time.Duration
+	// Limits, on an ERateLimited error of a rate limit, are the state of
+	// the quotas the request was counted on, for the RateLimit and
+	// RateLimit-Policy headers (see RateHeaders).
+	Limits []RateDecision
 }
 
 // Error implements the error interface.

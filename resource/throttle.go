@@ -3,6 +3,7 @@ package resource
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -10,9 +11,28 @@ import (
 
 // Defaults of LoginThrottle.
 const (
-	DefaultLoginWindow           = 15 * time.Minute
-	DefaultMaxFailuresPerAccount = 5
-	DefaultMaxFailuresPerAddr    = 50
+	// DefaultLoginWindow is the window of the per-address counters.
+	DefaultLoginWindow = 15 * time.Minute
+	// DefaultMaxFailuresPerAddr is how many failures one client address
+	// may have in a window, over every account (password spraying).
+	DefaultMaxFailuresPerAddr = 50
+	// DefaultMaxFailuresPerAccount is how many failures from strangers
+	// (addresses and browsers that never signed in to the account) lock
+	// the account for strangers until DefaultAccountWindow ends: far past
+	// what the per-pair delays let one address try.
+	DefaultMaxFailuresPerAccount = 100
+	DefaultAccountWindow         = time.Hour
+	// DefaultFreeFailuresPerPair is how many failures one pair of account
+	// and origin (address, or known browser) has before each further one
+	// makes it wait: 1 s, then twice as long each time, up to
+	// DefaultMaxLoginDelay. A pair's count is forgotten a day after its
+	// first failure, and at once after a success.
+	DefaultFreeFailuresPerPair = 3
+	DefaultMaxLoginDelay       = 15 * time.Minute
+	DefaultPairMemory          = 24 * time.Hour
+	// DefaultKnownFor is how long an address that signed in to an account
+	// stays known to it (each success starts it again).
+	DefaultKnownFor = 90 * 24 * time.Hour
 )
 
 // Counter names of LoginThrottle.PerAddr.
@@ -48,10 +68,25 @@ type LoginThrottle struct {
 	Key []byte
 	// Window is the length of a counting window; 0 is DefaultLoginWindow.
 	Window time.Duration
-	// MaxPerAccount and MaxPerAddr are how many failures one account or
-	// one client address may have in a window; 0 is the default.
+	// MaxPerAccount is how many failures from strangers lock an account
+	// for strangers within AccountWindow; MaxPerAddr how many failures one
+	// client address may have in Window. 0 is the default.
 	MaxPerAccount int
 	MaxPerAddr    int
+	AccountWindow time.Duration
+	// FreePerPair, MaxDelay, PairMemory and KnownFor tune the per-pair
+	// delays and the known addresses (see the defaults); 0 is the
+	// default.
+	FreePerPair int
+	MaxDelay    time.Duration
+	PairMemory  time.Duration
+	KnownFor    time.Duration
+	// Log receives a line per throttling step (never a password, nor the
+	// e-mail typed: accounts are named by their keyed hash); nil discards
+	// them.
+	Log *slog.Logger
+	// Observe, when set, is told of each throttling step (metrics).
+	Observe func(LimitEvent)
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -62,6 +97,8 @@ type Limit struct {
 	Name string
 	// Max is how many attempts the counter allows in a window.
 	Max int
+	// Window is the counter's window; 0 is the throttle's Window.
+	Window time.Duration
 }
 
 // Attempt is a reserved attempt: until it is released it counts as a
@@ -69,6 +106,8 @@ type Limit struct {
 type Attempt struct {
 	store EphemeralStore
 	keys  []string
+	// counts are the counters' values after this attempt, in order.
+	counts []int64
 }
 
 // Account returns the name of the account of an e-mail address as typed
@@ -78,15 +117,18 @@ func (t *LoginThrottle) Account(email string) string {
 	return KeyedHash(t.Key, strings.ToLower(strings.TrimSpace(email)))
 }
 
-// PerAccount returns the login counter of the account of an e-mail.
+// PerAccount returns the counter of the failures of strangers on the
+// account of an e-mail: past it, the account is locked for strangers.
 func (t *LoginThrottle) PerAccount(email string) Limit {
-	return Limit{Name: CounterLogin + ":account:" + t.Account(email), Max: orDefault(t.MaxPerAccount, DefaultMaxFailuresPerAccount)}
+	return Limit{Name: CounterLogin + ":account:" + t.Account(email), Max: orDefault(t.MaxPerAccount, DefaultMaxFailuresPerAccount),
+		Window: orDefaultDuration(t.AccountWindow, DefaultAccountWindow)}
 }
 
 // PerAddr returns the counter of a kind of attempt (CounterLogin,
-// CounterDeviceCode) made from a client address.
+// CounterDeviceCode) made from a client address (an IPv6 address counts
+// under its /64, see AddrSubject).
 func (t *LoginThrottle) PerAddr(counter, addr string) Limit {
-	return Limit{Name: counter + ":addr:" + addr, Max: orDefault(t.MaxPerAddr, DefaultMaxFailuresPerAddr)}
+	return Limit{Name: counter + ":addr:" + AddrSubject(addr), Max: orDefault(t.MaxPerAddr, DefaultMaxFailuresPerAddr)}
 }
 
 // Reserve counts an attempt under every limit and returns it. Past any
@@ -94,21 +136,13 @@ func (t *LoginThrottle) PerAddr(counter, addr string) Limit {
 // whose RetryAfter is the end of the window. Store errors are returned as
 // they are, after giving back what was counted.
 func (t *LoginThrottle) Reserve(ctx context.Context, limits ...Limit) (*Attempt, error) {
-	window := t.Window
-	if window <= 0 {
-		window = DefaultLoginWindow
-	}
-	now := time.Now
-	if t.Now != nil {
-		now = t.Now
-	}
-	at := now()
-	n := at.UnixNano() / int64(window)
-	end := time.Unix(0, (n+1)*int64(window))
-	suffix := ":" + strconv.FormatInt(n, 10)
+	at := t.now()
 	a := &Attempt{store: t.Store}
 	for _, l := range limits {
-		key := throttleKeyPrefix + l.Name + suffix
+		window := orDefaultDuration(l.Window, orDefaultDuration(t.Window, DefaultLoginWindow))
+		n := at.UnixNano() / int64(window)
+		end := time.Unix(0, (n+1)*int64(window))
+		key := throttleKeyPrefix + l.Name + ":" + strconv.FormatInt(n, 10)
 		// The key lives a window from its first increment, so at least
 		// until its window ends.
 		count, err := t.Store.Incr(ctx, key, window)
@@ -116,6 +150,7 @@ func (t *LoginThrottle) Reserve(ctx context.Context, limits ...Limit) (*Attempt,
 			return nil, errors.Join(err, a.Release(ctx))
 		}
 		a.keys = append(a.keys, key)
+		a.counts = append(a.counts, count)
 		if count > int64(l.Max) {
 			_ = a.Release(ctx) // a store error leaves it counted: the safe side
 			return nil, &Error{Code: ERateLimited, Message: "Too many failed attempts; try again later.", RetryAfter: end.Sub(at)}
@@ -137,6 +172,20 @@ func (a *Attempt) Release(ctx context.Context) error {
 	}
 	a.keys = nil
 	return errors.Join(errs...)
+}
+
+func (t *LoginThrottle) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+func orDefaultDuration(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 func orDefault(v, def int) int {

@@ -168,9 +168,10 @@ func (s *UserService) SetExternalToken(ctx context.Context, userID, token string
 
 // Authenticate returns the user with the given e-mail and password, or
 // EUnauthenticated. Unknown e-mails cost as much time as wrong passwords.
-// The check is throttled like a login: per account, and per client address
-// when ctx carries one (NewContextWithClientAddr); past a limit it returns
-// ERateLimited without checking the password. EUnavailable when the
+// The check goes through the login throttle (LoginThrottle.Enter: per
+// account and origin, per client address when ctx carries one, and per
+// account for strangers; see LoginGate); refused, it returns ERateLimited
+// without checking the password. EUnavailable when the
 // hasher is busy for too long. EInvalid (pointing at email or password)
 // for text that is not StorableText, which no user has.
 func (s *UserService) Authenticate(ctx context.Context, email, password string) (*User, error) {
@@ -186,49 +187,30 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 		return nil, err
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
-	att, err := s.Throttle.Reserve(ctx, s.loginLimits(ctx, email)...)
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.checkPassword(ctx, email, password)
-	if ErrorCode(err) != EUnauthenticated {
-		// Right, or never checked (store or hasher unavailable): only
-		// wrong guesses count. A store error leaves the attempt
-		// counted, the safe side.
-		_ = att.Release(ctx)
-	}
-	return u, err
-}
-
-// loginLimits are the counters a password check of the account of email
-// counts on: the account's, and the client address's when ctx carries one.
-func (s *UserService) loginLimits(ctx context.Context, email string) []Limit {
-	limits := []Limit{s.Throttle.PerAccount(email)}
-	if addr, ok := ClientAddrFromContext(ctx); ok {
-		limits = append(limits, s.Throttle.PerAddr(CounterLogin, addr))
-	}
-	return limits
-}
-
-// checkPassword compares password with the hash of the user with the
-// e-mail, or with a dummy hash when there is none.
-func (s *UserService) checkPassword(ctx context.Context, email, password string) (*User, error) {
-	fail := Errorf(EUnauthenticated, "invalid e-mail or password")
 	u, err := s.Store.FindUserByEmail(ctx, email)
-	if ErrorCode(err) == ENotFound {
-		if _, err := s.Hasher.Matches(ctx, dummyPasswordHash, password); err != nil {
-			return nil, err
-		}
-		return nil, fail
-	} else if err != nil {
+	hash, userID := dummyPasswordHash, ""
+	switch ErrorCode(err) {
+	case "":
+		hash, userID = u.PasswordHash, u.ID
+	case ENotFound:
+		u = nil
+	default:
 		return nil, err
 	}
-	ok, err := s.Hasher.Matches(ctx, u.PasswordHash, password)
+	g, err := s.Throttle.Enter(ctx, CounterLogin, email, userID)
 	if err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, fail
 	}
+	ok, err := s.Hasher.Matches(ctx, hash, password)
+	switch {
+	case err != nil:
+		g.Unchecked(ctx) // never checked: it does not count
+		return nil, err
+	case !ok || u == nil:
+		g.Failed(ctx)
+		return nil, Errorf(EUnauthenticated, "invalid e-mail or password")
+	}
+	g.Succeeded(ctx)
 	return u, nil
 }
 

@@ -84,25 +84,32 @@ func (s *UserService) ChangePassword(ctx context.Context, oldPassword, password,
 	return s.Tokens.RevokeUser(ctx, u.ID, p.FamilyID)
 }
 
-// checkOldPassword checks the old password of a password change as a login
-// of the account would be: counted before it is checked on the account's
-// login counter (and the address's, when ctx carries one), so guesses
-// through ChangePassword and through logins count together, and refused
-// with ERateLimited past the limit without being checked. A right old
-// password gives its count back.
+// checkOldPassword checks the old password of a password change through
+// the login throttle, as the account's own holder (the caller has the
+// user's token): its failures make the token's family wait, as a pair's
+// do, and are refused with ERateLimited without being checked while it
+// waits; strangers' failures never lock it out, and it never locks the
+// account for others. A right old password forgets the failures.
 func (s *UserService) checkOldPassword(ctx context.Context, u *User, oldPassword string) error {
-	att, err := s.Throttle.Reserve(ctx, s.loginLimits(ctx, u.Email)...)
+	self := u.ID
+	if p, ok := scopes.FromContext(ctx); ok && p.FamilyID != "" {
+		self = p.FamilyID
+	}
+	g, err := s.Throttle.Enter(NewContextWithLoginOrigin(ctx, LoginOrigin{Self: self}), "password", u.Email, u.ID)
 	if err != nil {
 		return err
 	}
 	ok, err := s.Hasher.Matches(ctx, u.PasswordHash, oldPassword)
-	if err == nil && !ok {
+	switch {
+	case err != nil:
+		g.Unchecked(ctx)
+		return err
+	case !ok:
+		g.Failed(ctx)
 		return &Error{Code: EForbidden, Field: "old_password", Message: "the old password is wrong"}
 	}
-	// Right, or never checked. A store error leaves the attempt counted,
-	// the safe side.
-	_ = att.Release(ctx)
-	return err
+	g.Succeeded(ctx)
+	return nil
 }
 
 // current returns the principal's user, checking that it still belongs to

@@ -125,6 +125,19 @@ type Option func(*options)
 
 type options struct {
 	queryToken bool
+	admit      Admitter
+}
+
+// Admitter decides whether the request of a resolved principal goes on:
+// the per-token rate limits. It may set headers on h (those of the
+// response, sent whatever the outcome); a non-nil error, such as a
+// resource error of code RateLimited, goes to the ErrorHandler.
+type Admitter func(ctx context.Context, h http.Header, p *Principal) error
+
+// Admit makes the middleware ask admit about every principal it resolved
+// before the request goes on; nil admits every one.
+func Admit(admit Admitter) Option {
+	return func(o *options) { o.admit = admit }
 }
 
 // AllowQueryToken makes the middleware also accept the token in the
@@ -159,6 +172,12 @@ func Bearer(resolve Resolver, onError ErrorHandler, opts ...Option) func(http.Ha
 			if err != nil {
 				onError(w, r, err)
 				return
+			}
+			if o.admit != nil {
+				if err := o.admit(r.Context(), w.Header(), p); err != nil {
+					onError(w, r, err)
+					return
+				}
 			}
 			next.ServeHTTP(w, r2.WithContext(NewContext(r2.Context(), p)))
 		})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/oauth"
@@ -48,6 +49,14 @@ type App struct {
 	// Resolver resolves the bearer tokens of both APIs: the OAuth server's
 	// Principal, unless WithResolver replaced it.
 	Resolver scopes.Resolver
+	// ClientAddr returns the address of the client of a request (the
+	// connection's peer, or what Config.TrustedProxies forwarded): the one
+	// function the access log, the login throttle and the rate limits use.
+	ClientAddr func(r *http.Request) string
+	// RateLimits are the quotas of the OAuth endpoints and the APIs,
+	// counted in Redis when there is one (shared by every replica), in
+	// this process's memory otherwise.
+	RateLimits *resource.RateLimits
 
 	cfg       Config
 	ownsDB    bool
@@ -117,7 +126,8 @@ func (a *App) build(o options) {
 	a.Customers = &resource.CustomerService{Store: s.Customers, Now: now}
 	a.Users = &resource.UserService{Store: s.Users, Customers: s.Customers, Key: cfg.Key, Tokens: s.Tokens,
 		Hasher:   resource.NewPasswordHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
-		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now}, Now: now}
+		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now, Log: cfg.Logger, Observe: o.observe},
+		Now:      now}
 	a.Applications = &resource.ApplicationService{Store: s.Applications, Users: s.Users, Tokens: s.Tokens, Now: now}
 	// A deleted device's tokens are revoked with it.
 	a.DeviceTokens = &resource.DeviceTokenService{Store: s.DeviceTokens, Devices: s.Devices, Tokens: s.Tokens,
@@ -130,9 +140,17 @@ func (a *App) build(o options) {
 	a.Events = &resource.EventService{Store: s.Events, Devices: s.Devices, Bus: a.Bus,
 		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Now: now}
 
+	a.ClientAddr = clientaddr.New(cfg.TrustedProxies).Addr
+	var limiter resource.RateLimiter = resource.NewMemoryRateLimiter(now)
+	if rc != nil {
+		limiter = storage.NewRedisRateLimiter(rc, cfg.RedisPrefix, cfg.Logger)
+	}
+	a.RateLimits = &resource.RateLimits{Limiter: limiter, Quotas: cfg.RateLimits, Clients: cfg.ClientRateLimits,
+		Log: cfg.Logger, Observe: o.observe}
 	a.OAuth = oauth.New(cfg.oauthConfig(), oauth.Deps{
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
 		Keys: s.OIDC, FamilySessions: s.OIDC, Consents: s.OIDC,
+		ClientAddr: a.ClientAddr, RateLimits: a.RateLimits,
 	})
 	a.Grants = &resource.GrantService{Consents: s.OIDC, Families: s.OIDC, Tokens: s.Tokens, Apps: s.Applications}
 	a.Resolver = a.OAuth.Principal
@@ -151,6 +169,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
+		Admit: a.admitToken(resource.LimitJSONAPIToken),
 	})
 }
 
@@ -162,6 +181,27 @@ func (a *App) GraphQLDeps() graph.Deps {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
+		Admit: a.admitToken(resource.LimitGraphQLToken),
+	}
+}
+
+// admitToken returns the per-token rate limit of an API: each request of
+// a token counts on the quota name under the token's family (refreshing
+// a token does not start its quota afresh), with the quotas of the
+// token's application. The response carries RateLimit-Policy and
+// RateLimit.
+func (a *App) admitToken(name string) scopes.Admitter {
+	return func(ctx context.Context, h http.Header, p *scopes.Principal) error {
+		subject := p.FamilyID
+		if subject == "" {
+			subject = string(p.Kind) + ":" + p.CustomerID + ":" + p.UserID + ":" + p.ClientID + ":" + p.DeviceID
+		}
+		d, err := a.RateLimits.Take(ctx, name, subject, p.ClientID)
+		if policy, state := resource.RateHeaders(d); policy != "" {
+			h.Set("RateLimit-Policy", policy)
+			h.Set("RateLimit", state)
+		}
+		return err
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -66,6 +67,14 @@ type Config struct {
 	// AppCacheTTL bounds how long a replica uses an application record it
 	// read; writes invalidate it on every replica at once through Redis.
 	AppCacheTTL time.Duration
+	// RateLimits sets quotas by name (resource.DefaultQuotas' names);
+	// the others keep their defaults. ClientRateLimits overrides them for
+	// one application, by client id.
+	RateLimits       map[string]resource.Quota
+	ClientRateLimits map[string]map[string]resource.Quota
+	// TrustedProxies are the reverse proxies whose forwarding headers
+	// name the client's address (see package clientaddr); none by default.
+	TrustedProxies []netip.Prefix
 	// Logger receives every part's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -131,6 +140,14 @@ type options struct {
 	redis   redis.UniversalClient
 	resolve func(scopes.Resolver) scopes.Resolver
 	now     func() time.Time
+	observe func(resource.LimitEvent)
+}
+
+// WithLimitObserver makes the rate limits and the login throttle tell
+// observe of every refusal and throttling step (for metrics). observe
+// must be quick and safe for concurrent use.
+func WithLimitObserver(observe func(resource.LimitEvent)) Option {
+	return func(o *options) { o.observe = observe }
 }
 
 // WithDB builds the graph on db (migrated already) instead of opening
