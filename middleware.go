@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/assetgate/assetgate/metrics"
 )
 
 // statusRecorder remembers the status code a handler wrote and counts the
@@ -66,16 +68,22 @@ func requestID(r *http.Request) string {
 // and headers are never logged: they may carry tokens.
 // ASSETGATE_LOG_LEVEL=warn silences it. next must be the ServeMux itself,
 // so that the request's Pattern is known when it returns.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+//
+// It also records the HTTP metrics of m (see package metrics): requests in
+// flight, and per route pattern, method and status the duration and the
+// body sizes (the request's as its Content-Length declares it).
+func logRequests(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
 		w.Header().Set(requestIDHeader, id)
 		rec := &statusRecorder{ResponseWriter: w}
+		m.RequestStarted(r.Method)
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		m.RequestDone(r.Pattern, r.Method, rec.status, r.ContentLength, rec.bytes, time.Since(start))
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelWarn

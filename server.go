@@ -29,8 +29,23 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args, getenv, os.Stdin, os.Stdout, os.Stderr)
 	os.Exit(exitCode(err))
+}
+
+// getenv is os.Getenv, except that ASSETGATE_METRICS_ADDR set to the
+// empty string reads as "off": empty turns the metrics listener off,
+// while unset keeps its default (every other variable treats empty as
+// unset).
+func getenv(name string) string { return getenvOf(os.LookupEnv, name) }
+
+// getenvOf is getenv on lookup.
+func getenvOf(lookup func(string) (string, bool), name string) string {
+	v, ok := lookup(name)
+	if name == metricsAddrEnv && ok && v == "" {
+		return metricsOff
+	}
+	return v
 }
 
 // exitCode is 0 for success, 2 for configuration and usage mistakes and 1 for
@@ -238,6 +253,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		defer stopDebug()
 	}
+	stopMetrics, err := c.serveMetrics(a, log)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	defer stopMetrics()
 	base := "http://" + ln.Addr().String()
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.DB.Dialect, "redis", a.Redis != nil,
 		"password_hash_concurrency", a.Users.Hasher.Concurrency())

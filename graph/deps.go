@@ -5,6 +5,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -29,4 +30,7 @@ type Deps struct {
 	// Redis, when set, keeps the automatic persisted queries, so that every
 	// replica knows a query any replica has seen. Nil keeps them in memory.
 	Redis redis.UniversalClient
+	// Metrics counts operations, refusals by limit, WebSocket connections
+	// and subscriptions, and events recorded; nil counts nothing.
+	Metrics *metrics.Metrics
 }

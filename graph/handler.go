@@ -139,7 +139,7 @@ func New(deps Deps, cfg Config) http.Handler {
 	srv.AddTransport(transport.POST{})
 	sockets := resource.NewCaps(cfg.MaxSocketsPerPrincipal)
 	srv.AddTransport(transport.Websocket{
-		InitFunc:              websocketInit(deps.Principal, sockets, log),
+		InitFunc:              websocketInit(deps.Principal, sockets, log, deps.Metrics),
 		CloseFunc:             releaseSocket,
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 10 * time.Second,
@@ -148,6 +148,9 @@ func New(deps Deps, cfg Config) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
 	srv.SetParserTokenLimit(cfg.ParserTokenLimit)
 	srv.SetErrorPresenter(presentError(log))
+	if deps.Metrics != nil {
+		srv.Use(operationMetrics{m: deps.Metrics})
+	}
 	srv.SetRecoverFunc(recoverPanic(log))
 	if cfg.IntrospectionEnabled {
 		srv.Use(extension.Introspection{})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -88,6 +89,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 		return err
 	}
 	defer st.Close()
+	defer a.deps.Metrics.StreamOpened(metrics.TransportSSE)()
 	heartbeat := a.deps.StreamHeartbeat
 	if heartbeat <= 0 {
 		heartbeat = DefaultStreamHeartbeat

@@ -63,6 +63,7 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 		if err != nil {
 			return nil, err
 		}
+		m.s.metrics.TokenIssued("implicit", tr.app.Public())
 		return tokenInfo(is), nil
 	}
 	return nil, errUnsupportedResponseType("Unsupported response_type.")
@@ -98,6 +99,7 @@ func (m *manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, 
 	if err != nil {
 		return nil, err
 	}
+	m.s.metrics.TokenIssued(string(gt), tr.app.Public())
 	return tokenInfo(is), nil
 }
 
@@ -111,6 +113,7 @@ func (m *manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if err != nil {
 		return nil, err
 	}
+	m.s.metrics.TokenIssued(string(resource.GrantRefreshToken), tr.app.Public())
 	return tokenInfo(is), nil
 }
 

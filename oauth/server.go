@@ -26,6 +26,7 @@ import (
 	oauth2 "github.com/go-oauth2/oauth2/v4"
 	libserver "github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -83,6 +84,9 @@ type Deps struct {
 	// means the host of r.RemoteAddr. Behind a reverse proxy, give one that
 	// trusts the proxy's X-Forwarded-For.
 	ClientAddr func(r *http.Request) string
+	// Metrics counts tokens issued, introspections, revocations, refresh
+	// reuse and device code polls; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is the authorization server. Its methods return the http.Handler of
@@ -96,6 +100,7 @@ type Server struct {
 	throttle  *resource.LoginThrottle // Users.Throttle
 	log       *slog.Logger
 	now       func() time.Time
+	metrics   *metrics.Metrics
 
 	lib        *libserver.Server
 	pages      *template.Template
@@ -128,7 +133,7 @@ func New(cfg Config, deps Deps) *Server {
 	cfg.defaults()
 	s := &Server{
 		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral, throttle: deps.Users.Throttle,
-		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
+		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr, metrics: deps.Metrics,
 		secure: strings.HasPrefix(cfg.Issuer, "https://"),
 	}
 	if s.clientAddr == nil {

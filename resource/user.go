@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/assetgate/assetgate/metrics"
 )
 
 // User is a person of a customer who logs in with an e-mail and a password
@@ -58,7 +60,9 @@ type UserService struct {
 	// Throttle counts password checks (Authenticate, ChangePassword) and
 	// external token logins. Required by those methods.
 	Throttle *LoginThrottle
-	Now      func() time.Time
+	// Metrics counts failed logins; nil counts nothing.
+	Metrics *metrics.Metrics
+	Now     func() time.Time
 }
 
 // errNoHasher and errNoThrottle are wiring mistakes.
@@ -188,9 +192,11 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 	email = strings.ToLower(strings.TrimSpace(email))
 	att, err := s.Throttle.Reserve(ctx, s.loginLimits(ctx, email)...)
 	if err != nil {
+		s.countLoginFailure(err)
 		return nil, err
 	}
 	u, err := s.checkPassword(ctx, email, password)
+	s.countLoginFailure(err)
 	if ErrorCode(err) != EUnauthenticated {
 		// Right, or never checked (store or hasher unavailable): only
 		// wrong guesses count. A store error leaves the attempt
@@ -198,6 +204,17 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 		_ = att.Release(ctx)
 	}
 	return u, err
+}
+
+// countLoginFailure counts a login refused by the throttle or for wrong
+// credentials in Metrics; other errors (and success) count nothing.
+func (s *UserService) countLoginFailure(err error) {
+	switch ErrorCode(err) {
+	case ERateLimited:
+		s.Metrics.LoginFailed(metrics.LoginThrottledOut)
+	case EUnauthenticated:
+		s.Metrics.LoginFailed(metrics.LoginBadCredentials)
+	}
 }
 
 // loginLimits are the counters a password check of the account of email

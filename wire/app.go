@@ -9,6 +9,7 @@ import (
 
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -44,6 +45,10 @@ type App struct {
 	// Resolver resolves the bearer tokens of both APIs: the OAuth server's
 	// Principal, unless WithResolver replaced it.
 	Resolver scopes.Resolver
+	// Metrics is the graph's Prometheus registry and metric families: every
+	// part of the graph records into it, the pools of DB and Redis are read
+	// from it at each scrape. Serve it with Metrics.Handler.
+	Metrics *metrics.Metrics
 
 	cfg       Config
 	ownsDB    bool
@@ -107,7 +112,7 @@ func (a *App) build(o options) {
 	a.Customers = &resource.CustomerService{Store: s.Customers, Now: now}
 	a.Users = &resource.UserService{Store: s.Users, Customers: s.Customers, Key: cfg.Key, Tokens: s.Tokens,
 		Hasher:   resource.NewPasswordHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
-		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now}, Now: now}
+		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now}, Metrics: a.Metrics, Now: now}
 	a.Applications = &resource.ApplicationService{Store: s.Applications, Users: s.Users, Tokens: s.Tokens, Now: now}
 	// A deleted device's tokens are revoked with it.
 	a.DeviceTokens = &resource.DeviceTokenService{Store: s.DeviceTokens, Devices: s.Devices, Tokens: s.Tokens,
@@ -121,6 +126,7 @@ func (a *App) build(o options) {
 
 	a.OAuth = oauth.New(cfg.oauthConfig(), oauth.Deps{
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
+		Metrics: a.Metrics,
 	})
 	a.Resolver = a.OAuth.Principal
 	if o.resolve != nil {
@@ -138,6 +144,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
+		Metrics: a.Metrics,
 	})
 }
 
@@ -148,7 +155,7 @@ func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
-		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
+		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -186,6 +187,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		}
 		a.Redis, a.ownsRedis = rc, true
 	}
+	a.Metrics = newMetrics(cfg, a.DB, a.Redis)
 	a.build(o)
 	return a, nil
 }
@@ -211,4 +213,20 @@ func openDB(ctx context.Context, cfg Config) (*storage.DB, []string, error) {
 		db.Timeout = cfg.DatabaseTimeout
 	}
 	return db, applied, nil
+}
+
+// newMetrics makes the graph's metrics: GraphQL operation names bounded by
+// the trusted documents when there are some, and the pools of db and rc
+// (nil without Redis) read at each scrape.
+func newMetrics(cfg Config, db *storage.DB, rc redis.UniversalClient) *metrics.Metrics {
+	var names *metrics.NameSet
+	if cfg.GraphQL.TrustedDocuments != nil {
+		names = metrics.FixedNameSet(graph.OperationNames(cfg.GraphQL.TrustedDocuments)...)
+	}
+	m := metrics.New(names)
+	m.RegisterDB(db.Dialect, db.DB.DB)
+	if rc != nil {
+		m.RegisterRedis(rc)
+	}
+	return m
 }
