@@ -17,6 +17,7 @@ import (
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 )
 
 // config is everything the program is configured with. It is filled from the
@@ -49,6 +50,13 @@ type config struct {
 	// same host, may hold it).
 	MetricsAddr      string
 	MetricsAddrGiven bool
+	// Tracing is the OpenTelemetry configuration of the OTEL_* variables
+	// and ASSETGATE_TRUST_TRACE_HEADERS (see package tracing); tracingErr
+	// the first unusable value among them, reported by validate.
+	Tracing    tracing.Config
+	tracingErr error
+	// tracing is the tracer provider serve made of Tracing (nil: off).
+	tracing *tracing.Tracing
 	// GraphQLIntrospection lets GraphQL clients read the schema (and serves
 	// GraphiQL): "true" (the default) or "false".
 	GraphQLIntrospection string
@@ -125,6 +133,7 @@ func defaultConfig(getenv func(string) string) config {
 	}
 	_, c.AddrGiven = lookup(getenv, "ASSETGATE_ADDR")
 	_, c.MetricsAddrGiven = lookup(getenv, metricsAddrEnv)
+	c.Tracing, c.tracingErr = tracing.FromEnv(getenv)
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration
@@ -207,6 +216,9 @@ func (c *config) validate() error {
 	}
 	if _, _, err := storage.ParseURL(c.DatabaseURL); err != nil {
 		return bad("ASSETGATE_DATABASE_URL", "%v", err)
+	}
+	if c.tracingErr != nil {
+		return &configError{msg: c.tracingErr.Error()}
 	}
 	if c.RedisURL != "" {
 		if _, err := storage.ParseRedisURL(c.RedisURL); err != nil {

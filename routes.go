@@ -54,7 +54,7 @@ func newHandler(a *wire.App, demo bool) http.Handler {
 	mux.Handle("OPTIONS /graphql", gql)
 	// --- end GraphQL ---
 	mux.Handle("/", noRoute(mux, a.OAuth)) // any other path: 404, or 405 with Allow
-	return strictTransport(cfg.Issuer, logRequests(cfg.Logger, a.Metrics, mux))
+	return strictTransport(cfg.Issuer, logRequests(cfg.Logger, a.Metrics, cfg.Tracing, mux))
 }
 
 // handleHealthz answers 200 while the process is alive.

@@ -23,6 +23,7 @@ import (
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 	"github.com/assetgate/assetgate/wire"
 )
 
@@ -179,6 +180,7 @@ func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
 	w.PasswordHashConcurrency, w.PasswordHashWait = c.PasswordHashConcurrency, c.PasswordHashWait
 	w.MaxStreamsPerPrincipal = c.MaxStreamsPerPrincipal
 	w.DatabaseTimeout, w.RedisTimeout = c.DatabaseTimeout, c.RedisTimeout
+	w.Tracing = c.tracing
 	return w
 }
 
@@ -221,6 +223,19 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		// this machine may reach it.
 		c.cfg.Addr, loopbackOnly = demoAddr, true
 	}
+	tr, err := tracing.New(ctx, c.cfg.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The last spans are exported before the process ends.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("exporting the last spans", "err", err)
+		}
+	}()
+	c.cfg.tracing = tr
 	a, err := open(ctx, c.cfg, log, true)
 	if err != nil {
 		return err
@@ -304,5 +319,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	// Records logged with a traced request's context carry its trace id.
+	return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})))
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
@@ -33,4 +34,7 @@ type Deps struct {
 	// Metrics counts operations, refusals by limit, WebSocket connections
 	// and subscriptions, and events recorded; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Tracer, when set, makes a span of each operation and of each root
+	// field (the resolver of a service call); nil makes none.
+	Tracer trace.Tracer
 }

@@ -171,6 +171,10 @@ func New(deps Deps, cfg Config) http.Handler {
 	// before anything that walks the expanded document.
 	srv.Use(newShapeLimits(cfg))
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	if deps.Tracer != nil {
+		srv.AroundOperations(traceOperation(deps.Tracer))
+		srv.AroundRootFields(traceRootField(deps.Tracer))
+	}
 	srv.AroundOperations(reauthenticate(deps.Principal, log))
 	srv.AroundOperations(r.withLoaders)
 	srv.AroundRootFields(freshPerMutation)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
@@ -14,6 +15,7 @@ import (
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 )
 
 // App is the service graph New builds. Its fields are complete when New
@@ -156,6 +158,7 @@ func (a *App) GraphQLDeps() graph.Deps {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
+		Tracer: tracerOf(a.cfg.Tracing, "github.com/assetgate/assetgate/graph"),
 	}
 }
 
@@ -202,4 +205,12 @@ func (a *App) Close() {
 	if a.ownsDB && a.DB != nil {
 		a.DB.Close()
 	}
+}
+
+// tracerOf is the tracer of t's provider named name, nil without tracing.
+func tracerOf(t *tracing.Tracing, name string) trace.Tracer {
+	if tp := t.Provider(); tp != nil {
+		return tp.Tracer(name)
+	}
+	return nil
 }

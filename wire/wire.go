@@ -23,6 +23,7 @@ import (
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 )
 
 // Config is what the service graph is built from. Start from
@@ -69,6 +70,10 @@ type Config struct {
 	AppCacheTTL time.Duration
 	// Logger receives every part's logs; nil discards them.
 	Logger *slog.Logger
+	// Tracing, when set, makes spans of SQL statements, Redis commands,
+	// GraphQL operations and root fields, and (in the root handler) HTTP
+	// requests; nil makes none and costs nothing.
+	Tracing *tracing.Tracing
 }
 
 // DefaultRedisPrefix starts every key assetgate writes to Redis.
@@ -186,6 +191,15 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 			return nil, err
 		}
 		a.Redis, a.ownsRedis = rc, true
+	}
+	if tp := cfg.Tracing.Provider(); tp != nil {
+		// The graph's own copy of the DB: a DB a test gave keeps no tracer.
+		traced := *a.DB
+		traced.Tracer = tp.Tracer("github.com/assetgate/assetgate/storage")
+		a.DB = &traced
+		if a.Redis != nil {
+			a.Redis.AddHook(storage.RedisTracing(tp.Tracer("github.com/assetgate/assetgate/storage/redis")))
+		}
 	}
 	a.Metrics = newMetrics(cfg, a.DB, a.Redis)
 	a.build(o)
