@@ -37,4 +37,7 @@ type Deps struct {
 	// Tracer, when set, makes a span of each operation and of each root
 	// field (the resolver of a service call); nil makes none.
 	Tracer trace.Tracer
+	// Sockets, when set, keeps the WebSocket connections so that a
+	// graceful shutdown closes them with CloseServiceRestart.
+	Sockets *Sockets
 }

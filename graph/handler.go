@@ -185,6 +185,7 @@ func New(deps Deps, cfg Config) http.Handler {
 		bearer:  scopes.Bearer(deps.Principal, unauthorized(log))(srv),
 		log:     log,
 		maxBody: cfg.MaxBodyBytes,
+		sockets: deps.Sockets,
 	}
 	if cfg.IntrospectionEnabled {
 		h.graphiql = playground.Handler("assetgate GraphQL", cfg.Path)
@@ -201,6 +202,7 @@ type endpoint struct {
 	graphiql http.Handler // nil when introspection is off
 	log      *slog.Logger
 	maxBody  int64
+	sockets  *Sockets // nil: not tracked
 }
 
 // ServeHTTP implements http.Handler.
@@ -209,7 +211,7 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Header.Get("Upgrade") != "", r.Method == http.MethodOptions:
 		// net/http clears the server's timeouts from a connection it hands
 		// over to a WebSocket; the transport's pings find dead peers.
-		h.graphql.ServeHTTP(w, r)
+		h.graphql.ServeHTTP(h.sockets.wrap(w), r)
 	case r.Method == http.MethodGet && h.graphiql != nil && wantsHTML(r):
 		h.graphiql.ServeHTTP(w, r)
 	case r.ContentLength > h.maxBody:

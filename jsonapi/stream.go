@@ -165,6 +165,9 @@ func (a *API) endStream(sw *sseWriter, r *http.Request, err error) {
 		}
 		end = &resource.StreamEnd{Reason: resource.EndInternal, Message: "The stream failed; reconnect with Last-Event-ID to resume."}
 	}
+	if end.Reason == resource.EndShutdown {
+		a.deps.Metrics.StreamDrained(metrics.TransportSSE)
+	}
 	data, _ := json.Marshal(map[string]string{"reason": string(end.Reason), "message": end.Message})
 	sw.write("event: end\ndata: " + string(data) + "\n\n")
 }

@@ -52,6 +52,9 @@ type App struct {
 	// from it at each scrape. Serve it with Metrics.Handler.
 	Metrics *metrics.Metrics
 
+	// sockets are the GraphQL WebSockets of every endpoint of the graph,
+	// closed by EndStreams.
+	sockets   *graph.Sockets
 	cfg       Config
 	ownsDB    bool
 	ownsRedis bool
@@ -158,7 +161,7 @@ func (a *App) GraphQLDeps() graph.Deps {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
-		Tracer: tracerOf(a.cfg.Tracing, "github.com/assetgate/assetgate/graph"),
+		Tracer: tracerOf(a.cfg.Tracing, "github.com/assetgate/assetgate/graph"), Sockets: a.sockets,
 	}
 }
 
@@ -189,10 +192,15 @@ func (a *App) Start(ctx context.Context) {
 // EndStreams ends every live event stream (with a final "shutdown"
 // event), so that a graceful shutdown does not wait for them. Later streams
 // are refused or end at once.
+//
+// GraphQL WebSockets are then closed with graph.CloseServiceRestart (1012,
+// "service restart"), after their subscriptions completed, waiting up to
+// a second for the clients' close handshakes.
 func (a *App) EndStreams() {
 	if a.Bus != nil {
 		a.Bus.Close()
 	}
+	a.sockets.Close(time.Second)
 }
 
 // Close ends the live streams, then closes the Redis client and the

@@ -202,6 +202,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		}
 	}
 	a.Metrics = newMetrics(cfg, a.DB, a.Redis)
+	a.sockets = graph.NewSockets(a.Metrics)
 	a.build(o)
 	return a, nil
 }
