@@ -48,6 +48,7 @@ type Metrics struct {
 	eventsIngested    *prometheus.CounterVec
 	liveStreams       *prometheus.GaugeVec
 	streamsDrained    *prometheus.CounterVec
+	mqttConnections   prometheus.Gauge
 	operationNames    *NameSet
 }
 
@@ -106,6 +107,9 @@ func New(operationNames *NameSet) *Metrics {
 	reg.MustRegister(m.liveStreams)
 	m.streamsDrained = counter("live_streams_drained_total",
 		"Live streams ended by a graceful shutdown with a reconnect notice, by transport (sse, websocket).", "transport")
+	m.mqttConnections = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "mqtt_connections",
+		Help: "MQTT client connections open on this replica."})
+	reg.MustRegister(m.mqttConnections)
 	for _, t := range []string{TransportSSE, TransportWebSocket} {
 		m.liveStreams.WithLabelValues(t)
 	}
@@ -373,6 +377,16 @@ func (m *Metrics) StreamDrained(transport string) {
 	if m != nil {
 		m.streamsDrained.WithLabelValues(transport).Inc()
 	}
+}
+
+// MQTTConnected counts an MQTT client connection; call the function it
+// returns when the connection ends.
+func (m *Metrics) MQTTConnected() (closed func()) {
+	if m == nil {
+		return func() {}
+	}
+	m.mqttConnections.Inc()
+	return m.mqttConnections.Dec
 }
 
 // redisPoolCollector reads a Redis client's pool statistics at each scrape.
