@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -67,7 +69,14 @@ func (db *DB) callContext(ctx context.Context) (context.Context, context.CancelF
 
 // timedOut marks err as a time-out when ctx, the context of the call that
 // returned it, ran out of time; err is returned as is otherwise.
+//
+// A statement on a connection the driver closed under it (PostgreSQL cut
+// off) also wraps net.ErrClosed, so that resource.ErrorCode reports it as
+// EUnavailable like any lost connection.
 func timedOut(ctx context.Context, d time.Duration, err error) error {
+	if err != nil && errors.Is(err, pgconn.ErrConnClosed) && !errors.Is(err, net.ErrClosed) {
+		err = fmt.Errorf("%w (%w)", err, net.ErrClosed)
+	}
 	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return err
 	}
