@@ -21,6 +21,7 @@ import (
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 )
 
 // config is everything the program is configured with. It is filled from the
@@ -51,6 +52,21 @@ type config struct {
 	JSON            bool
 	// DebugAddr, when set, serves net/http/pprof there; off by default.
 	DebugAddr string
+	// MetricsAddr is where /metrics (Prometheus) is served, apart from
+	// the service's listener; metricsOff ("off", or the variable set empty)
+	// turns it off. MetricsAddrGiven is whether the operator chose it:
+	// an address they chose that cannot be bound fails serve, the default
+	// one only logs a warning (another process, or another assetgate on the
+	// same host, may hold it).
+	MetricsAddr      string
+	MetricsAddrGiven bool
+	// Tracing is the OpenTelemetry configuration of the OTEL_* variables
+	// and ASSETGATE_TRUST_TRACE_HEADERS (see package tracing); tracingErr
+	// the first unusable value among them, reported by validate.
+	Tracing    tracing.Config
+	tracingErr error
+	// tracing is the tracer provider serve made of Tracing (nil: off).
+	tracing *tracing.Tracing
 	// GraphQLIntrospection lets GraphQL clients read the schema (and serves
 	// GraphiQL): "true" (the default) or "false".
 	GraphQLIntrospection string
@@ -83,6 +99,14 @@ type config struct {
 	clientRateLimits map[string]map[string]resource.Quota
 }
 
+// Settings of the metrics listener.
+const (
+	metricsAddrEnv     = "ASSETGATE_METRICS_ADDR"
+	defaultMetricsAddr = "127.0.0.1:9464"
+	// metricsOff turns the metrics listener off.
+	metricsOff = "off"
+)
+
 // configError is a configuration mistake: the program prints its one line
 // and exits with status 2.
 type configError struct{ msg string }
@@ -97,6 +121,7 @@ func defaultConfig(getenv func(string) string) config {
 		Issuer:        "http://localhost:8080",
 		SecretKeyFile: "./data/secret.key",
 		LogLevel:      "info",
+		MetricsAddr:   defaultMetricsAddr,
 
 		DatabaseTimeout:      storage.DefaultTimeout,
 		RedisTimeout:         storage.DefaultRedisTimeout,
@@ -121,6 +146,7 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_SECRET_KEY_FILE", &c.SecretKeyFile},
 		{"ASSETGATE_LOG_LEVEL", &c.LogLevel},
 		{"ASSETGATE_DEBUG_ADDR", &c.DebugAddr},
+		{metricsAddrEnv, &c.MetricsAddr},
 		{"ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS", &c.TrustedDocumentsDir},
 		{"ASSETGATE_GRAPHQL_INTROSPECTION", &c.GraphQLIntrospection},
 		{"ASSETGATE_SIGNING_ALG", &c.SigningAlg},
@@ -133,6 +159,8 @@ func defaultConfig(getenv func(string) string) config {
 		}
 	}
 	_, c.AddrGiven = lookup(getenv, "ASSETGATE_ADDR")
+	_, c.MetricsAddrGiven = lookup(getenv, metricsAddrEnv)
+	c.Tracing, c.tracingErr = tracing.FromEnv(getenv)
 	for _, v := range []struct {
 		name string
 		dst  *time.Duration
@@ -196,6 +224,14 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (ASSETGATE_LOG_LEVEL)")
 	fs.StringVar(&c.GraphQLIntrospection, "graphql-introspection", c.GraphQLIntrospection, "true or false: GraphQL schema introspection and GraphiQL (ASSETGATE_GRAPHQL_INTROSPECTION)")
 	fs.StringVar(&c.TrustedDocumentsDir, "graphql-trusted-documents", c.TrustedDocumentsDir, "`folder` of *.graphql files: only these GraphQL documents may run (ASSETGATE_GRAPHQL_TRUSTED_DOCUMENTS)")
+	fs.Func("metrics-addr", "serve Prometheus /metrics on this `address`; off turns it off (ASSETGATE_METRICS_ADDR, default "+defaultMetricsAddr+")",
+		func(s string) error {
+			c.MetricsAddr, c.MetricsAddrGiven = s, true
+			if s == "" {
+				c.MetricsAddr = metricsOff
+			}
+			return nil
+		})
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve net/http/pprof on this `address` (keep it on loopback); off when empty (ASSETGATE_DEBUG_ADDR)")
 	fs.IntVar(&c.PasswordHashConcurrency, "password-hash-concurrency", c.PasswordHashConcurrency, "password hashes (19 MiB each) computed at once; 0 derives it from memory and GOMAXPROCS (ASSETGATE_PASSWORD_HASH_CONCURRENCY)")
 	fs.DurationVar(&c.PasswordHashWait, "password-hash-wait", c.PasswordHashWait, "how long a login waits for a password hashing slot before it is answered 503 (ASSETGATE_PASSWORD_HASH_WAIT)")
@@ -210,6 +246,9 @@ func (c *config) validate() error {
 	if _, _, err := storage.ParseURL(c.DatabaseURL); err != nil {
 		return bad("ASSETGATE_DATABASE_URL", "%v", err)
 	}
+	if c.tracingErr != nil {
+		return &configError{msg: c.tracingErr.Error()}
+	}
 	if c.RedisURL != "" {
 		if _, err := storage.ParseRedisURL(c.RedisURL); err != nil {
 			return bad("ASSETGATE_REDIS_URL", "%v", err)
@@ -221,6 +260,11 @@ func (c *config) validate() error {
 	if c.DebugAddr != "" {
 		if _, port, err := net.SplitHostPort(c.DebugAddr); err != nil || port == "" {
 			return bad("ASSETGATE_DEBUG_ADDR", "must be HOST:PORT, got %q", c.DebugAddr)
+		}
+	}
+	if c.MetricsAddr != metricsOff {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return bad(metricsAddrEnv, "must be HOST:PORT, or off (or empty) to turn /metrics off, got %q", c.MetricsAddr)
 		}
 	}
 	if c.GraphQLIntrospection != "true" && c.GraphQLIntrospection != "false" {

@@ -69,3 +69,19 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 		t.Fatalf("flag did not override the environment: %v\\n%s", r.err, r.stderr)
 	}
 }
+
+// TestMetricsAddrSetEmptyIsOff: ASSETGATE_METRICS_ADDR set to the empty
+// string turns the metrics listener off; unset, it is the default.
+func TestMetricsAddrSetEmptyIsOff(t *testing.T) {
+	if got := getenvOf(lookupIn(map[string]string{"ASSETGATE_METRICS_ADDR": ""}), "ASSETGATE_METRICS_ADDR"); got != metricsOff {
+		t.Fatalf("ASSETGATE_METRICS_ADDR set empty reads %q, want %q", got, metricsOff)
+	}
+	if got := getenvOf(lookupIn(map[string]string{}), "ASSETGATE_METRICS_ADDR"); got != "" {
+		t.Fatalf("ASSETGATE_METRICS_ADDR unset reads %q, want empty (the default)", got)
+	}
+}
+
+// lookupIn is os.LookupEnv on a map.
+func lookupIn(m map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) { v, ok := m[name]; return v, ok }
+}

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/assetgate/assetgate/metrics"
+	"github.com/assetgate/assetgate/tracing"
 )
 
 // statusRecorder remembers the status code a handler wrote and counts the
@@ -66,15 +72,34 @@ func requestID(r *http.Request) string {
 // and headers are never logged: they may carry tokens.
 // ASSETGATE_LOG_LEVEL=warn silences it. next must be the ServeMux itself,
 // so that the request's Pattern is known when it returns.
-func logRequests(log *slog.Logger, clientAddr func(*http.Request) string, next http.Handler) http.Handler {
+//
+// It also records the HTTP metrics of m (see package metrics): requests in
+// flight, and per route pattern, method and status the duration and the
+// body sizes (the request's as its Content-Length declares it).
+//
+// With tr (nil is off) it makes the request's server span, named after the
+// route pattern, and the access line (with every line logged with the
+// request's context) carries its trace id.
+func logRequests(log *slog.Logger, clientAddr func(*http.Request) string, m *metrics.Metrics, tr *tracing.Tracing, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
 		w.Header().Set(requestIDHeader, id)
 		rec := &statusRecorder{ResponseWriter: w}
+		m.RequestStarted(r.Method)
+		var span trace.Span
+		if tr != nil {
+			var ctx context.Context
+			ctx, span = tr.StartRequest(r)
+			r = r.WithContext(ctx)
+		}
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
+		}
+		m.RequestDone(r.Pattern, r.Method, rec.status, r.ContentLength, rec.bytes, time.Since(start))
+		if span != nil {
+			tracing.EndRequest(span, r.Method, metrics.RouteOf(r.Pattern), rec.status)
 		}
 		level := slog.LevelInfo
 		if rec.status >= 500 {

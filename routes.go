@@ -63,7 +63,7 @@ func newHandler(a *wire.App, demo bool) http.Handler {
 	mux.Handle("GET /graphql/assets/", gql) // GraphiQL's files
 	// --- end GraphQL ---
 	mux.Handle("/", noRoute(mux, a.OAuth)) // any other path: 404, or 405 with Allow
-	return strictTransport(cfg.Issuer, logRequests(cfg.Logger, a.ClientAddr, mux))
+	return strictTransport(cfg.Issuer, logRequests(cfg.Logger, a.ClientAddr, a.Metrics, cfg.Tracing, mux))
 }
 
 // handleHealthz answers 200 while the process is alive.

@@ -23,14 +23,30 @@ import (
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 	"github.com/assetgate/assetgate/wire"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args, getenv, os.Stdin, os.Stdout, os.Stderr)
 	os.Exit(exitCode(err))
+}
+
+// getenv is os.Getenv, except that ASSETGATE_METRICS_ADDR set to the
+// empty string reads as "off": empty turns the metrics listener off,
+// while unset keeps its default (every other variable treats empty as
+// unset).
+func getenv(name string) string { return getenvOf(os.LookupEnv, name) }
+
+// getenvOf is getenv on lookup.
+func getenvOf(lookup func(string) (string, bool), name string) string {
+	v, ok := lookup(name)
+	if name == metricsAddrEnv && ok && v == "" {
+		return metricsOff
+	}
+	return v
 }
 
 // exitCode is 0 for success, 2 for configuration and usage mistakes and 1 for
@@ -177,6 +193,7 @@ func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
 	w.DatabaseTimeout, w.RedisTimeout = c.DatabaseTimeout, c.RedisTimeout
 	w.TrustedProxies = c.trustedProxies
 	w.RateLimits, w.ClientRateLimits = c.rateLimits, c.clientRateLimits
+	w.Tracing = c.tracing
 	return w
 }
 
@@ -219,6 +236,19 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		// this machine may reach it.
 		c.cfg.Addr, loopbackOnly = demoAddr, true
 	}
+	tr, err := tracing.New(ctx, c.cfg.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// The last spans are exported before the process ends.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("exporting the last spans", "err", err)
+		}
+	}()
+	c.cfg.tracing = tr
 	a, err := open(ctx, c.cfg, log, true)
 	if err != nil {
 		return err
@@ -251,6 +281,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		defer stopDebug()
 	}
+	stopMetrics, err := c.serveMetrics(a, log)
+	if err != nil {
+		_ = srv.Close()
+		return err
+	}
+	defer stopMetrics()
 	base := "http://" + ln.Addr().String()
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.DB.Dialect, "redis", a.Redis != nil,
 		"password_hash_concurrency", a.Users.Hasher.Concurrency())
@@ -296,5 +332,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	// Records logged with a traced request's context carry its trace id.
+	return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/assetgate/assetgate/graph/model"
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -88,7 +89,7 @@ const (
 // is refused. A refusal is logged at info and closes the socket with the
 // protocol's close code (4403, 4429; 4500 when the token could not be
 // resolved), not the normal closure that clients answer by reconnecting.
-func websocketInit(resolve scopes.Resolver, sockets *resource.Caps, log *slog.Logger) transport.WebsocketInitFunc {
+func websocketInit(resolve scopes.Resolver, sockets *resource.Caps, log *slog.Logger, m *metrics.Metrics) transport.WebsocketInitFunc {
 	refuse := func(ctx context.Context, code int, reason string, err error) (context.Context, *transport.InitPayload, error) {
 		ctx = transport.WithWebsocketCloseCode(transport.AppendCloseReason(ctx, reason), code)
 		return ctx, nil, err
@@ -97,6 +98,7 @@ func websocketInit(resolve scopes.Resolver, sockets *resource.Caps, log *slog.Lo
 		token, ok := bearerOf(payload.Authorization())
 		if !ok {
 			log.InfoContext(ctx, "graphql: websocket refused: no bearer token in connection_init")
+			m.WebSocketRefused("no_token")
 			return refuse(ctx, closeForbidden, "Forbidden", scopes.ErrMissingToken)
 		}
 		p, err := resolve(ctx, token)
@@ -106,20 +108,25 @@ func websocketInit(resolve scopes.Resolver, sockets *resource.Caps, log *slog.Lo
 		var ae *scopes.AuthError
 		if err != nil && !errors.As(err, &ae) {
 			log.ErrorContext(ctx, "graphql: resolving a websocket token", "err", err)
+			m.WebSocketRefused("error")
 			// Never show an internal cause.
 			return refuse(ctx, closeInternalError, "Internal error", errors.New(internalMessage))
 		}
 		if err != nil {
 			log.InfoContext(ctx, "graphql: websocket refused: invalid token")
+			m.WebSocketRefused("invalid_token")
 			return refuse(ctx, closeForbidden, "Forbidden", ae)
 		}
 		release, ok := sockets.Acquire(p)
 		if !ok {
 			log.InfoContext(ctx, "graphql: websocket refused: too many connections", "principal_kind", string(p.Kind))
+			m.WebSocketRefused("too_many")
+			m.GraphQLRejected(metrics.LimitSockets)
 			return refuse(ctx, closeTooManyRequests, "Too many connections", errTooManySockets)
 		}
 		ctx = context.WithValue(ctx, wsTokenKey{}, token)
-		ctx = context.WithValue(ctx, wsReleaseKey{}, release)
+		closed := m.WebSocketOpened()
+		ctx = context.WithValue(ctx, wsReleaseKey{}, func() { release(); closed() })
 		return scopes.NewContext(ctx, p), nil, nil
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -36,4 +38,13 @@ type Deps struct {
 	// authenticated principal goes on (the per-token rate limit); see
 	// scopes.Admit.
 	Admit scopes.Admitter
+	// Metrics counts operations, refusals by limit, WebSocket connections
+	// and subscriptions, and events recorded; nil counts nothing.
+	Metrics *metrics.Metrics
+	// Tracer, when set, makes a span of each operation and of each root
+	// field (the resolver of a service call); nil makes none.
+	Tracer trace.Tracer
+	// Sockets, when set, keeps the WebSocket connections so that a
+	// graceful shutdown closes them with CloseServiceRestart.
+	Sockets *Sockets
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/assetgate/assetgate/graph/model"
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -109,14 +110,19 @@ func tokenInput(in model.CreateDeviceTokenInput) resource.DeviceTokenInput {
 // client receives "complete".
 func (r *Resolver) follow(ctx context.Context, deviceID string) (<-chan *resource.Event, error) {
 	st, err := r.deps.Events.Follow(ctx, deviceID, "")
+	if resource.ErrorCode(err) == resource.ERateLimited {
+		r.deps.Metrics.GraphQLRejected(metrics.LimitStreams)
+	}
 	if err != nil {
 		return nil, err
 	}
 	out := make(chan *resource.Event)
 	token, _ := ctx.Value(wsTokenKey{}).(string)
+	ended := r.deps.Metrics.StreamOpened(metrics.TransportWebSocket)
 	go func() {
 		defer close(out)
 		defer st.Close()
+		defer ended()
 		tick := time.NewTicker(r.cfg.SubscriptionRecheck)
 		defer tick.Stop()
 		for {
@@ -140,6 +146,19 @@ func (r *Resolver) follow(ctx context.Context, deviceID string) (<-chan *resourc
 		}
 	}()
 	return out, nil
+}
+
+// countIngest counts an event recorded (or replayed) or refused by
+// recordEvent.
+func (r *Resolver) countIngest(replayed bool, err error) {
+	switch {
+	case err != nil:
+		r.deps.Metrics.EventsIngested(metrics.TransportGraphQL, metrics.IngestRejected, 1)
+	case replayed:
+		r.deps.Metrics.EventsIngested(metrics.TransportGraphQL, metrics.IngestReplayed, 1)
+	default:
+		r.deps.Metrics.EventsIngested(metrics.TransportGraphQL, metrics.IngestAccepted, 1)
+	}
 }
 
 // eventTypeOf returns the schema's type of an event: the resource type

@@ -42,6 +42,7 @@ func (r *eventResolver) Payload(ctx context.Context, obj *resource.Event) (*mode
 
 func (r *mutationResolver) RecordEvent(ctx context.Context, input model.RecordEventInput) (*model.RecordEventPayload, error) {
 	e, replayed, err := r.deps.Events.Ingest(ctx, input.DeviceID, eventInput(input), value(input.IdempotencyKey))
+	r.countIngest(replayed, err)
 	if err != nil {
 		return nil, err
 	}

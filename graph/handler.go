@@ -140,7 +140,7 @@ func New(deps Deps, cfg Config) http.Handler {
 	sockets := resource.NewCaps(cfg.MaxSocketsPerPrincipal)
 	srv.AddTransport(transport.Websocket{
 		Implementation:        firstMessageGuard{inner: transport.CoderWebsocketImplementation{}, log: log},
-		InitFunc:              websocketInit(deps.Principal, sockets, log),
+		InitFunc:              websocketInit(deps.Principal, sockets, log, deps.Metrics),
 		CloseFunc:             releaseSocket,
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 10 * time.Second,
@@ -149,6 +149,9 @@ func New(deps Deps, cfg Config) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](cfg.QueryCacheSize))
 	srv.SetParserTokenLimit(cfg.ParserTokenLimit)
 	srv.SetErrorPresenter(presentError(log))
+	if deps.Metrics != nil {
+		srv.Use(operationMetrics{m: deps.Metrics})
+	}
 	srv.SetRecoverFunc(recoverPanic(log))
 	if cfg.IntrospectionEnabled {
 		srv.Use(extension.Introspection{})
@@ -169,6 +172,10 @@ func New(deps Deps, cfg Config) http.Handler {
 	// before anything that walks the expanded document.
 	srv.Use(newShapeLimits(cfg))
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	if deps.Tracer != nil {
+		srv.AroundOperations(traceOperation(deps.Tracer))
+		srv.AroundRootFields(traceRootField(deps.Tracer))
+	}
 	srv.AroundOperations(reauthenticate(deps.Principal, log))
 	srv.AroundOperations(r.withLoaders)
 	srv.AroundRootFields(freshPerMutation)
@@ -180,6 +187,7 @@ func New(deps Deps, cfg Config) http.Handler {
 		log:     log,
 		maxBody: cfg.MaxBodyBytes,
 		path:    cfg.Path,
+		sockets: deps.Sockets,
 	}
 	if cfg.IntrospectionEnabled {
 		h.graphiql = newGraphiQL(cfg.Path)
@@ -197,6 +205,7 @@ type endpoint struct {
 	path     string    // where the endpoint is mounted
 	log      *slog.Logger
 	maxBody  int64
+	sockets  *Sockets // nil: not tracked
 }
 
 // ServeHTTP implements http.Handler.
@@ -205,7 +214,7 @@ func (h *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Header.Get("Upgrade") != "", r.Method == http.MethodOptions:
 		// net/http clears the server's timeouts from a connection it hands
 		// over to a WebSocket; the transport's pings find dead peers.
-		h.graphql.ServeHTTP(w, r)
+		h.graphql.ServeHTTP(h.sockets.wrap(w), r)
 	case strings.HasPrefix(r.URL.Path, h.path+"/assets/"):
 		// GraphiQL's files.
 		if h.graphiql == nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -50,6 +51,9 @@ type Deps struct {
 	// "https://api.example.com" (no trailing slash needed); empty for
 	// links relative to the host.
 	BaseURL string
+	// Metrics counts error responses by code, events ingested and open
+	// event streams; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // API is the JSON:API transport: an http.Handler of every route under

@@ -278,6 +278,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, rt *route, err 
 	if m.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(resource.RetryAfterSeconds(m.retryAfter)))
 	}
+	a.deps.Metrics.JSONAPIError(m.object.Code)
 	writeDocument(w, m.status, &errorDocument{Errors: append([]errorObject{m.object}, m.more...), JSONAPI: version()})
 }
 

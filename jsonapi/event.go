@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/jsonapi"
 
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -182,6 +183,15 @@ func (a *API) getDeviceStats(w http.ResponseWriter, r *http.Request) error {
 // same request under the same Idempotency-Key (which then carries
 // Idempotent-Replayed: true); another request under a used key is 409.
 func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
+	err := a.ingestEvents(w, r)
+	if err != nil {
+		a.deps.Metrics.EventsIngested(metrics.TransportJSONAPI, metrics.IngestRejected, 1)
+	}
+	return err
+}
+
+// ingestEvents is postEvents without its count of refused requests.
+func (a *API) ingestEvents(w http.ResponseWriter, r *http.Request) error {
 	q, err := a.parseQuery(r.URL.RawQuery, queryOne)
 	if err != nil {
 		return err
@@ -225,9 +235,12 @@ func (a *API) postEvents(w http.ResponseWriter, r *http.Request) error {
 
 // writeIngested writes the 201 answer of an ingest.
 func (a *API) writeIngested(w http.ResponseWriter, r *http.Request, q resource.Query, events []*resource.Event, replayed, batch bool) error {
+	outcome := metrics.IngestAccepted
 	if replayed {
 		w.Header().Set(ReplayedHeader, "true")
+		outcome = metrics.IngestReplayed
 	}
+	a.deps.Metrics.EventsIngested(metrics.TransportJSONAPI, outcome, len(events))
 	if !batch {
 		return a.writeCreated(w, r, q, a.presentEvent(events[0]), nil)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 )
@@ -88,6 +89,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 		return err
 	}
 	defer st.Close()
+	defer a.deps.Metrics.StreamOpened(metrics.TransportSSE)()
 	heartbeat := a.deps.StreamHeartbeat
 	if heartbeat <= 0 {
 		heartbeat = DefaultStreamHeartbeat
@@ -159,6 +161,9 @@ func (a *API) endStream(sw *sseWriter, r *http.Request, err error) {
 			a.log.ErrorContext(r.Context(), "jsonapi: event stream failed", "path", r.URL.Path, "err", err)
 		}
 		end = &resource.StreamEnd{Reason: resource.EndInternal, Message: "The stream failed; reconnect with Last-Event-ID to resume."}
+	}
+	if end.Reason == resource.EndShutdown {
+		a.deps.Metrics.StreamDrained(metrics.TransportSSE)
 	}
 	data, _ := json.Marshal(map[string]string{"reason": string(end.Reason), "message": end.Message})
 	sw.write("event: end\ndata: " + string(data) + "\n\n")

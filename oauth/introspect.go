@@ -88,9 +88,11 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if t == nil || t.CustomerID != customerID {
+		s.metrics.Introspected(false)
 		writeJSON(w, http.StatusOK, nil, inactive())
 		return
 	}
+	s.metrics.Introspected(true)
 	writeJSON(w, http.StatusOK, nil, s.describe(t))
 }
 

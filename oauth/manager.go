@@ -67,6 +67,7 @@ func (m *manager) GenerateAuthToken(ctx context.Context, rt oauth2.ResponseType,
 		if err := m.s.afterUserGrant(ctx, tr.app, tr.user, is, tr.login, false); err != nil {
 			return nil, err
 		}
+		m.s.metrics.TokenIssued("implicit", tr.app.Public())
 		return tokenInfo(is), nil
 	}
 	return nil, errUnsupportedResponseType("Unsupported response_type.")
@@ -106,6 +107,7 @@ func (m *manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, 
 	if err != nil {
 		return nil, err
 	}
+	m.s.metrics.TokenIssued(string(gt), tr.app.Public())
 	return tokenInfo(is), nil
 }
 
@@ -119,6 +121,7 @@ func (m *manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if err != nil {
 		return nil, err
 	}
+	m.s.metrics.TokenIssued(string(resource.GrantRefreshToken), tr.app.Public())
 	return tokenInfo(is), nil
 }
 

@@ -48,6 +48,7 @@ func (s *Server) detectReuse(ctx context.Context, app *resource.Application, fam
 	switch resource.ErrorCode(err) {
 	case resource.EConflict:
 		s.log.Warn("oauth: refresh token reuse: token family revoked", "client_id", app.ID, "family_id", familyID)
+		s.metrics.RefreshReuseDetected()
 		return nil
 	case resource.ENotFound, "":
 		return nil
@@ -112,6 +113,7 @@ func (s *Server) rotate(ctx context.Context, tr *tokenRequest, token, scope stri
 		return is, nil
 	case resource.EConflict:
 		s.log.Warn("oauth: refresh token reuse: token family revoked", "client_id", tr.app.ID, "family_id", old.FamilyID)
+		s.metrics.RefreshReuseDetected()
 		fallthrough
 	case resource.ENotFound:
 		return nil, errInvalidGrant("The refresh token is invalid, expired, revoked or was issued to another client.")

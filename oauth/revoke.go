@@ -59,6 +59,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
+	s.metrics.Revoked(form.Get("token_type_hint"))
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")

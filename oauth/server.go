@@ -28,6 +28,7 @@ import (
 	libserver "github.com/go-oauth2/oauth2/v4/server"
 
 	"github.com/assetgate/assetgate/clientaddr"
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/resource"
 )
 
@@ -110,6 +111,9 @@ type Deps struct {
 	// rate limits; nil means the host of r.RemoteAddr. Behind a reverse
 	// proxy, give a clientaddr.Resolver's Addr that trusts the proxy.
 	ClientAddr func(r *http.Request) string
+	// Metrics counts tokens issued, introspections, revocations, refresh
+	// reuse and device code polls; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is the authorization server. Its methods return the http.Handler of
@@ -124,6 +128,7 @@ type Server struct {
 	limits    *resource.RateLimits
 	log       *slog.Logger
 	now       func() time.Time
+	metrics   *metrics.Metrics
 
 	keys           *keyring
 	familySessions resource.FamilySessionStore
@@ -161,7 +166,7 @@ func New(cfg Config, deps Deps) *Server {
 	cfg.defaults()
 	s := &Server{
 		cfg: cfg, apps: deps.Apps, users: deps.Users, tokens: deps.Tokens, ephemeral: deps.Ephemeral, throttle: deps.Users.Throttle,
-		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr,
+		log: deps.Logger, now: deps.Now, clientAddr: deps.ClientAddr, metrics: deps.Metrics,
 		secure:         strings.HasPrefix(cfg.Issuer, "https://"),
 		familySessions: deps.FamilySessions, consents: deps.Consents,
 		limits: deps.RateLimits,

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -111,6 +112,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 
 	if fn := s.extensionGrant(tr); fn != nil {
 		ti, err := fn(ctx, tr)
+		s.countExtensionGrant(tr, err)
 		if err != nil {
 			s.writeError(w, err)
 			return
@@ -122,6 +124,26 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	// (hooks.go) and the manager (manager.go) and writes the response
 	// through s.responseToken.
 	_ = s.lib.HandleTokenRequest(w, r)
+}
+
+// countExtensionGrant counts the outcome of a grant this package
+// dispatches itself (the device code grant): a token response, or a poll
+// answered with an error code.
+func (s *Server) countExtensionGrant(tr *tokenRequest, err error) {
+	if err == nil {
+		s.metrics.TokenIssued(string(tr.grant), tr.app.Public())
+	}
+	if tr.grant != resource.GrantDeviceCode {
+		return
+	}
+	switch e := (*Error)(nil); {
+	case err == nil:
+		s.metrics.DevicePolled("issued")
+	case errors.As(err, &e):
+		s.metrics.DevicePolled(e.Code)
+	default:
+		s.metrics.DevicePolled("error")
+	}
 }
 
 // extensionGrant returns the function of a grant this package dispatches

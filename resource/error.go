@@ -2,10 +2,14 @@ package resource
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/assetgate/assetgate/scopes"
@@ -152,10 +156,27 @@ func ErrorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	if IsTimeout(err) {
+	if IsTimeout(err) || IsConnectionLost(err) {
 		return EUnavailable
 	}
 	return EInternal
+}
+
+// IsConnectionLost reports whether err says a store could not be reached
+// or dropped the connection: a refused or reset connection, a dial that
+// failed, a connection closed under a statement or a command (EOF: store
+// calls do not read streams that end). Like a
+// time-out, the request may succeed when repeated once the store is back,
+// so it is EUnavailable (503 with Retry-After), not an internal error.
+func IsConnectionLost(err error) bool {
+	for _, target := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE,
+		syscall.EHOSTUNREACH, syscall.ENETUNREACH, driver.ErrBadConn, sql.ErrConnDone, io.EOF, io.ErrUnexpectedEOF, net.ErrClosed} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && (op.Op == "dial" || op.Op == "read" || op.Op == "write")
 }
 
 // IsTimeout reports whether err is, or wraps, a time-out: the deadline of a
@@ -184,7 +205,7 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &e) {
 		return e.Message
 	}
-	if IsTimeout(err) {
+	if IsTimeout(err) || IsConnectionLost(err) {
 		return unavailableMessage
 	}
 	return "Internal error."

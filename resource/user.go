@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/assetgate/assetgate/metrics"
 )
 
 // User is a person of a customer who logs in with an e-mail and a password
@@ -58,7 +60,9 @@ type UserService struct {
 	// Throttle counts password checks (Authenticate, ChangePassword) and
 	// external token logins. Required by those methods.
 	Throttle *LoginThrottle
-	Now      func() time.Time
+	// Metrics counts failed logins; nil counts nothing.
+	Metrics *metrics.Metrics
+	Now     func() time.Time
 }
 
 // errNoHasher and errNoThrottle are wiring mistakes.
@@ -199,6 +203,7 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 	}
 	g, err := s.Throttle.Enter(ctx, CounterLogin, email, userID)
 	if err != nil {
+		s.countLoginFailure(err)
 		return nil, err
 	}
 	ok, err := s.Hasher.Matches(ctx, hash, password)
@@ -208,10 +213,23 @@ func (s *UserService) Authenticate(ctx context.Context, email, password string) 
 		return nil, err
 	case !ok || u == nil:
 		g.Failed(ctx)
-		return nil, Errorf(EUnauthenticated, "invalid e-mail or password")
+		err = Errorf(EUnauthenticated, "invalid e-mail or password")
+		s.countLoginFailure(err)
+		return nil, err
 	}
 	g.Succeeded(ctx)
 	return u, nil
+}
+
+// countLoginFailure counts a login refused by the throttle or for wrong
+// credentials in Metrics; other errors (and success) count nothing.
+func (s *UserService) countLoginFailure(err error) {
+	switch ErrorCode(err) {
+	case ERateLimited:
+		s.Metrics.LoginFailed(metrics.LoginThrottledOut)
+	case EUnauthenticated:
+		s.Metrics.LoginFailed(metrics.LoginBadCredentials)
+	}
 }
 
 // AuthenticateExternal returns the user holding the external authentication

@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/jmoiron/sqlx"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -34,6 +35,9 @@ type DB struct {
 	// Timeout bounds every call of a store (a statement, a transaction);
 	// zero means unbounded. See timeout.go.
 	Timeout time.Duration
+	// Tracer, when set, makes a client span of every statement (see
+	// trace.go); nil makes none.
+	Tracer trace.Tracer
 }
 
 // ParseURL checks a database URL and returns its dialect and the driver data

@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jmoiron/sqlx"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultTimeout is the Timeout of a DB that Open returns.
@@ -66,7 +69,14 @@ func (db *DB) callContext(ctx context.Context) (context.Context, context.CancelF
 
 // timedOut marks err as a time-out when ctx, the context of the call that
 // returned it, ran out of time; err is returned as is otherwise.
+//
+// A statement on a connection the driver closed under it (PostgreSQL cut
+// off) also wraps net.ErrClosed, so that resource.ErrorCode reports it as
+// EUnavailable like any lost connection.
 func timedOut(ctx context.Context, d time.Duration, err error) error {
+	if err != nil && errors.Is(err, pgconn.ErrConnClosed) && !errors.Is(err, net.ErrClosed) {
+		err = fmt.Errorf("%w (%w)", err, net.ErrClosed)
+	}
 	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return err
 	}
@@ -82,6 +92,9 @@ func timedOut(ctx context.Context, d time.Duration, err error) error {
 type bound struct {
 	open    func(context.Context) (context.Context, context.CancelFunc)
 	timeout time.Duration
+	// tracer, when set, makes a span of each statement (see trace.go).
+	tracer  trace.Tracer
+	dialect string
 }
 
 // statements is what DB and Tx both run statements on (the embedded sqlx
@@ -94,30 +107,42 @@ type statements interface {
 }
 
 func (b bound) exec(ctx context.Context, on statements, query string, args []any) (sql.Result, error) {
+	ctx, span := b.span(ctx, query)
 	ctx, cancel := b.open(ctx)
 	defer cancel()
 	res, err := on.ExecContext(ctx, query, args...)
-	return res, timedOut(ctx, b.timeout, err)
+	err = timedOut(ctx, b.timeout, err)
+	endSpan(span, err)
+	return res, err
 }
 
 func (b bound) get(ctx context.Context, on statements, dest any, query string, args []any) error {
+	ctx, span := b.span(ctx, query)
 	ctx, cancel := b.open(ctx)
 	defer cancel()
-	return timedOut(ctx, b.timeout, on.GetContext(ctx, dest, query, args...))
+	err := timedOut(ctx, b.timeout, on.GetContext(ctx, dest, query, args...))
+	endSpan(span, err)
+	return err
 }
 
 func (b bound) selectAll(ctx context.Context, on statements, dest any, query string, args []any) error {
+	ctx, span := b.span(ctx, query)
 	ctx, cancel := b.open(ctx)
 	defer cancel()
-	return timedOut(ctx, b.timeout, on.SelectContext(ctx, dest, query, args...))
+	err := timedOut(ctx, b.timeout, on.SelectContext(ctx, dest, query, args...))
+	endSpan(span, err)
+	return err
 }
 
 func (b bound) queryRow(ctx context.Context, on statements, query string, args []any) *Row {
+	ctx, span := b.span(ctx, query)
 	ctx, cancel := b.open(ctx)
-	return &Row{row: on.QueryRowContext(ctx, query, args...), ctx: ctx, cancel: cancel, timeout: b.timeout}
+	return &Row{row: on.QueryRowContext(ctx, query, args...), ctx: ctx, cancel: cancel, timeout: b.timeout, span: span}
 }
 
-func (db *DB) bound() bound { return bound{open: db.callContext, timeout: db.Timeout} }
+func (db *DB) bound() bound {
+	return bound{open: db.callContext, timeout: db.Timeout, tracer: db.Tracer, dialect: db.Dialect}
+}
 
 // ExecContext runs a statement within the database's Timeout.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -145,13 +170,16 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *R
 // QueryContext runs a query; the rows must be closed, and the call's
 // Timeout runs until they are.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*Rows, error) {
+	ctx, span := db.bound().span(ctx, query)
 	ctx, cancel := db.callContext(ctx)
 	rows, err := db.DB.QueryContext(ctx, query, args...)
 	if err != nil {
 		cancel()
-		return nil, timedOut(ctx, db.Timeout, err)
+		err = timedOut(ctx, db.Timeout, err)
+		endSpan(span, err)
+		return nil, err
 	}
-	return &Rows{Rows: rows, ctx: ctx, cancel: cancel, timeout: db.Timeout}, nil
+	return &Rows{Rows: rows, ctx: ctx, cancel: cancel, timeout: db.Timeout, span: span}, nil
 }
 
 // PingContext checks that the database answers within its Timeout.
@@ -172,7 +200,7 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return timedOut(ctx, db.Timeout, err)
 	}
-	tx := &Tx{Tx: stx, deadline: deadline, timeout: db.Timeout}
+	tx := &Tx{Tx: stx, deadline: deadline, timeout: db.Timeout, tracer: db.Tracer, dialect: db.Dialect}
 	if err := fn(tx); err != nil {
 		_ = stx.Rollback()
 		return timedOut(ctx, db.Timeout, err)
@@ -185,6 +213,8 @@ type Tx struct {
 	*sqlx.Tx
 	deadline time.Time // zero: none
 	timeout  time.Duration
+	tracer   trace.Tracer
+	dialect  string
 }
 
 // callContext returns the context of one statement: ctx bounded by the
@@ -196,7 +226,9 @@ func (tx *Tx) callContext(ctx context.Context) (context.Context, context.CancelF
 	return context.WithDeadline(ctx, tx.deadline)
 }
 
-func (tx *Tx) bound() bound { return bound{open: tx.callContext, timeout: tx.timeout} }
+func (tx *Tx) bound() bound {
+	return bound{open: tx.callContext, timeout: tx.timeout, tracer: tx.tracer, dialect: tx.dialect}
+}
 
 // ExecContext runs a statement of the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -226,13 +258,16 @@ type Row struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	timeout time.Duration
+	span    trace.Span // nil without tracing
 }
 
 // Scan copies the row's columns into dest (sql.ErrNoRows when there is no
 // row) and ends the call.
 func (r *Row) Scan(dest ...any) error {
 	defer r.cancel()
-	return timedOut(r.ctx, r.timeout, r.row.Scan(dest...))
+	err := timedOut(r.ctx, r.timeout, r.row.Scan(dest...))
+	endSpan(r.span, err)
+	return err
 }
 
 // Rows is the result of a QueryContext; Close ends the call.
@@ -241,6 +276,7 @@ type Rows struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	timeout time.Duration
+	span    trace.Span // nil without tracing
 }
 
 // Err returns the error of the iteration, marked as a time-out when the
@@ -250,5 +286,7 @@ func (r *Rows) Err() error { return timedOut(r.ctx, r.timeout, r.Rows.Err()) }
 // Close closes the rows and ends the call.
 func (r *Rows) Close() error {
 	defer r.cancel()
-	return r.Rows.Close()
+	err := r.Rows.Close()
+	endSpan(r.span, r.Rows.Err())
+	return err
 }

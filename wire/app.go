@@ -6,14 +6,17 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 )
 
 // App is the service graph New builds. Its fields are complete when New
@@ -57,7 +60,14 @@ type App struct {
 	// counted in Redis when there is one (shared by every replica), in
 	// this process's memory otherwise.
 	RateLimits *resource.RateLimits
+	// Metrics is the graph's Prometheus registry and metric families: every
+	// part of the graph records into it, the pools of DB and Redis are read
+	// from it at each scrape. Serve it with Metrics.Handler.
+	Metrics *metrics.Metrics
 
+	// sockets are the GraphQL WebSockets of every endpoint of the graph,
+	// closed by EndStreams.
+	sockets   *graph.Sockets
 	cfg       Config
 	ownsDB    bool
 	ownsRedis bool
@@ -127,7 +137,7 @@ func (a *App) build(o options) {
 	a.Users = &resource.UserService{Store: s.Users, Customers: s.Customers, Key: cfg.Key, Tokens: s.Tokens,
 		Hasher:   resource.NewPasswordHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
 		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now, Log: cfg.Logger, Observe: o.observe},
-		Now:      now}
+		Metrics:  a.Metrics, Now: now}
 	a.Applications = &resource.ApplicationService{Store: s.Applications, Users: s.Users, Tokens: s.Tokens, Now: now}
 	// A deleted device's tokens are revoked with it.
 	a.DeviceTokens = &resource.DeviceTokenService{Store: s.DeviceTokens, Devices: s.Devices, Tokens: s.Tokens,
@@ -151,6 +161,7 @@ func (a *App) build(o options) {
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,
 		Keys: s.OIDC, FamilySessions: s.OIDC, Consents: s.OIDC,
 		ClientAddr: a.ClientAddr, RateLimits: a.RateLimits,
+		Metrics: a.Metrics,
 	})
 	a.Grants = &resource.GrantService{Consents: s.OIDC, Families: s.OIDC, Tokens: s.Tokens, Apps: s.Applications}
 	a.Resolver = a.OAuth.Principal
@@ -169,7 +180,8 @@ func (a *App) JSONAPI() *jsonapi.API {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
-		Admit: a.admitToken(resource.LimitJSONAPIToken),
+		Admit:   a.admitToken(resource.LimitJSONAPIToken),
+		Metrics: a.Metrics,
 	})
 }
 
@@ -180,7 +192,8 @@ func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
-		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
+		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
+		Tracer: tracerOf(a.cfg.Tracing, "github.com/assetgate/assetgate/graph"), Sockets: a.sockets,
 		Admit: a.admitToken(resource.LimitGraphQLToken),
 	}
 }
@@ -232,10 +245,15 @@ func (a *App) Start(ctx context.Context) {
 // EndStreams ends every live event stream (with a final "shutdown"
 // event), so that a graceful shutdown does not wait for them. Later streams
 // are refused or end at once.
+//
+// GraphQL WebSockets are then closed with graph.CloseServiceRestart (1012,
+// "service restart"), after their subscriptions completed, waiting up to
+// a second for the clients' close handshakes.
 func (a *App) EndStreams() {
 	if a.Bus != nil {
 		a.Bus.Close()
 	}
+	a.sockets.Close(time.Second)
 }
 
 // Close ends the live streams, then closes the Redis client and the
@@ -248,4 +266,12 @@ func (a *App) Close() {
 	if a.ownsDB && a.DB != nil {
 		a.DB.Close()
 	}
+}
+
+// tracerOf is the tracer of t's provider named name, nil without tracing.
+func tracerOf(t *tracing.Tracing, name string) trace.Tracer {
+	if tp := t.Provider(); tp != nil {
+		return tp.Tracer(name)
+	}
+	return nil
 }

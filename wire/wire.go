@@ -14,15 +14,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/metrics"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/storage"
+	"github.com/assetgate/assetgate/tracing"
 )
 
 // Config is what the service graph is built from. Start from
@@ -77,6 +80,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Logger receives every part's logs; nil discards them.
 	Logger *slog.Logger
+	// Tracing, when set, makes spans of SQL statements, Redis commands,
+	// GraphQL operations and root fields, and (in the root handler) HTTP
+	// requests; nil makes none and costs nothing.
+	Tracing *tracing.Tracing
 }
 
 // DefaultRedisPrefix starts every key assetgate writes to Redis.
@@ -203,6 +210,18 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		}
 		a.Redis, a.ownsRedis = rc, true
 	}
+	if tp := cfg.Tracing.Provider(); tp != nil {
+		// The graph's own copy of the DB: a DB a test gave keeps no tracer.
+		traced := *a.DB
+		traced.Tracer = tp.Tracer("github.com/assetgate/assetgate/storage")
+		a.DB = &traced
+		if a.Redis != nil {
+			a.Redis.AddHook(storage.RedisTracing(tp.Tracer("github.com/assetgate/assetgate/storage/redis")))
+		}
+	}
+	a.Metrics = newMetrics(cfg, a.DB, a.Redis)
+	a.sockets = graph.NewSockets(a.Metrics)
+	o.observe = countLimits(a.Metrics, o.observe)
 	a.build(o)
 	return a, nil
 }
@@ -228,4 +247,45 @@ func openDB(ctx context.Context, cfg Config) (*storage.DB, []string, error) {
 		db.Timeout = cfg.DatabaseTimeout
 	}
 	return db, applied, nil
+}
+
+// newMetrics makes the graph's metrics: GraphQL operation names bounded by
+// the trusted documents when there are some, and the pools of db and rc
+// (nil without Redis) read at each scrape.
+func newMetrics(cfg Config, db *storage.DB, rc redis.UniversalClient) *metrics.Metrics {
+	var names *metrics.NameSet
+	if cfg.GraphQL.TrustedDocuments != nil {
+		names = metrics.FixedNameSet(graph.OperationNames(cfg.GraphQL.TrustedDocuments)...)
+	}
+	m := metrics.New(names)
+	m.RegisterDB(db.Dialect, db.DB.DB)
+	if rc != nil {
+		m.RegisterRedis(rc)
+	}
+	return m
+}
+
+// countLimits returns the observer of the rate limits and the login
+// throttle: each refusal and throttling step is counted in m, then passed
+// to next (nil: nowhere else).
+func countLimits(m *metrics.Metrics, next func(resource.LimitEvent)) func(resource.LimitEvent) {
+	return func(e resource.LimitEvent) {
+		switch e.Kind {
+		case "rate_limited":
+			protocol, limit, _ := strings.Cut(e.Limit, ".")
+			switch protocol {
+			case "jsonapi", "graphql":
+			default:
+				protocol, limit = "oauth", e.Limit
+			}
+			m.RateLimited(protocol, limit)
+		case "login_failed":
+			// counted by the login itself (LoginFailed)
+		default:
+			m.LoginThrottled(e.Kind)
+		}
+		if next != nil {
+			next(e)
+		}
+	}
 }

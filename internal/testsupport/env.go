@@ -37,6 +37,8 @@ func BaseEnv(t *testing.T) Env {
 		"ASSETGATE_ADDR":            "127.0.0.1:0",
 		"ASSETGATE_SECRET_KEY_FILE": filepath.Join(t.TempDir(), "secret.key"),
 		"ASSETGATE_LOG_LEVEL":       "warn",
+		// Tests that scrape metrics give a free port of their own.
+		"ASSETGATE_METRICS_ADDR": "off",
 	}
 }
 
