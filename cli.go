@@ -22,6 +22,8 @@ import (
 // cli runs one command with its configuration and standard streams.
 type cli struct {
 	cfg    config
+	// mqttNote is what serve --demo says about its MQTT listener.
+	mqttNote string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer

@@ -9,6 +9,7 @@ import (
 
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
+	"github.com/assetgate/assetgate/mqtt"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -44,6 +45,9 @@ type App struct {
 	// Resolver resolves the bearer tokens of both APIs: the OAuth server's
 	// Principal, unless WithResolver replaced it.
 	Resolver scopes.Resolver
+	// MQTT is the MQTT listener for devices, nil unless Config.MQTT names
+	// an address. It listens once ListenMQTT is called; Close ends it.
+	MQTT *mqtt.Broker
 
 	cfg       Config
 	ownsDB    bool
@@ -86,7 +90,7 @@ type EventBus interface {
 }
 
 // build makes the stores and services on a.DB and a.Redis.
-func (a *App) build(o options) {
+func (a *App) build(o options) error {
 	cfg, db, rc, now := a.cfg, a.DB, a.Redis, o.now
 	s := &a.Stores
 	s.Customers, s.Users = storage.NewCustomerStore(db), storage.NewUserStore(db)
@@ -126,6 +130,15 @@ func (a *App) build(o options) {
 	if o.resolve != nil {
 		a.Resolver = o.resolve(a.OAuth.Principal)
 	}
+	if cfg.MQTT.Enabled() {
+		b, err := mqtt.New(cfg.MQTT, mqtt.Deps{Resolver: a.Resolver, Tokens: s.Tokens, Key: cfg.Key, Events: a.Events,
+			Logger: cfg.Logger, Now: now})
+		if err != nil {
+			return err
+		}
+		a.MQTT = b
+	}
+	return nil
 }
 
 // Config returns the configuration the graph was built from.
@@ -185,9 +198,20 @@ func (a *App) EndStreams() {
 	}
 }
 
-// Close ends the live streams, then closes the Redis client and the
-// database that New opened (not those options gave it).
+// ListenMQTT opens the MQTT listeners, when there are any (App.MQTT).
+func (a *App) ListenMQTT() error {
+	if a.MQTT == nil {
+		return nil
+	}
+	return a.MQTT.Listen()
+}
+
+// Close ends the MQTT sessions and the live streams, then closes the Redis
+// client and the database that New opened (not those options gave it).
 func (a *App) Close() {
+	if a.MQTT != nil {
+		a.MQTT.Close() // before the stores its sessions write through
+	}
 	a.EndStreams() // before Redis: the Redis bus reads through it
 	if a.ownsRedis && a.Redis != nil {
 		a.Redis.Close()

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/assetgate/assetgate/graph"
+	"github.com/assetgate/assetgate/mqtt"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -66,6 +67,9 @@ type Config struct {
 	// AppCacheTTL bounds how long a replica uses an application record it
 	// read; writes invalidate it on every replica at once through Redis.
 	AppCacheTTL time.Duration
+	// MQTT configures the MQTT listener for devices (App.MQTT); without an
+	// address there is none.
+	MQTT mqtt.Config
 	// Logger receives every part's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -186,7 +190,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 		}
 		a.Redis, a.ownsRedis = rc, true
 	}
-	a.build(o)
+	if err := a.build(o); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 
