@@ -21,6 +21,8 @@ type Deps struct {
 	// (through their bus, so it works across replicas).
 	Events       *resource.EventService
 	DeviceTokens *resource.DeviceTokenService
+	// DeviceResources calls the resources of connected devices.
+	DeviceResources *resource.DeviceResourceService
 	// Principal resolves bearer tokens (oauth.Server.Principal); the
 	// WebSocket transport uses it for the token of connection_init.
 	Principal scopes.Resolver

@@ -32,6 +32,8 @@ type Deps struct {
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
+	// DeviceResources calls the resources of connected devices.
+	DeviceResources *resource.DeviceResourceService
 	// Resolver resolves the bearer token of every authenticated route; the
 	// event stream re-checks its token with it on every heartbeat. Nil
 	// refuses every token.
@@ -97,15 +99,17 @@ func New(deps Deps) *API {
 	}
 	a := &API{deps: deps, log: log, base: strings.TrimRight(deps.BaseURL, "/") + BasePath}
 	a.members = map[string][]string{
-		typeUsers:          membersOf(userPresenter{}),
-		typeCustomers:      membersOf(customerPresenter{}),
-		typeApplications:   membersOf(applicationPresenter{}),
-		typeDevices:        membersOf(devicePresenter{}),
-		typeDeviceGroups:   membersOf(groupPresenter{}),
-		typeConfigurations: membersOf(configurationPresenter{}),
-		typeEvents:         membersOf(eventPresenter{}),
-		typeDeviceStats:    membersOf(deviceStatsPresenter{}),
-		typeDeviceTokens:   membersOf(deviceTokenPresenter{}),
+		typeUsers:           membersOf(userPresenter{}),
+		typeCustomers:       membersOf(customerPresenter{}),
+		typeApplications:    membersOf(applicationPresenter{}),
+		typeDevices:         membersOf(devicePresenter{}),
+		typeDeviceGroups:    membersOf(groupPresenter{}),
+		typeConfigurations:  membersOf(configurationPresenter{}),
+		typeEvents:          membersOf(eventPresenter{}),
+		typeDeviceStats:     membersOf(deviceStatsPresenter{}),
+		typeDeviceTokens:    membersOf(deviceTokenPresenter{}),
+		typeDeviceResources: membersOf(deviceResourcesPresenter{}),
+		typeResourceCalls:   membersOf(resourceCallPresenter{}),
 	}
 	a.routes = append(a.routes, a.userRoutes()...)
 	a.routes = append(a.routes, a.applicationRoutes()...)
@@ -114,6 +118,7 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.configurationRoutes()...)
 	a.routes = append(a.routes, a.eventRoutes()...)
 	a.routes = append(a.routes, a.deviceTokenRoutes()...)
+	a.routes = append(a.routes, a.deviceResourceRoutes()...)
 	a.mux = a.newMux()
 	return a
 }

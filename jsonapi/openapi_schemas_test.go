@@ -89,7 +89,8 @@ func resourceKinds() []resourceKind {
 				"published_at": nullTime, "created_at": dateTime, "updated_at": dateTime,
 			}},
 	}
-	return append(kinds, eventResourceKinds()...) // openapi_events_test.go
+	kinds = append(kinds, deviceResourceKinds()...) // openapi_resources_test.go
+	return append(kinds, eventResourceKinds()...)  // openapi_events_test.go
 }
 
 // attributeSchemas returns the schema of every attribute of a presenter.
@@ -194,6 +195,9 @@ func schemas() obj {
 		"properties": obj{"data": nullable(ref("DeviceGroup")), "included": obj{"type": "array", "items": ref("IncludedResource")},
 			"links": ref("Links"), "jsonapi": ref("JSONAPI")}}
 	for name, v := range eventSchemas() { // openapi_events_test.go
+		s[name] = v
+	}
+	for name, v := range deviceResourceSchemas() { // openapi_resources_test.go
 		s[name] = v
 	}
 	for name, v := range oauthSchemas() {

@@ -71,6 +71,11 @@ type Deps struct {
 	Key    []byte
 	// Events is the ingest of events published on devices/{id}/events.
 	Events *resource.EventService
+	// Connections keeps the devices' connection states (shared by the
+	// replicas with Redis); Relay, with Redis, carries calls and takeovers
+	// between replicas (nil: this is the only replica).
+	Connections resource.ConnectionStore
+	Relay       Relay
 	// OnRefused, when set, is called for every refused connection,
 	// publish, subscription or payload (a metrics hook).
 	OnRefused func(Refusal)
@@ -86,20 +91,25 @@ type Broker struct {
 	log  *slog.Logger
 	srv  *mochi.Server
 
+	// replica names this broker among the replicas.
+	replica string
+	calls   *calls
+
 	mu       sync.Mutex
 	sessions map[string]*session // by device id
 	tcp      *tcpListener
 	ws       *wsListener
 	started  bool
 	closed   bool
+	closing  chan struct{}
 	stop     context.CancelFunc
 	loops    sync.WaitGroup
 }
 
 // New makes a broker on deps; it listens once Listen is called.
 func New(cfg Config, deps Deps) (*Broker, error) {
-	if deps.Resolver == nil || deps.Tokens == nil || deps.Events == nil || len(deps.Key) == 0 {
-		return nil, errors.New("mqtt: Resolver, Tokens, Key and Events are required")
+	if deps.Resolver == nil || deps.Tokens == nil || deps.Events == nil || deps.Connections == nil || len(deps.Key) == 0 {
+		return nil, errors.New("mqtt: Resolver, Tokens, Key, Events and Connections are required")
 	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = DefaultRecheck
@@ -121,7 +131,8 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	// Acknowledgements carry no properties of the packet they acknowledge,
 	// so a successful PUBACK is the 0x00 of the specification.
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
-	b := &Broker{cfg: cfg, deps: deps, log: log, sessions: map[string]*session{}}
+	b := &Broker{cfg: cfg, deps: deps, log: log, sessions: map[string]*session{}, replica: resource.NewID(), calls: newCalls(),
+		closing: make(chan struct{})}
 	b.srv = mochi.New(&mochi.Options{
 		Capabilities: caps, InlineClient: true, Logger: log,
 		// $SYS topics are not served (no device may subscribe to them);
@@ -161,16 +172,24 @@ func (b *Broker) Listen() error {
 			return fmt.Errorf("mqtt: listen on %s: %w", b.cfg.WSAddr, err)
 		}
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if b.deps.Relay != nil {
+		if err := b.deps.Relay.Subscribe(ctx, replicaChannel(b.replica), b.onRelay); err != nil {
+			cancel()
+			b.closeListenersLocked()
+			return fmt.Errorf("mqtt: %w", err)
+		}
+	}
 	if err := b.srv.Serve(); err != nil {
+		cancel()
 		b.closeListenersLocked()
 		return fmt.Errorf("mqtt: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	b.stop, b.started = cancel, true
 	b.loops.Add(1)
 	go func() {
 		defer b.loops.Done()
-		b.recheckLoop(ctx)
+		b.recheckLoop(b.closing)
 	}()
 	b.log.Info("mqtt listening", "addr", b.Addr(), "ws_addr", b.WSAddr(), "tls", b.cfg.TLS != nil)
 	return nil
@@ -212,9 +231,10 @@ func (b *Broker) Close() {
 	if !started {
 		return
 	}
-	stop()
+	close(b.closing)
 	b.loops.Wait()
 	_ = b.srv.Close()
+	stop() // the relay, after the sessions' last states are stored
 }
 
 // Connected reports whether a device has a live session on this replica.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,8 @@ const authTimeout = 5 * time.Second
 
 // session is one authenticated connection of a device.
 type session struct {
+	// id names the session among every replica's.
+	id        string
 	cl        *mochi.Client
 	principal *scopes.Principal
 	// familyID and hash find the token again (the token is not kept).
@@ -41,9 +44,36 @@ type session struct {
 	remote         string
 	// bytes counts what the connection received and sent.
 	bytes *countingConn
+	// lastPacket is when the device last sent a packet (Unix ns).
+	lastPacket atomic.Int64
 	// revoked and takenOver say why the session ended, when the server
 	// ended it.
 	revoked, takenOver atomic.Bool
+
+	mu        sync.Mutex
+	resources []resource.DeviceResource
+	// reported are the byte counts last stored.
+	reportedRx, reportedTx int64
+}
+
+// bytesChanged reports whether the byte counts moved since they were last
+// stored.
+func (s *session) bytesChanged() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes.rx.Load() != s.reportedRx || s.bytes.tx.Load() != s.reportedTx
+}
+
+// state is the session's connection state.
+func (s *session) state(replica string) *resource.DeviceConnection {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reportedRx, s.reportedTx = s.bytes.rx.Load(), s.bytes.tx.Load()
+	connected := s.connected
+	last := time.Unix(0, s.lastPacket.Load()).UTC()
+	return &resource.DeviceConnection{CustomerID: s.principal.CustomerID, DeviceID: s.deviceID(), Connected: true,
+		ConnectedAt: &connected, RemoteAddress: s.remote, RxBytes: s.reportedRx, TxBytes: s.reportedTx,
+		LastPacketAt: &last, Replica: replica, Session: s.id, Resources: slices.Clone(s.resources)}
 }
 
 func (s *session) deviceID() string { return s.principal.DeviceID }
@@ -102,8 +132,9 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 			"remote", cl.Net.Remote)
 		return false
 	}
-	s := &session{cl: cl, principal: p, familyID: familyID, hash: resource.KeyedHash(h.b.deps.Key, token),
-		connected: h.b.deps.Now().UTC(), remote: cl.Net.Remote}
+	s := &session{id: resource.NewID(), cl: cl, principal: p, familyID: familyID, hash: resource.KeyedHash(h.b.deps.Key, token),
+		connected: h.b.deps.Now().UTC().Truncate(time.Microsecond), remote: cl.Net.Remote}
+	s.lastPacket.Store(s.connected.UnixNano())
 	s.bytes = counters(cl.Net.Conn)
 	if s.bytes == nil {
 		s.bytes = &countingConn{}
@@ -126,6 +157,8 @@ func (h *hook) OnSessionEstablish(cl *mochi.Client, _ packets.Packet) {
 	if old != nil {
 		old.takenOver.Store(true)
 	}
+	s.resources = h.b.retainedResources(s.deviceID())
+	h.b.connected(s)
 	h.b.log.Info("mqtt device connected", "device_id", s.deviceID(), "customer_id", s.principal.CustomerID,
 		"remote", s.remote, "protocol", cl.Properties.ProtocolVersion)
 }
@@ -143,6 +176,7 @@ func (h *hook) OnDisconnect(cl *mochi.Client, err error, _ bool) {
 	}
 	h.b.mu.Unlock()
 	reason := disconnectReason(s, err)
+	h.b.disconnected(s, reason)
 	h.b.log.Info("mqtt device disconnected", "device_id", s.deviceID(), "reason", reason,
 		"rx_bytes", s.bytes.rx.Load(), "tx_bytes", s.bytes.tx.Load())
 }
@@ -180,6 +214,7 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 	if s == nil {
 		return pk, nil
 	}
+	s.lastPacket.Store(time.Now().UnixNano())
 	if pk.FixedHeader.Type == packets.Publish && cl.Properties.ProtocolVersion < 5 && !mayPublish(s.deviceID(), pk.TopicName) {
 		h.b.refused(RefusedPublish, "mqtt publish refused: not a topic of the device", "device_id", s.deviceID(),
 			"topic", pk.TopicName)
@@ -233,8 +268,13 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	if s == nil {
 		return pk, packets.ErrRejectPacket
 	}
-	if isEventsTopic(s.deviceID(), pk.TopicName) {
+	switch {
+	case isEventsTopic(s.deviceID(), pk.TopicName):
 		return pk, h.b.ingest(s, pk)
+	case pk.TopicName == announceTopic(s.deviceID()):
+		return pk, h.b.announce(s, pk)
+	case isReply(s.deviceID(), pk.TopicName):
+		return pk, h.b.reply(s, pk)
 	}
 	return pk, nil
 }

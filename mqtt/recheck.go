@@ -19,7 +19,13 @@ const recheckWorkers = 16
 // stores are shared by every replica (the database, and Redis when there
 // is one), so a revocation made on any replica ends the session within one
 // period wherever it is.
-func (b *Broker) recheckLoop(ctx context.Context) {
+func (b *Broker) recheckLoop(closing <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-closing
+		cancel()
+	}()
 	t := time.NewTicker(b.cfg.Recheck)
 	defer t.Stop()
 	for {
@@ -56,6 +62,10 @@ func (b *Broker) recheck(ctx context.Context) {
 					s.revoked.Store(true)
 					b.log.Info("mqtt session ended: its token was revoked or has expired", "device_id", s.deviceID())
 					b.disconnect(s.cl, packets.ErrNotAuthorized)
+					continue
+				}
+				if s.bytesChanged() {
+					b.putState(s)
 				}
 			}
 		}()

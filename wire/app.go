@@ -36,6 +36,9 @@ type App struct {
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
+	// DeviceResources calls the resources of connected devices (through
+	// MQTT, when there is a listener).
+	DeviceResources *resource.DeviceResourceService
 	// Bus fans recorded events out to live streams: Redis pub/sub with
 	// Redis (every replica's subscribers get every replica's events), in
 	// process otherwise.
@@ -67,6 +70,10 @@ type Stores struct {
 	Configurations *storage.ConfigurationStore
 	Events         *storage.EventStore
 	DeviceTokens   *storage.DeviceTokenStore
+	ResourceCalls  *storage.ResourceCallStore
+	// Connections keeps devices' MQTT connection states: in Redis when
+	// there is one, in process otherwise.
+	Connections resource.ConnectionStore
 	// Tokens keeps issued tokens. With Redis it is TieredTokens: refresh
 	// and device tokens in the database with copies in Redis, access
 	// tokens in Redis only, so a Redis that loses its data costs access
@@ -97,13 +104,17 @@ func (a *App) build(o options) error {
 	s.Devices, s.Groups = storage.NewDeviceStore(db), storage.NewDeviceGroupStore(db)
 	s.Configurations, s.Events = storage.NewConfigurationStore(db), storage.NewEventStore(db)
 	s.DeviceTokens, s.SQLTokens = storage.NewDeviceTokenStore(db), storage.NewSQLTokenStore(db)
+	s.ResourceCalls = storage.NewResourceCallStore(db)
+	var relay mqtt.Relay
 	s.Applications = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), cfg.AppCacheTTL, rc, cfg.RedisPrefix)
 	if rc != nil {
 		s.TieredTokens = storage.NewTieredTokenStore(s.SQLTokens, storage.NewRedisTokenStore(rc, cfg.RedisPrefix),
 			storage.DefaultTokenCacheTTL)
 		s.Tokens, s.Ephemeral = s.TieredTokens, storage.NewRedisEphemeralStore(rc, cfg.RedisPrefix)
 		a.Bus = storage.NewRedisEventBus(rc, cfg.RedisPrefix, resource.DefaultSubscriberBuffer, cfg.Logger)
+		s.Connections, relay = storage.NewRedisConnectionStore(rc, cfg.RedisPrefix), storage.NewRedisRelay(rc, cfg.RedisPrefix)
 	} else {
+		s.Connections = resource.NewMemoryConnections()
 		s.Tokens, s.Ephemeral = s.SQLTokens, storage.NewSQLEphemeralStore(db)
 		a.Bus = resource.NewLocalBus(resource.DefaultSubscriberBuffer)
 	}
@@ -130,13 +141,14 @@ func (a *App) build(o options) error {
 	if o.resolve != nil {
 		a.Resolver = o.resolve(a.OAuth.Principal)
 	}
+	a.DeviceResources = &resource.DeviceResourceService{Devices: s.Devices, Calls: s.ResourceCalls, Now: now}
 	if cfg.MQTT.Enabled() {
 		b, err := mqtt.New(cfg.MQTT, mqtt.Deps{Resolver: a.Resolver, Tokens: s.Tokens, Key: cfg.Key, Events: a.Events,
-			Logger: cfg.Logger, Now: now})
+			Connections: s.Connections, Relay: relay, Logger: cfg.Logger, Now: now})
 		if err != nil {
 			return err
 		}
-		a.MQTT = b
+		a.MQTT, a.DeviceResources.Caller = b, b
 	}
 	return nil
 }
@@ -149,7 +161,7 @@ func (a *App) Config() Config { return a.cfg }
 func (a *App) JSONAPI() *jsonapi.API {
 	return jsonapi.New(jsonapi.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
-		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
+		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, DeviceResources: a.DeviceResources,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
 	})
 }
@@ -160,7 +172,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups,
-		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens,
+		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, DeviceResources: a.DeviceResources,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis,
 	}
 }

@@ -71,6 +71,12 @@ type ComplexityRoot struct {
 		DeviceGroup func(childComplexity int) int
 	}
 
+	CallDeviceResourcePayload struct {
+		CallID     func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Out        func(childComplexity int) int
+	}
+
 	ChangePasswordPayload struct {
 		Changed func(childComplexity int) int
 	}
@@ -159,6 +165,7 @@ type ComplexityRoot struct {
 		Longitude   func(childComplexity int) int
 		Mac         func(childComplexity int) int
 		Name        func(childComplexity int) int
+		Resources   func(childComplexity int) int
 		Stats       func(childComplexity int) int
 		Tokens      func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
@@ -193,6 +200,17 @@ type ComplexityRoot struct {
 	DeviceGroupEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DeviceResource struct {
+		In   func(childComplexity int) int
+		Kind func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	DeviceResources struct {
+		Connected func(childComplexity int) int
+		Resources func(childComplexity int) int
 	}
 
 	DeviceStats struct {
@@ -243,6 +261,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AssignConfiguration     func(childComplexity int, input model.AssignConfigurationInput) int
+		CallDeviceResource      func(childComplexity int, deviceID string, name string, in any, timeout *int) int
 		ChangePassword          func(childComplexity int, input model.ChangePasswordInput) int
 		CreateApplication       func(childComplexity int, input model.CreateApplicationInput) int
 		CreateConfiguration     func(childComplexity int, input model.CreateConfigurationInput) int
@@ -485,6 +504,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssignConfigurationPayload.DeviceGroup(childComplexity), true
+
+	case "CallDeviceResourcePayload.callId":
+		if e.ComplexityRoot.CallDeviceResourcePayload.CallID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallDeviceResourcePayload.CallID(childComplexity), true
+	case "CallDeviceResourcePayload.durationMs":
+		if e.ComplexityRoot.CallDeviceResourcePayload.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallDeviceResourcePayload.DurationMs(childComplexity), true
+	case "CallDeviceResourcePayload.out":
+		if e.ComplexityRoot.CallDeviceResourcePayload.Out == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallDeviceResourcePayload.Out(childComplexity), true
 
 	case "ChangePasswordPayload.changed":
 		if e.ComplexityRoot.ChangePasswordPayload.Changed == nil {
@@ -758,6 +796,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Name(childComplexity), true
+	case "Device.resources":
+		if e.ComplexityRoot.Device.Resources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Resources(childComplexity), true
 	case "Device.stats":
 		if e.ComplexityRoot.Device.Stats == nil {
 			break
@@ -882,6 +926,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeviceGroupEdge.Node(childComplexity), true
+
+	case "DeviceResource.in":
+		if e.ComplexityRoot.DeviceResource.In == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResource.In(childComplexity), true
+	case "DeviceResource.kind":
+		if e.ComplexityRoot.DeviceResource.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResource.Kind(childComplexity), true
+	case "DeviceResource.name":
+		if e.ComplexityRoot.DeviceResource.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResource.Name(childComplexity), true
+
+	case "DeviceResources.connected":
+		if e.ComplexityRoot.DeviceResources.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResources.Connected(childComplexity), true
+	case "DeviceResources.resources":
+		if e.ComplexityRoot.DeviceResources.Resources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResources.Resources(childComplexity), true
 
 	case "DeviceStats.eventsLast24h":
 		if e.ComplexityRoot.DeviceStats.EventsLast24h == nil {
@@ -1068,6 +1144,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignConfiguration(childComplexity, args["input"].(model.AssignConfigurationInput)), true
+	case "Mutation.callDeviceResource":
+		if e.ComplexityRoot.Mutation.CallDeviceResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_callDeviceResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CallDeviceResource(childComplexity, args["deviceId"].(string), args["name"].(string), args["in"].(any), args["timeout"].(*int)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -2082,6 +2169,59 @@ extend type Mutation {
   setDeviceGroup(input: SetDeviceGroupInput!): SetDeviceGroupPayload! @auth(op: DEVICES_WRITE)
 }
 `, BuiltIn: false},
+	{Name: "../schema/device_resource.graphqls", Input: `"Any JSON value."
+scalar JSON
+
+"What a device resource does with a call."
+enum DeviceResourceKind {
+  "Takes in (turn a relay on), answers nothing."
+  INPUT
+  "Takes nothing, answers out (read a sensor)."
+  OUTPUT
+  "Takes in, answers out."
+  IO
+  "Takes and answers nothing (reboot)."
+  CALLBACK
+}
+
+"A resource a connected device announced over MQTT."
+type DeviceResource {
+  name: String!
+  kind: DeviceResourceKind!
+  "The JSON Schema that in must match; null for none."
+  in: JSON
+}
+
+"What a device announced over MQTT, and whether it is connected now."
+type DeviceResources {
+  connected: Boolean!
+  resources: [DeviceResource!]!
+}
+
+extend type Device {
+  "What the device announced over MQTT, and whether it is connected."
+  resources: DeviceResources! @auth(op: DEVICES_READ)
+}
+
+"The answer of a device to a call."
+type CallDeviceResourcePayload {
+  "The audit row's id."
+  callId: ID!
+  "The device's answer: output and io resources; null otherwise."
+  out: JSON
+  durationMs: Float!
+}
+
+extend type Mutation {
+  """
+  Calls a resource of a connected device and waits for its answer up to
+  timeout seconds (default 10, at most 60). Errors: DEVICE_OFFLINE,
+  NOT_FOUND (unknown resource), BAD_USER_INPUT (in does not match the
+  announced schema), GATEWAY_TIMEOUT (no answer).
+  """
+  callDeviceResource(deviceId: ID!, name: String!, in: JSON, timeout: Int): CallDeviceResourcePayload! @auth(op: DEVICES_CALL)
+}
+`, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"A report of a device; which payload values it carries depends on its type."
 type Event {
   id: ID!
@@ -2188,6 +2328,8 @@ enum DevicePermission {
   DEVICE_READ
   EVENTS_READ
   EVENTS_WRITE
+  "Call every resource of the device (resources:call)."
+  RESOURCES_CALL
 }
 
 "A per-device bearer token as lists show it: never the token itself."
@@ -2391,6 +2533,7 @@ enum Operation {
   GROUPS_WRITE
   EVENTS_READ
   EVENTS_INGEST
+  DEVICES_CALL
   DEVICE_TOKENS
 }
 
@@ -2531,6 +2674,18 @@ func (ec *executionContext) childFields_AssignConfigurationPayload(ctx context.C
 		return ec.fieldContext_AssignConfigurationPayload_deviceGroup(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AssignConfigurationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CallDeviceResourcePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "callId":
+		return ec.fieldContext_CallDeviceResourcePayload_callId(ctx, field)
+	case "out":
+		return ec.fieldContext_CallDeviceResourcePayload_out(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_CallDeviceResourcePayload_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallDeviceResourcePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2709,6 +2864,8 @@ func (ec *executionContext) childFields_Device(ctx context.Context, field graphq
 		return ec.fieldContext_Device_updatedAt(ctx, field)
 	case "group":
 		return ec.fieldContext_Device_group(ctx, field)
+	case "resources":
+		return ec.fieldContext_Device_resources(ctx, field)
 	case "events":
 		return ec.fieldContext_Device_events(ctx, field)
 	case "stats":
@@ -2779,6 +2936,28 @@ func (ec *executionContext) childFields_DeviceGroupEdge(ctx context.Context, fie
 		return ec.fieldContext_DeviceGroupEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeviceGroupEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DeviceResource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_DeviceResource_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_DeviceResource_kind(ctx, field)
+	case "in":
+		return ec.fieldContext_DeviceResource_in(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeviceResource", field.Name)
+}
+
+func (ec *executionContext) childFields_DeviceResources(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connected":
+		return ec.fieldContext_DeviceResources_connected(ctx, field)
+	case "resources":
+		return ec.fieldContext_DeviceResources_resources(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeviceResources", field.Name)
 }
 
 func (ec *executionContext) childFields_DeviceStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
