@@ -90,7 +90,7 @@ func resourceKinds() []resourceKind {
 			}},
 	}
 	kinds = append(kinds, deviceResourceKinds()...) // openapi_resources_test.go
-	return append(kinds, eventResourceKinds()...)  // openapi_events_test.go
+	return append(kinds, eventResourceKinds()...)   // openapi_events_test.go
 }
 
 // attributeSchemas returns the schema of every attribute of a presenter.

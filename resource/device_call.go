@@ -140,7 +140,9 @@ func compileSchema(raw json.RawMessage) (*jsonschema.Schema, error) {
 
 type noLoader struct{}
 
-func (noLoader) Load(url string) (any, error) { return nil, fmt.Errorf("%s: references are not loaded", url) }
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("%s: references are not loaded", url)
+}
 
 // checkIn validates in against the resource's schema. EInvalid whose Field
 // is "in" or "in.KEY.0" (the failing location).
