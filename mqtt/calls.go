@@ -225,32 +225,6 @@ func (b *Broker) answer(m relayMessage) {
 	}
 }
 
-// sessionEnded fails the calls in flight to a device whose session on
-// this replica ended: they are answered DeviceOffline at once.
-func (b *Broker) sessionEnded(deviceID string) {
-	var local []string
-	remote := map[string]string{}
-	b.calls.mu.Lock()
-	for id, pc := range b.calls.pending {
-		if pc.deviceID == deviceID {
-			local = append(local, id)
-		}
-	}
-	for id, f := range b.calls.forwarded {
-		if f.deviceID == deviceID {
-			remote[id] = f.origin
-			delete(b.calls.forwarded, id)
-		}
-	}
-	b.calls.mu.Unlock()
-	for _, id := range local {
-		b.answer(relayMessage{Kind: "reply", ID: id, DeviceID: deviceID, Code: resource.EDeviceOffline})
-	}
-	for id, origin := range remote {
-		b.replyTo(origin, relayMessage{Kind: "reply", ID: id, DeviceID: deviceID, Code: resource.EDeviceOffline})
-	}
-}
-
 func callTopic(deviceID, name string) string {
 	return deviceTopic(deviceID) + "resources/" + name + "/call"
 }

@@ -49,12 +49,9 @@ func (b *Broker) disconnected(s *session, reason string) {
 	if err := b.deps.Connections.EndConnection(ctx, c); err != nil {
 		b.log.Warn("mqtt connection state", "device_id", s.deviceID(), "err", err)
 	}
-	b.mu.Lock()
-	_, again := b.sessions[s.deviceID()]
-	b.mu.Unlock()
-	if !again {
-		b.sessionEnded(s.deviceID())
-	}
+	// Calls in flight keep waiting for their reply until their time-out:
+	// a device may answer from its next session (a one-shot client such as
+	// mosquitto_pub answers on a connection of its own).
 }
 
 // retainedResources returns what the device's retained announcement on

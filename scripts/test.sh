@@ -2,7 +2,8 @@
 # Runs the whole test suite. On a machine with PostgreSQL and Redis on
 # 127.0.0.1 (trust auth), it points the suites at them unless the variables
 # are already set; without them the PostgreSQL and Redis suites skip (and fail
-# when CI=true). Browser tests install Debian's chromium when it is missing.
+# when CI=true). Browser tests install Debian's chromium when it is missing,
+# the MQTT end-to-end test Debian's mosquitto-clients.
 #
 # The arguments go to `go test -json`, whose events scripts/testsummary turns
 # into the output of a plain go test (every failed test's output in full;
@@ -22,6 +23,11 @@ if [ -n "${ASSETGATE_TEST_NO_CHROMIUM_INSTALL:-}" ]; then
   echo "test: ASSETGATE_TEST_NO_CHROMIUM_INSTALL is set: chromium is not installed; browser tests skip without it"
 elif [ -x scripts/install-chromium.sh ]; then
   scripts/install-chromium.sh || echo "warning: chromium could not be installed; browser tests will skip (or fail in CI)"
+fi
+if [ -n "${ASSETGATE_TEST_NO_MOSQUITTO_INSTALL:-}" ]; then
+  echo "test: ASSETGATE_TEST_NO_MOSQUITTO_INSTALL is set: mosquitto-clients is not installed; the MQTT end-to-end test skips without it"
+elif [ -x scripts/install-mosquitto-clients.sh ]; then
+  scripts/install-mosquitto-clients.sh || echo "warning: mosquitto-clients could not be installed; the MQTT end-to-end test will skip (or fail in CI)"
 fi
 echo "test: database=${ASSETGATE_TEST_DATABASE_URL:-<none>} redis=${ASSETGATE_TEST_REDIS_URL:-<none>} jsonapi-schemas=${ASSETGATE_JSONAPI_SCHEMA_DIR:-../shared/spec}"
 
