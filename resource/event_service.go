@@ -26,7 +26,10 @@ type EventService struct {
 	// Streams bounds the live streams each principal holds open (Follow);
 	// nil means no bound.
 	Streams *Caps
-	Now     func() time.Time
+	// Connections, when set, adds the devices' MQTT connection states to
+	// Stats.
+	Connections ConnectionStore
+	Now         func() time.Time
 }
 
 // Ingest stores one event of a device and updates the device in the same
@@ -227,10 +230,27 @@ func (s *EventService) Stats(ctx context.Context, deviceID string) (*DeviceStats
 	if err != nil {
 		return nil, err
 	}
-	return &DeviceStats{
+	st := &DeviceStats{
 		DeviceID: d.ID, LastEventAt: d.LastEventAt, EventsLast24h: counts.Recent, TotalEvents: counts.Total,
-		Latitude: d.Latitude, Longitude: d.Longitude, Fault: d.Fault,
-	}, nil
+		Latitude: d.Latitude, Longitude: d.Longitude, Fault: d.Fault, LastSeenAt: d.LastEventAt,
+	}
+	if s.Connections != nil {
+		cs, err := s.Connections.FindConnections(ctx, p.CustomerID, []string{d.ID})
+		if err != nil {
+			return nil, err
+		}
+		if c := cs[d.ID]; c != nil {
+			st.Connected, st.ConnectedAt, st.DisconnectedAt = c.Connected, c.ConnectedAt, c.DisconnectedAt
+			st.RxBytes, st.TxBytes = int(c.RxBytes), int(c.TxBytes)
+			if c.RemoteAddress != "" {
+				st.RemoteAddress = &c.RemoteAddress
+			}
+			if c.LastPacketAt != nil && (st.LastSeenAt == nil || c.LastPacketAt.After(*st.LastSeenAt)) {
+				st.LastSeenAt = c.LastPacketAt
+			}
+		}
+	}
+	return st, nil
 }
 
 // findDevice returns a device the principal may see (a device token: only

@@ -132,7 +132,7 @@ func (a *App) build(o options) error {
 	a.Groups = &resource.DeviceGroupService{Store: s.Groups, Configurations: s.Configurations, Devices: a.Devices, Now: now}
 	a.Configurations = &resource.ConfigurationService{Store: s.Configurations, Now: now}
 	a.Events = &resource.EventService{Store: s.Events, Devices: s.Devices, Bus: a.Bus,
-		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Now: now}
+		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Connections: s.Connections, Now: now}
 
 	a.OAuth = oauth.New(cfg.oauthConfig(), oauth.Deps{
 		Apps: a.Applications, Users: a.Users, Tokens: s.Tokens, Ephemeral: s.Ephemeral, Logger: cfg.Logger, Now: now,

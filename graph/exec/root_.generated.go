@@ -214,12 +214,19 @@ type ComplexityRoot struct {
 	}
 
 	DeviceStats struct {
-		EventsLast24h func(childComplexity int) int
-		Fault         func(childComplexity int) int
-		LastEventAt   func(childComplexity int) int
-		Latitude      func(childComplexity int) int
-		Longitude     func(childComplexity int) int
-		TotalEvents   func(childComplexity int) int
+		Connected      func(childComplexity int) int
+		ConnectedAt    func(childComplexity int) int
+		DisconnectedAt func(childComplexity int) int
+		EventsLast24h  func(childComplexity int) int
+		Fault          func(childComplexity int) int
+		LastEventAt    func(childComplexity int) int
+		LastSeenAt     func(childComplexity int) int
+		Latitude       func(childComplexity int) int
+		Longitude      func(childComplexity int) int
+		RemoteAddress  func(childComplexity int) int
+		RxBytes        func(childComplexity int) int
+		TotalEvents    func(childComplexity int) int
+		TxBytes        func(childComplexity int) int
 	}
 
 	DeviceToken struct {
@@ -959,6 +966,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeviceResources.Resources(childComplexity), true
 
+	case "DeviceStats.connected":
+		if e.ComplexityRoot.DeviceStats.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.Connected(childComplexity), true
+	case "DeviceStats.connectedAt":
+		if e.ComplexityRoot.DeviceStats.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.ConnectedAt(childComplexity), true
+	case "DeviceStats.disconnectedAt":
+		if e.ComplexityRoot.DeviceStats.DisconnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.DisconnectedAt(childComplexity), true
 	case "DeviceStats.eventsLast24h":
 		if e.ComplexityRoot.DeviceStats.EventsLast24h == nil {
 			break
@@ -977,6 +1002,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeviceStats.LastEventAt(childComplexity), true
+	case "DeviceStats.lastSeenAt":
+		if e.ComplexityRoot.DeviceStats.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.LastSeenAt(childComplexity), true
 	case "DeviceStats.latitude":
 		if e.ComplexityRoot.DeviceStats.Latitude == nil {
 			break
@@ -989,12 +1020,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeviceStats.Longitude(childComplexity), true
+	case "DeviceStats.remoteAddress":
+		if e.ComplexityRoot.DeviceStats.RemoteAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.RemoteAddress(childComplexity), true
+	case "DeviceStats.rxBytes":
+		if e.ComplexityRoot.DeviceStats.RxBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.RxBytes(childComplexity), true
 	case "DeviceStats.totalEvents":
 		if e.ComplexityRoot.DeviceStats.TotalEvents == nil {
 			break
 		}
 
 		return e.ComplexityRoot.DeviceStats.TotalEvents(childComplexity), true
+	case "DeviceStats.txBytes":
+		if e.ComplexityRoot.DeviceStats.TxBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.TxBytes(childComplexity), true
 
 	case "DeviceToken.createdAt":
 		if e.ComplexityRoot.DeviceToken.CreatedAt == nil {
@@ -2321,6 +2370,17 @@ type DeviceStats {
   latitude: Float
   longitude: Float
   fault: Boolean!
+  "Whether the device has a live MQTT session (on any replica)."
+  connected: Boolean!
+  connectedAt: Time
+  disconnectedAt: Time
+  "HOST:PORT of the MQTT session."
+  remoteAddress: String
+  "Bytes received from and sent to the device in its MQTT session."
+  rxBytes: Int!
+  txBytes: Int!
+  "The later of lastEventAt and the last MQTT packet."
+  lastSeenAt: Time
 }
 
 "What a device token may do, on its own device only."
@@ -2974,6 +3034,20 @@ func (ec *executionContext) childFields_DeviceStats(ctx context.Context, field g
 		return ec.fieldContext_DeviceStats_longitude(ctx, field)
 	case "fault":
 		return ec.fieldContext_DeviceStats_fault(ctx, field)
+	case "connected":
+		return ec.fieldContext_DeviceStats_connected(ctx, field)
+	case "connectedAt":
+		return ec.fieldContext_DeviceStats_connectedAt(ctx, field)
+	case "disconnectedAt":
+		return ec.fieldContext_DeviceStats_disconnectedAt(ctx, field)
+	case "remoteAddress":
+		return ec.fieldContext_DeviceStats_remoteAddress(ctx, field)
+	case "rxBytes":
+		return ec.fieldContext_DeviceStats_rxBytes(ctx, field)
+	case "txBytes":
+		return ec.fieldContext_DeviceStats_txBytes(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_DeviceStats_lastSeenAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeviceStats", field.Name)
 }
