@@ -389,7 +389,8 @@ type DeviceStats struct {
 	RemoteAddress  *string
 	RxBytes        int
 	TxBytes        int
-	// LastSeenAt is the later of LastEventAt and the last MQTT packet.
+	// LastSeenAt is the later of LastEventAt and the last MQTT packet; nil
+	// for a device that never connected over MQTT.
 	LastSeenAt *time.Time
 }
 
