@@ -23,10 +23,12 @@ import (
 
 // cli runs one command with its configuration and standard streams.
 type cli struct {
-	cfg    config
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	cfg config
+	// mqttNote is what serve --demo says about its MQTT listener.
+	mqttNote string
+	stdin    io.Reader
+	stdout   io.Writer
+	stderr   io.Writer
 }
 
 // flags returns a flag set for a command with the shared flags on it.

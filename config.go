@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/oauth"
+	"github.com/assetgate/assetgate/mqtt"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/tracing"
@@ -97,6 +99,14 @@ type config struct {
 	RateLimitClients string
 	rateLimits       map[string]resource.Quota
 	clientRateLimits map[string]map[string]resource.Quota
+	// MQTTAddr and MQTTWSAddr, when set, open the MQTT listener for
+	// devices (TCP, and MQTT over WebSocket); TLS with MQTTTLSCert and
+	// MQTTTLSKey (PEM files).
+	MQTTAddr    string
+	MQTTWSAddr  string
+	MQTTTLSCert string
+	MQTTTLSKey  string
+	mqttTLS     *tls.Config
 }
 
 // Settings of the metrics listener.
@@ -153,6 +163,10 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_TRUSTED_PROXIES", &c.TrustedProxies},
 		{"ASSETGATE_RATE_LIMITS", &c.RateLimits},
 		{"ASSETGATE_RATE_LIMIT_CLIENTS", &c.RateLimitClients},
+		{"ASSETGATE_MQTT_ADDR", &c.MQTTAddr},
+		{"ASSETGATE_MQTT_WS_ADDR", &c.MQTTWSAddr},
+		{"ASSETGATE_MQTT_TLS_CERT", &c.MQTTTLSCert},
+		{"ASSETGATE_MQTT_TLS_KEY", &c.MQTTTLSKey},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			*v.dst = s
@@ -235,6 +249,10 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve net/http/pprof on this `address` (keep it on loopback); off when empty (ASSETGATE_DEBUG_ADDR)")
 	fs.IntVar(&c.PasswordHashConcurrency, "password-hash-concurrency", c.PasswordHashConcurrency, "password hashes (19 MiB each) computed at once; 0 derives it from memory and GOMAXPROCS (ASSETGATE_PASSWORD_HASH_CONCURRENCY)")
 	fs.DurationVar(&c.PasswordHashWait, "password-hash-wait", c.PasswordHashWait, "how long a login waits for a password hashing slot before it is answered 503 (ASSETGATE_PASSWORD_HASH_WAIT)")
+	fs.StringVar(&c.MQTTAddr, "mqtt-addr", c.MQTTAddr, "MQTT listener `address` for devices, e.g. :1883; off when empty (ASSETGATE_MQTT_ADDR)")
+	fs.StringVar(&c.MQTTWSAddr, "mqtt-ws-addr", c.MQTTWSAddr, "MQTT over WebSocket listener `address`; off when empty (ASSETGATE_MQTT_WS_ADDR)")
+	fs.StringVar(&c.MQTTTLSCert, "mqtt-tls-cert", c.MQTTTLSCert, "PEM certificate `file`: the MQTT listeners speak TLS (ASSETGATE_MQTT_TLS_CERT)")
+	fs.StringVar(&c.MQTTTLSKey, "mqtt-tls-key", c.MQTTTLSKey, "PEM private key `file` of ASSETGATE_MQTT_TLS_CERT (ASSETGATE_MQTT_TLS_KEY)")
 }
 
 // validate checks every setting and returns a *configError naming the
@@ -266,6 +284,9 @@ func (c *config) validate() error {
 		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
 			return bad(metricsAddrEnv, "must be HOST:PORT, or off (or empty) to turn /metrics off, got %q", c.MetricsAddr)
 		}
+	}
+	if err := c.validateMQTT(); err != nil {
+		return err
 	}
 	if c.GraphQLIntrospection != "true" && c.GraphQLIntrospection != "false" {
 		return bad("ASSETGATE_GRAPHQL_INTROSPECTION", "must be true or false, got %q", c.GraphQLIntrospection)
@@ -334,6 +355,38 @@ func (c *config) validate() error {
 		return bad("ASSETGATE_RATE_LIMIT_CLIENTS", "%v", err)
 	}
 	return nil
+}
+
+// validateMQTT checks the MQTT listener's settings and loads its TLS
+// certificate.
+func (c *config) validateMQTT() error {
+	bad := func(name, format string, args ...any) error {
+		return &configError{msg: fmt.Sprintf("%s: %s", name, fmt.Sprintf(format, args...))}
+	}
+	for _, v := range []struct{ name, addr string }{{"ASSETGATE_MQTT_ADDR", c.MQTTAddr}, {"ASSETGATE_MQTT_WS_ADDR", c.MQTTWSAddr}} {
+		if v.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(v.addr); err != nil || port == "" {
+			return bad(v.name, "must be HOST:PORT or :PORT, got %q", v.addr)
+		}
+	}
+	if (c.MQTTTLSCert == "") != (c.MQTTTLSKey == "") {
+		return bad("ASSETGATE_MQTT_TLS_CERT", "ASSETGATE_MQTT_TLS_CERT and ASSETGATE_MQTT_TLS_KEY go together")
+	}
+	if c.MQTTTLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.MQTTTLSCert, c.MQTTTLSKey)
+		if err != nil {
+			return bad("ASSETGATE_MQTT_TLS_CERT", "%v", err)
+		}
+		c.mqttTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return nil
+}
+
+// mqttConfig is the MQTT listener's configuration.
+func (c config) mqttConfig() mqtt.Config {
+	return mqtt.Config{Addr: c.MQTTAddr, WSAddr: c.MQTTWSAddr, TLS: c.mqttTLS}
 }
 
 // maxPasswordHashConcurrency bounds ASSETGATE_PASSWORD_HASH_CONCURRENCY:

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"net"
 	"net/http"
 	"strings"
 
 	"github.com/assetgate/assetgate/resource"
+	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/wire"
 )
 
@@ -17,6 +19,11 @@ const (
 	demoEmail      = "demo@example.com"
 	demoBackendApp = "Demo backend (client credentials)"
 	demoMobileApp  = "Demo mobile app (authorization code + PKCE)"
+	// demoDeviceIMEI finds the demo device again; demoDeviceToken names
+	// its MQTT token, replaced on every start.
+	demoDeviceName  = "Demo tracker (MQTT)"
+	demoDeviceIMEI  = "490154203237518"
+	demoDeviceToken = "demo mqtt"
 )
 
 // demoResult is what serve --demo prints.
@@ -30,6 +37,12 @@ type demoResult struct {
 	PublicClient string   `json:"public_client_id"`
 	RedirectURI  string   `json:"redirect_uri"`
 	Curl         []string `json:"curl"`
+	// DeviceID, DeviceToken and MQTT: the demo device, a new device token
+	// of it and a mosquitto_pub line, when the MQTT listener is on.
+	DeviceID    string   `json:"device_id,omitempty"`
+	DeviceToken string   `json:"device_token,omitempty"`
+	MQTT        []string `json:"mqtt,omitempty"`
+	MQTTNote    string   `json:"mqtt_note,omitempty"`
 }
 
 // seedDemo creates the demo tenant when it is missing and, because secrets are
@@ -97,6 +110,12 @@ func (c *cli) seedDemo(ctx context.Context, a *wire.App, base string) error {
 		fmt.Sprintf("curl -s -d client_id=%s %s/oauth/device_authorization", res.PublicClient, base),
 		fmt.Sprintf("curl -s %s/.well-known/oauth-authorization-server", base),
 	}
+	if a.MQTT != nil {
+		if err := seedDemoDevice(ctx, a, u, &res); err != nil {
+			return fmt.Errorf("demo device: %w", err)
+		}
+	}
+	res.MQTTNote = c.mqttNote
 	if c.cfg.JSON {
 		return c.print(res, "")
 	}
@@ -111,6 +130,50 @@ Try:
   %s
 `, res.CustomerID, res.Email, res.Password, res.ClientID, res.ClientSecret, res.PublicClient, res.RedirectURI,
 		strings.Join(res.Curl, "\n  "))
+	if len(res.MQTT) > 0 {
+		fmt.Fprintf(c.stdout, "\nDemo device %s over MQTT (%s):\n  %s\n", res.DeviceID, a.MQTT.Addr(), strings.Join(res.MQTT, "\n  "))
+	}
+	if res.MQTTNote != "" {
+		fmt.Fprintln(c.stdout, res.MQTTNote)
+	}
+	return nil
+}
+
+// seedDemoDevice finds or makes the demo device and gives it a new MQTT
+// device token (revoking the one of the last start).
+func seedDemoDevice(ctx context.Context, a *wire.App, u *resource.User, res *demoResult) error {
+	me := scopes.NewContext(ctx, &scopes.Principal{Kind: scopes.KindUser, CustomerID: u.CustomerID, UserID: u.ID,
+		Scopes: []string{scopes.Me}})
+	imei := demoDeviceIMEI
+	l, err := a.Devices.List(me, resource.ListQuery[resource.DeviceListFilter]{Filter: resource.DeviceListFilter{IMEI: &imei}})
+	if err != nil {
+		return err
+	}
+	var d *resource.Device
+	if len(l.Devices) > 0 {
+		d = l.Devices[0]
+	} else if d, err = a.Devices.Create(me, resource.DeviceInput{Name: demoDeviceName, IMEI: imei}); err != nil {
+		return err
+	}
+	toks, err := a.DeviceTokens.List(me, d.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if t.Name == demoDeviceToken {
+			if err := a.DeviceTokens.Revoke(me, d.ID, t.ID); err != nil {
+				return err
+			}
+		}
+	}
+	_, secret, err := a.DeviceTokens.Create(me, d.ID, resource.DeviceTokenInput{Name: demoDeviceToken})
+	if err != nil {
+		return err
+	}
+	host, port, _ := net.SplitHostPort(a.MQTT.Addr())
+	res.DeviceID, res.DeviceToken = d.ID, secret
+	res.MQTT = []string{fmt.Sprintf(`mosquitto_pub -V mqttv5 -h %s -p %s -i %s -u %s -P '%s' -q 1 -t devices/%s/events -m '{"event_type":"temperature","payload":{"celsius":21.5}}'`,
+		host, port, d.ID, d.ID, secret, d.ID)}
 	return nil
 }
 

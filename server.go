@@ -169,14 +169,21 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 // open builds the service graph of cfg (see package wire), migrating the
 // database. withRedis false leaves Redis out, for the one-shot commands.
 func open(ctx context.Context, cfg config, log *slog.Logger, withRedis bool) (*wire.App, error) {
+	return openWith(ctx, cfg, log, func(wc *wire.Config) {
+		if !withRedis {
+			wc.RedisURL = ""
+		}
+	})
+}
+
+// openWith is open with changes to the graph's configuration.
+func openWith(ctx context.Context, cfg config, log *slog.Logger, change func(*wire.Config)) (*wire.App, error) {
 	key, err := cfg.secretKey()
 	if err != nil {
 		return nil, err
 	}
 	wc := cfg.wireConfig(key, log)
-	if !withRedis {
-		wc.RedisURL = ""
-	}
+	change(&wc)
 	return wire.New(ctx, wc)
 }
 
@@ -249,13 +256,23 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 	}()
 	c.cfg.tracing = tr
-	a, err := open(ctx, c.cfg, log, true)
+	mqttNote := ""
+	if *demo && c.cfg.MQTTAddr == "" {
+		c.cfg.MQTTAddr, mqttNote = demoMQTTAddr()
+	}
+	// Only serve listens for MQTT: the graph of the other commands has no
+	// listener.
+	a, err := openWith(ctx, c.cfg, log, func(wc *wire.Config) { wc.MQTT = c.cfg.mqttConfig() })
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {
+		return err
+	}
+	if err := a.ListenMQTT(); err != nil {
+		_ = ln.Close()
 		return err
 	}
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
@@ -271,6 +288,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(a.EndStreams) // live event streams would hold Shutdown up
+	if a.MQTT != nil {
+		// MQTT sessions end with the HTTP server: MQTT 5 devices get
+		// DISCONNECT "server shutting down" and reconnect elsewhere.
+		srv.RegisterOnShutdown(a.MQTT.Close)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	if c.cfg.DebugAddr != "" {
@@ -291,6 +313,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", c.cfg.Issuer, "database", a.DB.Dialect, "redis", a.Redis != nil,
 		"password_hash_concurrency", a.Users.Hasher.Concurrency())
 	if *demo {
+		c.mqttNote = mqttNote
 		if err := c.seedDemo(ctx, a, c.cfg.Issuer); err != nil {
 			_ = srv.Close()
 			return err
@@ -326,6 +349,18 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	stopBackground()
 	log.Info("stopped")
 	return nil
+}
+
+// demoMQTTAddr is where serve --demo listens for MQTT: 127.0.0.1:1883 when
+// that port is free; otherwise none, and a note saying so.
+func demoMQTTAddr() (addr, note string) {
+	const a = "127.0.0.1:1883"
+	ln, err := net.Listen("tcp", a)
+	if err != nil {
+		return "", "MQTT is off: " + a + " is taken (ASSETGATE_MQTT_ADDR or --mqtt-addr picks another address)"
+	}
+	_ = ln.Close()
+	return a, ""
 }
 
 // newLogger returns a JSON slog logger writing to w at the given level.

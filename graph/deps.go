@@ -26,6 +26,8 @@ type Deps struct {
 	DeviceTokens *resource.DeviceTokenService
 	// Grants are the consents users gave applications.
 	Grants *resource.GrantService
+	// DeviceResources calls the resources of connected devices.
+	DeviceResources *resource.DeviceResourceService
 	// Principal resolves bearer tokens (oauth.Server.Principal); the
 	// WebSocket transport uses it for the token of connection_init.
 	Principal scopes.Resolver

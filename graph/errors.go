@@ -38,6 +38,10 @@ const (
 	// CodeUnavailable: the server has no capacity for the request right
 	// now; retry after extensions.retryAfter seconds.
 	CodeUnavailable = "UNAVAILABLE"
+	// CodeDeviceOffline and CodeGatewayTimeout are device resource calls'
+	// outcomes: the device is not connected, or did not answer in time.
+	CodeDeviceOffline  = "DEVICE_OFFLINE"
+	CodeGatewayTimeout = "GATEWAY_TIMEOUT"
 )
 
 // internalMessage is all a client learns of an internal error.
@@ -62,6 +66,10 @@ func codeOf(resourceCode string) string {
 		return CodeRateLimited
 	case resource.EUnavailable:
 		return CodeUnavailable
+	case resource.EDeviceOffline:
+		return CodeDeviceOffline
+	case resource.EGatewayTimeout:
+		return CodeGatewayTimeout
 	}
 	return CodeInternal
 }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,11 +91,15 @@ func permissions(in []model.DevicePermission) []string {
 	return out
 }
 
-// permissionsOf presents the permissions of a device token.
+// permissionsOf presents the permissions of a device token; a permission
+// for one resource (resources:call:NAME) has no enum value and is left
+// out.
 func permissionsOf(t *resource.DeviceToken) []model.DevicePermission {
-	out := make([]model.DevicePermission, len(t.Permissions))
-	for i, p := range t.Permissions {
-		out[i] = model.DevicePermission(enumName(scopes.Operation(p)))
+	out := make([]model.DevicePermission, 0, len(t.Permissions))
+	for _, p := range t.Permissions {
+		if slices.Contains(scopes.AllPermissions(), p) {
+			out = append(out, model.DevicePermission(enumName(scopes.Operation(p))))
+		}
 	}
 	return out
 }

@@ -35,6 +35,8 @@ type Deps struct {
 	Events         *resource.EventService
 	DeviceTokens   *resource.DeviceTokenService
 	Grants         *resource.GrantService
+	// DeviceResources calls the resources of connected devices.
+	DeviceResources *resource.DeviceResourceService
 	// Resolver resolves the bearer token of every authenticated route; the
 	// event stream re-checks its token with it on every heartbeat. Nil
 	// refuses every token.
@@ -117,6 +119,8 @@ func New(deps Deps) *API {
 		typeDeviceStats:    membersOf(deviceStatsPresenter{}),
 		typeDeviceTokens:   membersOf(deviceTokenPresenter{}),
 		typeGrants:         membersOf(grantPresenter{}),
+		typeDeviceResources: membersOf(deviceResourcesPresenter{}),
+		typeResourceCalls:   membersOf(resourceCallPresenter{}),
 	}
 	a.routes = append(a.routes, a.userRoutes()...)
 	a.routes = append(a.routes, a.applicationRoutes()...)
@@ -127,6 +131,7 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.eventRoutes()...)
 	a.routes = append(a.routes, a.deviceTokenRoutes()...)
 	a.routes = append(a.routes, a.grantRoutes()...)
+	a.routes = append(a.routes, a.deviceResourceRoutes()...)
 	a.mux = a.newMux()
 	return a
 }

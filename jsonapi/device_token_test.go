@@ -76,7 +76,7 @@ func TestDeviceTokenRoutes(t *testing.T) {
 			t.Run("DefaultsToAllPermissions", func(t *testing.T) {
 				o := data(t, f.do(t, "POST", tokens, f.a.me, resourceDoc("device-tokens", "", map[string]any{"name": "All"}, nil)).
 					doc(t, http.StatusCreated))
-				if got := toStrings(attrs(o)["permissions"]); !slices.Equal(got, []string{"device:read", "events:read", "events:write"}) {
+				if got := toStrings(attrs(o)["permissions"]); !slices.Equal(got, []string{"device:read", "events:read", "events:write", "resources:call"}) {
 					t.Fatalf("permissions %v", got)
 				}
 				if attrs(o)["expires_at"] != nil {

@@ -189,6 +189,10 @@ func mapResourceError(r *http.Request, rt *route, re *resource.Error, err error)
 		}
 	case resource.ERateLimited:
 		m.status, m.retryAfter = http.StatusTooManyRequests, re.RetryAfter
+	case resource.EDeviceOffline:
+		m.status = http.StatusConflict
+	case resource.EGatewayTimeout:
+		m.status = http.StatusGatewayTimeout
 	case resource.EUnavailable:
 		return unavailableError(err)
 	default:

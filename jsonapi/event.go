@@ -61,15 +61,22 @@ func (a *API) presentEvent(e *resource.Event) *eventPresenter {
 // deviceStatsPresenter is GET /devices/{id}/stats: a device-stats
 // resource object whose id is the device's.
 type deviceStatsPresenter struct {
-	ID            string           `jsonapi:"primary,device-stats"`
-	LastEventAt   *string          `jsonapi:"attr,last_event_at"`
-	EventsLast24h int              `jsonapi:"attr,events_last_24h"`
-	TotalEvents   int              `jsonapi:"attr,total_events"`
-	Latitude      *float64         `jsonapi:"attr,latitude"`
-	Longitude     *float64         `jsonapi:"attr,longitude"`
-	Fault         bool             `jsonapi:"attr,fault"`
-	Device        *devicePresenter `jsonapi:"relation,device"`
-	base          string
+	ID             string           `jsonapi:"primary,device-stats"`
+	LastEventAt    *string          `jsonapi:"attr,last_event_at"`
+	EventsLast24h  int              `jsonapi:"attr,events_last_24h"`
+	TotalEvents    int              `jsonapi:"attr,total_events"`
+	Latitude       *float64         `jsonapi:"attr,latitude"`
+	Longitude      *float64         `jsonapi:"attr,longitude"`
+	Fault          bool             `jsonapi:"attr,fault"`
+	Connected      bool             `jsonapi:"attr,connected"`
+	ConnectedAt    *string          `jsonapi:"attr,connected_at"`
+	DisconnectedAt *string          `jsonapi:"attr,disconnected_at"`
+	RemoteAddress  *string          `jsonapi:"attr,remote_address"`
+	RxBytes        int              `jsonapi:"attr,rx_bytes"`
+	TxBytes        int              `jsonapi:"attr,tx_bytes"`
+	LastSeenAt     *string          `jsonapi:"attr,last_seen_at"`
+	Device         *devicePresenter `jsonapi:"relation,device"`
+	base           string
 }
 
 // JSONAPILinks implements jsonapi.Linkable.
@@ -173,6 +180,8 @@ func (a *API) getDeviceStats(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := &deviceStatsPresenter{ID: st.DeviceID, LastEventAt: optTime(st.LastEventAt), EventsLast24h: st.EventsLast24h,
 		TotalEvents: st.TotalEvents, Latitude: st.Latitude, Longitude: st.Longitude, Fault: st.Fault,
+		Connected: st.Connected, ConnectedAt: optTime(st.ConnectedAt), DisconnectedAt: optTime(st.DisconnectedAt),
+		RemoteAddress: st.RemoteAddress, RxBytes: st.RxBytes, TxBytes: st.TxBytes, LastSeenAt: optTime(st.LastSeenAt),
 		Device: &devicePresenter{ID: st.DeviceID, base: a.base}, base: a.base}
 	return a.writeOne(w, r, http.StatusOK, q, p, nil)
 }

@@ -139,6 +139,9 @@ func operations() map[string]opDoc {
 	for pattern, od := range eventOperations() { // openapi_events_test.go
 		ops[pattern] = od
 	}
+	for pattern, od := range deviceResourceOperations() { // openapi_resources_test.go
+		ops[pattern] = od
+	}
 	return ops
 }
 
@@ -400,7 +403,7 @@ func responses(rt *route, od opDoc) obj {
 // errorResponses are the JSON:API error answers, one per status.
 func errorResponses() obj {
 	out := obj{}
-	for _, code := range []int{400, 401, 403, 404, 406, 409, 413, 415, 422, 429, 500, 503} {
+	for _, code := range []int{400, 401, 403, 404, 406, 409, 413, 415, 422, 429, 500, 503, 504} {
 		e := obj{"description": nethttp.StatusText(code), "content": obj{MediaType: obj{"schema": ref("ErrorDocument")}}}
 		switch code {
 		case 401, 403:

@@ -92,8 +92,9 @@ func resourceKinds() []resourceKind {
 				"published_at": nullTime, "created_at": dateTime, "updated_at": dateTime,
 			}},
 	}
-	kinds = append(kinds, grantResourceKinds()...) // openapi_grants_test.go
-	return append(kinds, eventResourceKinds()...)  // openapi_events_test.go
+	kinds = append(kinds, grantResourceKinds()...)  // openapi_grants_test.go
+	kinds = append(kinds, deviceResourceKinds()...) // openapi_resources_test.go
+	return append(kinds, eventResourceKinds()...)   // openapi_events_test.go
 }
 
 // attributeSchemas returns the schema of every attribute of a presenter.
@@ -210,6 +211,9 @@ func schemas() obj {
 		s[name] = v
 	}
 	for name, v := range grantSchemas() { // openapi_grants_test.go
+		s[name] = v
+	}
+	for name, v := range deviceResourceSchemas() { // openapi_resources_test.go
 		s[name] = v
 	}
 	for name, v := range oauthSchemas() {

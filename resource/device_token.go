@@ -235,9 +235,20 @@ func normalizePermissions(perms []string) ([]string, error) {
 	if len(perms) == 0 {
 		return nil, Invalidf("permissions", "permissions must not be empty (omit it for all of %s)", strings.Join(all, ", "))
 	}
+	var named []string
 	for _, p := range perms {
+		if name, ok := strings.CutPrefix(p, scopes.ResourcesCall+":"); ok {
+			if !ValidResourceName(name) {
+				return nil, Invalidf("permissions", "%q names no resource (resources:call:NAME)", p)
+			}
+			if !slices.Contains(named, p) {
+				named = append(named, p)
+			}
+			continue
+		}
 		if !slices.Contains(all, p) {
-			return nil, Invalidf("permissions", "unknown permission %q; known: %s", p, strings.Join(all, ", "))
+			return nil, Invalidf("permissions", "unknown permission %q; known: %s, or %s:NAME for one resource", p,
+				strings.Join(all, ", "), scopes.ResourcesCall)
 		}
 	}
 	out := []string{}
@@ -245,6 +256,11 @@ func normalizePermissions(perms []string) ([]string, error) {
 		if slices.Contains(perms, p) {
 			out = append(out, p)
 		}
+	}
+	if !slices.Contains(out, scopes.ResourcesCall) {
+		// resources:call reaches every resource already.
+		slices.Sort(named)
+		out = append(out, named...)
 	}
 	return out, nil
 }

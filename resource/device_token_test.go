@@ -34,7 +34,7 @@ func TestDeviceTokens(t *testing.T) {
 			if !strings.HasPrefix(secret, resource.DeviceTokenPrefix) || dt.Name != "Sensor" {
 				t.Fatalf("token %q named %q", secret, dt.Name)
 			}
-			all := []string{"device:read", "events:read", "events:write"} // no permissions asked for: every one
+			all := []string{"device:read", "events:read", "events:write", "resources:call"} // no permissions asked for: every one
 			requireEqual(t, dt.Permissions, all)
 			p, err := resolve(t.Context(), secret)
 			must(t, err)

@@ -380,6 +380,18 @@ type DeviceStats struct {
 	Latitude  *float64
 	Longitude *float64
 	Fault     bool
+	// The MQTT connection (Thinger.io's device stats): whether the device
+	// is connected, since when, from where, and the bytes of the session;
+	// zero values for a device that never connected.
+	Connected      bool
+	ConnectedAt    *time.Time
+	DisconnectedAt *time.Time
+	RemoteAddress  *string
+	RxBytes        int
+	TxBytes        int
+	// LastSeenAt is the later of LastEventAt and the last MQTT packet; nil
+	// for a device that never connected over MQTT.
+	LastSeenAt *time.Time
 }
 
 // EventListFilter is the filter of an event list as a client gives it,

@@ -26,6 +26,9 @@ func (s *EventService) StatsMany(ctx context.Context, deviceIDs []string) (map[s
 	if err != nil {
 		return nil, err
 	}
+	if err := s.addConnections(ctx, p.CustomerID, stats); err != nil {
+		return nil, err
+	}
 	for _, st := range stats {
 		out[st.DeviceID] = st
 	}

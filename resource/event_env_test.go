@@ -86,6 +86,17 @@ func eventOperationCalls() map[scopes.Operation][]call {
 				return err
 			}},
 		},
+		scopes.OpDevicesCall: {
+			// Without an MQTT listener every device is offline: a call the
+			// table allows gets that far, and no further.
+			{"CallResource", func(t *testing.T, e *env, ctx context.Context) error {
+				_, err := e.app.DeviceResources.Call(ctx, e.a.device.ID, "reboot", nil, 0)
+				if resource.ErrorCode(err) == resource.EDeviceOffline {
+					return nil
+				}
+				return err
+			}},
+		},
 		scopes.OpDeviceTokens: {
 			{"Create", func(t *testing.T, e *env, ctx context.Context) error {
 				_, _, err := e.deviceTokens.Create(ctx, e.a.device.ID, resource.DeviceTokenInput{Name: "Sensor"})

@@ -26,7 +26,10 @@ type EventService struct {
 	// Streams bounds the live streams each principal holds open (Follow);
 	// nil means no bound.
 	Streams *Caps
-	Now     func() time.Time
+	// Connections, when set, adds the devices' MQTT connection states to
+	// Stats.
+	Connections ConnectionStore
+	Now         func() time.Time
 }
 
 // Ingest stores one event of a device and updates the device in the same
@@ -227,10 +230,47 @@ func (s *EventService) Stats(ctx context.Context, deviceID string) (*DeviceStats
 	if err != nil {
 		return nil, err
 	}
-	return &DeviceStats{
+	st := &DeviceStats{
 		DeviceID: d.ID, LastEventAt: d.LastEventAt, EventsLast24h: counts.Recent, TotalEvents: counts.Total,
 		Latitude: d.Latitude, Longitude: d.Longitude, Fault: d.Fault,
-	}, nil
+	}
+	if err := s.addConnections(ctx, p.CustomerID, []*DeviceStats{st}); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// addConnections adds the devices' MQTT connection states to their stats
+// (nothing without a ConnectionStore, or for a device that never
+// connected).
+func (s *EventService) addConnections(ctx context.Context, customerID string, stats []*DeviceStats) error {
+	if s.Connections == nil || len(stats) == 0 {
+		return nil
+	}
+	ids := make([]string, len(stats))
+	for i, st := range stats {
+		ids[i] = st.DeviceID
+	}
+	cs, err := s.Connections.FindConnections(ctx, customerID, ids)
+	if err != nil {
+		return err
+	}
+	for _, st := range stats {
+		c := cs[st.DeviceID]
+		if c == nil {
+			continue
+		}
+		st.Connected, st.ConnectedAt, st.DisconnectedAt = c.Connected, c.ConnectedAt, c.DisconnectedAt
+		st.RxBytes, st.TxBytes = int(c.RxBytes), int(c.TxBytes)
+		if c.RemoteAddress != "" {
+			st.RemoteAddress = &c.RemoteAddress
+		}
+		st.LastSeenAt = st.LastEventAt
+		if c.LastPacketAt != nil && (st.LastSeenAt == nil || c.LastPacketAt.After(*st.LastSeenAt)) {
+			st.LastSeenAt = c.LastPacketAt
+		}
+	}
+	return nil
 }
 
 // findDevice returns a device the principal may see (a device token: only

@@ -25,10 +25,13 @@ const (
 	DeviceRead  = "device:read"
 	EventsRead  = "events:read"
 	EventsWrite = "events:write"
+	// ResourcesCall lets a device token call every resource of its
+	// device; ResourcesCall + ":" + NAME only the resource NAME.
+	ResourcesCall = "resources:call"
 )
 
 // AllPermissions lists every device token permission.
-func AllPermissions() []string { return []string{DeviceRead, EventsRead, EventsWrite} }
+func AllPermissions() []string { return []string{DeviceRead, EventsRead, EventsWrite, ResourcesCall} }
 
 // Kind is what a principal is.
 type Kind string

@@ -32,6 +32,8 @@ const (
 	OpEventsRead Operation = "events:read"
 	// OpEventsIngest is posting events.
 	OpEventsIngest Operation = "events:ingest"
+	// OpDevicesCall is calling a resource of a connected device.
+	OpDevicesCall Operation = "devices:call"
 	// OpDeviceTokens is listing, creating and revoking device tokens.
 	OpDeviceTokens Operation = "device_tokens"
 	// OpGrants is listing and withdrawing the consents the current user
@@ -67,6 +69,7 @@ var table = []Rule{
 	{Op: OpGeogroupsWrite, Description: "geogroups: create, update, delete", Scopes: []string{Me, App}},
 	{Op: OpEventsRead, Description: "events: read, live stream", Scopes: []string{Me, App, Basic}, Permission: EventsRead},
 	{Op: OpEventsIngest, Description: "events: ingest", Scopes: []string{App}, Permission: EventsWrite},
+	{Op: OpDevicesCall, Description: "devices: call a resource of a connected device", Scopes: []string{Me, App}, Permission: ResourcesCall},
 	{Op: OpDeviceTokens, Description: "device tokens: list, create, revoke", Scopes: []string{Me}},
 	{Op: OpGrants, Description: "grants (consents given to applications): list, withdraw", Scopes: []string{Me}},
 }

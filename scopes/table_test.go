@@ -12,6 +12,7 @@ import (
 var allOperations = []scopes.Operation{
 	scopes.OpCurrentUser, scopes.OpApplications, scopes.OpDevicesRead, scopes.OpDevicesWrite,
 	scopes.OpGroupsRead, scopes.OpGroupsWrite, scopes.OpGeogroupsRead, scopes.OpGeogroupsWrite, scopes.OpEventsRead, scopes.OpEventsIngest, scopes.OpDeviceTokens, scopes.OpGrants,
+	scopes.OpDevicesCall,
 }
 
 // design is the scopes table as docs/architecture.md states it, written
@@ -33,6 +34,7 @@ var design = map[scopes.Operation]struct {
 	scopes.OpEventsIngest:   {app: true, permission: scopes.EventsWrite},
 	scopes.OpDeviceTokens:   {me: true},
 	scopes.OpGrants:         {me: true},
+	scopes.OpDevicesCall:    {me: true, app: true, permission: scopes.ResourcesCall},
 }
 
 func TestTable(t *testing.T) {

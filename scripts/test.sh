@@ -3,7 +3,8 @@
 # 127.0.0.1 (trust auth), it points the suites at them unless the variables
 # are already set; without them the PostgreSQL and Redis suites skip (and fail
 # when CI=true). Browser tests install Debian's chromium when it is missing,
-# and the metrics test Debian's prometheus package (for promtool).
+# the metrics test Debian's prometheus package (for promtool), and the MQTT
+# end-to-end test Debian's mosquitto-clients.
 #
 # The arguments go to `go test -json`, whose events scripts/testsummary turns
 # into the output of a plain go test (every failed test's output in full;
@@ -28,6 +29,11 @@ if [ -n "${ASSETGATE_TEST_NO_PROMTOOL_INSTALL:-}" ]; then
   echo "test: ASSETGATE_TEST_NO_PROMTOOL_INSTALL is set: promtool is not installed; the metrics lint skips without it"
 elif [ -x scripts/install-promtool.sh ]; then
   scripts/install-promtool.sh || echo "warning: promtool could not be installed; the metrics lint will skip (or fail in CI)"
+fi
+if [ -n "${ASSETGATE_TEST_NO_MOSQUITTO_INSTALL:-}" ]; then
+  echo "test: ASSETGATE_TEST_NO_MOSQUITTO_INSTALL is set: mosquitto-clients is not installed; the MQTT end-to-end test skips without it"
+elif [ -x scripts/install-mosquitto-clients.sh ]; then
+  scripts/install-mosquitto-clients.sh || echo "warning: mosquitto-clients could not be installed; the MQTT end-to-end test will skip (or fail in CI)"
 fi
 echo "test: database=${ASSETGATE_TEST_DATABASE_URL:-<none>} redis=${ASSETGATE_TEST_REDIS_URL:-<none>} jsonapi-schemas=${ASSETGATE_JSONAPI_SCHEMA_DIR:-../shared/spec}"
 

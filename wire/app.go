@@ -12,6 +12,7 @@ import (
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/metrics"
+	"github.com/assetgate/assetgate/mqtt"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -43,6 +44,9 @@ type App struct {
 	// Grants are the consents users gave applications (GET/DELETE
 	// /users/me/grants, me.grants).
 	Grants *resource.GrantService
+	// DeviceResources calls the resources of connected devices (through
+	// MQTT, when there is a listener).
+	DeviceResources *resource.DeviceResourceService
 	// Bus fans recorded events out to live streams: Redis pub/sub with
 	// Redis (every replica's subscribers get every replica's events), in
 	// process otherwise.
@@ -64,6 +68,9 @@ type App struct {
 	// part of the graph records into it, the pools of DB and Redis are read
 	// from it at each scrape. Serve it with Metrics.Handler.
 	Metrics *metrics.Metrics
+	// MQTT is the MQTT listener for devices, nil unless Config.MQTT names
+	// an address. It listens once ListenMQTT is called; Close ends it.
+	MQTT *mqtt.Broker
 
 	// sockets are the GraphQL WebSockets of every endpoint of the graph,
 	// closed by EndStreams.
@@ -87,6 +94,10 @@ type Stores struct {
 	Configurations *storage.ConfigurationStore
 	Events         *storage.EventStore
 	DeviceTokens   *storage.DeviceTokenStore
+	ResourceCalls  *storage.ResourceCallStore
+	// Connections keeps devices' MQTT connection states: in Redis when
+	// there is one, in process otherwise.
+	Connections resource.ConnectionStore
 	// Tokens keeps issued tokens. With Redis it is TieredTokens: refresh
 	// and device tokens in the database with copies in Redis, access
 	// tokens in Redis only, so a Redis that loses its data costs access
@@ -113,7 +124,7 @@ type EventBus interface {
 }
 
 // build makes the stores and services on a.DB and a.Redis.
-func (a *App) build(o options) {
+func (a *App) build(o options) error {
 	cfg, db, rc, now := a.cfg, a.DB, a.Redis, o.now
 	s := &a.Stores
 	s.Customers, s.Users = storage.NewCustomerStore(db), storage.NewUserStore(db)
@@ -122,13 +133,17 @@ func (a *App) build(o options) {
 	s.Configurations, s.Events = storage.NewConfigurationStore(db), storage.NewEventStore(db)
 	s.DeviceTokens, s.SQLTokens = storage.NewDeviceTokenStore(db), storage.NewSQLTokenStore(db)
 	s.OIDC = storage.NewOIDCStore(db)
+	s.ResourceCalls = storage.NewResourceCallStore(db)
+	var relay mqtt.Relay
 	s.Applications = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), cfg.AppCacheTTL, rc, cfg.RedisPrefix)
 	if rc != nil {
 		s.TieredTokens = storage.NewTieredTokenStore(s.SQLTokens, storage.NewRedisTokenStore(rc, cfg.RedisPrefix),
 			storage.DefaultTokenCacheTTL)
 		s.Tokens, s.Ephemeral = s.TieredTokens, storage.NewRedisEphemeralStore(rc, cfg.RedisPrefix)
 		a.Bus = storage.NewRedisEventBus(rc, cfg.RedisPrefix, resource.DefaultSubscriberBuffer, cfg.Logger)
+		s.Connections, relay = storage.NewRedisConnectionStore(rc, cfg.RedisPrefix), storage.NewRedisRelay(rc, cfg.RedisPrefix)
 	} else {
+		s.Connections = resource.NewMemoryConnections()
 		s.Tokens, s.Ephemeral = s.SQLTokens, storage.NewSQLEphemeralStore(db)
 		a.Bus = resource.NewLocalBus(resource.DefaultSubscriberBuffer)
 	}
@@ -148,7 +163,7 @@ func (a *App) build(o options) {
 	a.Groups = &resource.DeviceGroupService{Store: s.Groups, Configurations: s.Configurations, Devices: a.Devices, Now: now}
 	a.Configurations = &resource.ConfigurationService{Store: s.Configurations, Now: now}
 	a.Events = &resource.EventService{Store: s.Events, Devices: s.Devices, Bus: a.Bus,
-		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Now: now}
+		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Connections: s.Connections, Now: now}
 
 	a.ClientAddr = clientaddr.New(cfg.TrustedProxies).Addr
 	var limiter resource.RateLimiter = resource.NewMemoryRateLimiter(now)
@@ -168,6 +183,16 @@ func (a *App) build(o options) {
 	if o.resolve != nil {
 		a.Resolver = o.resolve(a.OAuth.Principal)
 	}
+	a.DeviceResources = &resource.DeviceResourceService{Devices: s.Devices, Calls: s.ResourceCalls, Now: now}
+	if cfg.MQTT.Enabled() {
+		b, err := mqtt.New(cfg.MQTT, mqtt.Deps{Resolver: a.Resolver, Tokens: s.Tokens, Key: cfg.Key, Events: a.Events,
+			Connections: s.Connections, Relay: relay, Logger: cfg.Logger, Now: now})
+		if err != nil {
+			return err
+		}
+		a.MQTT, a.DeviceResources.Caller = b, b
+	}
+	return nil
 }
 
 // Config returns the configuration the graph was built from.
@@ -179,6 +204,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 	return jsonapi.New(jsonapi.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
+		DeviceResources: a.DeviceResources,
 		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
 		Admit:   a.admitToken(resource.LimitJSONAPIToken),
 		Metrics: a.Metrics,
@@ -192,6 +218,7 @@ func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
+		DeviceResources: a.DeviceResources,
 		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
 		Tracer: tracerOf(a.cfg.Tracing, "github.com/assetgate/assetgate/graph"), Sockets: a.sockets,
 		Admit: a.admitToken(resource.LimitGraphQLToken),
@@ -256,9 +283,20 @@ func (a *App) EndStreams() {
 	a.sockets.Close(time.Second)
 }
 
-// Close ends the live streams, then closes the Redis client and the
-// database that New opened (not those options gave it).
+// ListenMQTT opens the MQTT listeners, when there are any (App.MQTT).
+func (a *App) ListenMQTT() error {
+	if a.MQTT == nil {
+		return nil
+	}
+	return a.MQTT.Listen()
+}
+
+// Close ends the MQTT sessions and the live streams, then closes the Redis
+// client and the database that New opened (not those options gave it).
 func (a *App) Close() {
+	if a.MQTT != nil {
+		a.MQTT.Close() // before the stores its sessions write through
+	}
 	a.EndStreams() // before Redis: the Redis bus reads through it
 	if a.ownsRedis && a.Redis != nil {
 		a.Redis.Close()

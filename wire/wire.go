@@ -21,6 +21,7 @@ import (
 
 	"github.com/assetgate/assetgate/graph"
 	"github.com/assetgate/assetgate/metrics"
+	"github.com/assetgate/assetgate/mqtt"
 	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -78,6 +79,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose forwarding headers
 	// name the client's address (see package clientaddr); none by default.
 	TrustedProxies []netip.Prefix
+	// MQTT configures the MQTT listener for devices (App.MQTT); without an
+	// address there is none.
+	MQTT mqtt.Config
 	// Logger receives every part's logs; nil discards them.
 	Logger *slog.Logger
 	// Tracing, when set, makes spans of SQL statements, Redis commands,
@@ -222,7 +226,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*App, error) {
 	a.Metrics = newMetrics(cfg, a.DB, a.Redis)
 	a.sockets = graph.NewSockets(a.Metrics)
 	o.observe = countLimits(a.Metrics, o.observe)
-	a.build(o)
+	if err := a.build(o); err != nil {
+		a.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -22,6 +22,7 @@ type DeviceResolver interface {
 	Mac(ctx context.Context, obj *resource.Device) (*string, error)
 
 	Group(ctx context.Context, obj *resource.Device) (*resource.DeviceGroup, error)
+	Resources(ctx context.Context, obj *resource.Device) (*model.DeviceResources, error)
 	Events(ctx context.Context, obj *resource.Device, filter *model.DeviceEventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) (*model.EventConnection, error)
 	Stats(ctx context.Context, obj *resource.Device) (*resource.DeviceStats, error)
 	Tokens(ctx context.Context, obj *resource.Device) ([]*resource.DeviceToken, error)
@@ -419,6 +420,56 @@ func (ec *executionContext) fieldContext_Device_group(_ context.Context, field g
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DeviceGroup(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Device_resources(ctx context.Context, field graphql.CollectedField, obj *resource.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_resources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Device().Resources(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				op, err := ec.unmarshalNOperation2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐOperation(ctx, "DEVICES_READ")
+				if err != nil {
+					var zeroVal *model.DeviceResources
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.DeviceResources
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, op)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeviceResources) graphql.Marshaler {
+			return ec.marshalNDeviceResources2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐDeviceResources(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_resources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Device",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeviceResources(ctx, field)
 		},
 	}
 	return fc, nil
@@ -1375,6 +1426,12 @@ func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Device_group(ctx, field, obj)
+				})
+		case "resources":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Device_resources(ctx, field, obj)
 				})
 		case "events":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

@@ -73,6 +73,12 @@ type ComplexityRoot struct {
 		DeviceGroup func(childComplexity int) int
 	}
 
+	CallDeviceResourcePayload struct {
+		CallID     func(childComplexity int) int
+		DurationMs func(childComplexity int) int
+		Out        func(childComplexity int) int
+	}
+
 	ChangePasswordPayload struct {
 		Changed func(childComplexity int) int
 	}
@@ -169,6 +175,7 @@ type ComplexityRoot struct {
 		Longitude   func(childComplexity int) int
 		Mac         func(childComplexity int) int
 		Name        func(childComplexity int) int
+		Resources   func(childComplexity int) int
 		Stats       func(childComplexity int) int
 		Tokens      func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
@@ -205,13 +212,31 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DeviceResource struct {
+		In   func(childComplexity int) int
+		Kind func(childComplexity int) int
+		Name func(childComplexity int) int
+	}
+
+	DeviceResources struct {
+		Connected func(childComplexity int) int
+		Resources func(childComplexity int) int
+	}
+
 	DeviceStats struct {
-		EventsLast24h func(childComplexity int) int
-		Fault         func(childComplexity int) int
-		LastEventAt   func(childComplexity int) int
-		Latitude      func(childComplexity int) int
-		Longitude     func(childComplexity int) int
-		TotalEvents   func(childComplexity int) int
+		Connected      func(childComplexity int) int
+		ConnectedAt    func(childComplexity int) int
+		DisconnectedAt func(childComplexity int) int
+		EventsLast24h  func(childComplexity int) int
+		Fault          func(childComplexity int) int
+		LastEventAt    func(childComplexity int) int
+		LastSeenAt     func(childComplexity int) int
+		Latitude       func(childComplexity int) int
+		Longitude      func(childComplexity int) int
+		RemoteAddress  func(childComplexity int) int
+		RxBytes        func(childComplexity int) int
+		TotalEvents    func(childComplexity int) int
+		TxBytes        func(childComplexity int) int
 	}
 
 	DeviceToken struct {
@@ -280,6 +305,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AssignConfiguration     func(childComplexity int, input model.AssignConfigurationInput) int
+		CallDeviceResource      func(childComplexity int, deviceID string, name string, in model.JSON, timeout *int) int
 		ChangePassword          func(childComplexity int, input model.ChangePasswordInput) int
 		CreateApplication       func(childComplexity int, input model.CreateApplicationInput) int
 		CreateConfiguration     func(childComplexity int, input model.CreateConfigurationInput) int
@@ -537,6 +563,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AssignConfigurationPayload.DeviceGroup(childComplexity), true
+
+	case "CallDeviceResourcePayload.callId":
+		if e.ComplexityRoot.CallDeviceResourcePayload.CallID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallDeviceResourcePayload.CallID(childComplexity), true
+	case "CallDeviceResourcePayload.durationMs":
+		if e.ComplexityRoot.CallDeviceResourcePayload.DurationMs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallDeviceResourcePayload.DurationMs(childComplexity), true
+	case "CallDeviceResourcePayload.out":
+		if e.ComplexityRoot.CallDeviceResourcePayload.Out == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallDeviceResourcePayload.Out(childComplexity), true
 
 	case "ChangePasswordPayload.changed":
 		if e.ComplexityRoot.ChangePasswordPayload.Changed == nil {
@@ -824,6 +869,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Name(childComplexity), true
+	case "Device.resources":
+		if e.ComplexityRoot.Device.Resources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Resources(childComplexity), true
 	case "Device.stats":
 		if e.ComplexityRoot.Device.Stats == nil {
 			break
@@ -949,6 +1000,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeviceGroupEdge.Node(childComplexity), true
 
+	case "DeviceResource.in":
+		if e.ComplexityRoot.DeviceResource.In == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResource.In(childComplexity), true
+	case "DeviceResource.kind":
+		if e.ComplexityRoot.DeviceResource.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResource.Kind(childComplexity), true
+	case "DeviceResource.name":
+		if e.ComplexityRoot.DeviceResource.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResource.Name(childComplexity), true
+
+	case "DeviceResources.connected":
+		if e.ComplexityRoot.DeviceResources.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResources.Connected(childComplexity), true
+	case "DeviceResources.resources":
+		if e.ComplexityRoot.DeviceResources.Resources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceResources.Resources(childComplexity), true
+
+	case "DeviceStats.connected":
+		if e.ComplexityRoot.DeviceStats.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.Connected(childComplexity), true
+	case "DeviceStats.connectedAt":
+		if e.ComplexityRoot.DeviceStats.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.ConnectedAt(childComplexity), true
+	case "DeviceStats.disconnectedAt":
+		if e.ComplexityRoot.DeviceStats.DisconnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.DisconnectedAt(childComplexity), true
 	case "DeviceStats.eventsLast24h":
 		if e.ComplexityRoot.DeviceStats.EventsLast24h == nil {
 			break
@@ -967,6 +1068,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeviceStats.LastEventAt(childComplexity), true
+	case "DeviceStats.lastSeenAt":
+		if e.ComplexityRoot.DeviceStats.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.LastSeenAt(childComplexity), true
 	case "DeviceStats.latitude":
 		if e.ComplexityRoot.DeviceStats.Latitude == nil {
 			break
@@ -979,12 +1086,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeviceStats.Longitude(childComplexity), true
+	case "DeviceStats.remoteAddress":
+		if e.ComplexityRoot.DeviceStats.RemoteAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.RemoteAddress(childComplexity), true
+	case "DeviceStats.rxBytes":
+		if e.ComplexityRoot.DeviceStats.RxBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.RxBytes(childComplexity), true
 	case "DeviceStats.totalEvents":
 		if e.ComplexityRoot.DeviceStats.TotalEvents == nil {
 			break
 		}
 
 		return e.ComplexityRoot.DeviceStats.TotalEvents(childComplexity), true
+	case "DeviceStats.txBytes":
+		if e.ComplexityRoot.DeviceStats.TxBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeviceStats.TxBytes(childComplexity), true
 
 	case "DeviceToken.createdAt":
 		if e.ComplexityRoot.DeviceToken.CreatedAt == nil {
@@ -1228,6 +1353,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AssignConfiguration(childComplexity, args["input"].(model.AssignConfigurationInput)), true
+	case "Mutation.callDeviceResource":
+		if e.ComplexityRoot.Mutation.CallDeviceResource == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_callDeviceResource_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CallDeviceResource(childComplexity, args["deviceId"].(string), args["name"].(string), args["in"].(model.JSON), args["timeout"].(*int)), true
 	case "Mutation.changePassword":
 		if e.ComplexityRoot.Mutation.ChangePassword == nil {
 			break
@@ -2344,6 +2480,56 @@ extend type Mutation {
   setDeviceGroup(input: SetDeviceGroupInput!): SetDeviceGroupPayload! @auth(op: DEVICES_WRITE)
 }
 `, BuiltIn: false},
+	{Name: "../schema/device_resource.graphqls", Input: `"What a device resource does with a call."
+enum DeviceResourceKind {
+  "Takes in (turn a relay on), answers nothing."
+  INPUT
+  "Takes nothing, answers out (read a sensor)."
+  OUTPUT
+  "Takes in, answers out."
+  IO
+  "Takes and answers nothing (reboot)."
+  CALLBACK
+}
+
+"A resource a connected device announced over MQTT."
+type DeviceResource {
+  name: String!
+  kind: DeviceResourceKind!
+  "The JSON Schema that in must match; null for none."
+  in: JSON
+}
+
+"What a device announced over MQTT, and whether it is connected now."
+type DeviceResources {
+  connected: Boolean!
+  resources: [DeviceResource!]!
+}
+
+extend type Device {
+  "What the device announced over MQTT, and whether it is connected."
+  resources: DeviceResources! @auth(op: DEVICES_READ)
+}
+
+"The answer of a device to a call."
+type CallDeviceResourcePayload {
+  "The audit row's id."
+  callId: ID!
+  "The device's answer: output and io resources; null otherwise."
+  out: JSON
+  durationMs: Float!
+}
+
+extend type Mutation {
+  """
+  Calls a resource of a connected device and waits for its answer up to
+  timeout seconds (default 10, at most 60). Errors: DEVICE_OFFLINE,
+  NOT_FOUND (unknown resource), BAD_USER_INPUT (in does not match the
+  announced schema), GATEWAY_TIMEOUT (no answer).
+  """
+  callDeviceResource(deviceId: ID!, name: String!, in: JSON, timeout: Int): CallDeviceResourcePayload! @auth(op: DEVICES_CALL)
+}
+`, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"A report of a device; which payload values it carries depends on its type."
 type Event {
   id: ID!
@@ -2443,6 +2629,17 @@ type DeviceStats {
   latitude: Float
   longitude: Float
   fault: Boolean!
+  "Whether the device has a live MQTT session (on any replica)."
+  connected: Boolean!
+  connectedAt: Time
+  disconnectedAt: Time
+  "HOST:PORT of the MQTT session."
+  remoteAddress: String
+  "Bytes received from and sent to the device in its MQTT session."
+  rxBytes: Int!
+  txBytes: Int!
+  "The later of lastEventAt and the last MQTT packet."
+  lastSeenAt: Time
 }
 
 "What a device token may do, on its own device only."
@@ -2450,6 +2647,8 @@ enum DevicePermission {
   DEVICE_READ
   EVENTS_READ
   EVENTS_WRITE
+  "Call every resource of the device (resources:call)."
+  RESOURCES_CALL
 }
 
 "A per-device bearer token as lists show it: never the token itself."
@@ -2781,6 +2980,7 @@ enum Operation {
   GEOGROUPS_WRITE
   EVENTS_READ
   EVENTS_INGEST
+  DEVICES_CALL
   DEVICE_TOKENS
   GRANTS
 }
@@ -2922,6 +3122,18 @@ func (ec *executionContext) childFields_AssignConfigurationPayload(ctx context.C
 		return ec.fieldContext_AssignConfigurationPayload_deviceGroup(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AssignConfigurationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CallDeviceResourcePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "callId":
+		return ec.fieldContext_CallDeviceResourcePayload_callId(ctx, field)
+	case "out":
+		return ec.fieldContext_CallDeviceResourcePayload_out(ctx, field)
+	case "durationMs":
+		return ec.fieldContext_CallDeviceResourcePayload_durationMs(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallDeviceResourcePayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ChangePasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3116,6 +3328,8 @@ func (ec *executionContext) childFields_Device(ctx context.Context, field graphq
 		return ec.fieldContext_Device_updatedAt(ctx, field)
 	case "group":
 		return ec.fieldContext_Device_group(ctx, field)
+	case "resources":
+		return ec.fieldContext_Device_resources(ctx, field)
 	case "events":
 		return ec.fieldContext_Device_events(ctx, field)
 	case "stats":
@@ -3188,6 +3402,28 @@ func (ec *executionContext) childFields_DeviceGroupEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type DeviceGroupEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_DeviceResource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_DeviceResource_name(ctx, field)
+	case "kind":
+		return ec.fieldContext_DeviceResource_kind(ctx, field)
+	case "in":
+		return ec.fieldContext_DeviceResource_in(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeviceResource", field.Name)
+}
+
+func (ec *executionContext) childFields_DeviceResources(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connected":
+		return ec.fieldContext_DeviceResources_connected(ctx, field)
+	case "resources":
+		return ec.fieldContext_DeviceResources_resources(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeviceResources", field.Name)
+}
+
 func (ec *executionContext) childFields_DeviceStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "lastEventAt":
@@ -3202,6 +3438,20 @@ func (ec *executionContext) childFields_DeviceStats(ctx context.Context, field g
 		return ec.fieldContext_DeviceStats_longitude(ctx, field)
 	case "fault":
 		return ec.fieldContext_DeviceStats_fault(ctx, field)
+	case "connected":
+		return ec.fieldContext_DeviceStats_connected(ctx, field)
+	case "connectedAt":
+		return ec.fieldContext_DeviceStats_connectedAt(ctx, field)
+	case "disconnectedAt":
+		return ec.fieldContext_DeviceStats_disconnectedAt(ctx, field)
+	case "remoteAddress":
+		return ec.fieldContext_DeviceStats_remoteAddress(ctx, field)
+	case "rxBytes":
+		return ec.fieldContext_DeviceStats_rxBytes(ctx, field)
+	case "txBytes":
+		return ec.fieldContext_DeviceStats_txBytes(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_DeviceStats_lastSeenAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeviceStats", field.Name)
 }

@@ -35,6 +35,15 @@ type AssignConfigurationPayload struct {
 	DeviceGroup *resource.DeviceGroup `json:"deviceGroup"`
 }
 
+// The answer of a device to a call.
+type CallDeviceResourcePayload struct {
+	// The audit row's id.
+	CallID string `json:"callId"`
+	// The device's answer: output and io resources; null otherwise.
+	Out        JSON    `json:"out,omitempty"`
+	DurationMs float64 `json:"durationMs"`
+}
+
 // The old password and the new one, twice. Every other grant of the user is revoked.
 type ChangePasswordInput struct {
 	OldPassword          string `json:"oldPassword"`
@@ -286,6 +295,20 @@ type DeviceGroupOrder struct {
 type DeviceOrder struct {
 	Field     DeviceOrderField `json:"field"`
 	Direction OrderDirection   `json:"direction"`
+}
+
+// A resource a connected device announced over MQTT.
+type DeviceResource struct {
+	Name string             `json:"name"`
+	Kind DeviceResourceKind `json:"kind"`
+	// The JSON Schema that in must match; null for none.
+	In JSON `json:"in,omitempty"`
+}
+
+// What a device announced over MQTT, and whether it is connected now.
+type DeviceResources struct {
+	Connected bool              `json:"connected"`
+	Resources []*DeviceResource `json:"resources"`
 }
 
 type EventConnection struct {
@@ -769,17 +792,20 @@ const (
 	DevicePermissionDeviceRead  DevicePermission = "DEVICE_READ"
 	DevicePermissionEventsRead  DevicePermission = "EVENTS_READ"
 	DevicePermissionEventsWrite DevicePermission = "EVENTS_WRITE"
+	// Call every resource of the device (resources:call).
+	DevicePermissionResourcesCall DevicePermission = "RESOURCES_CALL"
 )
 
 var AllDevicePermission = []DevicePermission{
 	DevicePermissionDeviceRead,
 	DevicePermissionEventsRead,
 	DevicePermissionEventsWrite,
+	DevicePermissionResourcesCall,
 }
 
 func (e DevicePermission) IsValid() bool {
 	switch e {
-	case DevicePermissionDeviceRead, DevicePermissionEventsRead, DevicePermissionEventsWrite:
+	case DevicePermissionDeviceRead, DevicePermissionEventsRead, DevicePermissionEventsWrite, DevicePermissionResourcesCall:
 		return true
 	}
 	return false
@@ -815,6 +841,70 @@ func (e *DevicePermission) UnmarshalJSON(b []byte) error {
 }
 
 func (e DevicePermission) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a device resource does with a call.
+type DeviceResourceKind string
+
+const (
+	// Takes in (turn a relay on), answers nothing.
+	DeviceResourceKindInput DeviceResourceKind = "INPUT"
+	// Takes nothing, answers out (read a sensor).
+	DeviceResourceKindOutput DeviceResourceKind = "OUTPUT"
+	// Takes in, answers out.
+	DeviceResourceKindIo DeviceResourceKind = "IO"
+	// Takes and answers nothing (reboot).
+	DeviceResourceKindCallback DeviceResourceKind = "CALLBACK"
+)
+
+var AllDeviceResourceKind = []DeviceResourceKind{
+	DeviceResourceKindInput,
+	DeviceResourceKindOutput,
+	DeviceResourceKindIo,
+	DeviceResourceKindCallback,
+}
+
+func (e DeviceResourceKind) IsValid() bool {
+	switch e {
+	case DeviceResourceKindInput, DeviceResourceKindOutput, DeviceResourceKindIo, DeviceResourceKindCallback:
+		return true
+	}
+	return false
+}
+
+func (e DeviceResourceKind) String() string {
+	return string(e)
+}
+
+func (e *DeviceResourceKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeviceResourceKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeviceResourceKind", str)
+	}
+	return nil
+}
+
+func (e DeviceResourceKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeviceResourceKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeviceResourceKind) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -1007,6 +1097,7 @@ const (
 	OperationGeogroupsWrite Operation = "GEOGROUPS_WRITE"
 	OperationEventsRead     Operation = "EVENTS_READ"
 	OperationEventsIngest   Operation = "EVENTS_INGEST"
+	OperationDevicesCall    Operation = "DEVICES_CALL"
 	OperationDeviceTokens   Operation = "DEVICE_TOKENS"
 	OperationGrants         Operation = "GRANTS"
 )
@@ -1022,13 +1113,14 @@ var AllOperation = []Operation{
 	OperationGeogroupsWrite,
 	OperationEventsRead,
 	OperationEventsIngest,
+	OperationDevicesCall,
 	OperationDeviceTokens,
 	OperationGrants,
 }
 
 func (e Operation) IsValid() bool {
 	switch e {
-	case OperationCurrentUser, OperationApplications, OperationDevicesRead, OperationDevicesWrite, OperationGroupsRead, OperationGroupsWrite, OperationGeogroupsRead, OperationGeogroupsWrite, OperationEventsRead, OperationEventsIngest, OperationDeviceTokens, OperationGrants:
+	case OperationCurrentUser, OperationApplications, OperationDevicesRead, OperationDevicesWrite, OperationGroupsRead, OperationGroupsWrite, OperationGeogroupsRead, OperationGeogroupsWrite, OperationEventsRead, OperationEventsIngest, OperationDevicesCall, OperationDeviceTokens, OperationGrants:
 		return true
 	}
 	return false
