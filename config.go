@@ -19,8 +19,8 @@ import (
 
 	"github.com/assetgate/assetgate/clientaddr"
 	"github.com/assetgate/assetgate/graph"
-	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/mqtt"
+	"github.com/assetgate/assetgate/oauth"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/tracing"

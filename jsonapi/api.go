@@ -108,17 +108,17 @@ func New(deps Deps) *API {
 	}
 	a := &API{deps: deps, log: log, base: strings.TrimRight(deps.BaseURL, "/") + BasePath}
 	a.members = map[string][]string{
-		typeUsers:          membersOf(userPresenter{}),
-		typeCustomers:      membersOf(customerPresenter{}),
-		typeApplications:   membersOf(applicationPresenter{}),
-		typeDevices:        membersOf(devicePresenter{}),
-		typeDeviceGroups:   membersOf(groupPresenter{}),
-		typeGeogroups:      membersOf(geogroupPresenter{}),
-		typeConfigurations: membersOf(configurationPresenter{}),
-		typeEvents:         membersOf(eventPresenter{}),
-		typeDeviceStats:    membersOf(deviceStatsPresenter{}),
-		typeDeviceTokens:   membersOf(deviceTokenPresenter{}),
-		typeGrants:         membersOf(grantPresenter{}),
+		typeUsers:           membersOf(userPresenter{}),
+		typeCustomers:       membersOf(customerPresenter{}),
+		typeApplications:    membersOf(applicationPresenter{}),
+		typeDevices:         membersOf(devicePresenter{}),
+		typeDeviceGroups:    membersOf(groupPresenter{}),
+		typeGeogroups:       membersOf(geogroupPresenter{}),
+		typeConfigurations:  membersOf(configurationPresenter{}),
+		typeEvents:          membersOf(eventPresenter{}),
+		typeDeviceStats:     membersOf(deviceStatsPresenter{}),
+		typeDeviceTokens:    membersOf(deviceTokenPresenter{}),
+		typeGrants:          membersOf(grantPresenter{}),
 		typeDeviceResources: membersOf(deviceResourcesPresenter{}),
 		typeResourceCalls:   membersOf(resourceCallPresenter{}),
 	}

@@ -205,7 +205,7 @@ func (a *App) JSONAPI() *jsonapi.API {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		DeviceResources: a.DeviceResources,
-		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
+		Resolver:        a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
 		Admit:   a.admitToken(resource.LimitJSONAPIToken),
 		Metrics: a.Metrics,
 	})
@@ -219,7 +219,7 @@ func (a *App) GraphQLDeps() graph.Deps {
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
 		DeviceResources: a.DeviceResources,
-		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
+		Principal:       a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
 		Tracer: tracerOf(a.cfg.Tracing, "github.com/assetgate/assetgate/graph"), Sockets: a.sockets,
 		Admit: a.admitToken(resource.LimitGraphQLToken),
 	}
