@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // forwardedFrom sends every request as a trusted proxy forwarding it from
@@ -99,10 +103,14 @@ func TestLockoutSparesTheUser(t *testing.T) {
 				"--redirect-uri", "https://web.example.com/cb", "--pkce", "optional", "--json")["client_id"].(string)
 			ts := startServer(t, env)
 			const wrong = "wrong-password-never-logged"
+			// The throttle's counters of an address outlive a server in a
+			// shared Redis: each run takes addresses of its own, 10.A.B.x.
+			run := fmt.Sprintf("10.%d.%d.", rand.IntN(256), rand.IntN(256))
+			at := func(host int) string { return run + strconv.Itoa(host) }
 
 			// The user signs in once from home with the browser, and with
 			// the app from the phone's address.
-			laptop := newBrowserAt("192.0.2.10")
+			laptop := newBrowserAt(at(10))
 			if status, page := laptop.login(t, ts.URL, web, tn.email, tn.password); status != http.StatusSeeOther {
 				t.Fatalf("first login: %d %s", status, page)
 			}
@@ -116,22 +124,22 @@ func TestLockoutSparesTheUser(t *testing.T) {
 			if known == nil || !strings.Contains(known.Value, tn.userID+"~") {
 				t.Fatalf("no known-browser cookie after login: %v", laptop.c.Jar.Cookies(u))
 			}
-			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, "192.0.2.20"); a.status != http.StatusOK {
+			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, at(20)); a.status != http.StatusOK {
 				t.Fatalf("app login: %d %s", a.status, a.raw)
 			}
 
 			// One attacker address: its free failures, one more, then it
 			// waits — and the user is not disturbed.
 			for i := range 4 {
-				if a := passwordLogin(t, ts.URL, tn, tn.email, wrong, "198.51.100.1"); a.status != http.StatusBadRequest {
+				if a := passwordLogin(t, ts.URL, tn, tn.email, wrong, at(1)); a.status != http.StatusBadRequest {
 					t.Fatalf("attacker failure %d: %d %s", i, a.status, a.raw)
 				}
 			}
-			a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, "198.51.100.1")
+			a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, at(1))
 			if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" || a.body["error"] != "invalid_grant" {
 				t.Fatalf("attacker after its failures: %d %v %s", a.status, a.header, a.raw)
 			}
-			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, "192.0.2.20"); a.status != http.StatusOK {
+			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, at(20)); a.status != http.StatusOK {
 				t.Fatalf("the user's app while one address hammers: %d %s", a.status, a.raw)
 			}
 
@@ -146,7 +154,7 @@ func TestLockoutSparesTheUser(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
-					if a := passwordLogin(t, ts.URL, tn, tn.email, wrong, fmt.Sprintf("198.51.101.%d", i+1)); a.status != http.StatusBadRequest {
+					if a := passwordLogin(t, ts.URL, tn, tn.email, wrong, at(101+i)); a.status != http.StatusBadRequest {
 						t.Errorf("botnet failure %d: %d %s", i, a.status, a.raw)
 					}
 				}()
@@ -155,24 +163,24 @@ func TestLockoutSparesTheUser(t *testing.T) {
 			if t.Failed() {
 				return
 			}
-			a = passwordLogin(t, ts.URL, tn, tn.email, tn.password, "198.51.102.1")
+			a = passwordLogin(t, ts.URL, tn, tn.email, tn.password, at(2))
 			if a.status != http.StatusTooManyRequests {
 				t.Fatalf("a stranger with the right password while locked: %d %s", a.status, a.raw)
 			}
-			if status, page := newBrowserAt("203.0.113.51").login(t, ts.URL, web, tn.email, tn.password); status != http.StatusTooManyRequests ||
+			if status, page := newBrowserAt(at(51)).login(t, ts.URL, web, tn.email, tn.password); status != http.StatusTooManyRequests ||
 				!strings.Contains(page, "Too many failed logins") {
 				t.Fatalf("a browser without the cookie while locked: %d %s", status, page)
 			}
 			// The user's browser, from a hotel's address never seen.
-			if status, page := laptop.at("203.0.113.50").login(t, ts.URL, web, tn.email, tn.password); status != http.StatusSeeOther {
+			if status, page := laptop.at(at(50)).login(t, ts.URL, web, tn.email, tn.password); status != http.StatusSeeOther {
 				t.Fatalf("the user's browser while locked: %d %s", status, page)
 			}
 			// The user's app, from its address.
-			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, "192.0.2.20"); a.status != http.StatusOK {
+			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, at(20)); a.status != http.StatusOK {
 				t.Fatalf("the user's app while locked: %d %s", a.status, a.raw)
 			}
 			// A forged cookie does not help.
-			forged := newBrowserAt("203.0.113.52")
+			forged := newBrowserAt(at(52))
 			forged.c.Jar.SetCookies(u, []*http.Cookie{{Name: "ag_known", Value: tn.userID + "~1796000000~AAAAAAAAAAAAAAAAAAAAAA", Path: "/"}})
 			if status, _ := forged.login(t, ts.URL, web, tn.email, tn.password); status != http.StatusTooManyRequests {
 				t.Fatalf("a forged known-browser cookie while locked: %d", status)
@@ -181,7 +189,7 @@ func TestLockoutSparesTheUser(t *testing.T) {
 			// One address spraying one password over many accounts.
 			sprayed := 0
 			for i := range 60 {
-				a := passwordLogin(t, ts.URL, tn, fmt.Sprintf("user%02d@example.com", i), "Summer2026!", "198.51.103.1")
+				a := passwordLogin(t, ts.URL, tn, fmt.Sprintf("user%02d@example.com", i), "Summer2026!", at(3))
 				if a.status == http.StatusTooManyRequests {
 					break
 				}
@@ -194,12 +202,21 @@ func TestLockoutSparesTheUser(t *testing.T) {
 				t.Fatalf("one address tried %d accounts before it was refused, want 50", sprayed)
 			}
 
+			// The server's stderr reaches the test through a pipe: the
+			// last lines may still be on their way.
+			steps := []string{"login: next attempt delayed", "account locked for unknown addresses",
+				"login refused: account locked", "login refused: too many failures from this address", "login refused: waiting"}
 			logs := ts.stderr.String()
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); logs = ts.stderr.String() {
+				if !slices.ContainsFunc(steps, func(step string) bool { return !strings.Contains(logs, step) }) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
 			if strings.Contains(logs, wrong) || strings.Contains(logs, tn.password) || strings.Contains(logs, known.Value) {
 				t.Fatal("a password or the cookie reached the log")
 			}
-			for _, step := range []string{"login: next attempt delayed", "account locked for unknown addresses",
-				"login refused: account locked", "login refused: too many failures from this address", "login refused: waiting"} {
+			for _, step := range steps {
 				if !strings.Contains(logs, step) {
 					t.Errorf("no %q in the log", step)
 				}

@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"fmt"
 	"github.com/assetgate/assetgate/internal/testsupport"
+	"math/rand/v2"
+	"strconv"
 
 	"encoding/json"
 	"io"
@@ -113,10 +116,14 @@ func TestRateLimits(t *testing.T) {
 				"ASSETGATE_RATE_LIMIT_CLIENTS", big.ccID+" token.client=6/1m"))
 			basic := tn.ccID + ":" + tn.ccSecret
 			cc := url.Values{"grant_type": {"client_credentials"}, "scope": {"app basic"}}
+			// An address's counts outlive a server in a shared Redis: each
+			// run takes addresses of its own, 10.A.B.x.
+			run := fmt.Sprintf("10.%d.%d.", rand.IntN(256), rand.IntN(256))
+			at := func(host int) string { return run + strconv.Itoa(host) }
 
 			var tokens []string
 			for i := range 3 {
-				a := send(t, formRequest(ts.URL+"/oauth/token", basic, cc), "198.51.100.1")
+				a := send(t, formRequest(ts.URL+"/oauth/token", basic, cc), at(1))
 				if a.status != http.StatusOK {
 					t.Fatalf("token %d: %d %s", i, a.status, a.raw)
 				}
@@ -126,19 +133,19 @@ func TestRateLimits(t *testing.T) {
 				tokens = append(tokens, a.body["access_token"].(string))
 			}
 			// Another address does not help: the quota is the client's.
-			a := send(t, formRequest(ts.URL+"/oauth/token", basic, cc), "198.51.100.2")
+			a := send(t, formRequest(ts.URL+"/oauth/token", basic, cc), at(2))
 			checkRefused(t, a, "token.client", "q=3;w=60")
 			if a.body["error"] != "temporarily_unavailable" || a.header.Get("Content-Type") != "application/json;charset=UTF-8" {
 				t.Fatalf("OAuth refusal %s %v", a.raw, a.header)
 			}
 			// Naming the client with a wrong secret spends nothing of its
 			// quota and is still invalid_client.
-			if a := send(t, formRequest(ts.URL+"/oauth/token", tn.ccID+":wrong", cc), "198.51.100.3"); a.status != http.StatusUnauthorized {
+			if a := send(t, formRequest(ts.URL+"/oauth/token", tn.ccID+":wrong", cc), at(3)); a.status != http.StatusUnauthorized {
 				t.Fatalf("wrong secret: %d %s", a.status, a.raw)
 			}
 			// The application with its own quota gets six.
 			for i := range 7 {
-				a := send(t, formRequest(ts.URL+"/oauth/token", big.ccID+":"+big.ccSecret, cc), "198.51.100.4")
+				a := send(t, formRequest(ts.URL+"/oauth/token", big.ccID+":"+big.ccSecret, cc), at(4))
 				if want := http.StatusOK; i < 6 && a.status != want {
 					t.Fatalf("own quota, token %d: %d %s", i, a.status, a.raw)
 				} else if i == 6 {
@@ -150,16 +157,16 @@ func TestRateLimits(t *testing.T) {
 			// another address still gets its own.
 			intro := url.Values{"token": {tokens[0]}}
 			for range 2 {
-				if a := send(t, formRequest(ts.URL+"/oauth/introspect", basic, intro), "203.0.113.9"); a.status != http.StatusOK || a.body["active"] != true {
+				if a := send(t, formRequest(ts.URL+"/oauth/introspect", basic, intro), at(9)); a.status != http.StatusOK || a.body["active"] != true {
 					t.Fatalf("introspect: %d %s", a.status, a.raw)
 				}
 			}
-			a = send(t, formRequest(ts.URL+"/oauth/introspect", basic, intro), "203.0.113.9")
+			a = send(t, formRequest(ts.URL+"/oauth/introspect", basic, intro), at(9))
 			checkRefused(t, a, "introspect.addr", "q=2;w=60")
 			if a.body["error"] != "temporarily_unavailable" {
 				t.Fatalf("introspect refusal %s", a.raw)
 			}
-			if a := send(t, formRequest(ts.URL+"/oauth/introspect", basic, intro), "203.0.113.10"); a.status != http.StatusOK {
+			if a := send(t, formRequest(ts.URL+"/oauth/introspect", basic, intro), at(10)); a.status != http.StatusOK {
 				t.Fatalf("introspect from another address: %d %s", a.status, a.raw)
 			}
 

@@ -28,7 +28,7 @@ import (
 var renderPresenters = []presenter{
 	&devicePresenter{}, &groupPresenter{}, &configurationPresenter{}, &applicationPresenter{},
 	&deviceTokenPresenter{}, &eventPresenter{}, &deviceStatsPresenter{}, &userPresenter{}, &customerPresenter{},
-	&grantPresenter{}, &geogroupPresenter{},
+	&grantPresenter{}, &geogroupPresenter{}, &deviceResourcesPresenter{}, &resourceCallPresenter{},
 }
 
 // TestRenderCoversEveryPresenter reads the package's source for struct
@@ -176,6 +176,20 @@ func fill(r *rand.Rand, s reflect.Value, depth int) {
 				}
 				f.Set(reflect.ValueOf(m))
 			}
+		case f.Type() == reflect.TypeFor[[]map[string]any]():
+			if n := r.IntN(3); n > 0 {
+				list := []map[string]any{}
+				for range n - 1 {
+					list = append(list, map[string]any{tricky[r.IntN(len(tricky))]: randomJSON(r, 2)})
+				}
+				f.Set(reflect.ValueOf(list))
+			}
+		case f.Kind() == reflect.Interface:
+			if v := randomJSON(r, 3); v != nil && r.IntN(3) > 0 {
+				f.Set(reflect.ValueOf(v))
+			}
+		case f.Kind() == reflect.Float64:
+			f.SetFloat(trickyFloats[r.IntN(len(trickyFloats))])
 		case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Struct:
 			// A relation: nil, or a presenter whose fields are set (only its
 			// type and id may show).
