@@ -243,6 +243,21 @@ func TestMetricsEndToEnd(t *testing.T) {
 						t.Fatalf("websocket with a bad token: %v, want close 4403", err)
 					}
 				})
+				moved(t, maddr, 1, "assetgate_graphql_websocket_refused_total", []string{"reason", "subscribe_before_init"}, func() {
+					ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+					defer cancel()
+					ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer ws.CloseNow()
+					if err := ws.Write(ctx, websocket.MessageText, []byte(`{"id":"1","type":"subscribe","payload":{"query":"{ me { id } }"}}`)); err != nil {
+						t.Fatal(err)
+					}
+					if _, _, err := ws.Read(ctx); websocket.CloseStatus(err) != 4401 {
+						t.Fatalf("subscribe before connection_init: %v, want close 4401", err)
+					}
+				})
 			})
 
 			t.Run("tokens issued", func(t *testing.T) {

@@ -139,7 +139,7 @@ func New(deps Deps, cfg Config) http.Handler {
 	srv.AddTransport(transport.POST{})
 	sockets := resource.NewCaps(cfg.MaxSocketsPerPrincipal)
 	srv.AddTransport(transport.Websocket{
-		Implementation:        firstMessageGuard{inner: transport.CoderWebsocketImplementation{}, log: log},
+		Implementation:        firstMessageGuard{inner: transport.CoderWebsocketImplementation{}, log: log, metrics: deps.Metrics},
 		InitFunc:              websocketInit(deps.Principal, sockets, log, deps.Metrics),
 		CloseFunc:             releaseSocket,
 		InitTimeout:           10 * time.Second,

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/assetgate/assetgate/metrics"
 )
 
 // closeUnauthorized is graphql-transport-ws's close code for a subscribe
@@ -25,8 +27,9 @@ var errSubscribeBeforeInit = errors.New("subscribe before connection_init")
 // Unauthorized, as the protocol asks (gqlgen itself answers any unexpected
 // first message with 1002, a protocol error).
 type firstMessageGuard struct {
-	inner transport.WebsocketImplementation
-	log   *slog.Logger
+	inner   transport.WebsocketImplementation
+	log     *slog.Logger
+	metrics *metrics.Metrics // counts the refusals; nil counts nothing
 }
 
 // Accept implements transport.WebsocketImplementation.
@@ -35,15 +38,16 @@ func (g firstMessageGuard) Accept(w http.ResponseWriter, r *http.Request, opts t
 	if err != nil {
 		return nil, err
 	}
-	return &guardedConn{WebsocketConn: c, log: g.log, r: r}, nil
+	return &guardedConn{WebsocketConn: c, log: g.log, metrics: g.metrics, r: r}, nil
 }
 
 // guardedConn is a connection whose first message is checked.
 type guardedConn struct {
 	transport.WebsocketConn
-	log  *slog.Logger
-	r    *http.Request
-	seen bool
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	r       *http.Request
+	seen    bool
 }
 
 // NextReader implements transport.WebsocketConn.
@@ -65,6 +69,7 @@ func (c *guardedConn) NextReader() (int, io.Reader, error) {
 	}
 	if json.Unmarshal(data, &m) == nil && m.Type == "subscribe" {
 		c.log.InfoContext(c.r.Context(), "graphql: websocket refused: subscribe before connection_init")
+		c.metrics.WebSocketRefused("subscribe_before_init")
 		_ = c.WriteClose(closeUnauthorized, "Unauthorized")
 		return typ, nil, errSubscribeBeforeInit
 	}
