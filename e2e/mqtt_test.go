@@ -13,19 +13,6 @@ import (
 	"github.com/assetgate/assetgate/internal/testsupport"
 )
 
-// freePort returns a loopback address whose port was free a moment ago
-// (the MQTT listener's, which serve reports only in its log).
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestMQTTWithMosquittoClients walks the README: a device connected with
 // mosquitto_pub/mosquitto_sub and its device token announces its
 // resources, sends an event that JSON:API lists, and answers a resource
@@ -35,7 +22,7 @@ func TestMQTTWithMosquittoClients(t *testing.T) {
 	testsupport.RequireTool(t, "mosquitto_sub", "scripts/install-mosquitto-clients.sh")
 	for name, mkenv := range envs() {
 		t.Run(name, func(t *testing.T) {
-			mqttAddr := freePort(t)
+			mqttAddr := freeAddr(t)
 			host, port, _ := net.SplitHostPort(mqttAddr)
 			env := mkenv(t).With("ASSETGATE_MQTT_ADDR", mqttAddr)
 			ts := startServer(t, env)
