@@ -51,6 +51,27 @@ type Event struct {
 	// published events, not on events read back from a store: live streams
 	// use it to notice an event they have not seen.
 	PrevID string
+	// Connection is set on the live-only items of a stream that are not
+	// events but a connect or disconnect of the device's MQTT session
+	// (Type EventConnection): never stored, not part of the device's id
+	// chain, and without an id a stream resumes from.
+	Connection *ConnectionChange
+}
+
+// EventConnection is the Type of the connection items of live streams
+// (Event.Connection); no event of a store has it.
+const EventConnection EventType = "connection"
+
+// ConnectionChange is a connect or disconnect of a device's MQTT session,
+// as live streams show it.
+type ConnectionChange struct {
+	Connected bool
+	// Reason is why a session ended: client, takeover, revoked, timeout or
+	// shutdown ("" on connect). A takeover's disconnect may come after the
+	// connect of the session that took over.
+	Reason string
+	// RemoteAddress is HOST:PORT of the session.
+	RemoteAddress string
 }
 
 // Payload keys, and the ranges they must lie in (bounds included).
@@ -314,6 +335,13 @@ type EventStore interface {
 	// LastEventID returns the greatest event id of a device of the
 	// customer, or "" when it has none.
 	LastEventID(ctx context.Context, customerID, deviceID string) (string, error)
+	// CustomerEventsAfter returns, by id, up to limit events of any
+	// device of the customer whose id is greater than afterID ("" for
+	// all).
+	CustomerEventsAfter(ctx context.Context, customerID, afterID string, limit int) ([]*Event, error)
+	// LastCustomerEventID returns the greatest event id of the customer,
+	// or "" when it has none.
+	LastCustomerEventID(ctx context.Context, customerID string) (string, error)
 	// CountEvents returns how many events a device of the customer has, in
 	// all and since the given time.
 	CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*EventCounts, error)

@@ -145,6 +145,11 @@ func (f *follower) run(ctx context.Context, catchUp bool) {
 					f.st.fail(err)
 				}
 				return
+			case e.Connection != nil:
+				// Live only: outside the id chain, the cursor stays.
+				if !f.st.send(ctx, e) {
+					return
+				}
 			case e.ID <= f.cursor:
 				// Delivered already (from the store).
 			case e.PrevID == f.cursor:
@@ -187,9 +192,17 @@ func (f *follower) fill(ctx context.Context) bool {
 // send hands e to the consumer and moves the cursor; false when ctx ended
 // first.
 func (f *follower) send(ctx context.Context, e *Event) bool {
+	if !f.st.send(ctx, e) {
+		return false
+	}
+	f.cursor = e.ID
+	return true
+}
+
+// send hands e to the consumer; false when ctx ended first.
+func (st *EventStream) send(ctx context.Context, e *Event) bool {
 	select {
-	case f.st.out <- e:
-		f.cursor = e.ID
+	case st.out <- e:
 		return true
 	case <-ctx.Done():
 		return false

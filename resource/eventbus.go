@@ -5,8 +5,9 @@ import (
 	"sync"
 )
 
-// EventBus fans ingested events out to the live subscribers of their
-// devices: in process (LocalBus) or, with Redis, on every replica
+// EventBus fans ingested events (and MQTT connection changes, see
+// Event.Connection) out to the live subscribers of their devices and of
+// their customers: in process (LocalBus) or, with Redis, on every replica
 // (storage.RedisEventBus).
 type EventBus interface {
 	// Publish hands events to the subscribers of their devices. It never
@@ -15,6 +16,7 @@ type EventBus interface {
 	// already, and subscribers recover them from the store.
 	Publish(ctx context.Context, events ...*Event)
 	// Subscribe starts a subscription to the events of one device of a
+	// customer, or, with deviceID "", to those of every device of the
 	// customer. When it returns, every event published afterwards (on any
 	// replica) is delivered, in publish order, until the subscription is
 	// closed or dropped. EInternal when the bus cannot subscribe.
@@ -81,14 +83,17 @@ func NewStreamEnd(reason EndReason) *StreamEnd {
 const DefaultSubscriberBuffer = 256
 
 // EventHub is the in-process part of every bus: it keeps the subscribers of
-// this process by device and hands each event to them without ever
-// blocking. Safe for concurrent use.
+// this process by device (and by customer, for the subscribers of a whole
+// customer) and hands each event to them without ever blocking. Safe for
+// concurrent use.
 type EventHub struct {
 	buffer int
 	mu     sync.Mutex
 	subs   map[hubKey]map[*hubSubscription]struct{}
 }
 
+// hubKey names what a subscriber follows: a device of a customer, or
+// (deviceID "") every device of the customer.
 type hubKey struct{ customerID, deviceID string }
 
 // NewEventHub returns a hub whose subscribers may fall buffer events behind
@@ -110,8 +115,9 @@ type hubSubscription struct {
 	onClose func() // called once, without hub.mu held
 }
 
-// Subscribe adds a subscriber to the events of a device; onClose (may be
-// nil) runs once when the subscription ends, however it ends.
+// Subscribe adds a subscriber to the events of a device, or (deviceID "")
+// of every device of the customer; onClose (may be nil) runs once when the
+// subscription ends, however it ends.
 func (h *EventHub) Subscribe(customerID, deviceID string, onClose func()) Subscription {
 	s := &hubSubscription{hub: h, key: hubKey{customerID, deviceID}, ch: make(chan *Event, h.buffer), onClose: onClose}
 	h.mu.Lock()
@@ -125,25 +131,48 @@ func (h *EventHub) Subscribe(customerID, deviceID string, onClose func()) Subscr
 	return s
 }
 
-// Deliver hands each event to the subscribers of its device. A subscriber
-// whose buffer is full is dropped with EndSlowConsumer.
-func (h *EventHub) Deliver(events ...*Event) {
+// Deliver hands each event to the subscribers of its device and to those
+// of its customer (what LocalBus does). A subscriber whose buffer is full is
+// dropped with EndSlowConsumer.
+func (h *EventHub) Deliver(events ...*Event) { h.deliver(true, true, events) }
+
+// DeliverDevice hands each event to the subscribers of its device only (a
+// bus whose customer subscribers receive events on their own path).
+func (h *EventHub) DeliverDevice(events ...*Event) { h.deliver(true, false, events) }
+
+// DeliverCustomer hands each event to the subscribers of its customer
+// only.
+func (h *EventHub) DeliverCustomer(events ...*Event) { h.deliver(false, true, events) }
+
+func (h *EventHub) deliver(device, customer bool, events []*Event) {
 	var dropped []*hubSubscription
 	h.mu.Lock()
 	for _, e := range events {
-		for s := range h.subs[hubKey{e.CustomerID, e.DeviceID}] {
-			select {
-			case s.ch <- e:
-			default:
-				h.endLocked(s, NewStreamEnd(EndSlowConsumer))
-				dropped = append(dropped, s)
-			}
+		if device {
+			dropped = h.offerLocked(h.subs[hubKey{e.CustomerID, e.DeviceID}], e, dropped)
+		}
+		if customer {
+			dropped = h.offerLocked(h.subs[hubKey{e.CustomerID, ""}], e, dropped)
 		}
 	}
 	h.mu.Unlock()
 	for _, s := range dropped {
 		s.ended()
 	}
+}
+
+// offerLocked hands e to each subscriber of set, ending (and adding to
+// dropped) one whose buffer is full; h.mu is held.
+func (h *EventHub) offerLocked(set map[*hubSubscription]struct{}, e *Event, dropped []*hubSubscription) []*hubSubscription {
+	for s := range set {
+		select {
+		case s.ch <- e:
+		default:
+			h.endLocked(s, NewStreamEnd(EndSlowConsumer))
+			dropped = append(dropped, s)
+		}
+	}
+	return dropped
 }
 
 // DropAll ends every subscription with reason (EndFanoutInterrupted,

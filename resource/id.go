@@ -12,6 +12,20 @@ func NewID() string {
 	return uuid.Must(uuid.NewV7()).String()
 }
 
+// IDAt returns the least UUIDv7 string of time t (to the millisecond): every
+// id NewID returns at t or later is greater, every id of an earlier
+// millisecond is less.
+func IDAt(t time.Time) string {
+	var u uuid.UUID
+	ms := uint64(max(t.UnixMilli(), 0))
+	for i := range 6 {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	u[6] = 0x70 // version 7
+	u[8] = 0x80 // variant RFC 9562
+	return u.String()
+}
+
 // ValidID reports whether s is a UUID in its canonical string form. Services
 // use it to answer ENotFound for malformed ids without asking the database.
 func ValidID(s string) bool {

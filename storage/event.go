@@ -236,6 +236,28 @@ func (s *EventStore) LastEventID(ctx context.Context, customerID, deviceID strin
 	return id, nil
 }
 
+// CustomerEventsAfter returns, by id, up to limit events of the customer
+// whose id is greater than afterID (index events_customer_id_id_idx).
+func (s *EventStore) CustomerEventsAfter(ctx context.Context, customerID, afterID string, limit int) ([]*resource.Event, error) {
+	rows := []eventRow{}
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
+		WHERE customer_id = ? AND id > ? ORDER BY id LIMIT ?`), customerID, afterID, max(limit, 0))
+	if err != nil {
+		return nil, fmt.Errorf("customer events after: %w", err)
+	}
+	return eventsOf(rows)
+}
+
+// LastCustomerEventID returns the greatest event id of the customer, or "".
+func (s *EventStore) LastCustomerEventID(ctx context.Context, customerID string) (string, error) {
+	var id string
+	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ?`), customerID)
+	if err != nil {
+		return "", fmt.Errorf("latest customer event id: %w", err)
+	}
+	return id, nil
+}
+
 // CountEvents returns how many events a device of the customer has, in all
 // and since the given time.
 func (s *EventStore) CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*resource.EventCounts, error) {

@@ -112,16 +112,30 @@ type busEvent struct {
 	ReceivedAt time.Time          `json:"received_at"`
 	Payload    map[string]any     `json:"payload"`
 	PrevID     string             `json:"prev_id,omitempty"`
+	Connection *busConnection     `json:"connection,omitempty"`
 }
 
+// busConnection is a connection change (resource.ConnectionChange) on the
+// wire.
+type busConnection struct {
+	Connected     bool   `json:"connected"`
+	Reason        string `json:"reason,omitempty"`
+	RemoteAddress string `json:"remote_address,omitempty"`
+}
+
+// channel is the channel of a device, or (deviceID "") of a customer.
 func (b *RedisEventBus) channel(customerID, deviceID string) string {
+	if deviceID == "" {
+		return b.prefix + "events:" + customerID
+	}
 	return b.prefix + "events:" + customerID + ":" + deviceID
 }
 
-// busOutbox bounds the messages waiting to be published; past it, new
+// busOutbox bounds the messages waiting to be published (two an event:
+// its device's channel and its customer's); past it, new
 // events are not published (and logged): subscribers notice the gap at
 // their device's next event and read the missed ones from the store.
-const busOutbox = 20_000
+const busOutbox = 40_000
 
 // busMessage is an event waiting to be published.
 type busMessage struct {
@@ -129,7 +143,8 @@ type busMessage struct {
 	payload []byte
 }
 
-// Publish queues each event for its device's channel and returns without
+// Publish queues each event for its device's channel and its customer's
+// and returns without
 // waiting for Redis: one flusher goroutine at a time sends what is queued,
 // in queue order, one pipeline a round, so concurrent ingests share round
 // trips. A failure is logged: subscribers notice the gap at the device's
@@ -138,15 +153,19 @@ func (b *RedisEventBus) Publish(_ context.Context, events ...*resource.Event) {
 	if len(events) == 0 {
 		return
 	}
-	msgs := make([]busMessage, 0, len(events))
+	msgs := make([]busMessage, 0, 2*len(events))
 	for _, e := range events {
-		msg, err := json.Marshal(busEvent{ID: e.ID, CustomerID: e.CustomerID, DeviceID: e.DeviceID, Type: e.Type,
-			OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Payload: e.Payload, PrevID: e.PrevID})
+		be := busEvent{ID: e.ID, CustomerID: e.CustomerID, DeviceID: e.DeviceID, Type: e.Type,
+			OccurredAt: e.OccurredAt, ReceivedAt: e.ReceivedAt, Payload: e.Payload, PrevID: e.PrevID}
+		if c := e.Connection; c != nil {
+			be.Connection = &busConnection{Connected: c.Connected, Reason: c.Reason, RemoteAddress: c.RemoteAddress}
+		}
+		msg, err := json.Marshal(be)
 		if err != nil {
 			b.log.Warn("event bus: encode event", "err", err)
 			return
 		}
-		msgs = append(msgs, busMessage{b.channel(e.CustomerID, e.DeviceID), msg})
+		msgs = append(msgs, busMessage{b.channel(e.CustomerID, e.DeviceID), msg}, busMessage{b.channel(e.CustomerID, ""), msg})
 	}
 	b.outMu.Lock()
 	defer b.outMu.Unlock()
@@ -189,8 +208,8 @@ func (b *RedisEventBus) flush() {
 	}
 }
 
-// Subscribe subscribes this replica to the device's channel, unless it is
-// already, and returns once Redis has confirmed it. EInternal when Redis
+// Subscribe subscribes this replica to the device's channel (the
+// customer's with deviceID ""), unless it is already, and returns once Redis has confirmed it. EInternal when Redis
 // does not confirm in time. SUBSCRIBE and UNSUBSCRIBE are written under
 // the bus's lock, so a client that reconnects at once (its old stream
 // unsubscribing, its new one subscribing) cannot have them cross.
@@ -296,12 +315,22 @@ func (b *RedisEventBus) run(ctx context.Context) {
 			}
 		case *redis.Message:
 			var e busEvent
-			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil || m.Channel != b.channel(e.CustomerID, e.DeviceID) {
+			err := json.Unmarshal([]byte(m.Payload), &e)
+			device := err == nil && e.DeviceID != "" && m.Channel == b.channel(e.CustomerID, e.DeviceID)
+			if !device && (err != nil || e.DeviceID == "" || m.Channel != b.channel(e.CustomerID, "")) {
 				b.log.Warn("event bus: malformed message", "channel", m.Channel)
 				continue
 			}
-			b.hub.Deliver(&resource.Event{ID: e.ID, CustomerID: e.CustomerID, DeviceID: e.DeviceID, Type: e.Type,
-				OccurredAt: e.OccurredAt.UTC(), ReceivedAt: e.ReceivedAt.UTC(), Payload: e.Payload, PrevID: e.PrevID})
+			ev := &resource.Event{ID: e.ID, CustomerID: e.CustomerID, DeviceID: e.DeviceID, Type: e.Type,
+				OccurredAt: e.OccurredAt.UTC(), ReceivedAt: e.ReceivedAt.UTC(), Payload: e.Payload, PrevID: e.PrevID}
+			if c := e.Connection; c != nil {
+				ev.Connection = &resource.ConnectionChange{Connected: c.Connected, Reason: c.Reason, RemoteAddress: c.RemoteAddress}
+			}
+			if device {
+				b.hub.DeliverDevice(ev)
+			} else {
+				b.hub.DeliverCustomer(ev)
+			}
 		}
 	}
 }

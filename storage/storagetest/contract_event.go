@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -238,6 +239,35 @@ func TestEventStore(t *testing.T, events resource.EventStore, devices resource.D
 		last, err := events.LastEventID(t.Context(), other.ID, d.ID)
 		requireCode(t, err, "")
 		requireEqual(t, last, "")
+	})
+	t.Run("CustomerAfter", func(t *testing.T) {
+		// A customer of its own, so that no other subtest's events count.
+		c := MustCreateCustomer(t, customers)
+		last, err := events.LastCustomerEventID(t.Context(), c.ID)
+		requireCode(t, err, "")
+		requireEqual(t, last, "")
+		d1 := MustCreateDevice(t, devices, NewDevice(c.ID, testTime(0)))
+		d2 := MustCreateDevice(t, devices, NewDevice(c.ID, testTime(0)))
+		var created []*resource.Event
+		for i := range 6 {
+			d := []*resource.Device{d1, d2}[i%2]
+			created = append(created, MustCreateEvents(t, events, NewEvent(c.ID, d.ID, resource.EventShock, testTime(0)))...)
+		}
+		MustCreateEvents(t, events, NewEvent(cust.ID, newDevice(t).ID, resource.EventShock, testTime(0)))
+		ids := eventIDs(created)
+		slices.Sort(ids)
+		got, err := events.CustomerEventsAfter(t.Context(), c.ID, "", 100)
+		requireCode(t, err, "")
+		requireEqual(t, eventIDs(got), ids)
+		got, err = events.CustomerEventsAfter(t.Context(), c.ID, ids[1], 3)
+		requireCode(t, err, "")
+		requireEqual(t, eventIDs(got), ids[2:5])
+		last, err = events.LastCustomerEventID(t.Context(), c.ID)
+		requireCode(t, err, "")
+		requireEqual(t, last, ids[5])
+		got, err = events.CustomerEventsAfter(t.Context(), other.ID, "", 100)
+		requireCode(t, err, "")
+		requireEqual(t, len(got), 0)
 	})
 	t.Run("Find", func(t *testing.T) {
 		d := newDevice(t)

@@ -163,4 +163,53 @@ func TestEventBus(t *testing.T, newBus NewBusFunc) {
 			t.Fatalf("Err() = %v, want a StreamEnd %q", err, resource.EndSlowConsumer)
 		}
 	})
+	t.Run("Customer", func(t *testing.T) {
+		// A subscriber of the whole customer gets the events of each of
+		// its devices, in publish order, and no other customer's; the
+		// device subscriber beside it still gets only its device's.
+		a, b := newBus(t, 0)
+		all := mustSubscribe(t, b, cust, "")
+		one := mustSubscribe(t, b, cust, dev)
+		e1, e2, e3 := busEvent(cust, dev, ""), busEvent(cust, dev2, ""), busEvent(other, dev, "")
+		a.Publish(t.Context(), e1, e2, e3)
+		requireEqual(t, receive(t, all), e1)
+		requireEqual(t, receive(t, all), e2)
+		requireEqual(t, receive(t, one), e1)
+		quiet(t, all, 200*time.Millisecond)
+		quiet(t, one, 50*time.Millisecond)
+	})
+	t.Run("Connection", func(t *testing.T) {
+		// A connection change travels as an event with its Connection
+		// set, to the device's and the customer's subscribers.
+		a, b := newBus(t, 0)
+		all, one := mustSubscribe(t, b, cust, ""), mustSubscribe(t, b, cust, dev)
+		e := busEvent(cust, dev, "")
+		e.Type, e.Payload = resource.EventConnection, map[string]any{}
+		e.Connection = &resource.ConnectionChange{Connected: false, Reason: "takeover", RemoteAddress: "192.0.2.7:50123"}
+		a.Publish(t.Context(), e)
+		requireEqual(t, receive(t, all), e)
+		requireEqual(t, receive(t, one), e)
+	})
+	t.Run("CustomerSlowConsumer", func(t *testing.T) {
+		// The slow-consumer rule holds for a customer's subscriber as for
+		// a device's: it is dropped, the device's subscriber is not.
+		const buffer = 4
+		a, b := newBus(t, buffer)
+		slow := mustSubscribe(t, b, cust, "")
+		fast := mustSubscribe(t, b, cust, dev)
+		for range 2 * buffer {
+			e := busEvent(cust, dev, "")
+			a.Publish(t.Context(), e)
+			requireEqual(t, receive(t, fast).ID, e.ID)
+		}
+		n := 0
+		for range slow.Events() {
+			n++
+		}
+		requireEqual(t, n, buffer)
+		var end *resource.StreamEnd
+		if err := slow.Err(); !errors.As(err, &end) || end.Reason != resource.EndSlowConsumer {
+			t.Fatalf("Err() = %v, want a StreamEnd %q", err, resource.EndSlowConsumer)
+		}
+	})
 }
