@@ -38,10 +38,15 @@ func (c *sseClient) close() {
 // text/event-stream.
 func openSSE(t testing.TB, base, deviceID, token, lastEventID string) *sseClient {
 	t.Helper()
+	return openSSEPath(t, base, "/api/v1/devices/"+deviceID+"/events/stream", token, lastEventID)
+}
+
+// openSSEPath opens the event stream at path as openSSE does.
+func openSSEPath(t testing.TB, base, path, token, lastEventID string) *sseClient {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, "GET",
-		base+"/api/v1/devices/"+deviceID+"/events/stream?authorization="+url.QueryEscape(token), nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", base+path+"?authorization="+url.QueryEscape(token), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

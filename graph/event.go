@@ -109,14 +109,25 @@ func tokenInput(in model.CreateDeviceTokenInput) resource.DeviceTokenInput {
 	return resource.DeviceTokenInput{Name: in.Name, Permissions: permissions(in.Permissions.Value()), ExpiresAt: in.ExpiresAt.Value()}
 }
 
-// follow relays a device's live events to the subscription's channel until
-// the client leaves, the stream ends, or the connection's token no longer
-// resolves (it is checked every recheck): then the channel closes, and the
-// client receives "complete".
-func (r *Resolver) follow(ctx context.Context, deviceID string) (<-chan *resource.Event, error) {
-	st, err := r.deps.Events.Follow(ctx, deviceID, "")
+// follow relays the live events of a device (of the customer when
+// deviceID is nil) to the subscription's channel, after the stored ones
+// following after (an event id, "" for none), and the device's connection
+// changes when connections is set, until the client leaves, the stream
+// ends, or the connection's token no longer resolves (it is checked every
+// recheck): then the channel closes, and the client receives "complete".
+func (r *Resolver) follow(ctx context.Context, deviceID *string, after string, connections bool) (<-chan *resource.Event, error) {
+	var st *resource.EventStream
+	var err error
+	if deviceID == nil {
+		st, err = r.deps.Events.FollowCustomer(ctx, after)
+	} else {
+		st, err = r.deps.Events.Follow(ctx, *deviceID, after)
+	}
 	if resource.ErrorCode(err) == resource.ERateLimited {
 		r.deps.Metrics.GraphQLRejected(metrics.LimitStreams)
+	}
+	if resource.ErrorField(err) == "last_event_id" {
+		return nil, resource.Invalidf("after", "after must be an event id")
 	}
 	if err != nil {
 		return nil, err
@@ -142,6 +153,9 @@ func (r *Resolver) follow(ctx context.Context, deviceID string) (<-chan *resourc
 				if !ok {
 					return
 				}
+				if e.Connection != nil && !connections {
+					continue
+				}
 				select {
 				case out <- e:
 				case <-ctx.Done():
@@ -151,6 +165,26 @@ func (r *Resolver) follow(ctx context.Context, deviceID string) (<-chan *resourc
 		}
 	}()
 	return out, nil
+}
+
+// connectionOf presents the connection change of a CONNECTION item (nil
+// for an event).
+func connectionOf(e *resource.Event) *model.ConnectionChange {
+	c := e.Connection
+	if c == nil {
+		return nil
+	}
+	out := &model.ConnectionChange{Connected: c.Connected}
+	if c.Reason != "" {
+		reason := model.DisconnectReason(strings.ToUpper(c.Reason))
+		if reason.IsValid() {
+			out.Reason = &reason
+		}
+	}
+	if c.RemoteAddress != "" {
+		out.RemoteAddress = &c.RemoteAddress
+	}
+	return out
 }
 
 // countIngest counts an event recorded (or replayed) or refused by

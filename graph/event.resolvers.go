@@ -40,6 +40,10 @@ func (r *eventResolver) Payload(ctx context.Context, obj *resource.Event) (*mode
 	return payloadOf(obj), nil
 }
 
+func (r *eventResolver) Connection(ctx context.Context, obj *resource.Event) (*model.ConnectionChange, error) {
+	return connectionOf(obj), nil
+}
+
 func (r *mutationResolver) RecordEvent(ctx context.Context, input model.RecordEventInput) (*model.RecordEventPayload, error) {
 	e, replayed, err := r.deps.Events.Ingest(ctx, input.DeviceID, eventInput(input), value(input.IdempotencyKey))
 	r.countIngest(replayed, err)
@@ -72,8 +76,8 @@ func (r *queryResolver) Event(ctx context.Context, id string) (*resource.Event, 
 	return r.deps.Events.Find(ctx, id)
 }
 
-func (r *subscriptionResolver) DeviceEvents(ctx context.Context, deviceID string) (<-chan *resource.Event, error) {
-	return r.follow(ctx, deviceID)
+func (r *subscriptionResolver) DeviceEvents(ctx context.Context, deviceID *string, after *string, connections *bool) (<-chan *resource.Event, error) {
+	return r.follow(ctx, deviceID, deref(after), deref(connections))
 }
 
 func (r *Resolver) DeviceToken() exec.DeviceTokenResolver { return &deviceTokenResolver{r} }

@@ -50,3 +50,13 @@ func value[T any](o graphql.Omittable[*T]) T {
 	var zero T
 	return zero
 }
+
+// deref returns *p, or the zero value when p is nil (an absent or null
+// argument).
+func deref[T any](p *T) T {
+	if p != nil {
+		return *p
+	}
+	var zero T
+	return zero
+}

@@ -140,20 +140,22 @@ func New(deps Deps) *API {
 const (
 	// openAPIPattern is the OpenAPI document; it needs no token.
 	openAPIPattern = "GET " + BasePath + "/openapi.json"
-	// streamPattern is the live event stream, whose token may also come in
-	// the query (see streamHandler).
-	streamPattern = "GET " + BasePath + streamPath
+	// streamPattern and customerStreamPattern are the live event streams,
+	// whose token may also come in the query (see streamHandler).
+	streamPattern         = "GET " + BasePath + streamPath
+	customerStreamPattern = "GET " + BasePath + customerStreamPath
 )
 
 // newMux mounts every route: the authenticated ones behind the bearer
-// middleware, the event stream behind it with query tokens allowed, the
+// middleware, the event streams behind it with query tokens allowed, the
 // OpenAPI document without it, and the fallback under everything else.
 func (a *API) newMux() *http.ServeMux {
 	mux := http.NewServeMux()
 	for _, rt := range a.routes {
 		mux.Handle(rt.pattern(), a.authenticate(a.serve(rt)))
 	}
-	mux.Handle(streamPattern, a.streamHandler())
+	mux.Handle(streamPattern, a.streamHandler(streamRoute, a.deviceStream))
+	mux.Handle(customerStreamPattern, a.streamHandler(customerStreamRoute, a.customerStream))
 	mux.Handle(openAPIPattern, a.openAPI())
 	mux.Handle(BasePath+"/", a.fallback())
 	return mux

@@ -122,30 +122,57 @@ func eventSchemas() obj {
 // meaning of the event filters.
 func addEventDocs(paths obj) {
 	rule, _ := scopes.Lookup(scopes.OpEventsRead)
-	errs := obj{}
-	for _, code := range []int{400, 401, 403, 404, 406, 500} {
-		errs[strconv.Itoa(code)] = obj{"$ref": "#/components/responses/Error" + strconv.Itoa(code)}
+	sse := func(idLine string) obj {
+		return obj{"description": "A Server-Sent Events stream. " + idLine + " A connect or disconnect of a device's MQTT " +
+			"session is an event named connection, without an id:, whose data is an object with device_id, connected, " +
+			"reason (client, takeover, revoked, timeout or shutdown; null on connect), remote_address and at; it is live " +
+			"only (never stored nor replayed). A comment line (: heartbeat) comes every " + DefaultStreamHeartbeat.String() +
+			". The stream's first block sets the resume point (an id: line without data). It ends with an event named end " +
+			"whose data is an object with a reason (slow_consumer, fanout_interrupted, shutdown, token_revoked or internal_error) " +
+			"and a message.",
+			"content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}
 	}
-	errs["200"] = obj{"description": "A Server-Sent Events stream. Each event has the event's id as its id: and a data: line " +
-		"with the events resource object; a comment line (: heartbeat) comes every " + DefaultStreamHeartbeat.String() +
-		". The stream's first block sets the resume point (an id: line without data). It ends with an event named end " +
-		"whose data is an object with a reason (slow_consumer, fanout_interrupted, shutdown, token_revoked or internal_error) " +
-		"and a message.",
-		"content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}
+	responses := func(codes []int, ok obj) obj {
+		out := obj{"200": ok}
+		for _, code := range codes {
+			out[strconv.Itoa(code)] = obj{"$ref": "#/components/responses/Error" + strconv.Itoa(code)}
+		}
+		return out
+	}
+	tokenParam := obj{"name": scopes.QueryParam, "in": "query", "required": false, "schema": obj{"type": "string"},
+		"description": "The bearer token, for clients that cannot send an Authorization header."}
+	needs := "Needs: " + rule.Description + " (" + strings.Join(allowedBy(rule), ", ") + "). The token may also come in the " +
+		"authorization query parameter (these routes only), for EventSource clients; it is checked again at every heartbeat."
 	addOperation(paths, streamPath, "get", obj{
 		"operationId": "getDevicesIdEventsStream",
 		"summary":     "Follow a device's events live (Server-Sent Events), resuming after Last-Event-ID without loss or duplicates.",
-		"description": "Needs: " + rule.Description + " (" + strings.Join(allowedBy(rule), ", ") + "). The token may also come in the " +
-			"authorization query parameter (this route only), for EventSource clients; it is checked again at every heartbeat.",
-		"security": []any{obj{"bearer": []any{}}},
+		"description": needs,
+		"security":    []any{obj{"bearer": []any{}}},
 		"parameters": []any{
 			obj{"name": "id", "in": "path", "required": true, "schema": obj{"type": "string"}},
-			obj{"name": scopes.QueryParam, "in": "query", "required": false, "schema": obj{"type": "string"},
-				"description": "The bearer token, for clients that cannot send an Authorization header."},
+			tokenParam,
 			obj{"name": LastEventIDHeader, "in": "header", "required": false, "schema": obj{"type": "string", "format": "uuid"},
 				"description": "Resume after this event: the stored events that followed it come first."},
 		},
-		"responses": errs,
+		"responses": responses([]int{400, 401, 403, 404, 406, 500},
+			sse("Each event has the event's id as its id: and a data: line with the events resource object.")),
+	})
+	addOperation(paths, customerStreamPath, "get", obj{
+		"operationId": "getEventsStream",
+		"summary":     "Follow every event of the customer live (Server-Sent Events); a device token follows its own device's.",
+		"description": needs + " Two devices' event ids are not ordered by commit: an event's id: is the greatest event id " +
+			"sent so far, so resuming with it repeats nothing; the events with an id above it are then replayed from the " +
+			"store, in id order, before the live ones. While the stream is open, every event of the customer arrives once, " +
+			"each device's in id order; across a reconnect, an event whose id is below the resume point but that committed " +
+			"after the client received it (the ingest's commit window, or the clock skew of replicas) is not replayed.",
+		"security": []any{obj{"bearer": []any{}}},
+		"parameters": []any{
+			tokenParam,
+			obj{"name": LastEventIDHeader, "in": "header", "required": false, "schema": obj{"type": "string", "format": "uuid"},
+				"description": "Resume after this point: the stored events of the customer with a greater id come first, by id."},
+		},
+		"responses": responses([]int{400, 401, 403, 406, 500},
+			sse("Each event has as its id: the greatest event id sent so far, and a data: line with the events resource object.")),
 	})
 	post := paths["/devices/{id}/events"].(obj)["post"].(obj)
 	post["parameters"] = append(post["parameters"].([]any), obj{"name": IdempotencyKeyHeader, "in": "header", "required": false,

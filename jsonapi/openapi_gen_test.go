@@ -58,6 +58,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 	served[openAPIPattern] = true
 	served[streamPattern] = true
+	served[customerStreamPattern] = true
 	for p := range served {
 		if !described[p] {
 			t.Errorf("%s is served but not in openapi.json", p)

@@ -21,8 +21,11 @@ const DefaultStreamHeartbeat = 15 * time.Second
 
 // Event stream constants.
 const (
-	// streamPath is the path of the event stream under BasePath.
+	// streamPath is the path of a device's event stream under BasePath.
 	streamPath = "/devices/{id}/events/stream"
+	// customerStreamPath is the path of the stream of every event of the
+	// principal's customer.
+	customerStreamPath = "/events/stream"
 	// LastEventIDHeader is the header an EventSource resumes with.
 	LastEventIDHeader = "Last-Event-ID"
 	// streamRetryMS is the reconnection delay the stream asks for.
@@ -36,20 +39,35 @@ const (
 // request, kept to re-check it on every heartbeat.
 type streamTokenKey struct{}
 
-// streamRoute describes the stream for the error mapper.
-var streamRoute = &route{method: "GET", path: streamPath, ops: []scopes.Operation{scopes.OpEventsRead}}
+// streamRoute and customerStreamRoute describe the streams for the error
+// mapper.
+var (
+	streamRoute         = &route{method: "GET", path: streamPath, ops: []scopes.Operation{scopes.OpEventsRead}}
+	customerStreamRoute = &route{method: "GET", path: customerStreamPath, ops: []scopes.Operation{scopes.OpEventsRead}}
+)
 
-// streamHandler serves the live event stream GET
-// /api/v1/devices/{id}/events/stream (Server-Sent Events). It takes its
-// bearer token from the Authorization header or, for EventSource clients
-// that cannot set headers, from the authorization query parameter (this
-// route only), and re-resolves it on every heartbeat so that a revoked
-// token's stream ends within one.
-func (a *API) streamHandler() http.Handler {
+// deviceStream opens the stream of GET /devices/{id}/events/stream.
+func (a *API) deviceStream(r *http.Request, lastEventID string) (*resource.EventStream, error) {
+	return a.deps.Events.Follow(r.Context(), r.PathValue("id"), lastEventID)
+}
+
+// customerStream opens the stream of GET /events/stream: every event of
+// the principal's customer (a device token's: its own device's).
+func (a *API) customerStream(r *http.Request, lastEventID string) (*resource.EventStream, error) {
+	return a.deps.Events.FollowCustomer(r.Context(), lastEventID)
+}
+
+// streamHandler serves a live event stream (Server-Sent Events): GET
+// /api/v1/devices/{id}/events/stream or GET /api/v1/events/stream, as rt
+// says, opened by open. It takes its bearer token from the Authorization
+// header or, for EventSource clients that cannot set headers, from the
+// authorization query parameter (these routes only), and re-resolves it on
+// every heartbeat so that a revoked token's stream ends within one.
+func (a *API) streamHandler(rt *route, open func(*http.Request, string) (*resource.EventStream, error)) http.Handler {
 	resolve := a.resolver()
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.stream(w, r, resolve); err != nil {
-			a.writeError(w, r, streamRoute, err)
+		if err := a.stream(w, r, resolve, open); err != nil {
+			a.writeError(w, r, rt, err)
 		}
 	})
 	bearer := a.authenticate(inner, scopes.AllowQueryToken())
@@ -73,15 +91,20 @@ func rawBearer(r *http.Request) string {
 
 // stream serves one event stream. Errors before the stream starts are
 // returned (and written as JSON:API errors); once it has started, it ends
-// with a final "end" event saying why, or when the client leaves.
-func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Resolver) error {
+// with a final "end" event saying why, or when the client leaves. Each
+// event's id: is the greatest event id sent so far (on a device's stream,
+// the event's own; on a customer's, where two devices' ids are not
+// ordered by commit, the resume point FollowCustomer describes); a
+// connection change is an event named "connection" without an id:.
+func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Resolver,
+	open func(*http.Request, string) (*resource.EventStream, error)) error {
 	if err := checkStreamAccept(r); err != nil {
 		return err
 	}
 	if _, err := a.parseQuery(r.URL.RawQuery, queryNone); err != nil {
 		return err
 	}
-	st, err := a.deps.Events.Follow(r.Context(), r.PathValue("id"), r.Header.Get(LastEventIDHeader))
+	st, err := open(r, r.Header.Get(LastEventIDHeader))
 	if resource.ErrorField(err) == "last_event_id" {
 		return &apiError{Status: http.StatusBadRequest, Code: resource.EInvalid, Header: LastEventIDHeader,
 			Detail: "Last-Event-ID must be the id of an event"}
@@ -116,6 +139,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 	defer tick.Stop()
 	d := a.writer(resource.Query{})
 	var buf []byte
+	high := st.Start()
 	for {
 		select {
 		case <-r.Context().Done():
@@ -125,13 +149,20 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 				a.endStream(sw, r, st.Err())
 				return nil
 			}
+			if e.Connection != nil {
+				if !sw.write("event: connection\ndata: " + string(connectionData(e)) + "\n\n") {
+					return nil
+				}
+				continue
+			}
 			var err error
 			buf, err = d.object(buf[:0], a.presentEvent(e))
 			if err != nil {
 				a.endStream(sw, r, err)
 				return nil
 			}
-			if !sw.write("id: " + e.ID + "\ndata: " + string(buf) + "\n\n") {
+			high = max(high, e.ID)
+			if !sw.write("id: " + high + "\ndata: " + string(buf) + "\n\n") {
 				return nil
 			}
 		case <-tick.C:
@@ -150,6 +181,27 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, resolve scopes.Reso
 			}
 		}
 	}
+}
+
+// connectionData is the data of a "connection" event: the device, whether
+// it connected or disconnected (and why), its address and when.
+func connectionData(e *resource.Event) []byte {
+	c := e.Connection
+	v := struct {
+		DeviceID      string  `json:"device_id"`
+		Connected     bool    `json:"connected"`
+		Reason        *string `json:"reason"`
+		RemoteAddress *string `json:"remote_address"`
+		At            string  `json:"at"`
+	}{DeviceID: e.DeviceID, Connected: c.Connected, At: timeString(e.OccurredAt)}
+	if c.Reason != "" {
+		v.Reason = &c.Reason
+	}
+	if c.RemoteAddress != "" {
+		v.RemoteAddress = &c.RemoteAddress
+	}
+	data, _ := json.Marshal(v)
+	return data
 }
 
 // endStream writes the final event of a stream: "end" with the reason (a

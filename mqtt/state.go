@@ -19,9 +19,9 @@ func (b *Broker) putState(s *session) {
 	}
 }
 
-// connected stores the state of a new session and ends the device's
-// session on another replica, if it has one (MQTT's takeover, across
-// replicas).
+// connected stores the state of a new session, tells the live streams of
+// the device and its customer, and ends the device's session on another
+// replica, if it has one (MQTT's takeover, across replicas).
 func (b *Broker) connected(s *session) {
 	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
 	defer cancel()
@@ -30,6 +30,8 @@ func (b *Broker) connected(s *session) {
 		b.log.Warn("mqtt connection state", "device_id", s.deviceID(), "err", err)
 	}
 	b.putState(s)
+	b.deps.Events.PublishConnection(ctx, s.principal.CustomerID, s.deviceID(), s.connected,
+		resource.ConnectionChange{Connected: true, RemoteAddress: s.remote})
 	if old := cs[s.deviceID()]; old != nil && old.Connected && old.Replica != b.replica && b.deps.Relay != nil {
 		err := b.relay(ctx, old.Replica, relayMessage{Kind: "takeover", DeviceID: s.deviceID(), Session: s.id})
 		if err != nil {
@@ -39,7 +41,9 @@ func (b *Broker) connected(s *session) {
 }
 
 // disconnected stores the state of an ended session, unless the device
-// connected again meanwhile.
+// connected again meanwhile, and tells the live streams of the device and
+// its customer why it ended (a takeover's disconnect too: the reason says
+// that a new session is live).
 func (b *Broker) disconnected(s *session, reason string) {
 	c := s.state(b.replica)
 	now := b.deps.Now().UTC().Truncate(time.Microsecond)
@@ -49,6 +53,8 @@ func (b *Broker) disconnected(s *session, reason string) {
 	if err := b.deps.Connections.EndConnection(ctx, c); err != nil {
 		b.log.Warn("mqtt connection state", "device_id", s.deviceID(), "err", err)
 	}
+	b.deps.Events.PublishConnection(ctx, s.principal.CustomerID, s.deviceID(), now,
+		resource.ConnectionChange{Connected: false, Reason: reason, RemoteAddress: s.remote})
 	// Calls in flight keep waiting for their reply until their time-out:
 	// a device may answer from its next session (a one-shot client such as
 	// mosquitto_pub answers on a connection of its own).

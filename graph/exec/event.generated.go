@@ -25,9 +25,10 @@ type EventResolver interface {
 	Type(ctx context.Context, obj *resource.Event) (model.EventType, error)
 
 	Payload(ctx context.Context, obj *resource.Event) (*model.EventPayload, error)
+	Connection(ctx context.Context, obj *resource.Event) (*model.ConnectionChange, error)
 }
 type SubscriptionResolver interface {
-	DeviceEvents(ctx context.Context, deviceID string) (<-chan *resource.Event, error)
+	DeviceEvents(ctx context.Context, deviceID *string, after *string, connections *bool) (<-chan *resource.Event, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -38,19 +39,104 @@ func (ec *executionContext) field_Subscription_deviceEvents_args(ctx context.Con
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "deviceId",
-		func(ctx context.Context, v any) (string, error) {
-			return ec.unmarshalNID2string(ctx, v)
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["deviceId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "connections",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["connections"] = arg2
 	return args, nil
 }
 
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _ConnectionChange_connected(ctx context.Context, field graphql.CollectedField, obj *model.ConnectionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChange_connected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Connected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChange_connected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChange", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ConnectionChange_reason(ctx context.Context, field graphql.CollectedField, obj *model.ConnectionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChange_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DisconnectReason) graphql.Marshaler {
+			return ec.marshalODisconnectReason2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐDisconnectReason(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChange", field, false, false, "DisconnectReason")
+}
+
+func (ec *executionContext) _ConnectionChange_remoteAddress(ctx context.Context, field graphql.CollectedField, obj *model.ConnectionChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConnectionChange_remoteAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemoteAddress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConnectionChange_remoteAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConnectionChange", field, false, false, "String")
+}
 
 func (ec *executionContext) _CreateDeviceTokenPayload_deviceToken(ctx context.Context, field graphql.CollectedField, obj *model.CreateDeviceTokenPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -668,6 +754,38 @@ func (ec *executionContext) fieldContext_Event_payload(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Event_connection(ctx context.Context, field graphql.CollectedField, obj *resource.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_connection(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().Connection(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ConnectionChange) graphql.Marshaler {
+			return ec.marshalOConnectionChange2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐConnectionChange(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Event_connection(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Event",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConnectionChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1036,7 +1154,7 @@ func (ec *executionContext) _Subscription_deviceEvents(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().DeviceEvents(ctx, fc.Args["deviceId"].(string))
+			return ec.Resolvers.Subscription().DeviceEvents(ctx, fc.Args["deviceId"].(*string), fc.Args["after"].(*string), fc.Args["connections"].(*bool))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -1531,6 +1649,49 @@ func UnmarshalRevokeDeviceTokenInput(ctx context.Context, raw any) (model.Revoke
 
 // region    **************************** object.gotpl ****************************
 
+var connectionChangeImplementors = []string{"ConnectionChange"}
+
+func (ec *executionContext) _ConnectionChange(ctx context.Context, sel ast.SelectionSet, obj *model.ConnectionChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, connectionChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConnectionChange")
+		case "connected":
+			out.Values[i] = ec._ConnectionChange_connected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._ConnectionChange_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "remoteAddress":
+			out.Values[i] = ec._ConnectionChange_remoteAddress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createDeviceTokenPayloadImplementors = []string{"CreateDeviceTokenPayload"}
 
 func (ec *executionContext) _CreateDeviceTokenPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateDeviceTokenPayload) graphql.Marshaler {
@@ -1758,6 +1919,12 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Event_payload(ctx, field, obj)
+				})
+		case "connection":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_connection(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -2199,6 +2366,13 @@ func (ec *executionContext) marshalNRevokeDeviceTokenPayload2ᚖgithubᚗcomᚋa
 	return ec._RevokeDeviceTokenPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOConnectionChange2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐConnectionChange(ctx context.Context, sel ast.SelectionSet, v *model.ConnectionChange) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConnectionChange(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODeviceEventFilter2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐDeviceEventFilter(ctx context.Context, v any) (*model.DeviceEventFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -2241,6 +2415,22 @@ func (ec *executionContext) marshalODevicePermission2ᚕgithubᚗcomᚋassetgate
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalODisconnectReason2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐDisconnectReason(ctx context.Context, v any) (*model.DisconnectReason, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.DisconnectReason)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODisconnectReason2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐDisconnectReason(ctx context.Context, sel ast.SelectionSet, v *model.DisconnectReason) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOEvent2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐEvent(ctx context.Context, sel ast.SelectionSet, v *resource.Event) graphql.Marshaler {

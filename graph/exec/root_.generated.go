@@ -110,6 +110,12 @@ type ComplexityRoot struct {
 		TemperatureLogIntervalS func(childComplexity int) int
 	}
 
+	ConnectionChange struct {
+		Connected     func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		RemoteAddress func(childComplexity int) int
+	}
+
 	CreateApplicationPayload struct {
 		Application  func(childComplexity int) int
 		ClientSecret func(childComplexity int) int
@@ -248,6 +254,7 @@ type ComplexityRoot struct {
 	}
 
 	Event struct {
+		Connection func(childComplexity int) int
 		DeviceID   func(childComplexity int) int
 		ID         func(childComplexity int) int
 		OccurredAt func(childComplexity int) int
@@ -381,7 +388,7 @@ type ComplexityRoot struct {
 	}
 
 	Subscription struct {
-		DeviceEvents func(childComplexity int, deviceID string) int
+		DeviceEvents func(childComplexity int, deviceID *string, after *string, connections *bool) int
 	}
 
 	UpdateApplicationPayload struct {
@@ -683,6 +690,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConfigurationSettings.TemperatureLogIntervalS(childComplexity), true
+
+	case "ConnectionChange.connected":
+		if e.ComplexityRoot.ConnectionChange.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChange.Connected(childComplexity), true
+	case "ConnectionChange.reason":
+		if e.ComplexityRoot.ConnectionChange.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChange.Reason(childComplexity), true
+	case "ConnectionChange.remoteAddress":
+		if e.ComplexityRoot.ConnectionChange.RemoteAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConnectionChange.RemoteAddress(childComplexity), true
 
 	case "CreateApplicationPayload.application":
 		if e.ComplexityRoot.CreateApplicationPayload.Application == nil {
@@ -1142,6 +1168,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeviceToken.Permissions(childComplexity), true
 
+	case "Event.connection":
+		if e.ComplexityRoot.Event.Connection == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.Connection(childComplexity), true
 	case "Event.deviceId":
 		if e.ComplexityRoot.Event.DeviceID == nil {
 			break
@@ -1847,7 +1879,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.DeviceEvents(childComplexity, args["deviceId"].(string)), true
+		return e.ComplexityRoot.Subscription.DeviceEvents(childComplexity, args["deviceId"].(*string), args["after"].(*string), args["connections"].(*bool)), true
 
 	case "UpdateApplicationPayload.application":
 		if e.ComplexityRoot.UpdateApplicationPayload.Application == nil {
@@ -2541,6 +2573,8 @@ type Event {
   "When assetgate stored it."
   receivedAt: Time!
   payload: EventPayload!
+  "Set on the CONNECTION items of deviceEvents(connections: true) only; null on every stored event."
+  connection: ConnectionChange
 }
 
 "The event types; each has its own payload."
@@ -2550,6 +2584,31 @@ enum EventType {
   SHOCK
   BATTERY
   STATUS
+  "Live only: a connect or disconnect of the device's MQTT session (Event.connection, an empty payload), sent by deviceEvents(connections: true). Never stored: no list, filter or recordEvent takes it, and its id is not an event id to resume after."
+  CONNECTION
+}
+
+"A connect or disconnect of a device's MQTT session, as live streams show it."
+type ConnectionChange {
+  connected: Boolean!
+  "Why the session ended; null on connect. A TAKEOVER may arrive after the connect of the session that took over."
+  reason: DisconnectReason
+  "HOST:PORT of the session."
+  remoteAddress: String
+}
+
+"Why an MQTT session ended."
+enum DisconnectReason {
+  "The device disconnected or its connection broke."
+  CLIENT
+  "Another connection of the device took the session over."
+  TAKEOVER
+  "Its device token was revoked or expired."
+  REVOKED
+  "It sent nothing within its keep-alive."
+  TIMEOUT
+  "The server shut down."
+  SHUTDOWN
 }
 
 "The values of an event: location has latitude and longitude, temperature celsius, shock g, battery percent, status fault."
@@ -2725,8 +2784,12 @@ extend type Mutation {
 
 "Live data, over WebSocket (graphql-transport-ws)."
 type Subscription {
-  "A device's events as they are ingested, on any replica. It ends when the token is revoked."
-  deviceEvents(deviceId: ID!): Event! @auth(op: EVENTS_READ)
+  """
+  A device's events as they are ingested, on any replica; without deviceId, every event of the customer (a device token: its own device's). It ends when the token is revoked.
+  With after (an event id), the stored events after it come first, by id: resume with the greatest id received. On the customer's stream, two devices' ids are not ordered by commit: resuming repeats nothing, and an event with an id below after that committed after the client received after is not replayed.
+  With connections: true, the device's MQTT connects and disconnects come too, as type CONNECTION (live only, never replayed).
+  """
+  deviceEvents(deviceId: ID, after: ID, connections: Boolean = false): Event! @auth(op: EVENTS_READ)
 }
 `, BuiltIn: false},
 	{Name: "../schema/geogroup.graphqls", Input: `"""
@@ -3198,6 +3261,18 @@ func (ec *executionContext) childFields_ConfigurationSettings(ctx context.Contex
 	return nil, fmt.Errorf("no field named %q was found under type ConfigurationSettings", field.Name)
 }
 
+func (ec *executionContext) childFields_ConnectionChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "connected":
+		return ec.fieldContext_ConnectionChange_connected(ctx, field)
+	case "reason":
+		return ec.fieldContext_ConnectionChange_reason(ctx, field)
+	case "remoteAddress":
+		return ec.fieldContext_ConnectionChange_remoteAddress(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConnectionChange", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateApplicationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "application":
@@ -3486,6 +3561,8 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_receivedAt(ctx, field)
 	case "payload":
 		return ec.fieldContext_Event_payload(ctx, field)
+	case "connection":
+		return ec.fieldContext_Event_connection(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Event", field.Name)
 }

@@ -93,6 +93,15 @@ type ConfigurationSettingsInput struct {
 	ShockThresholdG         graphql.Omittable[*float64] `json:"shockThresholdG,omitempty"`
 }
 
+// A connect or disconnect of a device's MQTT session, as live streams show it.
+type ConnectionChange struct {
+	Connected bool `json:"connected"`
+	// Why the session ended; null on connect. A TAKEOVER may arrive after the connect of the session that took over.
+	Reason *DisconnectReason `json:"reason,omitempty"`
+	// HOST:PORT of the session.
+	RemoteAddress *string `json:"remoteAddress,omitempty"`
+}
+
 // A new application, owned by the current user. Absent settings take their defaults.
 type CreateApplicationInput struct {
 	Name string `json:"name"`
@@ -910,6 +919,73 @@ func (e DeviceResourceKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Why an MQTT session ended.
+type DisconnectReason string
+
+const (
+	// The device disconnected or its connection broke.
+	DisconnectReasonClient DisconnectReason = "CLIENT"
+	// Another connection of the device took the session over.
+	DisconnectReasonTakeover DisconnectReason = "TAKEOVER"
+	// Its device token was revoked or expired.
+	DisconnectReasonRevoked DisconnectReason = "REVOKED"
+	// It sent nothing within its keep-alive.
+	DisconnectReasonTimeout DisconnectReason = "TIMEOUT"
+	// The server shut down.
+	DisconnectReasonShutdown DisconnectReason = "SHUTDOWN"
+)
+
+var AllDisconnectReason = []DisconnectReason{
+	DisconnectReasonClient,
+	DisconnectReasonTakeover,
+	DisconnectReasonRevoked,
+	DisconnectReasonTimeout,
+	DisconnectReasonShutdown,
+}
+
+func (e DisconnectReason) IsValid() bool {
+	switch e {
+	case DisconnectReasonClient, DisconnectReasonTakeover, DisconnectReasonRevoked, DisconnectReasonTimeout, DisconnectReasonShutdown:
+		return true
+	}
+	return false
+}
+
+func (e DisconnectReason) String() string {
+	return string(e)
+}
+
+func (e *DisconnectReason) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DisconnectReason(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DisconnectReason", str)
+	}
+	return nil
+}
+
+func (e DisconnectReason) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DisconnectReason) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DisconnectReason) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // The event sorts of the JSON:API.
 type EventOrderField string
 
@@ -973,6 +1049,8 @@ const (
 	EventTypeShock       EventType = "SHOCK"
 	EventTypeBattery     EventType = "BATTERY"
 	EventTypeStatus      EventType = "STATUS"
+	// Live only: a connect or disconnect of the device's MQTT session (Event.connection, an empty payload), sent by deviceEvents(connections: true). Never stored: no list, filter or recordEvent takes it, and its id is not an event id to resume after.
+	EventTypeConnection EventType = "CONNECTION"
 )
 
 var AllEventType = []EventType{
@@ -981,11 +1059,12 @@ var AllEventType = []EventType{
 	EventTypeShock,
 	EventTypeBattery,
 	EventTypeStatus,
+	EventTypeConnection,
 }
 
 func (e EventType) IsValid() bool {
 	switch e {
-	case EventTypeLocation, EventTypeTemperature, EventTypeShock, EventTypeBattery, EventTypeStatus:
+	case EventTypeLocation, EventTypeTemperature, EventTypeShock, EventTypeBattery, EventTypeStatus, EventTypeConnection:
 		return true
 	}
 	return false
