@@ -243,13 +243,15 @@ func TestEventsTwoReplicas(t *testing.T) {
 }
 
 // TestEventsShutdownEndsStreams checks that a graceful shutdown ends open
-// streams with a final "shutdown" event instead of waiting for them.
+// streams (a device's and the tenant-wide one) with a final "shutdown"
+// event instead of waiting for them.
 func TestEventsShutdownEndsStreams(t *testing.T) {
 	env := testsupport.SQLiteEnv(t)
 	ts := startServer(t, env)
 	c := newAPIClientOf(t, ts.URL)
 	tn := newAPITenant(t, env, c, "Shutdown")
 	stream := openSSE(t, ts.URL, tn.deviceID, tn.device, "")
+	tenant := openSSEPath(t, ts.URL, "/api/v1/events/stream", tn.basic, "")
 	start := time.Now()
 	if err := ts.stop(); err != nil {
 		t.Fatalf("stop: %v\n%s", err, ts.stderr.String())
@@ -257,8 +259,10 @@ func TestEventsShutdownEndsStreams(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("shutdown took %s with a stream open", d)
 	}
-	if e := stream.next(t); e.event != "end" || !strings.Contains(e.data, `"shutdown"`) {
-		t.Fatalf("final event %+v", e)
+	for _, st := range []*sseClient{stream, tenant} {
+		if e := st.next(t); e.event != "end" || !strings.Contains(e.data, `"shutdown"`) {
+			t.Fatalf("final event %+v", e)
+		}
+		<-st.done
 	}
-	<-stream.done
 }

@@ -217,6 +217,11 @@ func TestMetricsEndToEnd(t *testing.T) {
 				}
 				sse.close()
 				waitValue(t, maddr, 0, "assetgate_live_stream_subscribers", "transport", "sse")
+				// The tenant-wide stream counts among them.
+				tenant := openSSEPath(t, ts.URL, "/api/v1/events/stream", reader, "")
+				waitValue(t, maddr, 1, "assetgate_live_stream_subscribers", "transport", "sse")
+				tenant.close()
+				waitValue(t, maddr, 0, "assetgate_live_stream_subscribers", "transport", "sse")
 
 				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 				defer cancel()
@@ -229,6 +234,13 @@ func TestMetricsEndToEnd(t *testing.T) {
 					t.Fatal(err)
 				}
 				waitValue(t, maddr, 1, "assetgate_live_stream_subscribers", "transport", "websocket")
+				// A tenant-wide subscription beside it counts too.
+				all, _ := json.Marshal(map[string]any{"id": "2", "type": "subscribe", "payload": map[string]any{
+					"query": `subscription { deviceEvents { id } }`}})
+				if err := ws.Write(ctx, websocket.MessageText, all); err != nil {
+					t.Fatal(err)
+				}
+				waitValue(t, maddr, 2, "assetgate_live_stream_subscribers", "transport", "websocket")
 				ws.Close(websocket.StatusNormalClosure, "")
 				waitValue(t, maddr, 0, "assetgate_live_stream_subscribers", "transport", "websocket")
 				waitValue(t, maddr, 0, "assetgate_graphql_websocket_connections")

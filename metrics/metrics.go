@@ -103,7 +103,7 @@ func New(operationNames *NameSet) *Metrics {
 		"Device events by transport (jsonapi, graphql) and outcome: accepted and replayed count events, rejected counts refused requests.",
 		"transport", "outcome")
 	m.liveStreams = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "live_stream_subscribers",
-		Help: "Live event streams open on this replica, by transport (sse, websocket: deviceEvents subscriptions)."}, []string{"transport"})
+		Help: "Live event streams open on this replica, of one device or of a whole customer, by transport (sse, websocket: deviceEvents subscriptions)."}, []string{"transport"})
 	reg.MustRegister(m.liveStreams)
 	m.streamsDrained = counter("live_streams_drained_total",
 		"Live streams ended by a graceful shutdown with a reconnect notice, by transport (sse, websocket).", "transport")
