@@ -23,6 +23,9 @@ func (f *eventFixture) post(t *testing.T, tn eventTenant, celsius float64) strin
 
 func streamPath(tn eventTenant) string { return "/api/v1/devices/" + tn.device.ID + "/events/stream" }
 
+// tenantStreamPath is the stream of every event of the token's customer.
+const tenantStreamPath = "/api/v1/events/stream"
+
 func TestEventStream(t *testing.T) {
 	for _, dialect := range storagetest.Dialects() {
 		t.Run(dialect, func(t *testing.T) {
@@ -116,6 +119,34 @@ func TestEventStream(t *testing.T) {
 					t.Fatal("a revoked token opens a stream")
 				}
 			})
+			t.Run("TenantHeartbeatAndRevocation", func(t *testing.T) {
+				// The tenant-wide stream beats and re-checks its token as
+				// a device's does: a device token's (its own device's
+				// events) ends within a heartbeat of its revocation.
+				created := data(t, f.do(t, "POST", "/api/v1/devices/"+f.a.device.ID+"/tokens", f.a.me,
+					resourceDoc("device-tokens", "", map[string]any{"name": "fleet viewer", "permissions": []string{"events:read"}}, nil)).
+					doc(t, http.StatusCreated))
+				token := attrs(created)["token"].(string)
+				s, _ := f.openStream(t, tenantStreamPath+"?authorization="+url.QueryEscape(token))
+				s.next(t, time.Second, false)
+				if m := s.next(t, 3*heartbeat, true); m.comment != "heartbeat" {
+					t.Fatalf("got %+v, want a heartbeat", m)
+				}
+				want := f.post(t, f.a, 6)
+				if id, _ := s.event(t); id != want {
+					t.Fatalf("got %s, want %s", id, want)
+				}
+				f.do(t, "DELETE", "/api/v1/devices/"+f.a.device.ID+"/tokens/"+created["id"].(string), f.a.me, nil)
+				var end sseMessage
+				for end.event == "" {
+					end = s.next(t, 3*heartbeat, false)
+				}
+				var body map[string]string
+				if err := json.Unmarshal([]byte(end.data), &body); err != nil || end.event != "end" || body["reason"] != "token_revoked" {
+					t.Fatalf("final message %+v", end)
+				}
+				s.ended(t, time.Second)
+			})
 			t.Run("Errors", func(t *testing.T) {
 				other := storagetest.MustCreateDevice(t, f.devices, storagetest.NewDevice(f.a.customer.ID, time.Now()))
 				tests := []struct {
@@ -133,6 +164,14 @@ func TestEventStream(t *testing.T) {
 					{"LastEventID", streamPath(f.a), []string{"Authorization", "Bearer " + f.a.me, jsonapi.LastEventIDHeader, "7"}, 400,
 						[2]string{"header", jsonapi.LastEventIDHeader}},
 					{"UnknownParameter", streamPath(f.a) + "?since=now", []string{"Authorization", "Bearer " + f.a.me}, 400, [2]string{"parameter", "since"}},
+					// The tenant-wide stream answers the same way.
+					{"TenantNoToken", tenantStreamPath, nil, 401, [2]string{}},
+					{"TenantNoEventsRead", tenantStreamPath, []string{"Authorization", "Bearer " + f.a.writer}, 403, [2]string{}},
+					{"TenantAccept", tenantStreamPath, []string{"Authorization", "Bearer " + f.a.me, "Accept", "application/json"}, 406, [2]string{"header", "Accept"}},
+					{"TenantLastEventID", tenantStreamPath, []string{"Authorization", "Bearer " + f.a.me, jsonapi.LastEventIDHeader, "7"}, 400,
+						[2]string{"header", jsonapi.LastEventIDHeader}},
+					{"TenantUnknownParameter", tenantStreamPath + "?filter[device]=x", []string{"Authorization", "Bearer " + f.a.me}, 400,
+						[2]string{"parameter", "filter[device]"}},
 				}
 				for _, tc := range tests {
 					t.Run(tc.name, func(t *testing.T) {
