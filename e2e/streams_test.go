@@ -275,7 +275,7 @@ func TestTenantStreams(t *testing.T) {
 				}
 				first.close()
 				second := openSSEPath(t, ts.URL, customerStream, a.basic, high)
-				time.Sleep(500 * time.Millisecond)
+				time.Sleep(1500 * time.Millisecond)
 				close(stop)
 				wg.Wait()
 				var want []string
@@ -332,6 +332,10 @@ func TestTenantStreams(t *testing.T) {
 						t.Fatalf("subscription: %v, want %s of %s", m, want[0], want[1])
 					}
 				}
+				// CONNECTION is live only: no filter or recordEvent takes it.
+				gql(t, ts.URL, a.basic, `{ events(filter: {type: [CONNECTION]}) { totalCount } }`, nil).fails(t, "BAD_USER_INPUT")
+				gql(t, ts.URL, a.app, `mutation($id: ID!) { recordEvent(input: {deviceId: $id, type: CONNECTION, payload: {}}) { event { id } } }`,
+					map[string]any{"id": d1}).fails(t, "BAD_USER_INPUT")
 				// A malformed after is BAD_USER_INPUT.
 				bad := subscribeGraphQL(t, ts.URL, a.me, tenantSubscription, map[string]any{"after": "nope"})
 				select {
@@ -349,9 +353,15 @@ func TestTenantStreams(t *testing.T) {
 				// resume point arrives (replayed or live).
 				before := postEvent(t, c, d2, a.app, 20)
 				sub := subscribeGraphQL(t, ts.URL, a.me, tenantSubscription, map[string]any{"after": before})
+				// A subscription that did not ask for connections (as every
+				// client before them) gets none.
+				plain := subscribeGraphQL(t, ts.URL, a.me, `subscription($after: ID) { deviceEvents(after: $after) { id type } }`,
+					map[string]any{"after": before})
 				mark := postEvent(t, c, d2, a.app, 21)
-				if m := sub.take(t); m["id"] != mark {
-					t.Fatalf("subscription: %v, want %s", m, mark)
+				for _, s := range []*gqlSubscription{sub, plain} {
+					if m := s.take(t); m["id"] != mark {
+						t.Fatalf("subscription: %v, want %s", m, mark)
+					}
 				}
 				tenant := openSSEPath(t, ts.URL, customerStream, a.basic, "")
 				device := openSSEPath(t, ts.URL, "/api/v1/devices/"+d1+"/events/stream", a.basic, "")
@@ -377,6 +387,9 @@ func TestTenantStreams(t *testing.T) {
 				// Live only: a stream resuming from before them replays
 				// the events, not the connection changes.
 				last := postEvent(t, c, d1, a.app, 22)
+				if m := plain.take(t); m["id"] != last || m["type"] != "TEMPERATURE" {
+					t.Fatalf("the subscription without connections: %v, want %s", m, last)
+				}
 				again := openSSEPath(t, ts.URL, customerStream, a.basic, mark)
 				if id, _ := streamed(t, again.next(t)); id != last {
 					t.Fatalf("resumed with %s, want %s", id, last)
