@@ -132,6 +132,7 @@ func (a *App) build(o options) error {
 	s.Geogroups = storage.NewGeogroupStore(db)
 	s.Configurations, s.Events = storage.NewConfigurationStore(db), storage.NewEventStore(db)
 	s.DeviceTokens, s.SQLTokens = storage.NewDeviceTokenStore(db), storage.NewSQLTokenStore(db)
+	s.Events.ObserveCommits(a.Metrics.GroupCommitted)
 	s.OIDC = storage.NewOIDCStore(db)
 	s.ResourceCalls = storage.NewResourceCallStore(db)
 	var relay mqtt.Relay
