@@ -23,6 +23,9 @@ import (
 // prints each round's figures and, per row, the median ratios of A and B
 // to the baseline and of B to A.
 //
+// With -cpuprofile each run of each side is profiled (A-ROW-round-N and
+// B-ROW-round-N), when both builds serve ASSETGATE_DEBUG_ADDR.
+//
 // Rows whose target is made just before they run (the code exchange) are
 // left out: the other revision may not have them.
 
@@ -114,7 +117,9 @@ func abBench(ctx context.Context, o options, tmp, agBin string, client *http.Cli
 				}
 				for _, side := range order {
 					fmt.Fprintf(os.Stderr, "bench: %s %s round %d, %s\n", cfg.name, s.name, i+1, []string{"A", "B"}[side])
+					stopProfile := profileRow(ctx, o, sides[side].p, cfg.name, fmt.Sprintf("%s %s round %d", []string{"A", "B"}[side], s.name, i+1))
 					st := drive(ctx, client, targets[side], o.conc, o.warmup, o.duration)
+					stopProfile()
 					if side == 0 {
 						r.a = st
 					} else {
