@@ -89,6 +89,16 @@ type config struct {
 	// connections.
 	MaxStreamsPerPrincipal int
 	MaxSocketsPerPrincipal int
+	// The login throttle and lockout (resource.LoginThrottle), from the
+	// ASSETGATE_LOGIN_* variables; their defaults are the package's.
+	LoginWindow        time.Duration
+	LoginMaxPerAddr    int
+	LoginMaxPerAccount int
+	LoginAccountWindow time.Duration
+	LoginFreePerPair   int
+	LoginMaxDelay      time.Duration
+	LoginPairMemory    time.Duration
+	LoginKnownFor      time.Duration
 	// TrustedProxies lists the CIDR prefixes of the reverse proxies whose
 	// X-Forwarded-For / Forwarded headers name the client's address.
 	TrustedProxies string
@@ -143,6 +153,15 @@ func defaultConfig(getenv func(string) string) config {
 
 		MaxStreamsPerPrincipal: resource.DefaultMaxStreamsPerPrincipal,
 		MaxSocketsPerPrincipal: graph.DefaultConfig().MaxSocketsPerPrincipal,
+
+		LoginWindow:        resource.DefaultLoginWindow,
+		LoginMaxPerAddr:    resource.DefaultMaxFailuresPerAddr,
+		LoginMaxPerAccount: resource.DefaultMaxFailuresPerAccount,
+		LoginAccountWindow: resource.DefaultAccountWindow,
+		LoginFreePerPair:   resource.DefaultFreeFailuresPerPair,
+		LoginMaxDelay:      resource.DefaultMaxLoginDelay,
+		LoginPairMemory:    resource.DefaultPairMemory,
+		LoginKnownFor:      resource.DefaultKnownFor,
 	}
 	for _, v := range []struct {
 		name string
@@ -185,6 +204,11 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_PASSWORD_HASH_WAIT", &c.PasswordHashWait},
 		{"ASSETGATE_DATABASE_TIMEOUT", &c.DatabaseTimeout},
 		{"ASSETGATE_REDIS_TIMEOUT", &c.RedisTimeout},
+		{"ASSETGATE_LOGIN_WINDOW", &c.LoginWindow},
+		{"ASSETGATE_LOGIN_ACCOUNT_WINDOW", &c.LoginAccountWindow},
+		{"ASSETGATE_LOGIN_MAX_DELAY", &c.LoginMaxDelay},
+		{"ASSETGATE_LOGIN_PAIR_MEMORY", &c.LoginPairMemory},
+		{"ASSETGATE_LOGIN_KNOWN_FOR", &c.LoginKnownFor},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			d, err := time.ParseDuration(s)
@@ -201,6 +225,9 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_PASSWORD_HASH_CONCURRENCY", &c.PasswordHashConcurrency},
 		{"ASSETGATE_MAX_STREAMS_PER_PRINCIPAL", &c.MaxStreamsPerPrincipal},
 		{"ASSETGATE_MAX_SOCKETS_PER_PRINCIPAL", &c.MaxSocketsPerPrincipal},
+		{"ASSETGATE_LOGIN_MAX_FAILURES_PER_ADDR", &c.LoginMaxPerAddr},
+		{"ASSETGATE_LOGIN_MAX_FAILURES_PER_ACCOUNT", &c.LoginMaxPerAccount},
+		{"ASSETGATE_LOGIN_FREE_FAILURES_PER_PAIR", &c.LoginFreePerPair},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			n, err := strconv.Atoi(s)
@@ -343,6 +370,9 @@ func (c *config) validate() error {
 	if c.MaxSocketsPerPrincipal < 1 || c.MaxSocketsPerPrincipal > 100000 {
 		return bad("ASSETGATE_MAX_SOCKETS_PER_PRINCIPAL", "must be 1 to 100000")
 	}
+	if err := c.validateLogin(); err != nil {
+		return err
+	}
 	proxies, err := clientaddr.ParsePrefixes(c.TrustedProxies)
 	if err != nil {
 		return bad("ASSETGATE_TRUSTED_PROXIES", "%v", err)
@@ -355,6 +385,57 @@ func (c *config) validate() error {
 		return bad("ASSETGATE_RATE_LIMIT_CLIENTS", "%v", err)
 	}
 	return nil
+}
+
+// validateLogin checks the thresholds of the login throttle and lockout.
+// The account lock must come after the per-pair delays start (it is meant
+// to come far past them), and a pair must be remembered at least as long
+// as its longest delay.
+func (c *config) validateLogin() error {
+	bad := func(name, format string, args ...any) error {
+		return &configError{msg: fmt.Sprintf("%s: %s", name, fmt.Sprintf(format, args...))}
+	}
+	for _, v := range []struct {
+		name     string
+		d        time.Duration
+		min, max time.Duration
+	}{
+		{"ASSETGATE_LOGIN_WINDOW", c.LoginWindow, time.Minute, 24 * time.Hour},
+		{"ASSETGATE_LOGIN_ACCOUNT_WINDOW", c.LoginAccountWindow, time.Minute, 7 * 24 * time.Hour},
+		{"ASSETGATE_LOGIN_MAX_DELAY", c.LoginMaxDelay, time.Second, 24 * time.Hour},
+		{"ASSETGATE_LOGIN_PAIR_MEMORY", c.LoginPairMemory, time.Minute, 30 * 24 * time.Hour},
+		{"ASSETGATE_LOGIN_KNOWN_FOR", c.LoginKnownFor, time.Hour, 365 * 24 * time.Hour},
+	} {
+		if v.d < v.min || v.d > v.max {
+			return bad(v.name, "must be a duration between %s and %s", shortDuration(v.min), shortDuration(v.max))
+		}
+	}
+	if c.LoginPairMemory < c.LoginMaxDelay {
+		return bad("ASSETGATE_LOGIN_PAIR_MEMORY", "must be at least ASSETGATE_LOGIN_MAX_DELAY (%s)", shortDuration(c.LoginMaxDelay))
+	}
+	if c.LoginMaxPerAddr < 1 || c.LoginMaxPerAddr > 1_000_000 {
+		return bad("ASSETGATE_LOGIN_MAX_FAILURES_PER_ADDR", "must be a number from 1 to 1000000")
+	}
+	if c.LoginFreePerPair < 1 || c.LoginFreePerPair > 1000 {
+		return bad("ASSETGATE_LOGIN_FREE_FAILURES_PER_PAIR", "must be a number from 1 to 1000")
+	}
+	if c.LoginMaxPerAccount <= c.LoginFreePerPair || c.LoginMaxPerAccount > 1_000_000 {
+		return bad("ASSETGATE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "must be a number above ASSETGATE_LOGIN_FREE_FAILURES_PER_PAIR (%d: the account lock comes only past the per-address delays) and at most 1000000",
+			c.LoginFreePerPair)
+	}
+	return nil
+}
+
+// shortDuration writes d without trailing zero units ("24h", not "24h0m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // validateMQTT checks the MQTT listener's settings and loads its TLS

@@ -41,6 +41,16 @@ func TestBadConfiguration(t *testing.T) {
 		{"PasswordHashConcurrencyHuge", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "100000"},
 		{"PasswordHashWait", "ASSETGATE_PASSWORD_HASH_WAIT", "a while"},
 		{"PasswordHashWaitZero", "ASSETGATE_PASSWORD_HASH_WAIT", "0s"},
+		{"LoginWindow", "ASSETGATE_LOGIN_WINDOW", "a quarter of an hour"},
+		{"LoginWindowShort", "ASSETGATE_LOGIN_WINDOW", "1s"},
+		{"LoginAccountWindowLong", "ASSETGATE_LOGIN_ACCOUNT_WINDOW", "720h"},
+		{"LoginMaxDelayZero", "ASSETGATE_LOGIN_MAX_DELAY", "0s"},
+		{"LoginPairMemoryBelowMaxDelay", "ASSETGATE_LOGIN_PAIR_MEMORY", "10m"},
+		{"LoginKnownForShort", "ASSETGATE_LOGIN_KNOWN_FOR", "1m"},
+		{"LoginMaxPerAddr", "ASSETGATE_LOGIN_MAX_FAILURES_PER_ADDR", "fifty"},
+		{"LoginMaxPerAddrZero", "ASSETGATE_LOGIN_MAX_FAILURES_PER_ADDR", "0"},
+		{"LoginFreePerPairNegative", "ASSETGATE_LOGIN_FREE_FAILURES_PER_PAIR", "-1"},
+		{"LoginMaxPerAccountBelowFree", "ASSETGATE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testsupport.SQLiteEnv(t).With(tc.variable, tc.value)

@@ -199,6 +199,9 @@ func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
 	w.MaxStreamsPerPrincipal = c.MaxStreamsPerPrincipal
 	w.DatabaseTimeout, w.RedisTimeout = c.DatabaseTimeout, c.RedisTimeout
 	w.TrustedProxies = c.trustedProxies
+	w.Login = resource.LoginLimits{Window: c.LoginWindow, MaxPerAddr: c.LoginMaxPerAddr, MaxPerAccount: c.LoginMaxPerAccount,
+		AccountWindow: c.LoginAccountWindow, FreePerPair: c.LoginFreePerPair, MaxDelay: c.LoginMaxDelay,
+		PairMemory: c.LoginPairMemory, KnownFor: c.LoginKnownFor}
 	w.RateLimits, w.ClientRateLimits = c.rateLimits, c.clientRateLimits
 	w.Tracing = c.tracing
 	return w

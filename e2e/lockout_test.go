@@ -224,3 +224,43 @@ func TestLockoutSparesTheUser(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginThresholdsConfigured: the ASSETGATE_LOGIN_* settings reach the
+// throttle. With one free failure per pair (default 3) an address is
+// delayed after its second wrong password, where the defaults would still
+// check the third; with 5 failures per address (default 50) the sixth
+// account one address tries is refused.
+func TestLoginThresholdsConfigured(t *testing.T) {
+	for name, mkEnv := range envs() {
+		t.Run(name, func(t *testing.T) {
+			env := mkEnv(t).With("ASSETGATE_TRUSTED_PROXIES", "127.0.0.1/32", "ASSETGATE_LOG_LEVEL", "warn",
+				"ASSETGATE_LOGIN_FREE_FAILURES_PER_PAIR", "1", "ASSETGATE_LOGIN_MAX_FAILURES_PER_ADDR", "5")
+			tn := mustE2ETenant(t, env, fmt.Sprintf("thresholds-%d", rand.Int64()))
+			ts := startServer(t, env)
+			run := fmt.Sprintf("10.%d.%d.", rand.IntN(256), rand.IntN(256))
+			const wrong = "wrong-password-never-logged"
+			for i := range 2 {
+				if a := passwordLogin(t, ts.URL, tn, tn.email, wrong, run+"1"); a.status != http.StatusBadRequest {
+					t.Fatalf("failure %d: %d %s", i, a.status, a.raw)
+				}
+			}
+			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, run+"1"); a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") == "" {
+				t.Fatalf("after 2 failures with 1 free: %d %s", a.status, a.raw)
+			}
+			// Another address is not delayed by the first one's failures.
+			if a := passwordLogin(t, ts.URL, tn, tn.email, tn.password, run+"2"); a.status != http.StatusOK {
+				t.Fatalf("the user from another address: %d %s", a.status, a.raw)
+			}
+			for i := range 6 {
+				a := passwordLogin(t, ts.URL, tn, fmt.Sprintf("nobody%d-%s", i, tn.email), wrong, run+"3")
+				want := http.StatusBadRequest
+				if i == 5 {
+					want = http.StatusTooManyRequests
+				}
+				if a.status != want {
+					t.Fatalf("spray %d: %d %s, want %d", i, a.status, a.raw, want)
+				}
+			}
+		})
+	}
+}

@@ -46,6 +46,8 @@ type Metrics struct {
 	websockets        prometheus.Gauge
 	jsonapiErrors     *prometheus.CounterVec
 	eventsIngested    *prometheus.CounterVec
+	commitRequests    prometheus.Histogram
+	commitEvents      prometheus.Histogram
 	liveStreams       *prometheus.GaugeVec
 	streamsDrained    *prometheus.CounterVec
 	mqttConnections   prometheus.Gauge
@@ -102,6 +104,13 @@ func New(operationNames *NameSet) *Metrics {
 	m.eventsIngested = counter("events_ingested_total",
 		"Device events by transport (jsonapi, graphql) and outcome: accepted and replayed count events, rejected counts refused requests.",
 		"transport", "outcome")
+	// Group commit sizes: 1 up to the group bound (1000 events), in powers of 2.
+	sizes := prometheus.ExponentialBuckets(1, 2, 11)
+	m.commitRequests = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "event_group_commit_requests",
+		Help: "Ingest requests (event batches) written together per group-commit transaction.", Buckets: sizes})
+	m.commitEvents = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "event_group_commit_events",
+		Help: "Events written per group-commit transaction.", Buckets: sizes})
+	reg.MustRegister(m.commitRequests, m.commitEvents)
 	m.liveStreams = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "live_stream_subscribers",
 		Help: "Live event streams open on this replica, of one device or of a whole customer, by transport (sse, websocket: deviceEvents subscriptions)."}, []string{"transport"})
 	reg.MustRegister(m.liveStreams)
@@ -357,6 +366,15 @@ const (
 func (m *Metrics) EventsIngested(transport, outcome string, n int) {
 	if m != nil && n > 0 {
 		m.eventsIngested.WithLabelValues(transport, outcome).Add(float64(n))
+	}
+}
+
+// GroupCommitted records one committed group-commit transaction of the
+// event store: how many ingest requests and events it wrote.
+func (m *Metrics) GroupCommitted(requests, events int) {
+	if m != nil && requests > 0 {
+		m.commitRequests.Observe(float64(requests))
+		m.commitEvents.Observe(float64(events))
 	}
 }
 

@@ -181,13 +181,13 @@ func TestAuthorizePages(t *testing.T) {
 		e.mustCode(t, pc, params, user.Email)
 		u, _ := url.Parse(e.url("/"))
 		var session []*http.Cookie
-		for _, c := range pc.c.Jar.Cookies(u) {
+		for _, c := range pc.C.Jar.Cookies(u) {
 			if c.Name != "ag_known" {
 				session = append(session, c)
 			}
 		}
 		if len(session) != 1 || session[0].Value == anon {
-			t.Fatalf("session id not changed at login: %v", pc.c.Jar.Cookies(u))
+			t.Fatalf("session id not changed at login: %v", pc.C.Jar.Cookies(u))
 		}
 		// Logged in: straight to the consent page.
 		resp, page := pc.do(t, http.MethodGet, authURL, nil)
@@ -208,7 +208,7 @@ func TestAuthorizePages(t *testing.T) {
 		csrf := hiddenFields(page).Get("csrf_token")
 		req, _ := http.NewRequest(http.MethodDelete, authURL, nil)
 		req.Header.Set("X-CSRF-Token", csrf)
-		resp, err := pc.c.Do(req)
+		resp, err := pc.C.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -76,39 +76,7 @@ func waitPoll() { time.Sleep(time.Second) }
 // email when asked, and approves or denies. It returns the last page.
 func (e *env) decideDevice(tb testing.TB, pc *pageClient, typed, email string, approve bool) string {
 	tb.Helper()
-	resp, page := pc.do(tb, http.MethodGet, e.url("/device"), nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="user_code"`) {
-		tb.Fatalf("GET /device: %d: %s", resp.StatusCode, page)
-	}
-	form := hiddenFields(page)
-	form.Set("user_code", typed)
-	form.Set("action", "code")
-	resp, page = pc.do(tb, http.MethodPost, e.url("/device"), form)
-	if resp.StatusCode != http.StatusSeeOther {
-		tb.Fatalf("code form: %d: %s", resp.StatusCode, page)
-	}
-	resp, page = pc.do(tb, http.MethodGet, e.url(resp.Header.Get("Location")), nil)
-	if strings.Contains(page, `value="login"`) {
-		form = hiddenFields(page)
-		form.Set("email", email)
-		form.Set("password", testPassword)
-		form.Set("action", "login")
-		resp, page = pc.do(tb, http.MethodPost, e.url("/device"), form)
-		if resp.StatusCode != http.StatusSeeOther {
-			tb.Fatalf("login: %d: %s", resp.StatusCode, page)
-		}
-		resp, page = pc.do(tb, http.MethodGet, e.url(resp.Header.Get("Location")), nil)
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="approve"`) {
-		tb.Fatalf("no consent page: %d: %s", resp.StatusCode, page)
-	}
-	form = hiddenFields(page)
-	form.Set("action", map[bool]string{true: "approve", false: "deny"}[approve])
-	resp, page = pc.do(tb, http.MethodPost, e.url("/device"), form)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="device-done"`) {
-		tb.Fatalf("decision: %d: %s", resp.StatusCode, page)
-	}
-	return page
+	return pc.DecideDevice(tb, e.http.URL, typed, email, testPassword, approve)
 }
 
 func TestDeviceAuthorization(t *testing.T) {

@@ -5,17 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/oauth"
@@ -280,55 +276,21 @@ func (e *env) whoami(tb testing.TB, token string) map[string]string {
 	return m
 }
 
-// pageClient is a cookie-keeping HTTP client for the login and consent
-// pages that does not follow redirects.
-type pageClient struct{ c *http.Client }
+// pageClient drives the login, consent and device pages (the helper the
+// end-to-end tests share).
+type pageClient struct{ *testsupport.PageClient }
 
 func newPageClient(tb testing.TB) *pageClient {
-	tb.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &pageClient{c: &http.Client{
-		Jar:           jar,
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &pageClient{testsupport.NewPageClient(tb)}
 }
 
 func (pc *pageClient) do(tb testing.TB, method, u string, form url.Values) (*http.Response, string) {
 	tb.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := pc.c.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return pc.Do(tb, method, u, form)
 }
-
-var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // hiddenFields returns the hidden inputs of a page's form.
-func hiddenFields(page string) url.Values {
-	v := url.Values{}
-	for _, m := range hiddenInput.FindAllStringSubmatch(page, -1) {
-		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
-	}
-	return v
-}
+func hiddenFields(page string) url.Values { return testsupport.HiddenFields(page) }
 
 // authorize drives an authorization request through the pages: the login
 // page (when shown) with email and testPassword, then the consent page,

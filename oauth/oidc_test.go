@@ -104,35 +104,7 @@ func (e *env) codeFlow(tb testing.TB, r *rp, pc *pageClient, email, nonce string
 // returns the redirect to the client.
 func (e *env) signIn(tb testing.TB, pc *pageClient, params url.Values, email string) *url.URL {
 	tb.Helper()
-	resp, page := pc.do(tb, http.MethodGet, e.url("/oauth/authorize?"+params.Encode()), nil)
-	for range 3 {
-		switch {
-		case resp.StatusCode == http.StatusFound:
-			loc, err := url.Parse(resp.Header.Get("Location"))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return loc
-		case resp.StatusCode == http.StatusOK && strings.Contains(page, `value="login"`):
-			form := hiddenFields(page)
-			form.Set("email", email)
-			form.Set("password", testPassword)
-			form.Set("action", "login")
-			resp, page = pc.do(tb, http.MethodPost, e.url("/oauth/authorize"), form)
-			if resp.StatusCode != http.StatusSeeOther {
-				tb.Fatalf("login: status %d: %s", resp.StatusCode, page)
-			}
-			resp, page = pc.do(tb, http.MethodGet, e.url(resp.Header.Get("Location")), nil)
-		case resp.StatusCode == http.StatusOK && strings.Contains(page, `value="approve"`):
-			form := hiddenFields(page)
-			form.Set("action", "approve")
-			resp, page = pc.do(tb, http.MethodPost, e.url("/oauth/authorize"), form)
-		default:
-			tb.Fatalf("authorize: status %d: %s", resp.StatusCode, page)
-		}
-	}
-	tb.Fatalf("authorize: no redirect after the pages: %d: %s", resp.StatusCode, page)
-	return nil
+	return pc.SignIn(tb, e.http.URL, params, email, testPassword)
 }
 
 // pagesShown runs an authorization request's GET and reports which page it

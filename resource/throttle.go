@@ -35,6 +35,41 @@ const (
 	DefaultKnownFor = 90 * 24 * time.Hour
 )
 
+// LoginLimits are the tunable thresholds of a LoginThrottle (see its
+// fields); a zero field keeps its default.
+type LoginLimits struct {
+	Window        time.Duration
+	MaxPerAddr    int
+	MaxPerAccount int
+	AccountWindow time.Duration
+	FreePerPair   int
+	MaxDelay      time.Duration
+	PairMemory    time.Duration
+	KnownFor      time.Duration
+}
+
+// Apply sets the thresholds of t that l sets (its non-zero fields).
+func (l LoginLimits) Apply(t *LoginThrottle) {
+	set := func(dst *time.Duration, v time.Duration) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	seti := func(dst *int, v int) {
+		if v != 0 {
+			*dst = v
+		}
+	}
+	set(&t.Window, l.Window)
+	seti(&t.MaxPerAddr, l.MaxPerAddr)
+	seti(&t.MaxPerAccount, l.MaxPerAccount)
+	set(&t.AccountWindow, l.AccountWindow)
+	seti(&t.FreePerPair, l.FreePerPair)
+	set(&t.MaxDelay, l.MaxDelay)
+	set(&t.PairMemory, l.PairMemory)
+	set(&t.KnownFor, l.KnownFor)
+}
+
 // Counter names of LoginThrottle.PerAddr.
 const (
 	// CounterLogin counts logins by password or external token.

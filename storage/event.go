@@ -28,6 +28,11 @@ func NewEventStore(db *DB) *EventStore {
 	return &EventStore{db: db, commit: newCommitter(db)}
 }
 
+// ObserveCommits makes the store report every committed transaction of its
+// group commit (event_commit.go) to fn: how many ingest requests and
+// events it wrote. Call it before the store is used.
+func (s *EventStore) ObserveCommits(fn func(requests, events int)) { s.commit.observe = fn }
+
 // eventRow is an events row.
 type eventRow struct {
 	ID         string    `db:"id"`

@@ -72,6 +72,10 @@ type committer struct {
 	// costs nothing of the database's call time-out.
 	serial *sync.Mutex
 
+	// observe, when set, sees each committed transaction: its requests
+	// and events.
+	observe func(requests, events int)
+
 	mu      sync.Mutex
 	queue   []*ingest
 	leaders int
@@ -161,6 +165,9 @@ func (c *committer) write(ctx context.Context, group []*ingest) {
 				in.err = err
 			}
 		}
+		if err == nil {
+			c.committed(group)
+		}
 		return
 	}
 	for _, in := range group {
@@ -168,10 +175,28 @@ func (c *committer) write(ctx context.Context, group []*ingest) {
 		for _, e := range in.b.Events {
 			e.ID, e.PrevID = "", ""
 		}
-		if err := c.writeGroup(ctx, []*ingest{in}); err != nil && in.err == nil && in.events == nil {
+		err := c.writeGroup(ctx, []*ingest{in})
+		if err != nil && in.err == nil && in.events == nil {
 			in.err = err
 		}
+		if err == nil {
+			c.committed([]*ingest{in})
+		}
 	}
+}
+
+// committed reports a committed transaction of group to the observer: its
+// requests and the events they carried (those refused apart or replayed
+// included: they rode in the same transaction).
+func (c *committer) committed(group []*ingest) {
+	if c.observe == nil {
+		return
+	}
+	events := 0
+	for _, in := range group {
+		events += len(in.b.Events)
+	}
+	c.observe(len(group), events)
 }
 
 // deviceState is what a group reads and writes of a device's row.

@@ -78,3 +78,9 @@ func (s *EventStore) LeadWithoutOwnBatch(ctx context.Context, batches ...*resour
 
 // MaxGroupEvents exposes maxGroupEvents to tests.
 const MaxGroupEvents = maxGroupEvents
+
+// SetSweepBatch makes every statement of s's sweeps delete at most n rows
+// and reports each statement's count to seen.
+func SetSweepBatch(s *SQLTokenStore, n int, seen func(table string, deleted int64)) {
+	s.sweepBatch, s.afterBatch = n, seen
+}

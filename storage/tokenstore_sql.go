@@ -18,18 +18,34 @@ import (
 type SQLTokenStore struct {
 	db *DB
 	q  sqlTokenQueries
+	// sweepBatch bounds each delete of a sweep; afterBatch, when set (by
+	// tests), sees the count of each.
+	sweepBatch int
+	afterBatch func(table string, n int64)
 }
 
 // sqlTokenQueries are the store's statements, rebound once for the dialect.
 type sqlTokenQueries struct {
-	insertFamily, insertToken, insertRotation      string
-	findToken, findFamily, lockFamily              string
-	consumeRefresh                                 string
-	findRotation, deleteFamily, deleteToken        string
-	revokeClient, revokeUser, listFamily           string
-	sweepTokens, sweepFamilies, sweepEmptyFamilies string
-	sweepRotations, sweepEphemeral                 string
+	insertFamily, insertToken, insertRotation string
+	findToken, findFamily, lockFamily         string
+	consumeRefresh                            string
+	findRotation, deleteFamily, deleteToken   string
+	revokeClient, revokeUser, listFamily      string
+	// sweeps delete expired rows, one bounded batch per statement.
+	sweeps []sweepStmt
 }
+
+// sweepStmt deletes up to a batch of expired rows of one table: its
+// arguments are the time (when withNow) and the batch size.
+type sweepStmt struct {
+	table, q string
+	withNow  bool
+}
+
+// DefaultSweepBatch is how many rows one statement of a sweep deletes at
+// most: each batch commits on its own, so a sweep of a large backlog never
+// holds many locks or a long transaction.
+const DefaultSweepBatch = 1000
 
 // tokenColumns are the columns scanToken reads, in its order.
 const tokenColumns = `kind, family_id, hash, client_id, customer_id, user_id, username,
@@ -72,22 +88,38 @@ func NewSQLTokenStore(db *DB) *SQLTokenStore {
 		revokeUser:   revokeUser,
 		listFamily: `SELECT ` + tokenColumns + ` FROM tokens WHERE family_id = ? AND ` + live +
 			` ORDER BY issued_at, hash`,
-		sweepTokens:   `DELETE FROM tokens WHERE expires_at <= ?`,
-		sweepFamilies: `DELETE FROM token_families WHERE expires_at <= ?`,
-		// A family without a deadline whose tokens are all gone can never
-		// gain a token again (only a rotation adds tokens to a family).
-		sweepEmptyFamilies: `DELETE FROM token_families WHERE expires_at IS NULL
-			AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.family_id = token_families.id)`,
-		sweepRotations: `DELETE FROM token_rotations WHERE expires_at <= ?`,
-		sweepEphemeral: `DELETE FROM ephemeral WHERE expires_at <= ?`,
 	}
 	for _, p := range []*string{&q.insertFamily, &q.insertToken, &q.insertRotation, &q.findToken, &q.findFamily,
 		&q.lockFamily, &q.consumeRefresh, &q.findRotation, &q.deleteFamily, &q.deleteToken,
-		&q.revokeClient, &q.revokeUser, &q.listFamily, &q.sweepTokens, &q.sweepFamilies,
-		&q.sweepEmptyFamilies, &q.sweepRotations, &q.sweepEphemeral} {
+		&q.revokeClient, &q.revokeUser, &q.listFamily} {
 		*p = db.Rebind(*p)
 	}
-	return &SQLTokenStore{db: db, q: q}
+	// Each sweep picks a batch by primary key; on PostgreSQL it skips rows
+	// another transaction holds (a rotation, or the sweep of another
+	// replica): they go at the next sweep.
+	skipLocked := ""
+	if db.Dialect == Postgres {
+		skipLocked = " FOR UPDATE SKIP LOCKED"
+	}
+	sweep := func(table, key, cond string, withNow bool) sweepStmt {
+		return sweepStmt{table: table, withNow: withNow, q: db.Rebind(`DELETE FROM ` + table + ` WHERE ` + key + ` IN (SELECT ` + key +
+			` FROM ` + table + ` WHERE ` + cond + ` LIMIT ?` + skipLocked + `)`)}
+	}
+	q.sweeps = []sweepStmt{
+		sweep("tokens", "hash", "expires_at <= ?", true),
+		sweep("token_families", "id", "expires_at <= ?", true),
+		// A family without a deadline whose tokens are all gone can never
+		// gain a token again (only a rotation adds tokens to a family).
+		sweep("token_families", "id", `expires_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM tokens WHERE tokens.family_id = token_families.id)`, false),
+		sweep("token_rotations", "hash", "expires_at <= ?", true),
+		sweep("ephemeral", "key", "expires_at <= ?", true),
+		// The login session of each token family (OpenID Connect): kept
+		// in SQL whichever store holds the tokens, and as long as the
+		// family may live.
+		sweep("token_family_sessions", "family_id", "expires_at <= ?", true),
+	}
+	return &SQLTokenStore{db: db, q: q, sweepBatch: DefaultSweepBatch}
 }
 
 // CreateFamily stores a new family with its first tokens in one transaction.
@@ -318,27 +350,40 @@ func (s *SQLTokenStore) ListFamilyTokens(ctx context.Context, familyID string) (
 	return list, rows.Err()
 }
 
-// Sweep deletes expired tokens, families, rotation records and ephemeral
-// values, and families without a deadline that have no token left. It
-// returns the number of rows deleted. Each statement commits on its own, so
-// a sweep never holds locks for long.
+// Sweep deletes expired tokens, families, rotation records, ephemeral
+// values and token family sessions (OpenID Connect), and families without
+// a deadline that have no token left. It returns the number of rows
+// deleted. It deletes in batches of at most the store's sweep batch, each
+// statement committing on its own, so a sweep never holds locks for long,
+// however large the backlog.
 func (s *SQLTokenStore) Sweep(ctx context.Context) (int64, error) {
 	now := s.db.now()
 	var total int64
-	for _, q := range []string{s.q.sweepTokens, s.q.sweepFamilies, s.q.sweepEmptyFamilies, s.q.sweepRotations, s.q.sweepEphemeral} {
-		var args []any
-		if q != s.q.sweepEmptyFamilies {
-			args = []any{now}
+	for _, st := range s.q.sweeps {
+		for {
+			args := make([]any, 0, 2)
+			if st.withNow {
+				args = append(args, now)
+			}
+			res, err := s.db.ExecContext(ctx, st.q, append(args, s.sweepBatch)...)
+			if err != nil {
+				return total, fmt.Errorf("sweep %s: %w", st.table, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return total, err
+			}
+			total += n
+			if s.afterBatch != nil {
+				s.afterBatch(st.table, n)
+			}
+			if n < int64(s.sweepBatch) {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return total, err
+			}
 		}
-		res, err := s.db.ExecContext(ctx, q, args...)
-		if err != nil {
-			return total, fmt.Errorf("sweep: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return total, err
-		}
-		total += n
 	}
 	return total, nil
 }

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,6 +252,63 @@ func TestSQLTokenStoreSweep(t *testing.T) {
 			if _, err := s.FindToken(ctx, tok.FamilyID, tok.Hash); err != nil {
 				t.Errorf("FindToken after the sweep: %v", err)
 			}
+		}
+	})
+}
+
+// TestSweepFamilySessionsInBatches: the login sessions of token families
+// (OpenID Connect) are swept once expired, whichever store holds the
+// tokens, in batches no larger than the store's: 7 expired records with a
+// batch of 3 go in statements of 3, 3 and 1; the live ones stay and are
+// still found.
+func TestSweepFamilySessionsInBatches(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
+		ctx := t.Context()
+		s, o := storage.NewSQLTokenStore(db), storage.NewOIDCStore(db)
+		var batches []int64
+		storage.SetSweepBatch(s, 3, func(table string, n int64) {
+			if table == "token_family_sessions" {
+				batches = append(batches, n)
+			}
+		})
+		now := time.Now()
+		user, client := resource.NewID(), resource.NewID()
+		var live []string
+		for i := range 9 {
+			fs := &resource.FamilySession{FamilyID: resource.NewFamilyID(), UserID: user, ClientID: client, SID: "sid-" + resource.NewID(),
+				AuthTime: now, ExpiresAt: now.Add(time.Hour)}
+			if i >= 7 {
+				fs.ExpiresAt = now.Add(3 * time.Hour)
+				live = append(live, fs.FamilyID)
+			}
+			if err := o.PutFamilySession(ctx, fs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+		defer func() { db.Now = time.Now }()
+		n, err := s.Sweep(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 7 || !slices.Equal(batches, []int64{3, 3, 1}) {
+			t.Fatalf("Sweep deleted %d rows in batches %v, want 7 in [3 3 1]", n, batches)
+		}
+		var rows int
+		if err := db.GetContext(ctx, &rows, `SELECT COUNT(*) FROM token_family_sessions`); err != nil {
+			t.Fatal(err)
+		}
+		if rows != 2 {
+			t.Fatalf("%d family sessions after the sweep, want the 2 live ones", rows)
+		}
+		for _, id := range live {
+			if _, err := o.FindFamilySession(ctx, id); err != nil {
+				t.Errorf("live family session %s after the sweep: %v", id, err)
+			}
+		}
+		batches = nil
+		if n, err := s.Sweep(ctx); err != nil || n != 0 || !slices.Equal(batches, []int64{0}) {
+			t.Fatalf("second Sweep = %d, %v, batches %v; want 0 in one statement", n, err, batches)
 		}
 	})
 }

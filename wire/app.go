@@ -132,6 +132,7 @@ func (a *App) build(o options) error {
 	s.Geogroups = storage.NewGeogroupStore(db)
 	s.Configurations, s.Events = storage.NewConfigurationStore(db), storage.NewEventStore(db)
 	s.DeviceTokens, s.SQLTokens = storage.NewDeviceTokenStore(db), storage.NewSQLTokenStore(db)
+	s.Events.ObserveCommits(a.Metrics.GroupCommitted)
 	s.OIDC = storage.NewOIDCStore(db)
 	s.ResourceCalls = storage.NewResourceCallStore(db)
 	var relay mqtt.Relay
@@ -151,7 +152,7 @@ func (a *App) build(o options) error {
 	a.Customers = &resource.CustomerService{Store: s.Customers, Now: now}
 	a.Users = &resource.UserService{Store: s.Users, Customers: s.Customers, Key: cfg.Key, Tokens: s.Tokens,
 		Hasher:   resource.NewPasswordHasher(cfg.PasswordHashConcurrency, cfg.PasswordHashWait),
-		Throttle: &resource.LoginThrottle{Store: s.Ephemeral, Key: cfg.Key, Now: now, Log: cfg.Logger, Observe: o.observe},
+		Throttle: loginThrottle(cfg, s.Ephemeral, now, o.observe),
 		Metrics:  a.Metrics, Now: now}
 	a.Applications = &resource.ApplicationService{Store: s.Applications, Users: s.Users, Tokens: s.Tokens, Now: now}
 	// A deleted device's tokens are revoked with it.
@@ -312,4 +313,11 @@ func tracerOf(t *tracing.Tracing, name string) trace.Tracer {
 		return tp.Tracer(name)
 	}
 	return nil
+}
+
+// loginThrottle is the login throttle of cfg on store.
+func loginThrottle(cfg Config, store resource.EphemeralStore, now func() time.Time, observe func(resource.LimitEvent)) *resource.LoginThrottle {
+	t := &resource.LoginThrottle{Store: store, Key: cfg.Key, Now: now, Log: cfg.Logger, Observe: observe}
+	cfg.Login.Apply(t)
+	return t
 }

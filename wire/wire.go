@@ -76,6 +76,9 @@ type Config struct {
 	// one application, by client id.
 	RateLimits       map[string]resource.Quota
 	ClientRateLimits map[string]map[string]resource.Quota
+	// Login tunes the login throttle and lockout (resource.LoginThrottle);
+	// zero fields keep its defaults.
+	Login resource.LoginLimits
 	// TrustedProxies are the reverse proxies whose forwarding headers
 	// name the client's address (see package clientaddr); none by default.
 	TrustedProxies []netip.Prefix

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
@@ -164,4 +167,55 @@ func must(tb testing.TB, err error) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// TestGroupCommitMetrics: every committed transaction of the event store's
+// group commit reaches the graph's metrics: over 24 concurrent ingests of
+// 3 events each, the histograms of requests and events per commit count
+// at least one commit and at most one per ingest, and sum to exactly 24
+// requests and 72 events.
+func TestGroupCommitMetrics(t *testing.T) {
+	eachGraph(t, func(t *testing.T, a *wire.App) {
+		d, _ := mustTenant(t, a)
+		const ingests, per = 24, 3
+		var wg sync.WaitGroup
+		errs := make(chan error, ingests)
+		for i := range ingests {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b := &resource.EventBatch{CustomerID: d.CustomerID, DeviceID: d.ID}
+				for j := range per {
+					b.Events = append(b.Events, &resource.Event{CustomerID: d.CustomerID, DeviceID: d.ID, Type: resource.EventType("temperature"),
+						OccurredAt: time.Now().UTC().Add(time.Duration(i*per+j) * time.Millisecond), Payload: map[string]any{"celsius": 21.5}})
+				}
+				_, _, err := a.Stores.Events.CreateEvents(t.Context(), b)
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			must(t, err)
+		}
+		families, err := a.Metrics.Registry().Gather()
+		must(t, err)
+		got := map[string]*dto.Histogram{}
+		for _, f := range families {
+			if len(f.GetMetric()) == 1 && f.GetMetric()[0].GetHistogram() != nil {
+				got[f.GetName()] = f.GetMetric()[0].GetHistogram()
+			}
+		}
+		reqs, events := got["assetgate_event_group_commit_requests"], got["assetgate_event_group_commit_events"]
+		if reqs == nil || events == nil {
+			t.Fatalf("no group commit histograms among %d families", len(families))
+		}
+		if n := reqs.GetSampleCount(); n < 1 || n > ingests || events.GetSampleCount() != n {
+			t.Fatalf("commits counted: %d requests samples, %d events samples (want 1..%d, equal)", n, events.GetSampleCount(), ingests)
+		}
+		if reqs.GetSampleSum() != ingests || events.GetSampleSum() != ingests*per {
+			t.Fatalf("sums: %v requests, %v events; want %d and %d", reqs.GetSampleSum(), events.GetSampleSum(), ingests, ingests*per)
+		}
+		t.Logf("%d ingests in %d commits", ingests, reqs.GetSampleCount())
+	})
 }

@@ -1,7 +1,8 @@
 // Command baseline is the yardstick of `make bench`: the least a Go HTTP
 // service can do on this machine. GET /plain answers a 40-byte JSON body;
 // GET /redis does the same after one Redis GET; POST /redis-set after one SET
-// with a TTL. With -postgres it also serves the reference rows of
+// with a TTL; POST /code-exchange (oidc.go) a code exchange with an RS256
+// ID token. With -postgres it also serves the reference rows of
 // postgres.go: /pg-row, /pg-list and /pg-insert.
 package main
 
@@ -66,6 +67,9 @@ func run(ctx context.Context, args []string) error {
 		}
 		write(w)
 	})
+	if err := codeExchangeRoute(mux, rc); err != nil {
+		return err
+	}
 	if *pgURL != "" {
 		closeDB, err := refRoutes(ctx, mux, rc, *pgURL)
 		if err != nil {

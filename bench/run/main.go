@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +38,10 @@ type options struct {
 	rows             *regexp.Regexp
 	cpuProfile       string
 	paired           bool
+	// abRev, when set, compares this build with the revision abRev (see
+	// ab.go), abRounds times.
+	abRev    string
+	abRounds int
 }
 
 func main() {
@@ -53,6 +58,8 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only this configuration: sqlite or postgres+redis")
 	rows := flag.String("rows", "", "run only the assetgate rows whose name matches this `regexp` (and the baseline rows they are rated against)")
 	flag.BoolVar(&o.paired, "paired", true, "measure each row's baseline row again just before the row and rate the row against that (on a shared, noisy machine the load drifts between the first baseline runs and the later rows)")
+	flag.StringVar(&o.abRev, "ab", "", "compare this build (B) with the assetgate of git `revision` A on the selected rows, alternately against the same baseline row (see bench/run/ab.go)")
+	flag.IntVar(&o.abRounds, "ab-rounds", 3, "rounds of -ab")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of assetgate during each measured row into this `directory`")
 	flag.Parse()
 	if *rows != "" {
@@ -81,6 +88,13 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// benchEnv is one configuration of assetgate: env returns its settings
+// (on a fresh database) and their clean-up.
+type benchEnv struct {
+	name string
+	env  func() ([]string, func(), error)
 }
 
 // row is one line of the report.
@@ -143,8 +157,10 @@ func bench(ctx context.Context, o options) error {
 		"/pg-row":    {get(base.URL+"/pg-row", ""), http.StatusOK},
 		"/pg-list":   {get(base.URL+"/pg-list", ""), http.StatusOK},
 		"/pg-insert": {post(base.URL+"/pg-insert", "", event, "application/json"), http.StatusCreated},
+		"/code-exchange": {post(base.URL+"/code-exchange", "", form("grant_type", "authorization_code", "code", "agac_bench", "client_id", "bench",
+			"redirect_uri", benchRedirectURI, "code_verifier", codeVerifier), formType), http.StatusOK},
 	}
-	for _, name := range []string{"/plain", "/redis", "/redis-set", "/pg-row", "/pg-list", "/pg-insert"} {
+	for _, name := range []string{"/plain", "/redis", "/redis-set", "/code-exchange", "/pg-row", "/pg-list", "/pg-insert"} {
 		if o.rows != nil && !o.rows.MatchString(name) && !slices.ContainsFunc(rowSpecs, func(s rowSpec) bool {
 			return s.baseline == name && o.rows.MatchString(s.name)
 		}) && (name != "/pg-insert" || !o.rows.MatchString(ingestRowsName)) {
@@ -171,10 +187,7 @@ func bench(ctx context.Context, o options) error {
 		return drive(ctx, client, t, o.conc, o.warmup, o.duration), true
 	}
 
-	configs := []struct {
-		name string
-		env  func() ([]string, func(), error)
-	}{
+	configs := []benchEnv{
 		{"sqlite", func() ([]string, func(), error) {
 			dir := filepath.Join(tmp, "sqlite")
 			return []string{"ASSETGATE_DATABASE_URL=sqlite:" + filepath.Join(dir, "ag.db"), "ASSETGATE_SECRET_KEY_FILE=" + filepath.Join(dir, "key")}, func() {}, nil
@@ -187,6 +200,20 @@ func bench(ctx context.Context, o options) error {
 			return []string{"ASSETGATE_DATABASE_URL=" + dbURL, "ASSETGATE_REDIS_URL=" + o.redisURL,
 				"ASSETGATE_SECRET_KEY=bench-key-0123456789abcdef0123456789abcdef"}, drop, nil
 		}},
+	}
+	if o.abRev != "" {
+		if o.rows == nil {
+			return errors.New("-ab needs -rows")
+		}
+		table, err := abBench(ctx, o, tmp, agBin, client, logs, ref, configs)
+		if err != nil {
+			return err
+		}
+		fmt.Print(table)
+		if o.out != "" && o.out != "bench/results/latest.md" {
+			return os.WriteFile(o.out, []byte(table), 0o644)
+		}
+		return nil
 	}
 	for _, cfg := range configs {
 		if o.only != "" && o.only != cfg.name {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 type tenant struct {
 	clientID, clientSecret string // confidential client_credentials application
 	pwClientID, pwSecret   string // confidential password-grant application
+	oidcClientID           string // public OpenID Connect application (code + PKCE)
 	email, password        string
 	deviceIDs              []string // the seeded devices, for the ingest rows
 }
@@ -40,7 +42,19 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 	pw, err := cliJSON(ctx, bin, env, "", "app", "create", "--owner", u["id"].(string), "--name", "bench-pw", "--grant", "password", "--grant", "refresh_token",
 		"--scope", "me", "--scope", "openid", "--scope", "email")
 	if err != nil {
+		// A build before OpenID Connect (the other side of -ab) knows
+		// only scope me.
+		pw, err = cliJSON(ctx, bin, env, "", "app", "create", "--owner", u["id"].(string), "--name", "bench-pw", "--grant", "password", "--grant", "refresh_token",
+			"--scope", "me")
+	}
+	if err != nil {
 		return nil, err
+	}
+	// Without OpenID Connect (an older build, with -ab) the code
+	// exchange row is missing.
+	if oc, err := cliJSON(ctx, bin, env, "", "app", "create", "--owner", u["id"].(string), "--name", "bench-oidc", "--grant", "authorization_code",
+		"--auth-method", "none", "--redirect-uri", benchRedirectURI, "--scope", "openid", "--scope", "me"); err == nil {
+		t.oidcClientID = oc["client_id"].(string)
 	}
 	t.clientID, t.clientSecret = cc["client_id"].(string), cc["client_secret"].(string)
 	t.pwClientID, t.pwSecret = pw["client_id"].(string), pw["client_secret"].(string)
@@ -49,6 +63,10 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 	}
 	return t, nil
 }
+
+// benchRedirectURI is the bench OpenID Connect client's redirect URI
+// (nothing listens there: the harness reads the code off the redirect).
+const benchRedirectURI = "http://127.0.0.1/cb"
 
 // benchDevices is how many devices the bench tenant has (the issue's
 // device-list row asks for 10,000).
@@ -107,9 +125,17 @@ func token(ctx context.Context, client *http.Client, base, basic string, body []
 	return tr.AccessToken, nil
 }
 
-// benchConfig starts assetgate with env, seeds it and drives every row.
-func benchConfig(ctx context.Context, o options, client *http.Client, bin, config string, env []string, logs io.Writer,
-	ref func(name string) (stats, bool)) ([]row, error) {
+// served is one assetgate process the harness seeded and started, with
+// the credentials of its rows.
+type served struct {
+	p       *process
+	creds   rowCreds
+	userErr error
+}
+
+// serve seeds a tenant with bin's CLI on env, starts `bin serve` and gets
+// the tokens of the rows. Stop it with served.p.stop.
+func serve(ctx context.Context, o options, client *http.Client, bin string, env []string, logs io.Writer) (*served, error) {
 	t, err := seed(ctx, bin, env)
 	if err != nil {
 		return nil, err
@@ -125,12 +151,12 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 	if err != nil {
 		return nil, err
 	}
-	defer p.stop()
 	p.debugAddr = debugAddr
 	base := p.URL
 	cc := t.clientID + ":" + t.clientSecret
 	appToken, err := token(ctx, client, base, cc, form("grant_type", "client_credentials", "scope", "app basic"))
 	if err != nil {
+		p.stop()
 		return nil, err
 	}
 	userToken, userErr := token(ctx, client, base, t.pwClientID+":"+t.pwSecret, form("grant_type", "password", "username", t.email, "password", t.password))
@@ -138,7 +164,25 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 	oidcToken, _ := token(ctx, client, base, t.pwClientID+":"+t.pwSecret,
 		form("grant_type", "password", "username", t.email, "password", t.password, "scope", "openid email"))
 
-	creds := rowCreds{base: base, basic: cc, app: appToken, user: userToken, openid: oidcToken}
+	creds := rowCreds{base: base, basic: cc, app: appToken, user: userToken, openid: oidcToken, devices: t.deviceIDs}
+	if t.oidcClientID == "" {
+		creds.codesErr = errors.New("this build has no OpenID Connect client")
+	} else {
+		creds.codes, creds.codesErr = newCodeSource(ctx, base, t.oidcClientID, benchRedirectURI, t.email, t.password)
+	}
+	return &served{p: p, creds: creds, userErr: userErr}, nil
+}
+
+// benchConfig starts assetgate with env, seeds it and drives every row.
+func benchConfig(ctx context.Context, o options, client *http.Client, bin, config string, env []string, logs io.Writer,
+	ref func(name string) (stats, bool)) ([]row, error) {
+	sv, err := serve(ctx, o, client, bin, env, logs)
+	if err != nil {
+		return nil, err
+	}
+	p, creds, userErr := sv.p, sv.creds, sv.userErr
+	defer p.stop()
+	base, appToken := creds.base, creds.app
 	var rows []row
 	for _, s := range rowSpecs {
 		if o.rows != nil && !o.rows.MatchString(s.name) {
@@ -148,12 +192,28 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 		if s.user && userErr != nil {
 			r.missing = "no user token: " + userErr.Error()
 		}
-		t := s.target(creds)
-		if r.missing == "" {
+		if s.prepare != nil && creds.codesErr != nil {
+			r.missing = "no authorization code: " + creds.codesErr.Error()
+		}
+		var t target
+		if s.prepare == nil {
+			t = s.target(creds)
+		}
+		if r.missing == "" && s.prepare == nil {
 			r.missing = probe(ctx, client, t)
 		}
 		if r.missing == "" {
 			r.ref, r.paired = ref(s.baseline)
+		}
+		if r.missing == "" && s.prepare != nil {
+			// After the paired baseline: the codes live only a minute.
+			if t, err = s.prepare(ctx, client, creds, o); err != nil {
+				r.missing = err.Error()
+			} else {
+				r.missing = probe(ctx, client, t)
+			}
+		}
+		if r.missing == "" {
 			fmt.Fprintf(os.Stderr, "bench: %s %s\n", config, s.name)
 			stopProfile := profileRow(ctx, o, p, config, s.name)
 			r.st = drive(ctx, client, t, o.conc, o.warmup, o.duration)
@@ -162,7 +222,7 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 		rows = append(rows, r)
 	}
 	if o.rows == nil || o.rows.MatchString(ingestRowsName) {
-		rows = append(rows, ingestRows(ctx, o, client, base, config, appToken, t.deviceIDs, ref)...)
+		rows = append(rows, ingestRows(ctx, o, client, base, config, appToken, creds.devices, ref)...)
 	}
 	if len(rows) == 0 {
 		return nil, nil
@@ -175,6 +235,11 @@ func benchConfig(ctx context.Context, o options, client *http.Client, bin, confi
 type rowCreds struct {
 	base, basic, app, user string
 	openid                 string // a user token with the openid and email scopes
+	// codes issues authorization codes of the OpenID Connect client
+	// (codesErr: why it cannot).
+	codes    *codeSource
+	codesErr error
+	devices  []string // the seeded devices, for the ingest rows
 }
 
 // rowSpec is one assetgate row of the table: its name, the baseline row it
@@ -183,40 +248,47 @@ type rowSpec struct {
 	name, baseline string
 	user           bool // needs the user token
 	target         func(c rowCreds) target
+	// prepare, when set instead of target, makes the row's target just
+	// before the row runs (after its paired baseline).
+	prepare func(ctx context.Context, client *http.Client, c rowCreds, o options) (target, error)
 }
 
 // rowSpecs are the assetgate rows, in the order of the table.
 var rowSpecs = []rowSpec{
 	{"POST /oauth/token client_credentials (basic)", "/redis-set", false, func(c rowCreds) target {
 		return target{post(c.base+"/oauth/token", c.basic, form("grant_type", "client_credentials", "scope", "basic"), formType), http.StatusOK}
-	}},
+	}, nil},
 	{"POST /oauth/introspect", "/redis", false, func(c rowCreds) target {
 		return target{post(c.base+"/oauth/introspect", c.basic, form("token", c.app), formType), http.StatusOK}
-	}},
+	}, nil},
 	{"GET /oauth/token/info", "/redis", false, func(c rowCreds) target {
 		return target{get(c.base+"/oauth/token/info", c.app), http.StatusOK}
-	}},
+	}, nil},
 	{"GraphQL { me { id email } }", "/pg-row", true, func(c rowCreds) target {
 		return target{graphQL(c.base, c.user, `{ me { id email } }`), http.StatusOK}
-	}},
+	}, nil},
 	{"GET /api/v1/devices?page[size]=25", "/pg-list", false, func(c rowCreds) target {
 		return target{get(c.base+"/api/v1/devices?page%5Bsize%5D=25", c.app), http.StatusOK}
-	}},
+	}, nil},
 	{"GET /api/v1/devices?page[size]=25&include=group", "/pg-list", false, func(c rowCreds) target {
 		return target{get(c.base+"/api/v1/devices?page%5Bsize%5D=25&include=group", c.app), http.StatusOK}
-	}},
+	}, nil},
 	{"GET /api/v1/devices?filter[fault]=false&sort=-last_event_at&page[size]=25", "/pg-list", false, func(c rowCreds) target {
 		return target{get(c.base+"/api/v1/devices?filter%5Bfault%5D=false&sort=-last_event_at&page%5Bsize%5D=25", c.app), http.StatusOK}
-	}},
+	}, nil},
 	{"GraphQL devices(first: 25) { totalCount edges { node { id name imei createdAt } } }", "/pg-list", false, func(c rowCreds) target {
 		return target{graphQL(c.base, c.app, `{ devices(first: 25) { totalCount edges { node { id name imei createdAt } } } }`), http.StatusOK}
-	}},
+	}, nil},
 	{"GET /oauth/userinfo (openid email)", "/pg-row", true, func(c rowCreds) target {
 		return target{get(c.base+"/oauth/userinfo", c.openid), http.StatusOK}
-	}},
+	}, nil},
+	{"POST /oauth/token authorization_code + PKCE (openid: ID token)", "/code-exchange", false, nil,
+		func(ctx context.Context, client *http.Client, c rowCreds, o options) (target, error) {
+			return codeExchangeTarget(ctx, client, c.codes, o)
+		}},
 	{"unauthenticated → 401", "/plain", false, func(c rowCreds) target {
 		return target{get(c.base+"/oauth/token/info", ""), http.StatusUnauthorized}
-	}},
+	}, nil},
 }
 
 // probe sends one request and says why the row cannot run (the route is not
