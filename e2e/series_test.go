@@ -36,7 +36,7 @@ func TestSeriesParity(t *testing.T) {
 
 			for _, tc := range []struct {
 				name, path, gqlField, typ, gqlType, interval, gqlInterval string
-				fields                                                     []string
+				fields                                                    []string
 			}{
 				{"Device1h", "/api/v1/devices/" + tn.deviceID + "/series", "device", "temperature", "TEMPERATURE", "1h", "ONE_HOUR", []string{"celsius"}},
 				{"Device15m", "/api/v1/devices/" + tn.deviceID + "/series", "device", "temperature", "TEMPERATURE", "15m", "FIFTEEN_MINUTES", []string{"celsius"}},
