@@ -83,3 +83,15 @@ func TestSeriesParity(t *testing.T) {
 		})
 	}
 }
+
+// seriesMatrixCases are the scope matrix cases of the series routes.
+func seriesMatrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase {
+	return map[string]func(t *testing.T, c *apiClient, tn *apiTenant) matrixCase{
+		"GET /api/v1/devices/{id}/series": func(_ *testing.T, _ *apiClient, tn *apiTenant) matrixCase {
+			return matrixCase{"/api/v1/devices/" + tn.deviceID + "/series?filter%5Btype%5D=temperature", nil, 200}
+		},
+		"GET /api/v1/device-groups/{id}/series": func(_ *testing.T, _ *apiClient, tn *apiTenant) matrixCase {
+			return matrixCase{"/api/v1/device-groups/" + tn.groupID + "/series?filter%5Btype%5D=battery&interval=6h", nil, 200}
+		},
+	}
+}
