@@ -95,3 +95,11 @@ func seriesMatrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTena
 		},
 	}
 }
+
+// addSeriesTenantCases adds the tenant isolation cases of the series
+// routes: A's device and group are 404 to B, with a valid query.
+func addSeriesTenantCases(a *apiTenant, cases map[string]tenantCase) {
+	q := "/series?filter%5Btype%5D=temperature"
+	cases["GET /api/v1/devices/{id}/series"] = tenantCase{path: "/api/v1/devices/" + a.deviceID + q, want: 404}
+	cases["GET /api/v1/device-groups/{id}/series"] = tenantCase{path: "/api/v1/device-groups/" + a.groupID + q, want: 404}
+}
