@@ -144,6 +144,9 @@ func matrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) ma
 	for pattern, mk := range resourceMatrixCases() { // mqtt_jsonapi_test.go
 		cases[pattern] = mk
 	}
+	for pattern, mk := range seriesMatrixCases() { // series_test.go
+		cases[pattern] = mk
+	}
 	return cases
 }
 

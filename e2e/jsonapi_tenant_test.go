@@ -106,6 +106,7 @@ func TestJSONAPITenantIsolation(t *testing.T) {
 			cases := tenantCases(a)
 			addEventTenantCases(t, c, a, cases) // events_jsonapi_test.go
 			addResourceTenantCases(a, cases)    // mqtt_jsonapi_test.go
+			addSeriesTenantCases(a, cases)      // series_test.go
 			for pattern, path := range map[string]string{
 				"GET /api/v1/applications/{id}": "/api/v1/applications/" + appID, "PATCH /api/v1/applications/{id}": "/api/v1/applications/" + appID,
 				"DELETE /api/v1/applications/{id}": "/api/v1/applications/" + appID, "POST /api/v1/applications/{id}/secret": "/api/v1/applications/" + appID + "/secret",

@@ -22,7 +22,9 @@ type Deps struct {
 	Configurations *resource.ConfigurationService
 	// Events serve events, device stats and the deviceEvents subscription
 	// (through their bus, so it works across replicas).
-	Events       *resource.EventService
+	Events *resource.EventService
+	// Series computes the telemetry series of devices and groups.
+	Series       *resource.SeriesService
 	DeviceTokens *resource.DeviceTokenService
 	// Grants are the consents users gave applications.
 	Grants *resource.GrantService

@@ -194,6 +194,15 @@ func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
 func argumentPath(field string, fc *graphql.FieldContext) string {
 	switch {
 	case strings.HasPrefix(field, resource.PathFilterPrefix):
+		// A field whose filters are arguments of their own (series: type,
+		// since, until) has the filter's name as the path.
+		if member := strings.TrimPrefix(field, resource.PathFilterPrefix); fc != nil {
+			if _, ok := fc.Args["filter"]; !ok {
+				if _, ok := fc.Args[member]; ok {
+					return member
+				}
+			}
+		}
 		return field
 	case field == resource.PathSort:
 		return "orderBy"

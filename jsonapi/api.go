@@ -33,8 +33,10 @@ type Deps struct {
 	Geogroups      *resource.GeogroupService
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
-	DeviceTokens   *resource.DeviceTokenService
-	Grants         *resource.GrantService
+	// Series computes the telemetry series of devices and groups.
+	Series       *resource.SeriesService
+	DeviceTokens *resource.DeviceTokenService
+	Grants       *resource.GrantService
 	// DeviceResources calls the resources of connected devices.
 	DeviceResources *resource.DeviceResourceService
 	// Resolver resolves the bearer token of every authenticated route; the
@@ -121,6 +123,7 @@ func New(deps Deps) *API {
 		typeGrants:          membersOf(grantPresenter{}),
 		typeDeviceResources: membersOf(deviceResourcesPresenter{}),
 		typeResourceCalls:   membersOf(resourceCallPresenter{}),
+		typeSeriesPoints:    membersOf(seriesPointPresenter{}),
 	}
 	a.routes = append(a.routes, a.userRoutes()...)
 	a.routes = append(a.routes, a.applicationRoutes()...)
@@ -129,6 +132,7 @@ func New(deps Deps) *API {
 	a.routes = append(a.routes, a.geogroupRoutes()...)
 	a.routes = append(a.routes, a.configurationRoutes()...)
 	a.routes = append(a.routes, a.eventRoutes()...)
+	a.routes = append(a.routes, a.seriesRoutes()...)
 	a.routes = append(a.routes, a.deviceTokenRoutes()...)
 	a.routes = append(a.routes, a.grantRoutes()...)
 	a.routes = append(a.routes, a.deviceResourceRoutes()...)

@@ -90,7 +90,7 @@ type errorDocument struct {
 // isQueryParameter reports whether a resource.Error field is the neutral
 // path of a query part (resource.PathSort, "filter.radiusLte"...).
 func isQueryParameter(field string) bool {
-	return field == resource.PathInclude || field == resource.PathSort ||
+	return field == resource.PathInclude || field == resource.PathSort || field == resource.PathInterval ||
 		strings.HasPrefix(field, resource.PathFilterPrefix) || strings.HasPrefix(field, "page.")
 }
 

@@ -143,6 +143,9 @@ func operations() map[string]opDoc {
 	for pattern, od := range deviceResourceOperations() { // openapi_resources_test.go
 		ops[pattern] = od
 	}
+	for pattern, od := range seriesOperations() { // openapi_series_test.go
+		ops[pattern] = od
+	}
 	return ops
 }
 
@@ -326,6 +329,9 @@ func parameters(a *API, rt *route, od opDoc) []any {
 	}
 	if od.query >= queryOne {
 		includes := od.includes
+		if od.query == querySeries {
+			includes = nil
+		}
 		if od.spec != nil {
 			includes = od.spec.Includes
 		}
@@ -347,6 +353,9 @@ func parameters(a *API, rt *route, od opDoc) []any {
 		for _, f := range spec.Filters {
 			q("filter["+f+"]", filterDescription(f), filterSchema(f))
 		}
+	}
+	if od.query == querySeries {
+		out = append(out, seriesParameters()...) // openapi_series_test.go
 	}
 	if out == nil {
 		return []any{}

@@ -216,6 +216,9 @@ func schemas() obj {
 	for name, v := range deviceResourceSchemas() { // openapi_resources_test.go
 		s[name] = v
 	}
+	for name, v := range seriesSchemas() { // openapi_series_test.go
+		s[name] = v
+	}
 	for name, v := range oauthSchemas() {
 		s[name] = v
 	}

@@ -20,6 +20,9 @@ const (
 	queryOne
 	// queryList also accepts sort, page[..] and filter[..].
 	queryList
+	// querySeries accepts fields[TYPE], filter[..] and interval (a
+	// telemetry series: neither sorted nor paged).
+	querySeries
 )
 
 // parsedQuery is what parseQuery reads: the parts every route kind shares,
@@ -30,6 +33,8 @@ type parsedQuery struct {
 	sort   []resource.SortField
 	page   resource.Page
 	filter map[string]string
+	// interval is the interval parameter of a series.
+	interval string
 }
 
 // parseQuery reads the JSON:API query parameters of rawQuery. Which sorts
@@ -92,7 +97,12 @@ func parseList[F any](a *API, rawQuery string, filters filterFields[F]) (resourc
 func (a *API) parseParam(q *parsedQuery, name, value string, kind queryKind) error {
 	family, member, bracketed := splitFamily(name)
 	switch {
-	case kind >= queryOne && name == "include":
+	case kind == querySeries && name == "interval":
+		if value == "" {
+			return badParameter(name, "interval must not be empty")
+		}
+		q.interval = value
+	case (kind == queryOne || kind == queryList) && name == "include":
 		paths, err := commaItems(name, value)
 		if err != nil {
 			return err
@@ -131,7 +141,7 @@ func (a *API) parseParam(q *parsedQuery, name, value string, kind queryKind) err
 		default:
 			q.page.Size = n
 		}
-	case kind == queryList && family == "filter" && bracketed && member != "":
+	case (kind == queryList || kind == querySeries) && family == "filter" && bracketed && member != "":
 		if q.filter == nil {
 			q.filter = map[string]string{}
 		}

@@ -29,6 +29,7 @@ var renderPresenters = []presenter{
 	&devicePresenter{}, &groupPresenter{}, &configurationPresenter{}, &applicationPresenter{},
 	&deviceTokenPresenter{}, &eventPresenter{}, &deviceStatsPresenter{}, &userPresenter{}, &customerPresenter{},
 	&grantPresenter{}, &geogroupPresenter{}, &deviceResourcesPresenter{}, &resourceCallPresenter{},
+	&seriesPointPresenter{},
 }
 
 // TestRenderCoversEveryPresenter reads the package's source for struct

@@ -40,7 +40,9 @@ type App struct {
 	Geogroups      *resource.GeogroupService
 	Configurations *resource.ConfigurationService
 	Events         *resource.EventService
-	DeviceTokens   *resource.DeviceTokenService
+	// Series computes the telemetry series of devices and groups.
+	Series       *resource.SeriesService
+	DeviceTokens *resource.DeviceTokenService
 	// Grants are the consents users gave applications (GET/DELETE
 	// /users/me/grants, me.grants).
 	Grants *resource.GrantService
@@ -165,6 +167,7 @@ func (a *App) build(o options) error {
 	a.Configurations = &resource.ConfigurationService{Store: s.Configurations, Now: now}
 	a.Events = &resource.EventService{Store: s.Events, Devices: s.Devices, Bus: a.Bus,
 		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Connections: s.Connections, Now: now}
+	a.Series = &resource.SeriesService{Store: s.Events, Devices: s.Devices, Groups: s.Groups, Now: now}
 
 	a.ClientAddr = clientaddr.New(cfg.TrustedProxies).Addr
 	var limiter resource.RateLimiter = resource.NewMemoryRateLimiter(now)
@@ -205,8 +208,8 @@ func (a *App) JSONAPI() *jsonapi.API {
 	return jsonapi.New(jsonapi.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
-		DeviceResources: a.DeviceResources,
-		Resolver:        a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
+		DeviceResources: a.DeviceResources, Series: a.Series,
+		Resolver: a.Resolver, StreamHeartbeat: a.cfg.StreamHeartbeat, Logger: a.cfg.Logger, BaseURL: a.cfg.Issuer,
 		Admit:   a.admitToken(resource.LimitJSONAPIToken),
 		Metrics: a.Metrics,
 	})
@@ -219,8 +222,8 @@ func (a *App) GraphQLDeps() graph.Deps {
 	return graph.Deps{
 		Users: a.Users, Applications: a.Applications, Devices: a.Devices, Groups: a.Groups, Geogroups: a.Geogroups,
 		Configurations: a.Configurations, Events: a.Events, DeviceTokens: a.DeviceTokens, Grants: a.Grants,
-		DeviceResources: a.DeviceResources,
-		Principal:       a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
+		DeviceResources: a.DeviceResources, Series: a.Series,
+		Principal: a.Resolver, Logger: a.cfg.Logger, Redis: a.Redis, Metrics: a.Metrics,
 		Tracer: tracerOf(a.cfg.Tracing, "github.com/assetgate/assetgate/graph"), Sockets: a.sockets,
 		Admit: a.admitToken(resource.LimitGraphQLToken),
 	}

@@ -26,6 +26,7 @@ type DeviceResolver interface {
 	Events(ctx context.Context, obj *resource.Device, filter *model.DeviceEventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) (*model.EventConnection, error)
 	Stats(ctx context.Context, obj *resource.Device) (*resource.DeviceStats, error)
 	Tokens(ctx context.Context, obj *resource.Device) ([]*resource.DeviceToken, error)
+	Series(ctx context.Context, obj *resource.Device, typeArg model.EventType, since *time.Time, until *time.Time, interval *model.SeriesInterval) ([]*model.SeriesPoint, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -83,6 +84,44 @@ func (ec *executionContext) field_Device_events_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["before"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Device_series_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "type",
+		func(ctx context.Context, v any) (model.EventType, error) {
+			return ec.unmarshalNEventType2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐEventType(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["type"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "until",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["until"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "interval",
+		func(ctx context.Context, v any) (*model.SeriesInterval, error) {
+			return ec.unmarshalOSeriesInterval2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐSeriesInterval(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["interval"] = arg3
 	return args, nil
 }
 
@@ -633,6 +672,68 @@ func (ec *executionContext) fieldContext_Device_tokens(_ context.Context, field 
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_DeviceToken(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Device_series(ctx context.Context, field graphql.CollectedField, obj *resource.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_series(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Device().Series(ctx, obj, fc.Args["type"].(model.EventType), fc.Args["since"].(*time.Time), fc.Args["until"].(*time.Time), fc.Args["interval"].(*model.SeriesInterval))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				op, err := ec.unmarshalNOperation2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐOperation(ctx, "EVENTS_READ")
+				if err != nil {
+					var zeroVal []*model.SeriesPoint
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*model.SeriesPoint
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, obj, directive0, op)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SeriesPoint) graphql.Marshaler {
+			return ec.marshalNSeriesPoint2ᚕᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐSeriesPointᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_series(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Device",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SeriesPoint(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Device_series_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -1450,6 +1551,12 @@ func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Device_tokens(ctx, field, obj)
+				})
+		case "series":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Device_series(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

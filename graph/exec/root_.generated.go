@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/assetgate/assetgate/graph/model"
@@ -182,6 +183,7 @@ type ComplexityRoot struct {
 		Mac         func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Resources   func(childComplexity int) int
+		Series      func(childComplexity int, typeArg model.EventType, since *time.Time, until *time.Time, interval *model.SeriesInterval) int
 		Stats       func(childComplexity int) int
 		Tokens      func(childComplexity int) int
 		UpdatedAt   func(childComplexity int) int
@@ -204,6 +206,7 @@ type ComplexityRoot struct {
 		Devices       func(childComplexity int, filter *model.DeviceFilter, orderBy []*model.DeviceOrder, first *int, after *string, last *int, before *string) int
 		ID            func(childComplexity int) int
 		Name          func(childComplexity int) int
+		Series        func(childComplexity int, typeArg model.EventType, since *time.Time, until *time.Time, interval *model.SeriesInterval) int
 		UpdatedAt     func(childComplexity int) int
 	}
 
@@ -381,6 +384,24 @@ type ComplexityRoot struct {
 	RotateApplicationSecretPayload struct {
 		Application  func(childComplexity int) int
 		ClientSecret func(childComplexity int) int
+	}
+
+	SeriesPoint struct {
+		Celsius   func(childComplexity int) int
+		Count     func(childComplexity int) int
+		G         func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Latitude  func(childComplexity int) int
+		Longitude func(childComplexity int) int
+		Percent   func(childComplexity int) int
+		Start     func(childComplexity int) int
+	}
+
+	SeriesStats struct {
+		Avg  func(childComplexity int) int
+		Last func(childComplexity int) int
+		Max  func(childComplexity int) int
+		Min  func(childComplexity int) int
 	}
 
 	SetDeviceGroupPayload struct {
@@ -901,6 +922,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Resources(childComplexity), true
+	case "Device.series":
+		if e.ComplexityRoot.Device.Series == nil {
+			break
+		}
+
+		args, err := ec.field_Device_series_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Device.Series(childComplexity, args["type"].(model.EventType), args["since"].(*time.Time), args["until"].(*time.Time), args["interval"].(*model.SeriesInterval)), true
 	case "Device.stats":
 		if e.ComplexityRoot.Device.Stats == nil {
 			break
@@ -987,6 +1019,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeviceGroup.Name(childComplexity), true
+	case "DeviceGroup.series":
+		if e.ComplexityRoot.DeviceGroup.Series == nil {
+			break
+		}
+
+		args, err := ec.field_DeviceGroup_series_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.DeviceGroup.Series(childComplexity, args["type"].(model.EventType), args["since"].(*time.Time), args["until"].(*time.Time), args["interval"].(*model.SeriesInterval)), true
 	case "DeviceGroup.updatedAt":
 		if e.ComplexityRoot.DeviceGroup.UpdatedAt == nil {
 			break
@@ -1861,6 +1904,80 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RotateApplicationSecretPayload.ClientSecret(childComplexity), true
+
+	case "SeriesPoint.celsius":
+		if e.ComplexityRoot.SeriesPoint.Celsius == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Celsius(childComplexity), true
+	case "SeriesPoint.count":
+		if e.ComplexityRoot.SeriesPoint.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Count(childComplexity), true
+	case "SeriesPoint.g":
+		if e.ComplexityRoot.SeriesPoint.G == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.G(childComplexity), true
+	case "SeriesPoint.id":
+		if e.ComplexityRoot.SeriesPoint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.ID(childComplexity), true
+	case "SeriesPoint.latitude":
+		if e.ComplexityRoot.SeriesPoint.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Latitude(childComplexity), true
+	case "SeriesPoint.longitude":
+		if e.ComplexityRoot.SeriesPoint.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Longitude(childComplexity), true
+	case "SeriesPoint.percent":
+		if e.ComplexityRoot.SeriesPoint.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Percent(childComplexity), true
+	case "SeriesPoint.start":
+		if e.ComplexityRoot.SeriesPoint.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesPoint.Start(childComplexity), true
+
+	case "SeriesStats.avg":
+		if e.ComplexityRoot.SeriesStats.Avg == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesStats.Avg(childComplexity), true
+	case "SeriesStats.last":
+		if e.ComplexityRoot.SeriesStats.Last == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesStats.Last(childComplexity), true
+	case "SeriesStats.max":
+		if e.ComplexityRoot.SeriesStats.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesStats.Max(childComplexity), true
+	case "SeriesStats.min":
+		if e.ComplexityRoot.SeriesStats.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SeriesStats.Min(childComplexity), true
 
 	case "SetDeviceGroupPayload.device":
 		if e.ComplexityRoot.SetDeviceGroupPayload.Device == nil {
@@ -3072,6 +3189,64 @@ type Query
 "Writes: one mutation per write of the JSON:API, each with an input and a payload."
 type Mutation
 `, BuiltIn: false},
+	{Name: "../schema/series.graphqls", Input: `"""
+The width of the buckets of a series (the JSON:API's interval: 1m, 5m, 15m,
+1h, 6h, 1d). Buckets are aligned to it in UTC: an hour starts on the hour, a
+day at 00:00 UTC.
+"""
+enum SeriesInterval {
+  ONE_MINUTE
+  FIVE_MINUTES
+  FIFTEEN_MINUTES
+  ONE_HOUR
+  SIX_HOURS
+  ONE_DAY
+}
+
+"""
+One bucket of a telemetry series that holds events: its start, its count and,
+per payload number of the series' event type, its figures (null for the
+numbers of other types: a TEMPERATURE point has celsius only, a STATUS point
+the count only).
+"""
+type SeriesPoint {
+  "DEVICE_OR_GROUP:TYPE:INTERVAL:START, the JSON:API id of the point (type, interval as the JSON:API writes them)."
+  id: ID!
+  "The bucket's first instant; it ends one interval later."
+  start: Time!
+  "How many events the bucket holds."
+  count: Int!
+  latitude: SeriesStats
+  longitude: SeriesStats
+  celsius: SeriesStats
+  g: SeriesStats
+  percent: SeriesStats
+}
+
+"The figures of one payload number in a bucket."
+type SeriesStats {
+  min: Float!
+  max: Float!
+  avg: Float!
+  "The value of the bucket's newest event (by occurred_at, then id)."
+  last: Float!
+}
+
+extend type Device {
+  """
+  The device's events of one type in buckets of an interval, oldest first;
+  empty buckets are left out. since defaults to until minus 24 hours, until
+  to now; since is included, until excluded. The range may span at most
+  1,000 buckets (BAD_USER_INPUT pointing at interval otherwise).
+  """
+  series(type: EventType!, since: Time, until: Time, interval: SeriesInterval = ONE_HOUR): [SeriesPoint!]! @auth(op: EVENTS_READ)
+}
+
+extend type DeviceGroup {
+  "The events of one type of the group's devices, all in the same buckets (see Device.series)."
+  series(type: EventType!, since: Time, until: Time, interval: SeriesInterval = ONE_HOUR): [SeriesPoint!]! @auth(op: EVENTS_READ)
+}
+`, BuiltIn: false},
 	{Name: "../schema/user.graphqls", Input: `"A person of a customer, holding ` + "`" + `me` + "`" + ` tokens."
 type User {
   id: ID!
@@ -3411,6 +3586,8 @@ func (ec *executionContext) childFields_Device(ctx context.Context, field graphq
 		return ec.fieldContext_Device_stats(ctx, field)
 	case "tokens":
 		return ec.fieldContext_Device_tokens(ctx, field)
+	case "series":
+		return ec.fieldContext_Device_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Device", field.Name)
 }
@@ -3451,6 +3628,8 @@ func (ec *executionContext) childFields_DeviceGroup(ctx context.Context, field g
 		return ec.fieldContext_DeviceGroup_configuration(ctx, field)
 	case "devices":
 		return ec.fieldContext_DeviceGroup_devices(ctx, field)
+	case "series":
+		return ec.fieldContext_DeviceGroup_series(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeviceGroup", field.Name)
 }
@@ -3717,6 +3896,42 @@ func (ec *executionContext) childFields_RotateApplicationSecretPayload(ctx conte
 		return ec.fieldContext_RotateApplicationSecretPayload_clientSecret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RotateApplicationSecretPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SeriesPoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SeriesPoint_id(ctx, field)
+	case "start":
+		return ec.fieldContext_SeriesPoint_start(ctx, field)
+	case "count":
+		return ec.fieldContext_SeriesPoint_count(ctx, field)
+	case "latitude":
+		return ec.fieldContext_SeriesPoint_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_SeriesPoint_longitude(ctx, field)
+	case "celsius":
+		return ec.fieldContext_SeriesPoint_celsius(ctx, field)
+	case "g":
+		return ec.fieldContext_SeriesPoint_g(ctx, field)
+	case "percent":
+		return ec.fieldContext_SeriesPoint_percent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SeriesPoint", field.Name)
+}
+
+func (ec *executionContext) childFields_SeriesStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "min":
+		return ec.fieldContext_SeriesStats_min(ctx, field)
+	case "max":
+		return ec.fieldContext_SeriesStats_max(ctx, field)
+	case "avg":
+		return ec.fieldContext_SeriesStats_avg(ctx, field)
+	case "last":
+		return ec.fieldContext_SeriesStats_last(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SeriesStats", field.Name)
 }
 
 func (ec *executionContext) childFields_SetDeviceGroupPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

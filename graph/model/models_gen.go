@@ -471,6 +471,33 @@ type RotateApplicationSecretPayload struct {
 	ClientSecret string `json:"clientSecret"`
 }
 
+// One bucket of a telemetry series that holds events: its start, its count and,
+// per payload number of the series' event type, its figures (null for the
+// numbers of other types: a TEMPERATURE point has celsius only, a STATUS point
+// the count only).
+type SeriesPoint struct {
+	// DEVICE_OR_GROUP:TYPE:INTERVAL:START, the JSON:API id of the point (type, interval as the JSON:API writes them).
+	ID string `json:"id"`
+	// The bucket's first instant; it ends one interval later.
+	Start time.Time `json:"start"`
+	// How many events the bucket holds.
+	Count     int          `json:"count"`
+	Latitude  *SeriesStats `json:"latitude,omitempty"`
+	Longitude *SeriesStats `json:"longitude,omitempty"`
+	Celsius   *SeriesStats `json:"celsius,omitempty"`
+	G         *SeriesStats `json:"g,omitempty"`
+	Percent   *SeriesStats `json:"percent,omitempty"`
+}
+
+// The figures of one payload number in a bucket.
+type SeriesStats struct {
+	Min float64 `json:"min"`
+	Max float64 `json:"max"`
+	Avg float64 `json:"avg"`
+	// The value of the bucket's newest event (by occurred_at, then id).
+	Last float64 `json:"last"`
+}
+
 // Puts a device in a group of the same customer, or in none when groupId is null.
 type SetDeviceGroupInput struct {
 	ID      string                     `json:"id"`
@@ -1291,6 +1318,72 @@ func (e *OrderDirection) UnmarshalJSON(b []byte) error {
 }
 
 func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The width of the buckets of a series (the JSON:API's interval: 1m, 5m, 15m,
+// 1h, 6h, 1d). Buckets are aligned to it in UTC: an hour starts on the hour, a
+// day at 00:00 UTC.
+type SeriesInterval string
+
+const (
+	SeriesIntervalOneMinute      SeriesInterval = "ONE_MINUTE"
+	SeriesIntervalFiveMinutes    SeriesInterval = "FIVE_MINUTES"
+	SeriesIntervalFifteenMinutes SeriesInterval = "FIFTEEN_MINUTES"
+	SeriesIntervalOneHour        SeriesInterval = "ONE_HOUR"
+	SeriesIntervalSixHours       SeriesInterval = "SIX_HOURS"
+	SeriesIntervalOneDay         SeriesInterval = "ONE_DAY"
+)
+
+var AllSeriesInterval = []SeriesInterval{
+	SeriesIntervalOneMinute,
+	SeriesIntervalFiveMinutes,
+	SeriesIntervalFifteenMinutes,
+	SeriesIntervalOneHour,
+	SeriesIntervalSixHours,
+	SeriesIntervalOneDay,
+}
+
+func (e SeriesInterval) IsValid() bool {
+	switch e {
+	case SeriesIntervalOneMinute, SeriesIntervalFiveMinutes, SeriesIntervalFifteenMinutes, SeriesIntervalOneHour, SeriesIntervalSixHours, SeriesIntervalOneDay:
+		return true
+	}
+	return false
+}
+
+func (e SeriesInterval) String() string {
+	return string(e)
+}
+
+func (e *SeriesInterval) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SeriesInterval(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SeriesInterval", str)
+	}
+	return nil
+}
+
+func (e SeriesInterval) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SeriesInterval) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SeriesInterval) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
