@@ -178,6 +178,13 @@ func TestConsole(t *testing.T) {
 			waitText("#events", "23.5 °C")
 			waitText("#events-total", "1")
 			waitText("#chart", "Temperature")
+			// A device token: shown once, listed after.
+			step("create a device token", chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "Gateway"),
+				chromedp.Click(chromedp.CSS(`#tokens-h ~ form button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("device-token")))
+			if tok := text("#device-token"); !strings.HasPrefix(tok, "agdt_") {
+				t.Fatalf("shown device token %q", tok)
+			}
+			waitText("#tokens-h + table", "Gateway")
 			consoleAxeCheck(t, browser, axe, "device")
 			shot("device.png")
 
@@ -395,3 +402,43 @@ func (w *browserWatch) refused() []string    { return w.get(&w.out) }
 func (w *browserWatch) violations() []string { return w.get(&w.csp) }
 func (w *browserWatch) console() []string    { return w.get(&w.logs) }
 func (w *browserWatch) bearers() []string    { return w.get(&w.tokens) }
+
+// TestConsoleCLI: `assetgate app create-console` makes the console's
+// public application for a customer (owned by its first user, or the one
+// named), prints the address that opens the console with it, gives the
+// same application again on a second run, and refuses a customer without
+// users, an owner of another customer and an origin with a path.
+func TestConsoleCLI(t *testing.T) {
+	for name, mkenv := range envs() {
+		t.Run(name, func(t *testing.T) {
+			env := mkenv(t)
+			cust := mustCLI(t, env, "", "customer", "create", "--name", "Console Co")["id"].(string)
+			empty := mustCLI(t, env, "", "customer", "create", "--name", "Nobody Inc")["id"].(string)
+			if r := runCLI(t, env, "", "app", "create-console", "--customer", empty, "--json"); r.code == 0 || !strings.Contains(r.stderr, "no users") {
+				t.Fatalf("a customer without users: exit %d: %s", r.code, r.stderr)
+			}
+			user := mustCLI(t, env, "correct horse battery\n", "user", "create", "--customer", cust, "--email", "ops@console.example", "--password-stdin")["id"].(string)
+			out := mustCLI(t, env, "", "app", "create-console", "--customer", cust, "--origin", "https://console.example.com/")
+			id, _ := out["client_id"].(string)
+			if out["created"] != true || out["owner_id"] != user || out["token_endpoint_auth_method"] != "none" || out["pkce_enforcement"] != "s256_required" ||
+				fmt.Sprint(out["redirect_uris"]) != "[https://console.example.com/console/callback]" ||
+				fmt.Sprint(out["post_logout_redirect_uris"]) != "[https://console.example.com/console/]" ||
+				fmt.Sprint(out["grant_types"]) != "[authorization_code refresh_token]" || fmt.Sprint(out["scopes"]) != "[openid me]" ||
+				out["console_url"] != "https://console.example.com/console/?client_id="+id {
+				t.Fatalf("create-console: %v", out)
+			}
+			again := mustCLI(t, env, "", "app", "create-console", "--customer", cust, "--origin", "https://console.example.com")
+			if again["client_id"] != id || again["created"] != false {
+				t.Fatalf("second create-console: %v", again)
+			}
+			other := mustCLI(t, env, "", "customer", "create", "--name", "Other")["id"].(string)
+			stranger := mustCLI(t, env, "another long password\n", "user", "create", "--customer", other, "--email", "x@other.example", "--password-stdin")["id"].(string)
+			if r := runCLI(t, env, "", "app", "create-console", "--customer", cust, "--owner", stranger, "--origin", "http://x.example", "--json"); r.code == 0 {
+				t.Fatalf("an owner of another customer: exit 0: %s", r.stdout)
+			}
+			if r := runCLI(t, env, "", "app", "create-console", "--customer", cust, "--origin", "https://x.example/sub"); r.code != 2 {
+				t.Fatalf("an origin with a path: exit %d: %s", r.code, r.stderr)
+			}
+		})
+	}
+}
