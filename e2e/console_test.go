@@ -168,9 +168,18 @@ func TestConsole(t *testing.T) {
 			step("clear the filter", setValue(`select[name=fault]`, ""), chromedp.Click(chromedp.ID("apply")))
 			waitText("#device-count", "4 devices match")
 
+			// The access token is revoked behind the console's back: its next
+			// request is refused, it refreshes (the refresh token rotates)
+			// and goes on with a new access token.
+			before := watch.bearers()
+			postForm(t, ts.URL+"/oauth/revoke", "", map[string][]string{"token": {before[len(before)-1]}, "client_id": {demo.ConsoleClient}}, http.StatusOK)
+
 			// A device, and a live event.
 			step("open a device", chromedp.Click(chromedp.CSS(`#devices a[href$="`+truck+`"]`)), chromedp.WaitVisible(chromedp.ID("events")))
 			waitText("h1", "Truck 7")
+			if after := watch.bearers(); len(after) <= len(before) || watch.refreshes() == 0 {
+				t.Fatalf("no refresh after the access token was revoked: %d bearer tokens before, %d after, %d refreshes", len(before), len(after), watch.refreshes())
+			}
 			waitText("#live-state", "live")
 			time.Sleep(500 * time.Millisecond) // the subscription's start reaches the server
 			sendJSON(t, http.MethodPost, ts.URL+"/api/v1/devices/"+truck+"/events", app,
@@ -341,6 +350,7 @@ func consoleAxeCheck(t *testing.T, browser context.Context, axe, page string) {
 type browserWatch struct {
 	mu                     sync.Mutex
 	out, csp, logs, tokens []string
+	refreshed              int
 }
 
 func watchBrowser(t *testing.T, browser context.Context, origin string) *browserWatch {
@@ -355,6 +365,15 @@ func watchBrowser(t *testing.T, browser context.Context, origin string) *browser
 			if strings.HasPrefix(ev.Request.URL, origin+"/") {
 				if a, ok := ev.Request.Headers["Authorization"].(string); ok && strings.HasPrefix(a, "Bearer ") {
 					w.add(&w.tokens, strings.TrimPrefix(a, "Bearer "))
+				}
+				if strings.HasSuffix(ev.Request.URL, "/oauth/token") {
+					for _, e := range ev.Request.PostDataEntries {
+						if strings.Contains(string(e.Bytes), "grant_type=refresh_token") {
+							w.mu.Lock()
+							w.refreshed++
+							w.mu.Unlock()
+						}
+					}
 				}
 				_, _ = chromedp.Call(browser, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 				continue
@@ -402,6 +421,12 @@ func (w *browserWatch) refused() []string    { return w.get(&w.out) }
 func (w *browserWatch) violations() []string { return w.get(&w.csp) }
 func (w *browserWatch) console() []string    { return w.get(&w.logs) }
 func (w *browserWatch) bearers() []string    { return w.get(&w.tokens) }
+
+func (w *browserWatch) refreshes() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.refreshed
+}
 
 // TestConsoleCLI: `assetgate app create-console` makes the console's
 // public application for a customer (owned by its first user, or the one
