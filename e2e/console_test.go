@@ -35,9 +35,12 @@ type consoleDemo struct {
 
 // TestConsole drives the customer console in headless Chromium against the
 // real server: sign in through the login and consent pages, see the
-// devices (table and map), filter, open a device, watch an event ingested
-// with an HTTP POST appear live, create an application and see its secret
-// once, and sign out (the tokens are revoked). axe-core checks every page
+// devices (table and map with a geogroup), filter (search, fault,
+// geogroup), see the console refresh its revoked access token, open a
+// device, watch an event ingested with an HTTP POST appear live, create a
+// device token and an application and see each secret once, create and
+// publish a configuration and assign it to a new group, and sign out (the
+// tokens are revoked, the login session ends). axe-core checks every page
 // for serious and critical violations; the page may reach its own origin
 // only and must break no Content-Security-Policy rule. On SQLite the
 // server runs with the trusted documents lock on the console's documents.
@@ -75,6 +78,8 @@ func TestConsole(t *testing.T) {
 			truck := consoleDevice(t, ts.URL, app, "Truck 7", 52.52, 13.405, false)
 			consoleDevice(t, ts.URL, app, "Trailer 12", 52.53, 13.41, true)
 			consoleDevice(t, ts.URL, app, "Forklift 3", 48.14, 11.58, false)
+			sendJSON(t, http.MethodPost, ts.URL+"/api/v1/geogroups", app, `{"data":{"type":"geogroups","attributes":{"name":"Berlin",`+
+				`"geometry":{"type":"Polygon","coordinates":[[[13.0,52.3],[13.8,52.3],[13.8,52.7],[13.0,52.7],[13.0,52.3]]]}}}}`, http.StatusCreated)
 
 			browser := testsupport.NewBrowserFor(t, 6*time.Minute)
 			watch := watchBrowser(t, browser, origin)
@@ -150,7 +155,8 @@ func TestConsole(t *testing.T) {
 			waitText("#who", demo.Email)
 			// The map: the world outline, markers (the two Berlin devices
 			// may be one cluster), a fault colour.
-			step("the map", chromedp.WaitVisible(chromedp.CSS("#map path.land")), chromedp.WaitVisible(chromedp.CSS("#map .leaflet-marker-icon")))
+			step("the map", chromedp.WaitVisible(chromedp.CSS("#map path.land")), chromedp.WaitVisible(chromedp.CSS("#map path.area")),
+				chromedp.WaitVisible(chromedp.CSS("#map .leaflet-marker-icon")))
 			consoleAxeCheck(t, browser, axe, "devices")
 			shot("fleet.png")
 
@@ -165,7 +171,16 @@ func TestConsole(t *testing.T) {
 			if got := text("#devices tbody"); strings.Contains(got, "Truck") || strings.Contains(got, "Forklift") {
 				t.Fatalf("devices with a fault: %q", got)
 			}
-			step("clear the filter", setValue(`select[name=fault]`, ""), chromedp.Click(chromedp.ID("apply")))
+			step("filter by geogroup", setValue(`select[name=fault]`, ""), chromedp.Click(chromedp.CSS(`select[name=geogroup]`)),
+				chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+					_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector("select[name=geogroup]"); s.selectedIndex = 1; return s.value !== "" })()`))
+					return err
+				}), chromedp.Click(chromedp.ID("apply")))
+			waitText("#device-count", "2 devices match")
+			if got := text("#devices tbody"); !strings.Contains(got, "Truck 7") || !strings.Contains(got, "Trailer 12") {
+				t.Fatalf("devices inside Berlin: %q", got)
+			}
+			step("clear the filter", setValue(`select[name=geogroup]`, ""), chromedp.Click(chromedp.ID("apply")))
 			waitText("#device-count", "4 devices match")
 
 			// The access token is revoked behind the console's back: its next
@@ -219,6 +234,26 @@ func TestConsole(t *testing.T) {
 
 			// Groups and configurations.
 			step("groups", chromedp.Click(chromedp.CSS(`nav a[data-nav=groups]`)), chromedp.WaitVisible(chromedp.ID("cfg-name")))
+			js := func(expr string) chromedp.Action[chromedp.Void] {
+				return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+					_, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(() => { "+expr+"; return true })()"))
+					return err
+				})
+			}
+			step("create a configuration", chromedp.SendKeys(chromedp.ID("cfg-name"), "Winter"),
+				chromedp.SendKeys(chromedp.CSS(`#new-cfg-h ~ .field input[name=reportingIntervalS]`), "300"),
+				chromedp.Click(chromedp.CSS(`#new-cfg-h ~ button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`form.cfg[aria-label="Configuration Winter"]`)))
+			waitText(`form.cfg[aria-label="Configuration Winter"] h3`, "draft")
+			step("publish it", js(`window.confirm = () => true`),
+				chromedp.Click(chromedp.CSS(`form.cfg[aria-label="Configuration Winter"] button.primary`)))
+			waitText(`form.cfg[aria-label="Configuration Winter"] h3`, "published")
+			if ro, _ := chromedp.Run(browser, chromedp.Evaluate[bool](`[...document.querySelectorAll('form.cfg[aria-label="Configuration Winter"] input')].every(i => i.readOnly) && !document.querySelector('form.cfg[aria-label="Configuration Winter"] button')`)); !ro {
+				t.Fatal("a published configuration is editable")
+			}
+			step("create a group", chromedp.SendKeys(chromedp.ID("group-name"), "Cold chain"), chromedp.Click(chromedp.CSS(`#groups-h ~ form button[type=submit]`)))
+			waitText("#groups", "Cold chain")
+			step("assign the configuration", js(`const s = document.querySelector('select[aria-label="Configuration of Cold chain"]'); s.selectedIndex = 1; s.dispatchEvent(new Event("change"))`))
+			waitText("#status", "Cold chain now uses Winter")
 			consoleAxeCheck(t, browser, axe, "groups")
 			shot("groups.png")
 
