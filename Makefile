@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    ?= ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help run test generate lint bench bench-smoke bench-micro build
+.PHONY: help run test generate lint bench bench-smoke bench-micro build console
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ run: ## run the server on the embedded defaults (SQLite in ./data, tokens in SQL
 
 test: ## run every test and end with a summary: skips by reason, real parts used (PostgreSQL/Redis suites run when ASSETGATE_TEST_DATABASE_URL / ASSETGATE_TEST_REDIS_URL are set)
 	./scripts/test.sh $(TESTFLAGS) $(PKGS)
+
+console: ## rebuild the customer console (tools/console, needs Node.js and npm) into console/dist and console/trusted-documents
+	./scripts/build-console.sh
 
 generate: ## regenerate generated code
 	$(GO) generate ./...

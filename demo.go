@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/assetgate/assetgate/console"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/scopes"
 	"github.com/assetgate/assetgate/wire"
@@ -28,15 +29,19 @@ const (
 
 // demoResult is what serve --demo prints.
 type demoResult struct {
-	CustomerID   string   `json:"customer_id"`
-	UserID       string   `json:"user_id"`
-	Email        string   `json:"email"`
-	Password     string   `json:"password"`
-	ClientID     string   `json:"client_id"`
-	ClientSecret string   `json:"client_secret"`
-	PublicClient string   `json:"public_client_id"`
-	RedirectURI  string   `json:"redirect_uri"`
-	Curl         []string `json:"curl"`
+	CustomerID   string `json:"customer_id"`
+	UserID       string `json:"user_id"`
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	PublicClient string `json:"public_client_id"`
+	RedirectURI  string `json:"redirect_uri"`
+	// ConsoleClient and ConsoleURL: the customer console's application
+	// and the address to open it at.
+	ConsoleClient string   `json:"console_client_id"`
+	ConsoleURL    string   `json:"console_url"`
+	Curl          []string `json:"curl"`
 	// DeviceID, DeviceToken and MQTT: the demo device, a new device token
 	// of it and a mosquitto_pub line, when the MQTT listener is on.
 	DeviceID    string   `json:"device_id,omitempty"`
@@ -105,6 +110,11 @@ func (c *cli) seedDemo(ctx context.Context, a *wire.App, base string) error {
 		}
 		res.PublicClient = ap.ID
 	}
+	con, _, err := ensureConsoleApplication(ctx, a, cu.ID, u.ID, base)
+	if err != nil {
+		return fmt.Errorf("demo console application: %w", err)
+	}
+	res.ConsoleClient, res.ConsoleURL = con.ID, base+console.Path+"/"
 	res.Curl = []string{
 		fmt.Sprintf("curl -s -u '%s:%s' -d grant_type=client_credentials -d 'scope=app basic' %s/oauth/token", res.ClientID, res.ClientSecret, base),
 		fmt.Sprintf("curl -s -d client_id=%s %s/oauth/device_authorization", res.PublicClient, base),
@@ -125,10 +135,11 @@ func (c *cli) seedDemo(ctx context.Context, a *wire.App, base string) error {
   backend app    client_id %s
                  client_secret %s
   mobile app     client_id %s (public, PKCE), redirect_uri %s
+  console        %s (sign in as the user above)
 
 Try:
   %s
-`, res.CustomerID, res.Email, res.Password, res.ClientID, res.ClientSecret, res.PublicClient, res.RedirectURI,
+`, res.CustomerID, res.Email, res.Password, res.ClientID, res.ClientSecret, res.PublicClient, res.RedirectURI, res.ConsoleURL,
 		strings.Join(res.Curl, "\n  "))
 	if len(res.MQTT) > 0 {
 		fmt.Fprintf(c.stdout, "\nDemo device %s over MQTT (%s):\n  %s\n", res.DeviceID, a.MQTT.Addr(), strings.Join(res.MQTT, "\n  "))

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/assetgate/assetgate/console"
 	"github.com/assetgate/assetgate/jsonapi"
 	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/wire"
@@ -62,6 +63,10 @@ func newHandler(a *wire.App, demo bool) http.Handler {
 	mux.Handle("OPTIONS /graphql", gql)
 	mux.Handle("GET /graphql/assets/", gql) // GraphiQL's files
 	// --- end GraphQL ---
+	// The customer console: a single-page app on the routes above.
+	con := console.New(cfg.Issuer, consoleClientID(a, demo), cfg.Logger)
+	mux.Handle("GET /console", con)
+	mux.Handle("GET /console/", con)
 	mux.Handle("/", noRoute(mux, a.OAuth)) // any other path: 404, or 405 with Allow
 	return strictTransport(cfg.Issuer, logRequests(cfg.Logger, a.ClientAddr, a.Metrics, cfg.Tracing, mux))
 }
@@ -107,4 +112,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// consoleClientID is how the console's config.json learns its client id:
+// with serve --demo, the demo customer's console application; otherwise
+// none (the console then takes it from its address, which
+// `assetgate app create-console` prints).
+func consoleClientID(a *wire.App, demo bool) func(context.Context) (string, error) {
+	if !demo {
+		return nil
+	}
+	issuer := a.Config().Issuer
+	return func(ctx context.Context) (string, error) {
+		cu, err := a.Customers.Store.FindCustomerByName(ctx, demoCustomer)
+		if resource.ErrorCode(err) == resource.ENotFound {
+			return "", nil
+		} else if err != nil {
+			return "", err
+		}
+		ap, err := findConsoleApplication(ctx, a, cu.ID, issuer)
+		if ap == nil || err != nil {
+			return "", err
+		}
+		return ap.ID, nil
+	}
 }

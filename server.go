@@ -78,6 +78,9 @@ Usage:
                        [--auth-method client_secret_basic|client_secret_post|none]
                        [--pkce optional|required|s256_required]
                        [--post-logout-redirect-uri URI ...] [--logout-revokes-tokens] [--jwt-access-tokens]
+  assetgate app create-console --customer ID [--origin URL] [--owner USER_ID]
+                                    the customer console's OAuth application (public, PKCE); prints
+                                    the address that opens the console with it
   assetgate keys rotate [--alg RS256|ES256] [--sign-after DURATION]
                                     add a signing key: published now, signing after the delay
                                     (ASSETGATE_KEY_ROTATION_DELAY, 1h); the old one stays published
@@ -151,6 +154,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return c.userSetExternalToken(ctx, rest)
 	case "app create":
 		return c.appCreate(ctx, rest)
+	case "app create-console":
+		return c.appCreateConsole(ctx, rest)
 	case "keys rotate":
 		return c.keysRotate(ctx, rest)
 	case "keys list":

@@ -165,7 +165,8 @@ func TestServeDemo(t *testing.T) {
 
 	// A second start finds the same tenant and prints fresh credentials.
 	second := demoOutput(t, env)
-	if second.CustomerID != first.CustomerID || second.ClientID != first.ClientID || second.PublicClient != first.PublicClient {
+	if second.CustomerID != first.CustomerID || second.ClientID != first.ClientID || second.PublicClient != first.PublicClient ||
+		first.ConsoleClient == "" || second.ConsoleClient != first.ConsoleClient {
 		t.Fatalf("second --demo made a new tenant: %+v vs %+v", second, first)
 	}
 	// A fresh process: a's application cache may still hold the first
@@ -175,8 +176,12 @@ func TestServeDemo(t *testing.T) {
 		t.Fatal("old client secret still works after the second --demo")
 	}
 	_, total, err := a.Applications.Store.ListApplications(t.Context(), first.CustomerID, 0, 10)
-	if err != nil || total != 2 {
-		t.Fatalf("demo applications = %d, %v; want 2", total, err)
+	if err != nil || total != 3 {
+		t.Fatalf("demo applications = %d, %v; want 3 (backend, mobile, console)", total, err)
+	}
+	if con, err := a.Applications.Find(t.Context(), first.ConsoleClient); err != nil || !con.Public() || !con.RedirectURIsTrusted ||
+		len(con.RedirectURIs) != 1 || con.RedirectURIs[0] != "http://localhost:8080/console/callback" || first.ConsoleURL != "http://localhost:8080/console/" {
+		t.Fatalf("demo console application %+v, %v (console_url %q)", con, err, first.ConsoleURL)
 	}
 	// Seeded like the CLI's: the operator vouches for the redirect URI.
 	if mobile, err := a.Applications.Find(t.Context(), first.PublicClient); err != nil || !mobile.RedirectURIsTrusted {
@@ -231,6 +236,9 @@ type demoResult struct {
 	PublicClient string   `json:"public_client_id"`
 	RedirectURI  string   `json:"redirect_uri"`
 	Curl         []string `json:"curl"`
+	// The customer console's application and address.
+	ConsoleClient string `json:"console_client_id"`
+	ConsoleURL    string `json:"console_url"`
 }
 
 // demoOutput starts serve --demo --json, reads what it printed and stops it.

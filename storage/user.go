@@ -79,6 +79,14 @@ func (s *UserStore) FindUserByExternalTokenHash(ctx context.Context, hash string
 	return s.findUser(ctx, `SELECT `+userColumns+` FROM users WHERE external_token_hash = ?`, hash, notFound)
 }
 
+// OldestUserOfCustomer returns the customer's first user (the oldest), or
+// ENotFound when it has none: the owner `assetgate app create-console`
+// gives the console application when no owner is named.
+func (s *UserStore) OldestUserOfCustomer(ctx context.Context, customerID string) (*resource.User, error) {
+	return s.findUser(ctx, `SELECT `+userColumns+` FROM users WHERE customer_id = ? ORDER BY created_at, id LIMIT 1`, customerID,
+		resource.Errorf(resource.ENotFound, "customer %q has no users", customerID))
+}
+
 // UpdateUserPassword sets the password hash of a user and its update time;
 // ENotFound.
 func (s *UserStore) UpdateUserPassword(ctx context.Context, id, hash string, now time.Time) error {

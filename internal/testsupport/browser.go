@@ -19,6 +19,13 @@ const ChromiumPath = "/usr/bin/chromium"
 // ends. The test skips when Chromium is not installed (fails when CI=true).
 func NewBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return NewBrowserFor(t, 2*time.Minute)
+}
+
+// NewBrowserFor is NewBrowser for at most d (a long walk through an
+// application).
+func NewBrowserFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
 	RequireTool(t, ChromiumPath, "scripts/install-chromium.sh")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath),
@@ -32,7 +39,7 @@ func NewBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
