@@ -59,7 +59,7 @@ func TestDeviceListPlans(t *testing.T) {
 		for _, withGroups := range []bool{false, true} {
 			t.Run(map[bool]string{false: "Page", true: "WithGroups"}[withGroups], func(t *testing.T) {
 				t.Run("FaultByLastEvent", func(t *testing.T) {
-					q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+					q, args, err := storage.DevicePageSQL(db.Dialect, cust, resource.DeviceQuery{
 						Filter: resource.DeviceFilter{Fault: &yes}, Sort: []resource.SortField{{Field: "last_event_at", Desc: true}}, Limit: 25,
 					}, withGroups)
 					must(t, err)
@@ -79,7 +79,7 @@ func TestDeviceListPlans(t *testing.T) {
 								if fault != nil && field != "last_event_at" {
 									continue // only the combination has its own index
 								}
-								q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+								q, args, err := storage.DevicePageSQL(db.Dialect, cust, resource.DeviceQuery{
 									Filter: resource.DeviceFilter{Fault: fault}, Sort: []resource.SortField{{Field: field, Desc: desc}}, Limit: 25,
 								}, withGroups)
 								must(t, err)
@@ -92,7 +92,7 @@ func TestDeviceListPlans(t *testing.T) {
 					}
 				})
 				t.Run("Radius", func(t *testing.T) {
-					q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+					q, args, err := storage.DevicePageSQL(db.Dialect, cust, resource.DeviceQuery{
 						Filter: resource.DeviceFilter{Near: &resource.GeoFilter{Latitude: 52.52, Longitude: 13.405, RadiusLTE: ptr(5000.0)}},
 						Sort:   []resource.SortField{{Field: "created_at"}}, Limit: 25,
 					}, withGroups)
