@@ -344,7 +344,11 @@ func parameters(a *API, rt *route, od opDoc) []any {
 		}
 		out = append(out, obj{"$ref": "#/components/parameters/page-number"}, obj{"$ref": "#/components/parameters/page-size"})
 		for _, f := range spec.Filters {
-			q("filter["+f+"]", filterDescription(f), filterSchema(f))
+			name := f
+			if f == resource.DeviceFilterAttributes {
+				name += ".KEY" // a family: one parameter per attribute key
+			}
+			q("filter["+name+"]", filterDescription(f), filterSchema(f))
 		}
 	}
 	if out == nil {

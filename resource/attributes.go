@@ -182,12 +182,12 @@ func sortedAttributeKeys[V any](m map[string]V) []string {
 }
 
 // AttributeMatch is one attribute filter as a client gives it: the key and
-// the value as text (JSON:API's filter[attributes.KEY]=VALUE; GraphQL's
-// {key, value}, a JSON string, number or boolean written as JSON:API
-// would).
+// the value, text (JSON:API's filter[attributes.KEY]=VALUE) or a decoded
+// JSON string, number or boolean (GraphQL's {key, value}), which matches
+// as its JSON text would.
 type AttributeMatch struct {
 	Key   string
-	Value string
+	Value any
 }
 
 // AttributeCond is a checked attribute filter: the devices whose attribute
@@ -223,26 +223,29 @@ func attributeConds(ms []AttributeMatch) ([]AttributeCond, error) {
 	seen := map[string]bool{}
 	for _, m := range ms {
 		path := attributeFilterPath(m.Key)
+		text, ok := attributeText(m.Value)
 		switch {
+		case !ok:
+			return nil, Invalidf(path, "the value of the filter of attribute %q must be a string, a number or a boolean", m.Key)
 		case m.Key == "" || len(m.Key) > MaxAttributeKey || !attributeKey.MatchString(m.Key):
 			return nil, Invalidf(path, "%q is not an attribute key: 1 to %d letters A-Z and a-z, digits, '_', '.' or '-'", m.Key, MaxAttributeKey)
 		case seen[m.Key]:
 			return nil, Invalidf(path, "attribute %q is filtered twice", m.Key)
-		case len(m.Value) > MaxAttributesLen:
+		case len(text) > MaxAttributesLen:
 			return nil, Invalidf(path, "an attribute filter value is at most %d bytes", MaxAttributesLen)
 		}
-		if err := CheckText(path, m.Value); err != nil {
+		if err := CheckText(path, text); err != nil {
 			return nil, err
 		}
 		seen[m.Key] = true
-		c := AttributeCond{Key: m.Key, Text: m.Value}
-		switch m.Value {
+		c := AttributeCond{Key: m.Key, Text: text}
+		switch text {
 		case "true", "false":
-			b := m.Value == "true"
+			b := text == "true"
 			c.Bool = &b
 		}
-		if jsonNumber.MatchString(m.Value) {
-			if f, err := strconv.ParseFloat(m.Value, 64); err == nil && !math.IsInf(f, 0) {
+		if jsonNumber.MatchString(text) {
+			if f, err := strconv.ParseFloat(text, 64); err == nil && !math.IsInf(f, 0) {
 				c.Number = &f
 			}
 		}
@@ -251,26 +254,28 @@ func attributeConds(ms []AttributeMatch) ([]AttributeCond, error) {
 	return out, nil
 }
 
-// AttributeText renders a filter value given as JSON (GraphQL's
-// AttributeMatch.value) as the text JSON:API would carry: a string as
-// itself, a number or boolean as its JSON. EInvalid at field for any other
-// JSON value.
-func AttributeText(field string, raw []byte) (string, error) {
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return "", Invalidf(field, "an attribute filter value must be a string, a number or a boolean")
-	}
+// attributeText renders a filter value as the text JSON:API would carry:
+// a string as itself, a number or a boolean as its JSON; ok is false for
+// any other value.
+func attributeText(v any) (string, bool) {
 	switch v := v.(type) {
 	case string:
-		return v, nil
+		return v, true
 	case bool:
-		return strconv.FormatBool(v), nil
+		return strconv.FormatBool(v), true
 	case json.Number:
-		return v.String(), nil
+		return v.String(), true
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "", false
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	case int:
+		return strconv.Itoa(v), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
 	}
-	return "", Invalidf(field, "an attribute filter value must be a string, a number or a boolean")
+	return "", false
 }
 
 // String describes c for logs and tests.
