@@ -78,6 +78,9 @@ Usage:
                        [--auth-method client_secret_basic|client_secret_post|none]
                        [--pkce optional|required|s256_required]
                        [--post-logout-redirect-uri URI ...] [--logout-revokes-tokens] [--jwt-access-tokens]
+  assetgate device import --customer ID [--dry-run] FILE
+                                    create or update (by IMEI) the customer's devices from a CSV or
+                                    NDJSON file (.csv, or .ndjson/.jsonl; FILE - reads CSV from stdin)
   assetgate keys rotate [--alg RS256|ES256] [--sign-after DURATION]
                                     add a signing key: published now, signing after the delay
                                     (ASSETGATE_KEY_ROTATION_DELAY, 1h); the old one stays published
@@ -127,7 +130,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	cmd := args[1]
 	rest := args[2:]
-	if cmd == "customer" || cmd == "user" || cmd == "app" || cmd == "tokens" || cmd == "keys" {
+	if cmd == "customer" || cmd == "user" || cmd == "app" || cmd == "tokens" || cmd == "keys" || cmd == "device" {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
 			return &configError{msg: cmd + ": no subcommand given"}
@@ -151,6 +154,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return c.userSetExternalToken(ctx, rest)
 	case "app create":
 		return c.appCreate(ctx, rest)
+	case "device import":
+		return c.deviceImport(ctx, rest)
 	case "keys rotate":
 		return c.keysRotate(ctx, rest)
 	case "keys list":

@@ -97,6 +97,7 @@ func (a *API) deviceRoutes() []*route {
 	return []*route{
 		{method: "GET", path: "/devices", ops: read, h: a.listDevices},
 		{method: "POST", path: "/devices", ops: write, body: true, pointer: ptr, h: a.createDevice},
+		a.importRoute(),
 		{method: "GET", path: "/devices/{id}", ops: read, h: a.getDevice},
 		{method: "PATCH", path: "/devices/{id}", ops: write, body: true, pointer: ptr, h: a.updateDevice},
 		{method: "DELETE", path: "/devices/{id}", ops: write, h: a.deleteDevice},

@@ -221,6 +221,9 @@ func schemas() obj {
 	for name, v := range deviceResourceSchemas() { // openapi_resources_test.go
 		s[name] = v
 	}
+	for name, v := range deviceImportSchemas() { // openapi_import_test.go
+		s[name] = v
+	}
 	for name, v := range oauthSchemas() {
 		s[name] = v
 	}

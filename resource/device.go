@@ -104,6 +104,16 @@ type DeviceStore interface {
 	UpdateDevice(ctx context.Context, d *Device) error
 	// DeleteDevice removes a device of the customer; ENotFound.
 	DeleteDevice(ctx context.Context, customerID, id string) error
+	// ImportDevices writes devices (distinct IMEIs, checked) in one
+	// transaction: each is created, or, when the customer has a device
+	// with its IMEI, that device gets its group, name, MAC, position,
+	// attributes and update time (keeping its id, creation time, fault and
+	// last event time). It returns the id of each device and whether it
+	// was created. Any error rolls everything back.
+	ImportDevices(ctx context.Context, customerID string, devices []*Device) (ids []string, created []bool, err error)
+	// ExistingDevices is ImportDevices without writing: the id a write
+	// would keep and whether it would create.
+	ExistingDevices(ctx context.Context, customerID string, devices []*Device) (ids []string, created []bool, err error)
 }
 
 // Device filter names, sort fields and include paths: the names JSON:API
