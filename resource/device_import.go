@@ -86,8 +86,8 @@ type ImportResult struct {
 // ImportReport is the answer of an import: one result per row, in order,
 // and the counts.
 type ImportReport struct {
-	DryRun                           bool
-	Results                          []ImportResult
+	DryRun                            bool
+	Results                           []ImportResult
 	Created, Updated, Refused, Failed int
 	// Err is the store's error when the database failed mid-import (the
 	// rows from the failed chunk on are ImportFailed), for the log only.
