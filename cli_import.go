@@ -22,13 +22,22 @@ func (c *cli) deviceImport(ctx context.Context, args []string) error {
 	customer := fs.String("customer", "", "customer `ID`")
 	dryRun := fs.Bool("dry-run", false, "check every row and report what would be written, writing nothing")
 	format := fs.String("format", "", "csv or ndjson (default: from the file's extension; csv for -)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	// Flags may come before and after FILE.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return &configError{msg: err.Error()}
 		}
-		return &configError{msg: err.Error()}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != 1 {
+	if len(files) != 1 {
 		return &configError{msg: "device import: give one FILE (- for stdin)"}
 	}
 	if err := c.cfg.validate(); err != nil {
@@ -37,7 +46,7 @@ func (c *cli) deviceImport(ctx context.Context, args []string) error {
 	if err := required(fs, "customer"); err != nil {
 		return err
 	}
-	file := fs.Arg(0)
+	file := files[0]
 	mt, err := importMediaType(*format, file)
 	if err != nil {
 		return err

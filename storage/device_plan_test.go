@@ -11,7 +11,7 @@ import (
 
 // explain returns the query plan of a query with ? placeholders, one line
 // per plan node.
-func explain(t *testing.T, db *storage.DB, analyze bool, query string, args ...any) string {
+func explain(t testing.TB, db *storage.DB, analyze bool, query string, args ...any) string {
 	t.Helper()
 	prefix := "EXPLAIN QUERY PLAN "
 	if db.Dialect == storage.Postgres {
