@@ -23,7 +23,9 @@ import (
 func BenchmarkDeviceAttributeFilter(b *testing.B) {
 	for _, dialect := range storagetest.Dialects() {
 		b.Run(dialect, func(b *testing.B) {
-			db := storagetest.MustOpenDB(b, dialect)
+			// Seeding and the statements of a loaded machine take longer
+			// than the default time-out.
+			db := storagetest.MustOpenDB(b, dialect).WithTimeout(5 * time.Minute)
 			seedDevices(b, db, 1_000, 5) // another customer's devices in the same table
 			cust := seedDevices(b, db, 100_000, 6)
 			set := `json_object('fleet', 'f' || (abs(random()) % 100), 'axles', abs(random()) % 5)`
