@@ -129,6 +129,18 @@ func TestDeviceImport(t *testing.T) {
 				if n := doc["meta"].(map[string]any)["total"]; n != 1.0 {
 					t.Fatalf("tenant b has %v devices", n)
 				}
+				// B imports A's IMEI: a device of B's own, A's untouched.
+				doc = post(t, f.b.app, "text/csv", "", "name,imei\nB's,"+imeis[0]+"\n").doc(t, http.StatusOK)
+				rs := results(t, doc)
+				if rs[0]["attributes"].(map[string]any)["status"] != "created" {
+					t.Fatalf("B's row %v", rs[0])
+				}
+				if id := rs[0]["relationships"].(map[string]any)["device"].(map[string]any)["data"].(map[string]any)["id"]; id == truck1 {
+					t.Fatal("B's import updated A's device")
+				}
+				if a := attrs(data(t, f.do(t, "GET", "/api/v1/devices/"+truck1, f.a.app, nil).doc(t, http.StatusOK))); a["name"] != "Truck 1 renamed" {
+					t.Fatalf("A's device changed: %v", a)
+				}
 			})
 			t.Run("ErrTooManyRows", func(t *testing.T) {
 				var b strings.Builder
