@@ -81,6 +81,9 @@ Usage:
   assetgate app create-console --customer ID [--origin URL] [--owner USER_ID]
                                     the customer console's OAuth application (public, PKCE); prints
                                     the address that opens the console with it
+  assetgate device import --customer ID [--dry-run] FILE
+                                    create or update (by IMEI) the customer's devices from a CSV or
+                                    NDJSON file (.csv, or .ndjson/.jsonl; FILE - reads CSV from stdin)
   assetgate keys rotate [--alg RS256|ES256] [--sign-after DURATION]
                                     add a signing key: published now, signing after the delay
                                     (ASSETGATE_KEY_ROTATION_DELAY, 1h); the old one stays published
@@ -130,7 +133,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	cmd := args[1]
 	rest := args[2:]
-	if cmd == "customer" || cmd == "user" || cmd == "app" || cmd == "tokens" || cmd == "keys" {
+	if cmd == "customer" || cmd == "user" || cmd == "app" || cmd == "tokens" || cmd == "keys" || cmd == "device" {
 		if len(rest) == 0 {
 			fmt.Fprint(stderr, usage)
 			return &configError{msg: cmd + ": no subcommand given"}
@@ -156,6 +159,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return c.appCreate(ctx, rest)
 	case "app create-console":
 		return c.appCreateConsole(ctx, rest)
+	case "device import":
+		return c.deviceImport(ctx, rest)
 	case "keys rotate":
 		return c.keysRotate(ctx, rest)
 	case "keys list":

@@ -42,9 +42,10 @@ func TestGraphQLParity(t *testing.T) {
 			// More data, written through GraphQL: devices with and without
 			// a MAC, a position and a group; a draft; an application.
 			for _, in := range []map[string]any{
-				{"name": "Alpha", "imei": testIMEI(), "mac": "00:11:22:33:44:55", "latitude": 52.52, "longitude": 13.405, "fault": true},
-				{"name": "Bravo", "imei": testIMEI(), "groupId": tn.groupID},
-				{"name": "Charlie", "imei": testIMEI()},
+				{"name": "Alpha", "imei": testIMEI(), "mac": "00:11:22:33:44:55", "latitude": 52.52, "longitude": 13.405, "fault": true,
+					"attributes": map[string]any{"fleet": "north", "axles": 3, "cold": true, "fw.version": "1.2"}},
+				{"name": "Bravo", "imei": testIMEI(), "groupId": tn.groupID, "attributes": map[string]any{"fleet": "north", "axles": "3"}},
+				{"name": "Charlie", "imei": testIMEI(), "attributes": map[string]any{"fleet": "south", "axles": 3.5, "cold": "true"}},
 				// Inside the tenant's geogroup, and 6.77 km west of it.
 				{"name": "Delta", "imei": testIMEI(), "latitude": 52.2, "longitude": 13.8},
 				{"name": "Echo", "imei": testIMEI(), "latitude": 52.5, "longitude": 12.9},
@@ -75,7 +76,7 @@ func TestGraphQLParity(t *testing.T) {
 			eventAttrs := []string{"type", "occurredAt", "receivedAt", "payload"}
 			eventNames := map[string]string{"type": "event_type"}
 
-			deviceFields := []string{"name", "imei", "mac", "latitude", "longitude", "fault", "lastEventAt", "createdAt", "updatedAt"}
+			deviceFields := []string{"name", "imei", "mac", "latitude", "longitude", "fault", "attributes", "lastEventAt", "createdAt", "updatedAt"}
 			deviceQuery := "id " + strings.Join(deviceFields, " ") + " group { id }"
 			configFields := []string{"name", "state", "settings", "publishedAt", "createdAt", "updatedAt"}
 			configQuery := "id name state publishedAt createdAt updatedAt settings { reportingIntervalS temperatureLogIntervalS shockThresholdG }"
@@ -116,6 +117,25 @@ func TestGraphQLParity(t *testing.T) {
 					attrs: deviceFields, rels: map[string]string{"group": "group"}},
 				{name: "DevicesFarFromGeogroup", path: "/devices?sort=-name&filter[geogroup_distance]=5000&filter[geogroup_outside]=" + tn.geogroupID, list: true, field: "devices",
 					query: `{ devices(filter: {geogroupOutside: "` + tn.geogroupID + `", geogroupDistance: 5000}, orderBy: [{field: NAME, direction: DESC}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				// Attribute filters: a string, a number (GraphQL's 3 and
+				// JSON:API's text 3 both match the number 3 and the
+				// string "3"), a boolean (true matches true and "true"),
+				// two at once, a dotted key.
+				{name: "DevicesByAttributeString", path: "/devices?sort=name&filter[attributes.fleet]=north", list: true, field: "devices",
+					query: `{ devices(filter: {attributes: [{key: "fleet", value: "north"}]}, orderBy: [{field: NAME}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "DevicesByAttributeNumber", path: "/devices?sort=name&filter[attributes.axles]=3", list: true, field: "devices",
+					query: `{ devices(filter: {attributes: [{key: "axles", value: 3}]}, orderBy: [{field: NAME}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "DevicesByAttributeFraction", path: "/devices?sort=name&filter[attributes.axles]=3.5", list: true, field: "devices",
+					query: `{ devices(filter: {attributes: [{key: "axles", value: 3.5}]}, orderBy: [{field: NAME}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "DevicesByAttributeBool", path: "/devices?sort=-name&filter[attributes.cold]=true", list: true, field: "devices",
+					query: `{ devices(filter: {attributes: [{key: "cold", value: true}]}, orderBy: [{field: NAME, direction: DESC}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
+				{name: "DevicesByTwoAttributes", path: "/devices?sort=name&filter[attributes.fleet]=north&filter[attributes.fw.version]=1.2", list: true, field: "devices",
+					query: `{ devices(filter: {attributes: [{key: "fleet", value: "north"}, {key: "fw.version", value: "1.2"}]}, orderBy: [{field: NAME}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
 					attrs: deviceFields, rels: map[string]string{"group": "group"}},
 				{name: "Geogroups", path: "/geogroups?sort=-created_at", list: true, field: "geogroups",
 					query: `{ geogroups(orderBy: [{field: CREATED_AT, direction: DESC}]) { totalCount edges { node { id name geometry createdAt updatedAt } } } }`,

@@ -156,11 +156,18 @@ func (c *apiClient) callInvalid(t *testing.T, method, path, token string, body a
 	return c.send(t, context.WithValue(t.Context(), invalidRequestKey{}, true), method, path, token, body)
 }
 
+// rawBody is a request body that is not a JSON:API document (a CSV or
+// NDJSON import), with its media type.
+type rawBody struct{ contentType, text string }
+
 func (c *apiClient) send(t *testing.T, ctx context.Context, method, path, token string, body any) apiResult {
 	t.Helper()
 	var rd io.Reader
+	contentType := jsonapi.MediaType
 	switch b := body.(type) {
 	case nil:
+	case rawBody:
+		rd, contentType = strings.NewReader(b.text), b.contentType
 	case string:
 		rd = strings.NewReader(b)
 	default:
@@ -176,7 +183,7 @@ func (c *apiClient) send(t *testing.T, ctx context.Context, method, path, token 
 	}
 	req.Header.Set("Accept", jsonapi.MediaType)
 	if body != nil {
-		req.Header.Set("Content-Type", jsonapi.MediaType)
+		req.Header.Set("Content-Type", contentType)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -73,6 +73,9 @@ func matrixCases() map[string]func(t *testing.T, c *apiClient, tn *apiTenant) ma
 		"POST /api/v1/devices": func(*testing.T, *apiClient, *apiTenant) matrixCase {
 			return matrixCase{"/api/v1/devices", apiDoc("devices", "", map[string]any{"name": "New", "imei": testIMEI()}, nil), 201}
 		},
+		"POST /api/v1/devices/import": func(*testing.T, *apiClient, *apiTenant) matrixCase {
+			return matrixCase{"/api/v1/devices/import", rawBody{"text/csv", "name,imei\nImported," + testIMEI() + "\n"}, 200}
+		},
 		"GET /api/v1/devices/{id}": func(_ *testing.T, _ *apiClient, tn *apiTenant) matrixCase {
 			return matrixCase{"/api/v1/devices/" + tn.deviceID, nil, 200}
 		},

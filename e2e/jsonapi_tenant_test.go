@@ -26,6 +26,15 @@ type tenantCase struct {
 	wantBy map[string]int
 }
 
+// refusedRow checks that an import's one row was refused.
+func refusedRow(t *testing.T, res apiResult) {
+	t.Helper()
+	rows, _ := res.doc["data"].([]any)
+	if len(rows) != 1 || rows[0].(map[string]any)["attributes"].(map[string]any)["status"] != "refused" {
+		t.Fatalf("B's import into A's group: %s", res.body)
+	}
+}
+
 // tenantCases returns, per route pattern, B's request against A.
 func tenantCases(a *apiTenant) map[string]tenantCase {
 	absent := func(id string) func(*testing.T, apiResult) {
@@ -57,6 +66,11 @@ func tenantCases(a *apiTenant) map[string]tenantCase {
 		"GET /api/v1/devices": {path: "/api/v1/devices?include=group", want: 200, check: absent(a.deviceID)},
 		"POST /api/v1/devices": {path: "/api/v1/devices", want: 404, body: apiDoc("devices", "", map[string]any{"name": "B", "imei": testIMEI()},
 			map[string][2]string{"group": {"device-groups", a.groupID}})},
+		// B imports a row into A's group: refused, as the group is not
+		// B's (another tenant's IMEI is a device of B's own: see
+		// jsonapi/device_import_test.go).
+		"POST /api/v1/devices/import": {path: "/api/v1/devices/import", want: 200,
+			body: rawBody{"text/csv", "name,imei,group\nB," + testIMEI() + "," + a.groupID + "\n"}, check: refusedRow},
 		"GET /api/v1/devices/{id}":                       {path: dev, want: 404},
 		"PATCH /api/v1/devices/{id}":                     {path: dev, want: 404, body: apiDoc("devices", a.deviceID, map[string]any{"name": "Taken"}, nil)},
 		"DELETE /api/v1/devices/{id}":                    {path: dev, want: 404},

@@ -20,12 +20,20 @@ func (r *deviceResolver) Mac(ctx context.Context, obj *resource.Device) (*string
 	return &obj.MAC, nil
 }
 
+func (r *deviceResolver) Attributes(ctx context.Context, obj *resource.Device) (model.JSON, error) {
+	return model.JSON(obj.Attributes.JSON()), nil
+}
+
 func (r *deviceResolver) Group(ctx context.Context, obj *resource.Device) (*resource.DeviceGroup, error) {
 	return group(ctx, obj.GroupID)
 }
 
 func (r *mutationResolver) CreateDevice(ctx context.Context, input model.CreateDeviceInput) (*model.CreateDevicePayload, error) {
-	d, err := r.deps.Devices.Create(ctx, deviceInput(input))
+	in, err := deviceInput(input)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.deps.Devices.Create(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +41,11 @@ func (r *mutationResolver) CreateDevice(ctx context.Context, input model.CreateD
 }
 
 func (r *mutationResolver) UpdateDevice(ctx context.Context, input model.UpdateDeviceInput) (*model.UpdateDevicePayload, error) {
-	d, err := r.deps.Devices.Update(ctx, input.ID, devicePatch(input))
+	p, err := devicePatch(input)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.deps.Devices.Update(ctx, input.ID, p)
 	if err != nil {
 		return nil, err
 	}

@@ -192,6 +192,9 @@ func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
 // "input.<field>" ("settings.shock_threshold_g" is
 // "input.settings.shockThresholdG").
 func argumentPath(field string, fc *graphql.FieldContext) string {
+	if _, ok := resource.IsAttributeFilterPath(field); ok {
+		return resource.PathFilterPrefix + resource.DeviceFilterAttributes
+	}
 	switch {
 	case strings.HasPrefix(field, resource.PathFilterPrefix):
 		// A field whose filters are arguments of their own (series: type,
@@ -214,6 +217,10 @@ func argumentPath(field string, fc *graphql.FieldContext) string {
 			return field
 		}
 		if _, ok := fc.Args["input"]; ok {
+			// An attribute key is the customer's, verbatim.
+			if strings.HasPrefix(field, "attributes.") {
+				return "input." + field
+			}
 			parts := strings.Split(field, ".")
 			for i, p := range parts {
 				parts[i] = camel(p)

@@ -26,6 +26,7 @@ func deviceQuery(f *model.DeviceFilter, orderBy []*model.DeviceOrder) resource.L
 			Search: f.Search.Value(), IMEI: f.Imei.Value(), MAC: f.Mac.Value(), Fault: f.Fault.Value(), Group: f.Group.Value(),
 			Latitude: f.Latitude.Value(), Longitude: f.Longitude.Value(), RadiusLTE: f.RadiusLte.Value(), RadiusGTE: f.RadiusGte.Value(),
 			GeogroupInside: f.GeogroupInside.Value(), GeogroupOutside: f.GeogroupOutside.Value(), GeogroupDistance: f.GeogroupDistance.Value(),
+			Attributes: attributeMatches(f.Attributes.Value()),
 		}
 	}
 	return q

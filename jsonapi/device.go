@@ -2,6 +2,7 @@ package jsonapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/google/jsonapi"
 
@@ -18,6 +19,7 @@ type devicePresenter struct {
 	Latitude    *float64        `jsonapi:"attr,latitude"`
 	Longitude   *float64        `jsonapi:"attr,longitude"`
 	Fault       bool            `jsonapi:"attr,fault"`
+	Attributes  map[string]any  `jsonapi:"attr,attributes"`
 	LastEventAt *string         `jsonapi:"attr,last_event_at"`
 	CreatedAt   string          `jsonapi:"attr,created_at"`
 	UpdatedAt   string          `jsonapi:"attr,updated_at"`
@@ -56,7 +58,7 @@ func (p *devicePresenter) appendRelationshipLinks(b []byte, rel string) ([]byte,
 func (a *API) presentDevice(d *resource.Device) *devicePresenter {
 	p := &devicePresenter{
 		ID: d.ID, Name: d.Name, IMEI: d.IMEI, MAC: optString(d.MAC), Latitude: d.Latitude, Longitude: d.Longitude,
-		Fault: d.Fault, LastEventAt: optTime(d.LastEventAt), CreatedAt: timeString(d.CreatedAt),
+		Fault: d.Fault, Attributes: attributesMap(d.Attributes), LastEventAt: optTime(d.LastEventAt), CreatedAt: timeString(d.CreatedAt),
 		UpdatedAt: timeString(d.UpdatedAt), base: a.base,
 	}
 	if d.GroupID != "" {
@@ -65,17 +67,37 @@ func (a *API) presentDevice(d *resource.Device) *devicePresenter {
 	return p
 }
 
+// attributesMap is a device's attributes as a JSON object ({} when there
+// are none).
+func attributesMap(a resource.Attributes) map[string]any {
+	if a == nil {
+		return map[string]any{}
+	}
+	return a
+}
+
+// devicePointer maps the fields of device errors to pointers: an
+// attribute key is one reference token, dots and all
+// ("attributes.fw.version" is /data/attributes/attributes/fw.version).
+func devicePointer(field string) (string, bool) {
+	if key, ok := strings.CutPrefix(field, "attributes."); ok {
+		return "/data/attributes/attributes/" + escapePointer(key), true
+	}
+	return attributePointers("group")(field)
+}
+
 // deviceSpec is the body of device creates and updates.
-var deviceSpec = bodySpec{typ: typeDevices, attrs: []string{"name", "imei", "mac", "latitude", "longitude", "fault"},
+var deviceSpec = bodySpec{typ: typeDevices, attrs: []string{"name", "imei", "mac", "latitude", "longitude", "fault", "attributes"},
 	rels: map[string]string{"group": typeDeviceGroups}}
 
 func (a *API) deviceRoutes() []*route {
 	read := []scopes.Operation{scopes.OpDevicesRead}
 	write := []scopes.Operation{scopes.OpDevicesWrite}
-	ptr := attributePointers("group")
+	ptr := devicePointer
 	return []*route{
 		{method: "GET", path: "/devices", ops: read, h: a.listDevices},
 		{method: "POST", path: "/devices", ops: write, body: true, pointer: ptr, h: a.createDevice},
+		a.importRoute(),
 		{method: "GET", path: "/devices/{id}", ops: read, h: a.getDevice},
 		{method: "PATCH", path: "/devices/{id}", ops: write, body: true, pointer: ptr, h: a.updateDevice},
 		{method: "DELETE", path: "/devices/{id}", ops: write, h: a.deleteDevice},
@@ -151,6 +173,19 @@ func devicePatch(o *resourceObject) (resource.DevicePatch, error) {
 		return p, err
 	}
 	p.GroupID = relationship(o, "group")
+	raw, err := optional[map[string]any](o, "attributes", "an object of strings, numbers and booleans")
+	switch {
+	case err != nil:
+		return p, err
+	case raw.Null:
+		p.Attributes = resource.Null[resource.Attributes]()
+	case raw.Set:
+		attrs, err := resource.ParseAttributes(raw.Value)
+		if err != nil {
+			return p, err
+		}
+		p.Attributes = resource.Some(attrs)
+	}
 	return p, nil
 }
 
@@ -167,7 +202,8 @@ func (a *API) createDevice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in := resource.DeviceInput{Name: value(p.Name), IMEI: value(p.IMEI), MAC: value(p.MAC), Fault: value(p.Fault), GroupID: value(p.GroupID)}
+	in := resource.DeviceInput{Name: value(p.Name), IMEI: value(p.IMEI), MAC: value(p.MAC), Fault: value(p.Fault), GroupID: value(p.GroupID),
+		Attributes: value(p.Attributes)}
 	if p.Latitude.Set && !p.Latitude.Null {
 		in.Latitude = &p.Latitude.Value
 	}

@@ -98,6 +98,9 @@ func isQueryParameter(field string) bool {
 // parameter that carries it: "filter.radiusLte" is filter[radius_lte],
 // "page.size" page[size].
 func queryParameter(field string) string {
+	if key, ok := resource.IsAttributeFilterPath(field); ok {
+		return "filter[" + resource.DeviceFilterAttributes + "." + key + "]"
+	}
 	family, member, ok := strings.Cut(field, ".")
 	if !ok {
 		return field

@@ -20,6 +20,9 @@ type filterField[F any] struct {
 	name string
 	// set parses the value of filter[NAME] into its field of f.
 	set func(f *F, value string) error
+	// setKey, when set, makes the filter a family: filter[NAME.KEY] for
+	// any KEY, each parsed by setKey (set is then unused).
+	setKey func(f *F, key, value string) error
 }
 
 // filterFields are the filters a list route accepts, in the order
@@ -36,11 +39,20 @@ func (ff filterFields[F]) apply(f *F, values map[string]string) error {
 	}
 	slices.Sort(names) // report the same unknown filter every time
 	for _, name := range names {
-		i := slices.IndexFunc(ff, func(x filterField[F]) bool { return x.name == name })
+		i := slices.IndexFunc(ff, func(x filterField[F]) bool { return x.setKey == nil && x.name == name })
+		if i >= 0 {
+			if err := ff[i].set(f, values[name]); err != nil {
+				return err
+			}
+			continue
+		}
+		i = slices.IndexFunc(ff, func(x filterField[F]) bool {
+			return x.setKey != nil && strings.HasPrefix(name, x.name+".")
+		})
 		if i < 0 {
 			return badParameter("filter["+name+"]", "unknown filter "+strconv.Quote(name)+"; known: "+ff.known())
 		}
-		if err := ff[i].set(f, values[name]); err != nil {
+		if err := ff[i].setKey(f, strings.TrimPrefix(name, ff[i].name+"."), values[name]); err != nil {
 			return err
 		}
 	}
@@ -55,6 +67,9 @@ func (ff filterFields[F]) known() string {
 	names := make([]string, len(ff))
 	for i, x := range ff {
 		names[i] = x.name
+		if x.setKey != nil {
+			names[i] += ".KEY"
+		}
 	}
 	return strings.Join(names, ", ")
 }
@@ -126,6 +141,15 @@ func listFilter[F any](name string, field func(*F) *[]string) filterField[F] {
 	}}
 }
 
+// attributeFilter maps the family filter[name.KEY] onto a list of
+// key/value matches, in the order of the keys.
+func attributeFilter[F any](name string, field func(*F) *[]resource.AttributeMatch) filterField[F] {
+	return filterField[F]{name: name, setKey: func(f *F, key, v string) error {
+		*field(f) = append(*field(f), resource.AttributeMatch{Key: key, Value: v})
+		return nil
+	}}
+}
+
 type (
 	deviceFilter        = resource.DeviceListFilter
 	groupFilter         = resource.DeviceGroupListFilter
@@ -148,6 +172,7 @@ var deviceFilters = filterFields[deviceFilter]{
 	textFilter(resource.DeviceFilterGeogroupInside, func(f *deviceFilter) **string { return &f.GeogroupInside }),
 	textFilter(resource.DeviceFilterGeogroupOutside, func(f *deviceFilter) **string { return &f.GeogroupOutside }),
 	numberFilter(resource.DeviceFilterGeogroupDistance, func(f *deviceFilter) **float64 { return &f.GeogroupDistance }),
+	attributeFilter(resource.DeviceFilterAttributes, func(f *deviceFilter) *[]resource.AttributeMatch { return &f.Attributes }),
 }
 
 // groupFilters are the filters of the device group list.

@@ -83,6 +83,11 @@ type opDoc struct {
 	response string              // success schema, "" for no content
 	errors   []int
 	note     string // more description, after who may call it
+	// requestContent, when set, is the request body's content (media
+	// types other than JSON:API's), used instead of request.
+	requestContent obj
+	// params are query parameters of the route's own.
+	params []any
 }
 
 // operations documents every route; the test fails for a route without
@@ -110,6 +115,7 @@ func operations() map[string]opDoc {
 		"GET /api/v1/devices/{id}":                       {summary: "Read a device.", query: queryOne, includes: dev.Includes, status: 200, response: "DeviceDocument", errors: get},
 		"PATCH /api/v1/devices/{id}":                     {summary: "Change a device; omitted members stay, null clears.", query: queryOne, includes: dev.Includes, request: "DeviceUpdateRequest", status: 200, response: "DeviceDocument", errors: write},
 		"DELETE /api/v1/devices/{id}":                    {summary: "Delete a device.", status: 204, errors: del},
+		"POST /api/v1/devices/import":                    deviceImportOperation(), // openapi_import_test.go
 		"GET /api/v1/devices/{id}/relationships/group":   {summary: "The device's group relationship.", status: 200, response: "DeviceGroupLinkageDocument", errors: get},
 		"PATCH /api/v1/devices/{id}/relationships/group": {summary: "Put the device in a group, or in none (null).", request: "DeviceGroupLinkageRequest", status: 200, response: "DeviceGroupLinkageDocument", errors: write},
 		"GET /api/v1/devices/{id}/group":                 {summary: "The device's group; null data when it is in none.", query: queryOne, includes: grp.Includes, status: 200, response: "DeviceGroupOrNullDocument", errors: get},
@@ -293,6 +299,9 @@ func restOperation(a *API, rt *route, od opDoc) obj {
 	if od.request != "" {
 		op["requestBody"] = obj{"required": true, "content": obj{MediaType: obj{"schema": ref(od.request)}}}
 	}
+	if od.requestContent != nil {
+		op["requestBody"] = obj{"required": true, "content": od.requestContent}
+	}
 	return op
 }
 
@@ -351,12 +360,17 @@ func parameters(a *API, rt *route, od opDoc) []any {
 		}
 		out = append(out, obj{"$ref": "#/components/parameters/page-number"}, obj{"$ref": "#/components/parameters/page-size"})
 		for _, f := range spec.Filters {
-			q("filter["+f+"]", filterDescription(f), filterSchema(f))
+			name := f
+			if f == resource.DeviceFilterAttributes {
+				name += ".KEY" // a family: one parameter per attribute key
+			}
+			q("filter["+name+"]", filterDescription(f), filterSchema(f))
 		}
 	}
 	if od.query == querySeries {
 		out = append(out, seriesParameters()...) // openapi_series_test.go
 	}
+	out = append(out, od.params...)
 	if out == nil {
 		return []any{}
 	}

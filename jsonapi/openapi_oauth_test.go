@@ -29,6 +29,10 @@ func filterDescription(name string) string {
 		return "Keep the devices with a position outside this geogroup (with geogroup_distance: farther than that from its boundary); an unknown geogroup is 404."
 	case resource.DeviceFilterGeogroupDistance:
 		return "With geogroup_inside or geogroup_outside: a great-circle distance from the geogroup's boundary, in metres (sphere of mean radius 6,371,008.8 m)."
+	case resource.DeviceFilterAttributes:
+		return "filter[attributes.KEY]=VALUE keeps the devices whose attribute KEY (the rest of the name, dots and all) is the string VALUE, " +
+			"or the number VALUE when it is a JSON number (12 matches 12 and 12.0), or the boolean VALUE when it is true or false; " +
+			"several attribute filters must all match."
 	case resource.ConfigurationFilterName:
 		return "Keep items with one of these exact names, comma-separated."
 	case resource.ConfigurationFilterState:

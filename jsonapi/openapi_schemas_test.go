@@ -77,6 +77,11 @@ func resourceKinds() []resourceKind {
 				"latitude":      {"type": []any{"number", "null"}, "minimum": -90, "maximum": 90},
 				"longitude":     {"type": []any{"number", "null"}, "minimum": -180, "maximum": 180},
 				"last_event_at": nullTime, "created_at": dateTime, "updated_at": dateTime,
+				"attributes": {"type": "object", "maxProperties": resource.MaxAttributes,
+					"propertyNames":        obj{"pattern": "^[A-Za-z0-9_.-]{1,64}$"},
+					"additionalProperties": obj{"type": []any{"string", "number", "boolean"}},
+					"description": "The customer's own keys: at most 64, each 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'; values strings, numbers or booleans; " +
+						"at most 4,096 bytes as JSON. A PATCH replaces the whole object (null clears it). A bad key or value is 422 pointing at /data/attributes/attributes/ followed by the key."},
 			}},
 		{typ: typeDeviceGroups, schema: "DeviceGroup", presenter: groupPresenter{}, spec: &groupSpec,
 			required: []string{"name"}, relTypes: map[string]string{"configuration": typeConfigurations},
@@ -217,6 +222,9 @@ func schemas() obj {
 		s[name] = v
 	}
 	for name, v := range seriesSchemas() { // openapi_series_test.go
+		s[name] = v
+	}
+	for name, v := range deviceImportSchemas() { // openapi_import_test.go
 		s[name] = v
 	}
 	for name, v := range oauthSchemas() {

@@ -23,6 +23,8 @@ type Device struct {
 	Latitude  *float64
 	Longitude *float64
 	Fault     bool
+	// Attributes are the customer's own keys; nil when there are none.
+	Attributes Attributes
 	// LastEventAt is when the device last sent an event; nil before its
 	// first.
 	LastEventAt *time.Time
@@ -49,6 +51,14 @@ type DeviceFilter struct {
 	// Geogroup keeps the devices inside or outside a geogroup, its
 	// geometry filled in.
 	Geogroup *GeogroupMatch
+	// Attributes keeps the devices that match every one of them.
+	Attributes []AttributeCond
+}
+
+// IsZero reports whether f filters nothing.
+func (f DeviceFilter) IsZero() bool {
+	return f.DeviceID == "" && f.GroupID == nil && f.Search == "" && f.IMEI == "" && f.MAC == "" &&
+		f.Fault == nil && f.Near == nil && f.Geogroup == nil && len(f.Attributes) == 0
 }
 
 // GeoFilter keeps the devices within (RadiusLTE) and/or beyond (RadiusGTE) a
@@ -94,6 +104,16 @@ type DeviceStore interface {
 	UpdateDevice(ctx context.Context, d *Device) error
 	// DeleteDevice removes a device of the customer; ENotFound.
 	DeleteDevice(ctx context.Context, customerID, id string) error
+	// ImportDevices writes devices (distinct IMEIs, checked) in one
+	// transaction: each is created, or, when the customer has a device
+	// with its IMEI, that device gets its group, name, MAC, position,
+	// attributes and update time (keeping its id, creation time, fault and
+	// last event time). It returns the id of each device and whether it
+	// was created. Any error rolls everything back.
+	ImportDevices(ctx context.Context, customerID string, devices []*Device) (ids []string, created []bool, err error)
+	// ExistingDevices is ImportDevices without writing: the id a write
+	// would keep and whether it would create.
+	ExistingDevices(ctx context.Context, customerID string, devices []*Device) (ids []string, created []bool, err error)
 }
 
 // Device filter names, sort fields and include paths: the names JSON:API
@@ -114,6 +134,10 @@ const (
 	DeviceFilterGeogroupOutside  = "geogroup_outside"
 	DeviceFilterGeogroupDistance = "geogroup_distance"
 
+	// DeviceFilterAttributes is JSON:API's filter[attributes.KEY] and
+	// GraphQL's filter.attributes.
+	DeviceFilterAttributes = "attributes"
+
 	// DeviceGroupNone as the value of filter[group] keeps the devices that
 	// are in no group.
 	DeviceGroupNone = "none"
@@ -133,7 +157,7 @@ const (
 var deviceSpec = QuerySpec{
 	Filters: []string{DeviceFilterSearch, DeviceFilterIMEI, DeviceFilterMAC, DeviceFilterFault, DeviceFilterGroup,
 		DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE,
-		DeviceFilterGeogroupInside, DeviceFilterGeogroupOutside, DeviceFilterGeogroupDistance},
+		DeviceFilterGeogroupInside, DeviceFilterGeogroupOutside, DeviceFilterGeogroupDistance, DeviceFilterAttributes},
 	Sorts:       []string{DeviceSortName, DeviceSortIMEI, DeviceSortCreatedAt, DeviceSortLastEventAt},
 	Includes:    []string{IncludeGroup, IncludeGroupConfiguration},
 	DefaultSort: []SortField{{Field: DeviceSortCreatedAt}},
@@ -169,19 +193,23 @@ type DeviceInput struct {
 	Fault     bool
 	// GroupID puts the device in a group of the same customer; "" for none.
 	GroupID string
+	// Attributes are the customer's own keys; nil for none.
+	Attributes Attributes
 }
 
 // DevicePatch changes some fields of a device; absent fields stay as they
 // are. Null clears MAC, the position and the group; Name, IMEI and Fault
-// cannot be null.
+// cannot be null. Attributes, when set, replace the whole object (null
+// clears it).
 type DevicePatch struct {
-	Name      Optional[string]
-	IMEI      Optional[string]
-	MAC       Optional[string]
-	Latitude  Optional[float64]
-	Longitude Optional[float64]
-	Fault     Optional[bool]
-	GroupID   Optional[string]
+	Name       Optional[string]
+	IMEI       Optional[string]
+	MAC        Optional[string]
+	Latitude   Optional[float64]
+	Longitude  Optional[float64]
+	Fault      Optional[bool]
+	GroupID    Optional[string]
+	Attributes Optional[Attributes]
 }
 
 // DeviceService holds the rules for devices: validation, the scopes table
@@ -369,7 +397,7 @@ func (s *DeviceService) Create(ctx context.Context, in DeviceInput) (*Device, er
 	now := nowUTC(s.Now)
 	d := &Device{
 		ID: NewID(), CustomerID: p.CustomerID, GroupID: in.GroupID, Name: in.Name, IMEI: in.IMEI, MAC: in.MAC,
-		Latitude: in.Latitude, Longitude: in.Longitude, Fault: in.Fault, CreatedAt: now, UpdatedAt: now,
+		Latitude: in.Latitude, Longitude: in.Longitude, Fault: in.Fault, Attributes: in.Attributes.Clone(), CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.validate(ctx, d, in.GroupID != ""); err != nil {
 		return nil, err
@@ -484,6 +512,12 @@ func applyDevicePatch(d *Device, patch DevicePatch) error {
 			d.GroupID = ""
 		}
 	}
+	if patch.Attributes.Set {
+		d.Attributes = nil
+		if !patch.Attributes.Null && len(patch.Attributes.Value) > 0 {
+			d.Attributes = patch.Attributes.Value.Clone()
+		}
+	}
 	return bad.err()
 }
 
@@ -501,6 +535,7 @@ func (s *DeviceService) validate(ctx context.Context, d *Device, checkGroup bool
 		_ = bad.add(err)
 	}
 	_ = bad.add(ValidateCoordinates(d.Latitude, d.Longitude))
+	_ = bad.add(d.Attributes.Validate())
 	if err := bad.err(); err != nil {
 		return err
 	}

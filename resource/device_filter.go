@@ -36,6 +36,11 @@ type DeviceListFilter struct {
 	GeogroupInside   *string
 	GeogroupOutside  *string
 	GeogroupDistance *float64
+	// Attributes keeps the devices whose attributes match each of them: a
+	// value matches a stored string equal to it, a stored number equal
+	// to it when it is a JSON number ("12", "1.5e3"), a stored boolean
+	// when it is true or false.
+	Attributes []AttributeMatch
 }
 
 // Validate checks f and returns it as stores apply it. EInvalid pointing
@@ -90,6 +95,11 @@ func (f DeviceListFilter) Validate() (DeviceFilter, error) {
 	out.Near = near
 	if out.Geogroup, err = f.geogroup(); err != nil {
 		return out, err
+	}
+	if len(f.Attributes) > 0 {
+		if out.Attributes, err = attributeConds(f.Attributes); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }

@@ -3,10 +3,12 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,26 +39,47 @@ type deviceRow struct {
 	Latitude    *float64   `db:"latitude"`
 	Longitude   *float64   `db:"longitude"`
 	Fault       bool       `db:"fault"`
+	Attributes  string     `db:"attributes"`
 	LastEventAt *time.Time `db:"last_event_at"`
 	CreatedAt   time.Time  `db:"created_at"`
 	UpdatedAt   time.Time  `db:"updated_at"`
 }
 
 const deviceColumns = `id, customer_id, COALESCE(group_id, '') AS group_id, name, imei, mac,
-	latitude, longitude, fault, last_event_at, created_at, updated_at`
+	latitude, longitude, fault, attributes, last_event_at, created_at, updated_at`
 
 // device returns the resource value of r, its times in UTC.
 func (r *deviceRow) device() *resource.Device {
 	d := &resource.Device{
 		ID: r.ID, CustomerID: r.CustomerID, GroupID: r.GroupID, Name: r.Name, IMEI: r.IMEI, MAC: r.MAC,
 		Latitude: r.Latitude, Longitude: r.Longitude, Fault: r.Fault,
-		CreatedAt: dbTime(r.CreatedAt), UpdatedAt: dbTime(r.UpdatedAt),
+		Attributes: decodeAttributes(r.Attributes), CreatedAt: dbTime(r.CreatedAt), UpdatedAt: dbTime(r.UpdatedAt),
 	}
 	if r.LastEventAt != nil {
 		t := dbTime(*r.LastEventAt)
 		d.LastEventAt = &t
 	}
 	return d
+}
+
+// decodeAttributes reads the attributes column: nil for the empty object
+// (the store wrote it from checked attributes, so text it cannot read is
+// the empty object too).
+func decodeAttributes(text string) resource.Attributes {
+	var a resource.Attributes
+	if err := json.Unmarshal([]byte(text), (*map[string]any)(&a)); err != nil || len(a) == 0 {
+		return nil
+	}
+	return a
+}
+
+// jsonParam is the placeholder of a JSON text argument: a jsonb on
+// PostgreSQL, text on SQLite.
+func (s *DeviceStore) jsonParam() string {
+	if s.db.Dialect == Postgres {
+		return "CAST(? AS JSONB)"
+	}
+	return "?"
 }
 
 // deviceSorts maps the sort fields of resource.DeviceQuerySpec to columns.
@@ -79,9 +102,9 @@ func (s *DeviceStore) CreateDevice(ctx context.Context, d *resource.Device) erro
 		last = dbTime(*d.LastEventAt)
 	}
 	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO devices
-		(id, customer_id, group_id, name, imei, mac, latitude, longitude, fault, last_event_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		d.ID, d.CustomerID, nullString(d.GroupID), d.Name, d.IMEI, d.MAC, d.Latitude, d.Longitude, d.Fault, last, created, updated)
+		(id, customer_id, group_id, name, imei, mac, latitude, longitude, fault, attributes, last_event_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, `+s.jsonParam()+`, ?, ?, ?)`),
+		d.ID, d.CustomerID, nullString(d.GroupID), d.Name, d.IMEI, d.MAC, d.Latitude, d.Longitude, d.Fault, d.Attributes.JSON(), last, created, updated)
 	if err := deviceWriteError(err, d); err != nil {
 		return err
 	}
@@ -146,7 +169,7 @@ func (s *DeviceStore) list(ctx context.Context, customerID string, q resource.De
 			return []*resource.Device{}, nil, 0, nil
 		}
 	} else {
-		c = deviceConds(customerID, q.Filter)
+		c = deviceConds(s.db.Dialect, customerID, q.Filter)
 		count = deviceCount(customerID, q.Filter, c)
 	}
 	order, err := orderBy(q.Sort, deviceSorts)
@@ -180,7 +203,7 @@ func (s *DeviceStore) listDevices(ctx context.Context, count, c *conds, order st
 		for rows.Next() {
 			var r deviceRow
 			dest := []any{&total, &r.ID, &r.CustomerID, &r.GroupID, &r.Name, &r.IMEI, &r.MAC,
-				&r.Latitude, &r.Longitude, &r.Fault, &r.LastEventAt, &r.CreatedAt, &r.UpdatedAt}
+				&r.Latitude, &r.Longitude, &r.Fault, &r.Attributes, &r.LastEventAt, &r.CreatedAt, &r.UpdatedAt}
 			var gID, gCustomer, gName, gConf sql.NullString
 			var gCreated, gUpdated sql.NullTime
 			if withGroups {
@@ -240,7 +263,7 @@ func deviceListSQL(count, c *conds, order string, offset, limit int, withGroups 
 func deviceCount(customerID string, f resource.DeviceFilter, c *conds) *conds {
 	rest := f
 	rest.Fault = nil
-	if rest != (resource.DeviceFilter{}) {
+	if !rest.IsZero() {
 		return countAll("devices", c)
 	}
 	q := &conds{clauses: []string{`SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM device_counts WHERE customer_id = ?`}, args: []any{customerID}}
@@ -253,7 +276,7 @@ func deviceCount(customerID string, f resource.DeviceFilter, c *conds) *conds {
 
 // deviceConds returns the conditions of a device filter (but its
 // geogroup filter: see listGeogroup).
-func deviceConds(customerID string, f resource.DeviceFilter) *conds {
+func deviceConds(dialect, customerID string, f resource.DeviceFilter) *conds {
 	c := &conds{}
 	c.add("customer_id = ?", customerID)
 	if f.DeviceID != "" {
@@ -282,7 +305,40 @@ func deviceConds(customerID string, f resource.DeviceFilter) *conds {
 	if g := f.Near; g != nil {
 		geoConds(c, g)
 	}
+	for _, a := range f.Attributes {
+		attributeCond(c, dialect, a)
+	}
 	return c
+}
+
+// attributeCond adds the condition of one attribute filter: the
+// attribute is the string, or the number, or the boolean the filter's
+// text reads as. PostgreSQL tests containment (attributes @> '{"k": v}'),
+// which the GIN index (jsonb_path_ops) serves, numbers compared as
+// numerics (12 matches 12.0); SQLite tests json_type and json_extract.
+func attributeCond(c *conds, dialect string, a resource.AttributeCond) {
+	var ors []string
+	var args []any
+	if dialect == Postgres {
+		for _, v := range a.Values() {
+			b, _ := json.Marshal(map[string]any{a.Key: v}) // strings, finite numbers and booleans always marshal
+			ors = append(ors, "attributes @> CAST(? AS JSONB)")
+			args = append(args, string(b))
+		}
+	} else {
+		path := `$."` + a.Key + `"` // keys are [A-Za-z0-9_.-]: nothing to quote
+		ors = append(ors, "(json_type(attributes, ?) = 'text' AND json_extract(attributes, ?) = ?)")
+		args = append(args, path, path, a.Text)
+		if a.Number != nil {
+			ors = append(ors, "(json_type(attributes, ?) IN ('integer', 'real') AND json_extract(attributes, ?) = ?)")
+			args = append(args, path, path, *a.Number)
+		}
+		if a.Bool != nil {
+			ors = append(ors, "json_type(attributes, ?) = ?")
+			args = append(args, path, strconv.FormatBool(*a.Bool))
+		}
+	}
+	c.add("("+strings.Join(ors, " OR ")+")", args...)
 }
 
 // haversineSQL is the haversine of the central angle between (latitude,
@@ -321,9 +377,9 @@ func geoConds(c *conds, g *resource.GeoFilter) {
 func (s *DeviceStore) UpdateDevice(ctx context.Context, d *resource.Device) error {
 	updated := dbTime(d.UpdatedAt)
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE devices SET
-		group_id = ?, name = ?, imei = ?, mac = ?, latitude = ?, longitude = ?, fault = ?, updated_at = ?
+		group_id = ?, name = ?, imei = ?, mac = ?, latitude = ?, longitude = ?, fault = ?, attributes = `+s.jsonParam()+`, updated_at = ?
 		WHERE customer_id = ? AND id = ?`),
-		nullString(d.GroupID), d.Name, d.IMEI, d.MAC, d.Latitude, d.Longitude, d.Fault, updated, d.CustomerID, d.ID)
+		nullString(d.GroupID), d.Name, d.IMEI, d.MAC, d.Latitude, d.Longitude, d.Fault, d.Attributes.JSON(), updated, d.CustomerID, d.ID)
 	if err := deviceWriteError(err, d); err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func (s *DeviceStore) geogroupConds(ctx context.Context, customerID string, f re
 	m := f.Geogroup
 	rest := f
 	rest.Geogroup = nil
-	c = deviceConds(customerID, rest)
+	c = deviceConds(s.db.Dialect, customerID, rest)
 	c.add("latitude IS NOT NULL AND longitude IS NOT NULL")
 	cand := &conds{clauses: append([]string{}, c.clauses...), args: append([]any{}, c.args...)}
 	if box, ok := m.Box(); ok {

@@ -11,7 +11,7 @@ import (
 
 // explain returns the query plan of a query with ? placeholders, one line
 // per plan node.
-func explain(t *testing.T, db *storage.DB, analyze bool, query string, args ...any) string {
+func explain(t testing.TB, db *storage.DB, analyze bool, query string, args ...any) string {
 	t.Helper()
 	prefix := "EXPLAIN QUERY PLAN "
 	if db.Dialect == storage.Postgres {
@@ -59,7 +59,7 @@ func TestDeviceListPlans(t *testing.T) {
 		for _, withGroups := range []bool{false, true} {
 			t.Run(map[bool]string{false: "Page", true: "WithGroups"}[withGroups], func(t *testing.T) {
 				t.Run("FaultByLastEvent", func(t *testing.T) {
-					q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+					q, args, err := storage.DevicePageSQL(db.Dialect, cust, resource.DeviceQuery{
 						Filter: resource.DeviceFilter{Fault: &yes}, Sort: []resource.SortField{{Field: "last_event_at", Desc: true}}, Limit: 25,
 					}, withGroups)
 					must(t, err)
@@ -79,7 +79,7 @@ func TestDeviceListPlans(t *testing.T) {
 								if fault != nil && field != "last_event_at" {
 									continue // only the combination has its own index
 								}
-								q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+								q, args, err := storage.DevicePageSQL(db.Dialect, cust, resource.DeviceQuery{
 									Filter: resource.DeviceFilter{Fault: fault}, Sort: []resource.SortField{{Field: field, Desc: desc}}, Limit: 25,
 								}, withGroups)
 								must(t, err)
@@ -92,7 +92,7 @@ func TestDeviceListPlans(t *testing.T) {
 					}
 				})
 				t.Run("Radius", func(t *testing.T) {
-					q, args, err := storage.DevicePageSQL(cust, resource.DeviceQuery{
+					q, args, err := storage.DevicePageSQL(db.Dialect, cust, resource.DeviceQuery{
 						Filter: resource.DeviceFilter{Near: &resource.GeoFilter{Latitude: 52.52, Longitude: 13.405, RadiusLTE: ptr(5000.0)}},
 						Sort:   []resource.SortField{{Field: "created_at"}}, Limit: 25,
 					}, withGroups)

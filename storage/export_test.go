@@ -9,12 +9,12 @@ import (
 // DevicePageSQL returns the statement that ListDevices (withGroups:
 // ListDevicesWithGroups) runs for q (the page with its count), with ? placeholders, and its arguments, so that
 // tests can EXPLAIN it.
-func DevicePageSQL(customerID string, q resource.DeviceQuery, withGroups bool) (string, []any, error) {
+func DevicePageSQL(dialect, customerID string, q resource.DeviceQuery, withGroups bool) (string, []any, error) {
 	order, err := orderBy(q.Sort, deviceSorts)
 	if err != nil {
 		return "", nil, err
 	}
-	c := deviceConds(customerID, q.Filter)
+	c := deviceConds(dialect, customerID, q.Filter)
 	query, args := deviceListSQL(deviceCount(customerID, q.Filter, c), c, order, q.Offset, q.Limit, withGroups)
 	return query, args, nil
 }

@@ -21,6 +21,8 @@ import (
 type DeviceResolver interface {
 	Mac(ctx context.Context, obj *resource.Device) (*string, error)
 
+	Attributes(ctx context.Context, obj *resource.Device) (model.JSON, error)
+
 	Group(ctx context.Context, obj *resource.Device) (*resource.DeviceGroup, error)
 	Resources(ctx context.Context, obj *resource.Device) (*model.DeviceResources, error)
 	Events(ctx context.Context, obj *resource.Device, filter *model.DeviceEventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) (*model.EventConnection, error)
@@ -343,6 +345,29 @@ func (ec *executionContext) _Device_fault(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Device_fault(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Device", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Device_attributes(ctx context.Context, field graphql.CollectedField, obj *resource.Device) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Device_attributes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Device().Attributes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.JSON) graphql.Marshaler {
+			return ec.marshalNJSON2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐJSON(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Device_attributes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Device", field, true, true, "JSON")
 }
 
 func (ec *executionContext) _Device_lastEventAt(ctx context.Context, field graphql.CollectedField, obj *resource.Device) (ret graphql.Marshaler) {
@@ -948,6 +973,55 @@ func (ec *executionContext) fieldContext_UpdateDevicePayload_device(_ context.Co
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAttributeMatch(ctx context.Context, obj any) (model.AttributeMatch, error) {
+	var it model.AttributeMatch
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNJSON2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐJSON(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAttributeMatch unmarshals raw into the AttributeMatch input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAttributeMatch(ctx context.Context, raw any) (model.AttributeMatch, error) {
+	var out model.AttributeMatch
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AttributeMatch", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateDeviceInput(ctx context.Context, obj any) (model.CreateDeviceInput, error) {
 	var it model.CreateDeviceInput
 	if obj == nil {
@@ -959,7 +1033,7 @@ func (ec *executionContext) unmarshalInputCreateDeviceInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "imei", "mac", "latitude", "longitude", "fault", "groupId"}
+	fieldsInOrder := [...]string{"name", "imei", "mac", "latitude", "longitude", "fault", "groupId", "attributes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1015,6 +1089,13 @@ func (ec *executionContext) unmarshalInputCreateDeviceInput(ctx context.Context,
 				return it, err
 			}
 			it.GroupID = graphql.OmittableOf(data)
+		case "attributes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributes"))
+			data, err := ec.unmarshalOJSON2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐJSON(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attributes = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -1085,7 +1166,7 @@ func (ec *executionContext) unmarshalInputDeviceFilter(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"search", "imei", "mac", "fault", "group", "latitude", "longitude", "radiusLte", "radiusGte", "geogroupInside", "geogroupOutside", "geogroupDistance"}
+	fieldsInOrder := [...]string{"search", "imei", "mac", "fault", "group", "latitude", "longitude", "radiusLte", "radiusGte", "geogroupInside", "geogroupOutside", "geogroupDistance", "attributes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1176,6 +1257,13 @@ func (ec *executionContext) unmarshalInputDeviceFilter(ctx context.Context, obj 
 				return it, err
 			}
 			it.GeogroupDistance = graphql.OmittableOf(data)
+		case "attributes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributes"))
+			data, err := ec.unmarshalOAttributeMatch2ᚕᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐAttributeMatchᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attributes = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -1306,7 +1394,7 @@ func (ec *executionContext) unmarshalInputUpdateDeviceInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "imei", "mac", "latitude", "longitude", "fault", "groupId"}
+	fieldsInOrder := [...]string{"id", "name", "imei", "mac", "latitude", "longitude", "fault", "groupId", "attributes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -1369,6 +1457,13 @@ func (ec *executionContext) unmarshalInputUpdateDeviceInput(ctx context.Context,
 				return it, err
 			}
 			it.GroupID = graphql.OmittableOf(data)
+		case "attributes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attributes"))
+			data, err := ec.unmarshalOJSON2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐJSON(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attributes = graphql.OmittableOf(data)
 		}
 	}
 	return it, nil
@@ -1507,6 +1602,12 @@ func (ec *executionContext) _Device(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "attributes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Device_attributes(ctx, field, obj)
+				})
 		case "lastEventAt":
 			out.Values[i] = ec._Device_lastEventAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -1726,6 +1827,11 @@ func (ec *executionContext) _UpdateDevicePayload(ctx context.Context, sel ast.Se
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAttributeMatch2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐAttributeMatch(ctx context.Context, v any) (*model.AttributeMatch, error) {
+	res, err := ec.unmarshalInputAttributeMatch(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateDeviceInput2githubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐCreateDeviceInput(ctx context.Context, v any) (model.CreateDeviceInput, error) {
 	res, err := ec.unmarshalInputCreateDeviceInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -1831,6 +1937,23 @@ func (ec *executionContext) marshalNUpdateDevicePayload2ᚖgithubᚗcomᚋassetg
 		return graphql.Null
 	}
 	return ec._UpdateDevicePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOAttributeMatch2ᚕᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐAttributeMatchᚄ(ctx context.Context, v any) ([]*model.AttributeMatch, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.AttributeMatch, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNAttributeMatch2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐAttributeMatch(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalODevice2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋresourceᚐDevice(ctx context.Context, sel ast.SelectionSet, v *resource.Device) graphql.Marshaler {

@@ -171,6 +171,7 @@ type ComplexityRoot struct {
 	}
 
 	Device struct {
+		Attributes  func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Events      func(childComplexity int, filter *model.DeviceEventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) int
 		Fault       func(childComplexity int) int
@@ -845,6 +846,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeleteGeogroupPayload.DeletedID(childComplexity), true
 
+	case "Device.attributes":
+		if e.ComplexityRoot.Device.Attributes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Attributes(childComplexity), true
 	case "Device.createdAt":
 		if e.ComplexityRoot.Device.CreatedAt == nil {
 			break
@@ -2080,6 +2087,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AssignConfigurationInput", ec.unmarshalInputAssignConfigurationInput),
+			graphql.NewInputUnmarshaler("AttributeMatch", ec.unmarshalInputAttributeMatch),
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("ConfigurationFilter", ec.unmarshalInputConfigurationFilter),
 			graphql.NewInputUnmarshaler("ConfigurationOrder", ec.unmarshalInputConfigurationOrder),
@@ -2498,6 +2506,11 @@ type Device {
   latitude: Float
   longitude: Float
   fault: Boolean!
+  """
+  The customer's own keys: a JSON object of strings, numbers and booleans
+  ({} when there are none).
+  """
+  attributes: JSON!
   "When the device last sent an event; null before its first."
   lastEventAt: Time
   createdAt: Time!
@@ -2535,6 +2548,21 @@ input DeviceFilter {
   geogroupOutside: ID
   "Metres from the geogroup's boundary (great-circle, on the sphere of mean radius 6,371,008.8 m), with geogroupInside or geogroupOutside."
   geogroupDistance: Float
+  "The devices whose attributes match every one of these (JSON:API's filter[attributes.KEY]=VALUE)."
+  attributes: [AttributeMatch!]
+}
+
+"""
+One attribute filter. The value is a string, a number or a boolean, and
+matches as JSON:API's text would: a stored string equal to its text, a
+stored number numerically equal to it when its text is a JSON number (12
+and "12" both match the number 12 and the string "12"), a stored boolean
+when its text is true or false.
+"""
+input AttributeMatch {
+  "1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'."
+  key: String!
+  value: JSON!
 }
 
 "The device sorts of the JSON:API."
@@ -2578,6 +2606,8 @@ input CreateDeviceInput {
   fault: Boolean
   "A device group of the same customer."
   groupId: ID
+  "A JSON object of strings, numbers and booleans: at most 64 keys (1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'), 4,096 bytes."
+  attributes: JSON
 }
 
 type CreateDevicePayload {
@@ -2586,7 +2616,8 @@ type CreateDevicePayload {
 
 """
 Changes to a device: absent fields stay as they are; null clears mac, the
-position and the group (name, imei and fault cannot be null).
+position, the group and the attributes (name, imei and fault cannot be
+null). attributes replace the whole object.
 """
 input UpdateDeviceInput {
   id: ID!
@@ -2597,6 +2628,7 @@ input UpdateDeviceInput {
   longitude: Float
   fault: Boolean
   groupId: ID
+  attributes: JSON
 }
 
 type UpdateDevicePayload {
@@ -2628,6 +2660,12 @@ extend type Mutation {
   deleteDevice(input: DeleteDeviceInput!): DeleteDevicePayload! @auth(op: DEVICES_WRITE)
   setDeviceGroup(input: SetDeviceGroupInput!): SetDeviceGroupPayload! @auth(op: DEVICES_WRITE)
 }
+
+# Bulk import of devices (POST /api/v1/devices/import, text/csv or
+# application/x-ndjson) is not offered here on purpose: a file of up to
+# 50,000 rows is a stream, which GraphQL has no type for (variables are one
+# JSON document, read whole before anything runs), and its answer is one
+# result per row. Use the REST endpoint or ` + "`" + `assetgate device import` + "`" + `.
 `, BuiltIn: false},
 	{Name: "../schema/device_resource.graphqls", Input: `"What a device resource does with a call."
 enum DeviceResourceKind {
@@ -3570,6 +3608,8 @@ func (ec *executionContext) childFields_Device(ctx context.Context, field graphq
 		return ec.fieldContext_Device_longitude(ctx, field)
 	case "fault":
 		return ec.fieldContext_Device_fault(ctx, field)
+	case "attributes":
+		return ec.fieldContext_Device_attributes(ctx, field)
 	case "lastEventAt":
 		return ec.fieldContext_Device_lastEventAt(ctx, field)
 	case "createdAt":

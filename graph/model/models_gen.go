@@ -35,6 +35,17 @@ type AssignConfigurationPayload struct {
 	DeviceGroup *resource.DeviceGroup `json:"deviceGroup"`
 }
 
+// One attribute filter. The value is a string, a number or a boolean, and
+// matches as JSON:API's text would: a stored string equal to its text, a
+// stored number numerically equal to it when its text is a JSON number (12
+// and "12" both match the number 12 and the string "12"), a stored boolean
+// when its text is true or false.
+type AttributeMatch struct {
+	// 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'.
+	Key   string `json:"key"`
+	Value JSON   `json:"value"`
+}
+
 // The answer of a device to a call.
 type CallDeviceResourcePayload struct {
 	// The audit row's id.
@@ -159,6 +170,8 @@ type CreateDeviceInput struct {
 	Fault     graphql.Omittable[*bool]    `json:"fault,omitempty"`
 	// A device group of the same customer.
 	GroupID graphql.Omittable[*string] `json:"groupId,omitempty"`
+	// A JSON object of strings, numbers and booleans: at most 64 keys (1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'), 4,096 bytes.
+	Attributes graphql.Omittable[JSON] `json:"attributes,omitempty"`
 }
 
 type CreateDevicePayload struct {
@@ -274,6 +287,8 @@ type DeviceFilter struct {
 	GeogroupOutside graphql.Omittable[*string] `json:"geogroupOutside,omitempty"`
 	// Metres from the geogroup's boundary (great-circle, on the sphere of mean radius 6,371,008.8 m), with geogroupInside or geogroupOutside.
 	GeogroupDistance graphql.Omittable[*float64] `json:"geogroupDistance,omitempty"`
+	// The devices whose attributes match every one of these (JSON:API's filter[attributes.KEY]=VALUE).
+	Attributes graphql.Omittable[[]*AttributeMatch] `json:"attributes,omitempty"`
 }
 
 type DeviceGroupConnection struct {
@@ -565,16 +580,18 @@ type UpdateDeviceGroupPayload struct {
 }
 
 // Changes to a device: absent fields stay as they are; null clears mac, the
-// position and the group (name, imei and fault cannot be null).
+// position, the group and the attributes (name, imei and fault cannot be
+// null). attributes replace the whole object.
 type UpdateDeviceInput struct {
-	ID        string                      `json:"id"`
-	Name      graphql.Omittable[*string]  `json:"name,omitempty"`
-	Imei      graphql.Omittable[*string]  `json:"imei,omitempty"`
-	Mac       graphql.Omittable[*string]  `json:"mac,omitempty"`
-	Latitude  graphql.Omittable[*float64] `json:"latitude,omitempty"`
-	Longitude graphql.Omittable[*float64] `json:"longitude,omitempty"`
-	Fault     graphql.Omittable[*bool]    `json:"fault,omitempty"`
-	GroupID   graphql.Omittable[*string]  `json:"groupId,omitempty"`
+	ID         string                      `json:"id"`
+	Name       graphql.Omittable[*string]  `json:"name,omitempty"`
+	Imei       graphql.Omittable[*string]  `json:"imei,omitempty"`
+	Mac        graphql.Omittable[*string]  `json:"mac,omitempty"`
+	Latitude   graphql.Omittable[*float64] `json:"latitude,omitempty"`
+	Longitude  graphql.Omittable[*float64] `json:"longitude,omitempty"`
+	Fault      graphql.Omittable[*bool]    `json:"fault,omitempty"`
+	GroupID    graphql.Omittable[*string]  `json:"groupId,omitempty"`
+	Attributes graphql.Omittable[JSON]     `json:"attributes,omitempty"`
 }
 
 type UpdateDevicePayload struct {

@@ -345,4 +345,5 @@ func testDeviceList(t *testing.T, devices resource.DeviceStore, groups resource.
 		}
 	})
 	t.Run("Geo", func(t *testing.T) { testDeviceGeo(t, devices, customers) })
+	t.Run("Attributes", func(t *testing.T) { testDeviceAttributes(t, devices, customers) })
 }
