@@ -37,6 +37,7 @@ type options struct {
 	rows             *regexp.Regexp
 	cpuProfile       string
 	paired           bool
+	geogroups        int
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "run only this configuration: sqlite or postgres+redis")
 	rows := flag.String("rows", "", "run only the assetgate rows whose name matches this `regexp` (and the baseline rows they are rated against)")
 	flag.BoolVar(&o.paired, "paired", true, "measure each row's baseline row again just before the row and rate the row against that (on a shared, noisy machine the load drifts between the first baseline runs and the later rows)")
+	flag.IntVar(&o.geogroups, "geogroups", 0, "how many geogroups the bench tenant has (the location rows cross the first one)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of assetgate during each measured row into this `directory`")
 	flag.Parse()
 	if *rows != "" {
