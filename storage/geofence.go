@@ -357,13 +357,17 @@ func (f *fencer) finish(ctx context.Context, tx *Tx, devices map[string]*deviceS
 			}
 		}
 	}
-	if len(delDev) > 0 {
-		if err := writeMemberships(ctx, tx, false, delDev, delGroup); err != nil {
+	// Inserts first: an insert's foreign key check waits for a geogroup
+	// being deleted, whose cascade may wait for a membership row; with the
+	// deletes after, this transaction holds no membership row yet when it
+	// waits, so the two never deadlock.
+	if len(addDev) > 0 {
+		if err := writeMemberships(ctx, tx, true, addDev, addGroup); err != nil {
 			return fmt.Errorf("geofence memberships: %w", err)
 		}
 	}
-	if len(addDev) > 0 {
-		if err := writeMemberships(ctx, tx, true, addDev, addGroup); err != nil {
+	if len(delDev) > 0 {
+		if err := writeMemberships(ctx, tx, false, delDev, delGroup); err != nil {
 			return fmt.Errorf("geofence memberships: %w", err)
 		}
 	}
