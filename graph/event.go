@@ -52,6 +52,13 @@ func payloadOf(e *resource.Event) *model.EventPayload {
 	if v, ok := e.Payload[resource.PayloadFault].(bool); ok {
 		p.Fault = &v
 	}
+	if v, ok := e.Payload[resource.PayloadTransition].(string); ok {
+		t := model.GeofenceTransition(strings.ToUpper(v))
+		p.Transition = &t
+	}
+	if v, ok := e.Payload[resource.PayloadGeogroupID].(string); ok {
+		p.GeogroupID = &v
+	}
 	return p
 }
 

@@ -334,7 +334,7 @@ func readEventObject(raw json.RawMessage, pointer string) (resource.EventInput, 
 		}
 	}
 	if err := strictUnmarshal(attrs["event_type"], &in.Type); err != nil || in.Type == "" {
-		return in, badBody(at("event_type"), "event_type must be one of "+strings.Join(resource.Names(resource.EventTypes()), ", "))
+		return in, badBody(at("event_type"), "event_type must be one of "+strings.Join(resource.Names(resource.IngestEventTypes()), ", "))
 	}
 	if rawTime, ok := attrs["occurred_at"]; ok && string(bytes.TrimSpace(rawTime)) != "null" {
 		var s string

@@ -88,20 +88,25 @@ func eventSchemas() obj {
 	object := obj{"type": "object", "required": []any{"type", "attributes"}, "additionalProperties": false,
 		"properties": obj{"type": obj{"const": typeEvents}, "meta": obj{"type": "object"},
 			"attributes": obj{"type": "object", "required": []any{"event_type", "payload"}, "additionalProperties": false,
-				"properties": obj{"event_type": obj{"type": "string", "enum": toAny(resource.Names(resource.EventTypes()))},
+				"properties": obj{"event_type": obj{"type": "string", "enum": toAny(resource.Names(resource.IngestEventTypes())),
+					"description": "geofence events are recorded by assetgate itself and refused here (422)."},
 					"occurred_at": obj{"type": []any{"string", "null"}, "format": "date-time",
 						"description": "When the device observed the event; the time of ingest when omitted."},
 					"payload": ref("EventPayload")}}}}
 	return obj{
 		"EventPayload": obj{"type": "object", "additionalProperties": false,
-			"description": "location: latitude and longitude; temperature: celsius; shock: g; battery: percent; status: fault. " +
+			"description": "location: latitude and longitude; temperature: celsius; shock: g; battery: percent; status: fault; " +
+				"geofence (recorded by assetgate, never posted): transition and geogroup_id. " +
 				"Every member of the event's type is required and no other is allowed.",
 			"properties": obj{
 				resource.PayloadLatitude: num(-90, 90, "degrees"), resource.PayloadLongitude: num(-180, 180, "degrees"),
 				resource.PayloadCelsius: num(resource.MinCelsius, resource.MaxCelsius, "degrees Celsius"),
 				resource.PayloadG:       num(0, resource.MaxShockG, "acceleration in g"),
 				resource.PayloadPercent: num(0, 100, "battery charge in percent"),
-				resource.PayloadFault:   obj{"type": "boolean"}}},
+				resource.PayloadFault:   obj{"type": "boolean"},
+				resource.PayloadTransition: obj{"type": "string", "enum": []any{resource.GeofenceEntered, resource.GeofenceLeft},
+					"description": "geofence: whether the location event moved the device into or out of the geogroup"},
+				resource.PayloadGeogroupID: obj{"type": "string", "description": "geofence: the id of the geogroup crossed"}}},
 		"EventObject": object,
 		"EventIngestRequest": obj{"type": "object", "required": []any{"data"}, "properties": obj{
 			"data": obj{"oneOf": []any{ref("EventObject"),

@@ -210,7 +210,7 @@ func decodeEvent(m map[string]json.RawMessage, pointer string) (resource.EventIn
 		}
 	}
 	if err := json.Unmarshal(m["event_type"], &in.Type); err != nil || in.Type == "" {
-		return invalid("event_type", "event_type must be one of "+strings.Join(resource.Names(resource.EventTypes()), ", "))
+		return invalid("event_type", "event_type must be one of "+strings.Join(resource.Names(resource.IngestEventTypes()), ", "))
 	}
 	if raw, ok := m["occurred_at"]; ok && string(bytes.TrimSpace(raw)) != "null" {
 		var t string

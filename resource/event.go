@@ -23,10 +23,21 @@ const (
 	EventShock       EventType = "shock"
 	EventBattery     EventType = "battery"
 	EventStatus      EventType = "status"
+	// EventGeofence is a crossing of a geogroup's boundary: assetgate
+	// produces it from a location event (see storage's geofence.go); no
+	// client may post one.
+	EventGeofence EventType = "geofence"
 )
 
-// EventTypes returns the event types, in the order documents show them.
+// EventTypes returns the event types, in the order documents show them:
+// the types devices post, then geofence.
 func EventTypes() []EventType {
+	return append(IngestEventTypes(), EventGeofence)
+}
+
+// IngestEventTypes returns the event types a device or an application may
+// post, in the order documents show them.
+func IngestEventTypes() []EventType {
 	return []EventType{EventLocation, EventTemperature, EventShock, EventBattery, EventStatus}
 }
 
@@ -82,7 +93,26 @@ const (
 	PayloadG         = "g"         // shock: acceleration in g, 0..MaxShockG
 	PayloadPercent   = "percent"   // battery: charge in percent, 0..100
 	PayloadFault     = "fault"     // status: boolean
+	// geofence: "entered" or "left" (GeofenceEntered, GeofenceLeft), and
+	// the id of the geogroup crossed.
+	PayloadTransition = "transition"
+	PayloadGeogroupID = "geogroup_id"
 )
+
+// The transitions of a geofence event.
+const (
+	GeofenceEntered = "entered"
+	GeofenceLeft    = "left"
+)
+
+// NewGeofenceEvent returns the geofence event that a location event loc
+// produces when its device enters or leaves a geogroup: same customer,
+// device, occurrence and receipt times; the store gives it its id.
+func NewGeofenceEvent(loc *Event, transition, geogroupID string) *Event {
+	return &Event{CustomerID: loc.CustomerID, DeviceID: loc.DeviceID, Type: EventGeofence,
+		OccurredAt: loc.OccurredAt, ReceivedAt: loc.ReceivedAt,
+		Payload: map[string]any{PayloadTransition: transition, PayloadGeogroupID: geogroupID}}
+}
 
 // Payload ranges.
 const (
@@ -117,12 +147,16 @@ var payloadNumbers = map[EventType][]numberRange{
 //
 // Every key is required and no other key is allowed. Numbers may be
 // float64, any Go integer, or json.Number. EInvalid pointing at "type" for
-// an unknown type, at "payload" for a missing payload, and at
-// "payload.KEY" for a missing, unknown, mistyped or out-of-range value.
+// an unknown type or geofence (which only assetgate produces), at
+// "payload" for a missing payload, and at "payload.KEY" for a missing,
+// unknown, mistyped or out-of-range value.
 func ValidatePayload(typ EventType, payload map[string]any) (map[string]any, error) {
+	if typ == EventGeofence {
+		return nil, Invalidf("type", "geofence events are produced by assetgate when a location event crosses a geogroup's boundary; they cannot be posted")
+	}
 	nums, isNumeric := payloadNumbers[typ]
 	if !isNumeric && typ != EventStatus {
-		return nil, Invalidf("type", "type must be one of %s", strings.Join(Names(EventTypes()), ", "))
+		return nil, Invalidf("type", "type must be one of %s", strings.Join(Names(IngestEventTypes()), ", "))
 	}
 	if payload == nil {
 		return nil, Invalidf("payload", "payload is required")
@@ -274,6 +308,11 @@ type EventBatch struct {
 	DeviceID   string
 	// Events have everything but ID and PrevID, which the store assigns.
 	Events []*Event
+	// Derived is set by the store: the events it produced from Events in
+	// the same transaction (geofence crossings), with their ids and
+	// PrevIDs; their ids interleave with those of Events (each follows the
+	// location event that made it). Empty for a replay.
+	Derived []*Event
 	// IdempotencyKey is "" for none. With a key, the store stores it on
 	// the first event and KEY#i on event i > 0, each with RequestHash.
 	IdempotencyKey string
@@ -323,6 +362,13 @@ type EventStore interface {
 	// replayed true, when their request hash is the batch's; EConflict
 	// when it differs (or the key was used for another number of events).
 	// ENotFound when the device is not the customer's.
+	//
+	// A location event that becomes the device's position (none later by
+	// occurred_at) and moves it into or out of a geogroup of its customer
+	// adds a geofence event (NewGeofenceEvent) per geogroup crossed, in
+	// the same transaction, with the next ids after it; they are put in
+	// b.Derived. The device's memberships are kept by the store, in that
+	// transaction too, so each crossing yields exactly one event.
 	CreateEvents(ctx context.Context, b *EventBatch) (events []*Event, replayed bool, err error)
 	// FindEvent returns an event of the customer, or ENotFound.
 	FindEvent(ctx context.Context, customerID, id string) (*Event, error)

@@ -33,7 +33,9 @@ type EventService struct {
 }
 
 // Ingest stores one event of a device and updates the device in the same
-// transaction (last_event_at, position, fault). The principal must be an
+// transaction (last_event_at, position, fault, and the geofence events of a
+// location event that crosses a geogroup's boundary, which are published
+// with it). The principal must be an
 // application with scope app, or a device token with events:write on this
 // very device. With an idempotency key, a retry with the same body returns
 // the event stored the first time, with replayed true, and stores nothing;
@@ -131,9 +133,21 @@ func (s *EventService) ingest(ctx context.Context, deviceID string, ins []EventI
 		return nil, false, err
 	}
 	if !replayed && s.Bus != nil {
-		s.Bus.Publish(ctx, events...)
+		s.Bus.Publish(ctx, withDerived(events, b.Derived)...)
 	}
 	return events, replayed, nil
+}
+
+// withDerived returns the events of an ingest and those the store derived
+// from them (geofence crossings) in id order, the device's order, which is
+// the order live streams expect them in.
+func withDerived(events, derived []*Event) []*Event {
+	if len(derived) == 0 {
+		return events
+	}
+	all := append(slices.Clone(events), derived...)
+	slices.SortFunc(all, func(a, b *Event) int { return strings.Compare(a.ID, b.ID) })
+	return all
 }
 
 // Find returns an event of the principal's customer (a device token finds

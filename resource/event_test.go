@@ -38,6 +38,8 @@ func TestValidatePayload(t *testing.T) {
 		{"UnknownKey", resource.EventTemperature, map[string]any{"celsius": 20, "humidity": 40}, "payload.humidity"},
 		{"NoPayload", resource.EventShock, nil, "payload"},
 		{"UnknownType", "pressure", map[string]any{"hpa": 1013}, "type"},
+		// Only assetgate produces geofence events, even well-formed ones.
+		{"Geofence", resource.EventGeofence, map[string]any{"transition": "entered", "geogroup_id": resource.NewID()}, "type"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -372,13 +372,17 @@ func geoConds(c *conds, g *resource.GeoFilter) {
 
 // UpdateDevice writes the group, name, IMEI, MAC, position, fault and
 // update time of d; the last event time belongs to event ingestion and is
-// left alone. ENotFound; EConflict (Field "imei"); ENotFound (Field
-// "group").
+// left alone. A position set by hand makes the device's geofence
+// memberships be decided afresh, without events, at its next location
+// event (geofence.go). ENotFound; EConflict (Field "imei"); ENotFound
+// (Field "group").
 func (s *DeviceStore) UpdateDevice(ctx context.Context, d *resource.Device) error {
 	updated := dbTime(d.UpdatedAt)
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE devices SET
+		geofence_version = CASE WHEN latitude = ? AND longitude = ? THEN geofence_version END,
 		group_id = ?, name = ?, imei = ?, mac = ?, latitude = ?, longitude = ?, fault = ?, attributes = `+s.jsonParam()+`, updated_at = ?
 		WHERE customer_id = ? AND id = ?`),
+		d.Latitude, d.Longitude,
 		nullString(d.GroupID), d.Name, d.IMEI, d.MAC, d.Latitude, d.Longitude, d.Fault, d.Attributes.JSON(), updated, d.CustomerID, d.ID)
 	if err := deviceWriteError(err, d); err != nil {
 		return err

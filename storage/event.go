@@ -89,6 +89,7 @@ func (s *EventStore) CreateEvents(ctx context.Context, b *resource.EventBatch) (
 		for _, e := range b.Events {
 			e.ID, e.PrevID = "", ""
 		}
+		b.Derived = nil
 		return nil, false, err
 	}
 	return events, replayed, nil

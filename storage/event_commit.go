@@ -67,6 +67,9 @@ type ingest struct {
 type committer struct {
 	db         *DB
 	maxLeaders int
+	// geoms caches the geogroup geometries that crossings are tested
+	// against (geofence.go).
+	geoms *geometryCache
 	// serial, on SQLite, lets one transaction write at a time (groups and
 	// large batches alike): SQLite has a single writer, and waiting here
 	// costs nothing of the database's call time-out.
@@ -83,9 +86,9 @@ type committer struct {
 
 func newCommitter(db *DB) *committer {
 	if db.Dialect == SQLite {
-		return &committer{db: db, maxLeaders: 1, serial: &sync.Mutex{}}
+		return &committer{db: db, maxLeaders: 1, serial: &sync.Mutex{}, geoms: &geometryCache{}}
 	}
-	return &committer{db: db, maxLeaders: 2}
+	return &committer{db: db, maxLeaders: 2, geoms: &geometryCache{}}
 }
 
 // submit queues b and returns once its group has committed (or failed).
@@ -175,6 +178,7 @@ func (c *committer) write(ctx context.Context, group []*ingest) {
 		for _, e := range in.b.Events {
 			e.ID, e.PrevID = "", ""
 		}
+		in.b.Derived = nil
 		err := c.writeGroup(ctx, []*ingest{in})
 		if err != nil && in.err == nil && in.events == nil {
 			in.err = err
@@ -210,7 +214,12 @@ type deviceState struct {
 	Fault       bool            `db:"fault"`
 	LocationAt  *time.Time      `db:"location_at"`
 	StatusAt    *time.Time      `db:"status_at"`
-	changed     bool
+	// GeofenceVersion is the customer's geofence_version the device's
+	// memberships were decided at; Geofenced whether its customer has
+	// geogroups (geofence.go).
+	GeofenceVersion sql.NullInt64 `db:"geofence_version"`
+	Geofenced       bool          `db:"geofenced"`
+	changed         bool
 }
 
 // writeGroup writes the batches of group in one transaction. Batches the
@@ -242,13 +251,18 @@ func (c *committer) writeGroup(ctx context.Context, group []*ingest) error {
 		if len(live) == 0 {
 			return nil
 		}
+		fences, err := c.loadFences(ctx, tx, devices, live)
+		if err != nil {
+			return err
+		}
 		var rows []*resource.Event
 		var keyed []*ingest
 		for _, in := range live {
-			if err := assign(devices[in.b.DeviceID], in.b); err != nil {
+			if err := assign(devices[in.b.DeviceID], in.b, fences); err != nil {
 				return err
 			}
 			rows = append(rows, in.b.Events...)
+			rows = append(rows, in.b.Derived...)
 			if in.b.IdempotencyKey != "" {
 				keyed = append(keyed, in)
 			}
@@ -263,6 +277,9 @@ func (c *committer) writeGroup(ctx context.Context, group []*ingest) error {
 			// a key reused within the group): write batch by batch.
 			return errReplay
 		}
+		if err := fences.finish(ctx, tx, devices); err != nil {
+			return err
+		}
 		if err := c.updateDevices(ctx, tx, devices); err != nil {
 			return fmt.Errorf("update devices: %w", err)
 		}
@@ -273,11 +290,11 @@ func (c *committer) writeGroup(ctx context.Context, group []*ingest) error {
 	})
 	if errors.Is(err, errReplay) && len(group) == 1 {
 		replays, err = group, nil
-		group[0].events = nil
+		group[0].events, group[0].b.Derived = nil, nil
 	}
 	if err != nil {
 		for _, in := range group {
-			in.events = nil
+			in.events, in.b.Derived = nil, nil
 			if resource.ErrorCode(in.err) != resource.ENotFound {
 				in.err = nil
 			}
@@ -304,7 +321,8 @@ func (c *committer) lockDevices(ctx context.Context, tx *Tx, group []*ingest) (m
 	if c.db.Dialect == Postgres {
 		lock = " FOR UPDATE"
 	}
-	q, args, err := sqlx.In(`SELECT id, customer_id, last_event_id, last_event_at, latitude, longitude, fault, location_at, status_at
+	q, args, err := sqlx.In(`SELECT id, customer_id, last_event_id, last_event_at, latitude, longitude, fault, location_at, status_at,
+		geofence_version, EXISTS (SELECT 1 FROM geogroups g WHERE g.customer_id = devices.customer_id) AS geofenced
 		FROM devices WHERE id IN (?) ORDER BY id`+lock, ids)
 	if err != nil {
 		return nil, err
@@ -366,11 +384,13 @@ func (c *committer) usedKeys(ctx context.Context, tx *Tx, live []*ingest) (fresh
 // (so a device's ids grow in commit order even across replicas with skewed
 // clocks), and moves the device's state to what b says when b is newer:
 // last_event_at to its latest occurred_at, the position to its latest
-// location event, the fault to its latest status event.
-func assign(d *deviceState, b *resource.EventBatch) error {
+// location event, the fault to its latest status event. Each location
+// event that becomes the position (none later by occurred_at, the later
+// of equals) is tested against the fences (nil for none): the geofence
+// events of its crossings go into b.Derived, with the ids right after it.
+func assign(d *deviceState, b *resource.EventBatch, fences *fencer) error {
 	last := d.LastEventID.String
-	var location, status *resource.Event
-	for _, e := range b.Events {
+	next := func(e *resource.Event) error {
 		e.ID = resource.NewID()
 		if e.ID <= last {
 			var err error
@@ -379,9 +399,24 @@ func assign(d *deviceState, b *resource.EventBatch) error {
 			}
 		}
 		e.PrevID, last = last, e.ID
+		return nil
+	}
+	b.Derived = nil
+	var location, status *resource.Event
+	for _, e := range b.Events {
+		if err := next(e); err != nil {
+			return err
+		}
 		switch {
-		case e.Type == resource.EventLocation && (location == nil || !e.OccurredAt.Before(location.OccurredAt)):
+		case e.Type == resource.EventLocation && (location == nil || !e.OccurredAt.Before(location.OccurredAt)) &&
+			(d.LocationAt == nil || !e.OccurredAt.Before(*d.LocationAt)):
 			location = e
+			for _, g := range fences.cross(d, e) {
+				if err := next(g); err != nil {
+					return err
+				}
+				b.Derived = append(b.Derived, g)
+			}
 		case e.Type == resource.EventStatus && (status == nil || !e.OccurredAt.Before(status.OccurredAt)):
 			status = e
 		}
@@ -392,7 +427,7 @@ func assign(d *deviceState, b *resource.EventBatch) error {
 	}
 	d.LastEventID = sql.NullString{String: last, Valid: true}
 	d.changed = true
-	if location != nil && (d.LocationAt == nil || !location.OccurredAt.Before(*d.LocationAt)) {
+	if location != nil {
 		lat, _ := location.Payload[resource.PayloadLatitude].(float64)
 		lon, _ := location.Payload[resource.PayloadLongitude].(float64)
 		t := dbTime(location.OccurredAt)
@@ -424,7 +459,7 @@ func (c *committer) insertEvents(ctx context.Context, tx *Tx, live []*ingest) (i
 		if in.b.IdempotencyKey != "" {
 			bk, anyKey = batchKeys(in.b), true
 		}
-		for i, e := range in.b.Events {
+		for i, e := range slices.Concat(in.b.Events, in.b.Derived) {
 			payload, err := json.Marshal(e.Payload)
 			if err != nil {
 				return 0, fmt.Errorf("event payload: %w", err)
@@ -433,7 +468,7 @@ func (c *committer) insertEvents(ctx context.Context, tx *Tx, live []*ingest) (i
 			types, payloads = append(types, string(e.Type)), append(payloads, string(payload))
 			occurred, received = append(occurred, dbTime(e.OccurredAt)), append(received, dbTime(e.ReceivedAt))
 			var key, hash *string
-			if bk != nil {
+			if bk != nil && i < len(bk) {
 				key, hash = &bk[i], &in.b.RequestHash
 			}
 			keys, hashes = append(keys, key), append(hashes, hash)
@@ -500,8 +535,12 @@ func (c *committer) updateDevices(ctx context.Context, tx *Tx, devices map[strin
 		lastAt, locAt, statAt := make([]*time.Time, n), make([]*time.Time, n), make([]*time.Time, n)
 		lat, lon := make([]*float64, n), make([]*float64, n)
 		fault := make([]bool, n)
+		fenceVersion := make([]*int64, n)
 		for i, d := range changed {
 			ids[i], lastIDs[i], lastAt[i], locAt[i], statAt[i], fault[i] = d.ID, d.LastEventID.String, d.LastEventAt, d.LocationAt, d.StatusAt, d.Fault
+			if d.GeofenceVersion.Valid {
+				fenceVersion[i] = &d.GeofenceVersion.Int64
+			}
 			if d.Latitude.Valid {
 				lat[i] = &d.Latitude.Float64
 			}
@@ -510,16 +549,17 @@ func (c *committer) updateDevices(ctx context.Context, tx *Tx, devices map[strin
 			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE devices AS d SET last_event_id = v.last_event_id, last_event_at = v.last_event_at,
-			latitude = v.latitude, longitude = v.longitude, fault = v.fault, location_at = v.location_at, status_at = v.status_at
-			FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::float8[], $6::bool[], $7::timestamptz[], $8::timestamptz[])
-				AS v(id, last_event_id, last_event_at, latitude, longitude, fault, location_at, status_at)
-			WHERE d.id = v.id`, ids, lastIDs, lastAt, lat, lon, fault, locAt, statAt)
+			latitude = v.latitude, longitude = v.longitude, fault = v.fault, location_at = v.location_at, status_at = v.status_at,
+			geofence_version = v.geofence_version
+			FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::float8[], $5::float8[], $6::bool[], $7::timestamptz[], $8::timestamptz[], $9::bigint[])
+				AS v(id, last_event_id, last_event_at, latitude, longitude, fault, location_at, status_at, geofence_version)
+			WHERE d.id = v.id`, ids, lastIDs, lastAt, lat, lon, fault, locAt, statAt, fenceVersion)
 		return err
 	}
 	for _, d := range changed {
 		if _, err := tx.ExecContext(ctx, `UPDATE devices SET last_event_id = ?, last_event_at = ?, latitude = ?, longitude = ?,
-			fault = ?, location_at = ?, status_at = ? WHERE id = ?`,
-			d.LastEventID.String, d.LastEventAt, d.Latitude, d.Longitude, d.Fault, d.LocationAt, d.StatusAt, d.ID); err != nil {
+			fault = ?, location_at = ?, status_at = ?, geofence_version = ? WHERE id = ?`,
+			d.LastEventID.String, d.LastEventAt, d.Latitude, d.Longitude, d.Fault, d.LocationAt, d.StatusAt, d.GeofenceVersion, d.ID); err != nil {
 			return err
 		}
 	}

@@ -73,10 +73,15 @@ func (s *GeogroupStore) CreateGeogroup(ctx context.Context, g *resource.Geogroup
 		return fmt.Errorf("create geogroup: %w", err)
 	}
 	created, updated := dbTime(g.CreatedAt), dbTime(g.UpdatedAt)
-	_, err = s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO geogroups
-		(id, customer_id, name, geometry, min_lat, max_lat, min_lon, max_lon, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		g.ID, g.CustomerID, g.Name, geom, box[0], box[1], box[2], box[3], created, updated)
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO geogroups
+			(id, customer_id, name, geometry, min_lat, max_lat, min_lon, max_lon, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			g.ID, g.CustomerID, g.Name, geom, box[0], box[1], box[2], box[3], created, updated); err != nil {
+			return err
+		}
+		return bumpGeofenceVersion(ctx, tx, g.CustomerID)
+	})
 	switch {
 	case isUniqueViolation(err, "id"):
 		return resource.Errorf(resource.EConflict, "geogroup %q already exists", g.ID)
@@ -138,24 +143,47 @@ func (s *GeogroupStore) UpdateGeogroup(ctx context.Context, g *resource.Geogroup
 		return fmt.Errorf("update geogroup: %w", err)
 	}
 	updated := dbTime(g.UpdatedAt)
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE geogroups SET name = ?, geometry = ?,
-		min_lat = ?, max_lat = ?, min_lon = ?, max_lon = ?, updated_at = ? WHERE customer_id = ? AND id = ?`),
-		g.Name, geom, box[0], box[1], box[2], box[3], updated, g.CustomerID, g.ID)
+	err = s.db.WithTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE geogroups SET name = ?, geometry = ?,
+			min_lat = ?, max_lat = ?, min_lon = ?, max_lon = ?, updated_at = ? WHERE customer_id = ? AND id = ?`),
+			g.Name, geom, box[0], box[1], box[2], box[3], updated, g.CustomerID, g.ID)
+		if err != nil {
+			return fmt.Errorf("update geogroup: %w", err)
+		}
+		if err := changedRow(res, resource.Errorf(resource.ENotFound, "geogroup %q not found", g.ID)); err != nil {
+			return err
+		}
+		return bumpGeofenceVersion(ctx, tx, g.CustomerID)
+	})
 	if err != nil {
-		return fmt.Errorf("update geogroup: %w", err)
-	}
-	if err := changedRow(res, resource.Errorf(resource.ENotFound, "geogroup %q not found", g.ID)); err != nil {
 		return err
 	}
 	g.UpdatedAt = updated
 	return nil
 }
 
+// bumpGeofenceVersion adds one to the customer's geofence_version, in the
+// transaction that changes one of its geogroups: devices then decide
+// their memberships afresh, without events, at their next location
+// (geofence.go). Memberships themselves are not touched here (a deleted
+// geogroup's go with it).
+func bumpGeofenceVersion(ctx context.Context, tx *Tx, customerID string) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE customers SET geofence_version = geofence_version + 1 WHERE id = ?`), customerID); err != nil {
+		return fmt.Errorf("geofence version: %w", err)
+	}
+	return nil
+}
+
 // DeleteGeogroup removes a geogroup of the customer. ENotFound.
 func (s *GeogroupStore) DeleteGeogroup(ctx context.Context, customerID, id string) error {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM geogroups WHERE customer_id = ? AND id = ?`), customerID, id)
-	if err != nil {
-		return fmt.Errorf("delete geogroup: %w", err)
-	}
-	return changedRow(res, resource.Errorf(resource.ENotFound, "geogroup %q not found", id))
+	return s.db.WithTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM geogroups WHERE customer_id = ? AND id = ?`), customerID, id)
+		if err != nil {
+			return fmt.Errorf("delete geogroup: %w", err)
+		}
+		if err := changedRow(res, resource.Errorf(resource.ENotFound, "geogroup %q not found", id)); err != nil {
+			return err
+		}
+		return bumpGeofenceVersion(ctx, tx, customerID)
+	})
 }

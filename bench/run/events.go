@@ -55,6 +55,31 @@ func postEvents(base, bearer string, body []byte, next func() string) func(conte
 	}
 }
 
+// The location rows post location events that move each device in and out
+// of the bench tenant's first geogroup (seedGeogroups): every other visit
+// of a device crosses its boundary, so a geofence event is stored and
+// published for half the requests when the tenant has geogroups.
+var (
+	locationInside  = []byte(`{"data":{"type":"events","attributes":{"event_type":"location","payload":{"latitude":52.5,"longitude":13.5}}}}`)
+	locationOutside = []byte(`{"data":{"type":"events","attributes":{"event_type":"location","payload":{"latitude":10,"longitude":10}}}}`)
+)
+
+// postLocations returns a request maker for location ingests as the
+// bearer, cycling through ids: visit k of a device is inside when k is
+// even, outside when it is odd.
+func postLocations(base, bearer string, ids []string) func(context.Context) (*http.Request, error) {
+	var n atomic.Uint64
+	return func(ctx context.Context) (*http.Request, error) {
+		k := int(n.Add(1) - 1)
+		body := locationInside
+		if (k/len(ids))%2 == 1 {
+			body = locationOutside
+		}
+		id := ids[k%len(ids)]
+		return postEvents(base, bearer, body, func() string { return id })(ctx)
+	}
+}
+
 // spread cycles through ids.
 func spread(ids []string) func() string {
 	var n atomic.Uint64
@@ -79,9 +104,16 @@ func ingestRows(ctx context.Context, o options, client *http.Client, base, confi
 			target{postEvents(base, appToken, singleEvent, spread(ids)), http.StatusCreated}},
 		{"POST /api/v1/devices/{id}/events one event, all to one device",
 			target{postEvents(base, appToken, singleEvent, one), http.StatusCreated}},
+		{fmt.Sprintf("POST /api/v1/devices/{id}/events one location, spread over %d devices, %d geogroups", len(ids), o.geogroups),
+			target{postLocations(base, appToken, ids), http.StatusCreated}},
+		{fmt.Sprintf("POST /api/v1/devices/{id}/events one location, all to one device, %d geogroups", o.geogroups),
+			target{postLocations(base, appToken, ids[:1]), http.StatusCreated}},
 	}
 	var rows []row
 	for _, s := range singles {
+		if o.rows != nil && !o.rows.MatchString(s.name) {
+			continue
+		}
 		r := row{config: config, name: s.name, baseline: "/pg-insert", missing: probe(ctx, client, s.t)}
 		if r.missing == "" {
 			r.ref, r.paired = ref(r.baseline)
@@ -94,7 +126,11 @@ func ingestRows(ctx context.Context, o options, client *http.Client, base, confi
 	batch := target{postEvents(base, appToken, batchBody(batchEvents), spread(ids)), http.StatusCreated}
 	single := target{postEvents(base, appToken, singleEvent, spread(ids)), http.StatusCreated}
 	br := row{config: config, name: fmt.Sprintf("POST /api/v1/devices/{id}/events batch of %d, %d clients (events/s)", batchEvents, batchClients),
-		baseline: "/pg-insert", perRequest: batchEvents, missing: probe(ctx, client, batch)}
+		baseline: "/pg-insert", perRequest: batchEvents}
+	if o.rows != nil && !o.rows.MatchString(br.name) {
+		return rows
+	}
+	br.missing = probe(ctx, client, batch)
 	lr := row{config: config, name: fmt.Sprintf("POST one event, %d clients, during the batch load", singleDuringBatch),
 		baseline: "/pg-insert"}
 	if br.missing != "" {

@@ -40,8 +40,9 @@ type options struct {
 	paired           bool
 	// abRev, when set, compares this build with the revision abRev (see
 	// ab.go), abRounds times.
-	abRev    string
-	abRounds int
+	abRev     string
+	abRounds  int
+	geogroups int
 }
 
 func main() {
@@ -60,6 +61,7 @@ func main() {
 	flag.BoolVar(&o.paired, "paired", true, "measure each row's baseline row again just before the row and rate the row against that (on a shared, noisy machine the load drifts between the first baseline runs and the later rows)")
 	flag.StringVar(&o.abRev, "ab", "", "compare this build (B) with the assetgate of git `revision` A on the selected rows, alternately against the same baseline row (see bench/run/ab.go)")
 	flag.IntVar(&o.abRounds, "ab-rounds", 3, "rounds of -ab")
+	flag.IntVar(&o.geogroups, "geogroups", 0, "how many geogroups the bench tenant has (the location rows cross the first one)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of assetgate during each measured row into this `directory`")
 	flag.Parse()
 	if *rows != "" {

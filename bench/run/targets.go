@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/assetgate/assetgate/resource"
 	"github.com/assetgate/assetgate/storage"
 	"github.com/assetgate/assetgate/storage/storagetest"
 )
@@ -25,7 +27,7 @@ type tenant struct {
 	deviceIDs              []string // the seeded devices, for the ingest rows
 }
 
-func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
+func seed(ctx context.Context, bin string, env []string, geogroups int) (*tenant, error) {
 	cu, err := cliJSON(ctx, bin, env, "", "customer", "create", "--name", "Bench")
 	if err != nil {
 		return nil, err
@@ -61,12 +63,66 @@ func seed(ctx context.Context, bin string, env []string) (*tenant, error) {
 	if t.deviceIDs, err = seedDevices(ctx, env, cu["id"].(string), benchDevices); err != nil {
 		return nil, err
 	}
+	if err := seedGeogroups(ctx, env, cu["id"].(string), geogroups); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
 // benchRedirectURI is the bench OpenID Connect client's redirect URI
 // (nothing listens there: the harness reads the code off the redirect).
 const benchRedirectURI = "http://127.0.0.1/cb"
+
+// seedGeogroups gives the customer n geogroups straight in the database:
+// first a 1° square around Berlin (which the location rows enter and
+// leave), then 200-vertex rings of half a degree spread over the world,
+// away from both positions of the location rows.
+func seedGeogroups(ctx context.Context, env []string, customerID string, n int) error {
+	if n == 0 {
+		return nil
+	}
+	db, err := openEnvDB(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.Timeout = 0
+	store := storage.NewGeogroupStore(db)
+	now := time.Now().UTC()
+	for i := range n {
+		geojson := `{"type":"Polygon","coordinates":[[[13,52],[14,52],[14,53],[13,53],[13,52]]]}`
+		if i > 0 {
+			lon, lat := -170+float64(i*37%340), -60+float64(i*23%40)
+			var ring []string
+			for k := range 200 {
+				a := 2 * math.Pi * float64(k) / 200
+				ring = append(ring, fmt.Sprintf("[%.6f,%.6f]", lon+0.5*math.Cos(a), lat+0.5*math.Sin(a)))
+			}
+			ring = append(ring, ring[0])
+			geojson = `{"type":"Polygon","coordinates":[[` + strings.Join(ring, ",") + `]]}`
+		}
+		g, err := resource.ParseGeometry("geometry", []byte(geojson))
+		if err != nil {
+			return fmt.Errorf("bench geogroup %d: %w", i, err)
+		}
+		if err := store.CreateGeogroup(ctx, &resource.Geogroup{ID: resource.NewID(), CustomerID: customerID,
+			Name: fmt.Sprintf("Bench area %d", i), Geometry: g, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openEnvDB opens the database the environment names.
+func openEnvDB(ctx context.Context, env []string) (*storage.DB, error) {
+	var dbURL string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "ASSETGATE_DATABASE_URL="); ok {
+			dbURL = v
+		}
+	}
+	return storage.Open(ctx, dbURL)
+}
 
 // benchDevices is how many devices the bench tenant has (the issue's
 // device-list row asks for 10,000).
@@ -136,7 +192,7 @@ type served struct {
 // serve seeds a tenant with bin's CLI on env, starts `bin serve` and gets
 // the tokens of the rows. Stop it with served.p.stop.
 func serve(ctx context.Context, o options, client *http.Client, bin string, env []string, logs io.Writer) (*served, error) {
-	t, err := seed(ctx, bin, env)
+	t, err := seed(ctx, bin, env, o.geogroups)
 	if err != nil {
 		return nil, err
 	}

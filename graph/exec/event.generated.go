@@ -1066,6 +1066,52 @@ func (ec *executionContext) fieldContext_EventPayload_fault(_ context.Context, f
 	return graphql.NewScalarFieldContext("EventPayload", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _EventPayload_transition(ctx context.Context, field graphql.CollectedField, obj *model.EventPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPayload_transition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transition, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GeofenceTransition) graphql.Marshaler {
+			return ec.marshalOGeofenceTransition2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐGeofenceTransition(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPayload_transition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPayload", field, false, false, "GeofenceTransition")
+}
+
+func (ec *executionContext) _EventPayload_geogroupId(ctx context.Context, field graphql.CollectedField, obj *model.EventPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPayload_geogroupId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GeogroupID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPayload_geogroupId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPayload", field, false, false, "ID")
+}
+
 func (ec *executionContext) _RecordEventPayload_event(ctx context.Context, field graphql.CollectedField, obj *model.RecordEventPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2065,6 +2111,16 @@ func (ec *executionContext) _EventPayload(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "transition":
+			out.Values[i] = ec._EventPayload_transition(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "geogroupId":
+			out.Values[i] = ec._EventPayload_geogroupId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2499,6 +2555,22 @@ func (ec *executionContext) marshalOEventType2ᚕgithubᚗcomᚋassetgateᚋasse
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOGeofenceTransition2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐGeofenceTransition(ctx context.Context, v any) (*model.GeofenceTransition, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.GeofenceTransition)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGeofenceTransition2ᚖgithubᚗcomᚋassetgateᚋassetgateᚋgraphᚋmodelᚐGeofenceTransition(ctx context.Context, sel ast.SelectionSet, v *model.GeofenceTransition) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 // endregion ***************************** type.gotpl *****************************

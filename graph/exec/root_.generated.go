@@ -279,12 +279,14 @@ type ComplexityRoot struct {
 	}
 
 	EventPayload struct {
-		Celsius   func(childComplexity int) int
-		Fault     func(childComplexity int) int
-		G         func(childComplexity int) int
-		Latitude  func(childComplexity int) int
-		Longitude func(childComplexity int) int
-		Percent   func(childComplexity int) int
+		Celsius    func(childComplexity int) int
+		Fault      func(childComplexity int) int
+		G          func(childComplexity int) int
+		GeogroupID func(childComplexity int) int
+		Latitude   func(childComplexity int) int
+		Longitude  func(childComplexity int) int
+		Percent    func(childComplexity int) int
+		Transition func(childComplexity int) int
 	}
 
 	Geogroup struct {
@@ -1311,6 +1313,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventPayload.G(childComplexity), true
+	case "EventPayload.geogroupId":
+		if e.ComplexityRoot.EventPayload.GeogroupID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPayload.GeogroupID(childComplexity), true
 	case "EventPayload.latitude":
 		if e.ComplexityRoot.EventPayload.Latitude == nil {
 			break
@@ -1329,6 +1337,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventPayload.Percent(childComplexity), true
+	case "EventPayload.transition":
+		if e.ComplexityRoot.EventPayload.Transition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPayload.Transition(childComplexity), true
 
 	case "Geogroup.createdAt":
 		if e.ComplexityRoot.Geogroup.CreatedAt == nil {
@@ -2739,6 +2753,8 @@ enum EventType {
   SHOCK
   BATTERY
   STATUS
+  "A location event moved the device into or out of a geogroup. assetgate records these itself, right after the location event; recordEvent refuses them."
+  GEOFENCE
   "Live only: a connect or disconnect of the device's MQTT session (Event.connection, an empty payload), sent by deviceEvents(connections: true). Never stored: no list, filter or recordEvent takes it, and its id is not an event id to resume after."
   CONNECTION
 }
@@ -2766,7 +2782,13 @@ enum DisconnectReason {
   SHUTDOWN
 }
 
-"The values of an event: location has latitude and longitude, temperature celsius, shock g, battery percent, status fault."
+"How a geofence event crossed its geogroup's boundary."
+enum GeofenceTransition {
+  ENTERED
+  LEFT
+}
+
+"The values of an event: location has latitude and longitude, temperature celsius, shock g, battery percent, status fault, geofence transition and geogroupId."
 type EventPayload {
   "Degrees, -90 to 90."
   latitude: Float
@@ -2779,6 +2801,10 @@ type EventPayload {
   "Battery charge in percent, 0 to 100."
   percent: Float
   fault: Boolean
+  "Whether the device entered or left the geogroup (geofence events)."
+  transition: GeofenceTransition
+  "The geogroup whose boundary the device crossed (geofence events); it may have been deleted since."
+  geogroupId: ID
 }
 
 "The values of a new event (see EventPayload)."
@@ -3822,6 +3848,10 @@ func (ec *executionContext) childFields_EventPayload(ctx context.Context, field 
 		return ec.fieldContext_EventPayload_percent(ctx, field)
 	case "fault":
 		return ec.fieldContext_EventPayload_fault(ctx, field)
+	case "transition":
+		return ec.fieldContext_EventPayload_transition(ctx, field)
+	case "geogroupId":
+		return ec.fieldContext_EventPayload_geogroupId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventPayload", field.Name)
 }

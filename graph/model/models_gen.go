@@ -364,7 +364,7 @@ type EventOrder struct {
 	Direction OrderDirection  `json:"direction"`
 }
 
-// The values of an event: location has latitude and longitude, temperature celsius, shock g, battery percent, status fault.
+// The values of an event: location has latitude and longitude, temperature celsius, shock g, battery percent, status fault, geofence transition and geogroupId.
 type EventPayload struct {
 	// Degrees, -90 to 90.
 	Latitude *float64 `json:"latitude,omitempty"`
@@ -377,6 +377,10 @@ type EventPayload struct {
 	// Battery charge in percent, 0 to 100.
 	Percent *float64 `json:"percent,omitempty"`
 	Fault   *bool    `json:"fault,omitempty"`
+	// Whether the device entered or left the geogroup (geofence events).
+	Transition *GeofenceTransition `json:"transition,omitempty"`
+	// The geogroup whose boundary the device crossed (geofence events); it may have been deleted since.
+	GeogroupID *string `json:"geogroupId,omitempty"`
 }
 
 // The values of a new event (see EventPayload).
@@ -1093,6 +1097,8 @@ const (
 	EventTypeShock       EventType = "SHOCK"
 	EventTypeBattery     EventType = "BATTERY"
 	EventTypeStatus      EventType = "STATUS"
+	// A location event moved the device into or out of a geogroup. assetgate records these itself, right after the location event; recordEvent refuses them.
+	EventTypeGeofence EventType = "GEOFENCE"
 	// Live only: a connect or disconnect of the device's MQTT session (Event.connection, an empty payload), sent by deviceEvents(connections: true). Never stored: no list, filter or recordEvent takes it, and its id is not an event id to resume after.
 	EventTypeConnection EventType = "CONNECTION"
 )
@@ -1103,12 +1109,13 @@ var AllEventType = []EventType{
 	EventTypeShock,
 	EventTypeBattery,
 	EventTypeStatus,
+	EventTypeGeofence,
 	EventTypeConnection,
 }
 
 func (e EventType) IsValid() bool {
 	switch e {
-	case EventTypeLocation, EventTypeTemperature, EventTypeShock, EventTypeBattery, EventTypeStatus, EventTypeConnection:
+	case EventTypeLocation, EventTypeTemperature, EventTypeShock, EventTypeBattery, EventTypeStatus, EventTypeGeofence, EventTypeConnection:
 		return true
 	}
 	return false
@@ -1144,6 +1151,62 @@ func (e *EventType) UnmarshalJSON(b []byte) error {
 }
 
 func (e EventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a geofence event crossed its geogroup's boundary.
+type GeofenceTransition string
+
+const (
+	GeofenceTransitionEntered GeofenceTransition = "ENTERED"
+	GeofenceTransitionLeft    GeofenceTransition = "LEFT"
+)
+
+var AllGeofenceTransition = []GeofenceTransition{
+	GeofenceTransitionEntered,
+	GeofenceTransitionLeft,
+}
+
+func (e GeofenceTransition) IsValid() bool {
+	switch e {
+	case GeofenceTransitionEntered, GeofenceTransitionLeft:
+		return true
+	}
+	return false
+}
+
+func (e GeofenceTransition) String() string {
+	return string(e)
+}
+
+func (e *GeofenceTransition) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = GeofenceTransition(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid GeofenceTransition", str)
+	}
+	return nil
+}
+
+func (e GeofenceTransition) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *GeofenceTransition) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e GeofenceTransition) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
