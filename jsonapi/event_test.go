@@ -144,7 +144,10 @@ func TestEventIngest(t *testing.T) {
 
 func TestEventLists(t *testing.T) {
 	f := newEventFixture(t, "sqlite", 0, 0)
-	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	// Two days ago: within the retention (events older than it are
+	// refused), outside the stats' last 24 hours.
+	base := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Minute)
+	third := base.Add(2 * time.Minute).Format(time.RFC3339)
 	for i, typ := range []string{"location", "temperature", "status"} {
 		payload := map[string]any{"location": map[string]any{"latitude": 1, "longitude": 2},
 			"temperature": map[string]any{"celsius": 3}, "status": map[string]any{"fault": true}}[typ]
@@ -161,7 +164,7 @@ func TestEventLists(t *testing.T) {
 		}
 	})
 	t.Run("DeviceEvents", func(t *testing.T) {
-		doc := f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID+"/events?filter[until]=2025-06-01T12:02:00Z", f.a.reader, nil).doc(t, http.StatusOK)
+		doc := f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID+"/events?filter[until]="+third, f.a.reader, nil).doc(t, http.StatusOK)
 		list := doc["data"].([]any)
 		if len(list) != 2 || attrs(list[0].(map[string]any))["event_type"] != "temperature" {
 			t.Fatalf("got %s", doc)
@@ -171,7 +174,7 @@ func TestEventLists(t *testing.T) {
 		o := data(t, f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID+"/stats", f.a.writer, nil).doc(t, http.StatusOK))
 		a := attrs(o)
 		if o["type"] != "device-stats" || o["id"] != f.a.device.ID || a["total_events"] != 3.0 || a["events_last_24h"] != 0.0 ||
-			a["fault"] != true || a["latitude"] != 1.0 || a["last_event_at"] != "2025-06-01T12:02:00Z" {
+			a["fault"] != true || a["latitude"] != 1.0 || a["last_event_at"] != third {
 			t.Fatalf("stats %v", o)
 		}
 	})

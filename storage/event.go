@@ -107,8 +107,11 @@ func batchKeys(b *resource.EventBatch) []string {
 func replayOf(ctx context.Context, db *DB, b *resource.EventBatch) ([]*resource.Event, error) {
 	conflict := resource.Errorf(resource.EConflict, "the idempotency key was used before with another request")
 	keys := batchKeys(b)
-	q, args, err := sqlx.In(`SELECT `+eventColumns+`, request_hash FROM events
-		WHERE customer_id = ? AND device_id = ? AND idempotency_key IN (?) ORDER BY id`, b.CustomerID, b.DeviceID, keys)
+	q, args, err := sqlx.In(`SELECT e.id, e.customer_id, e.device_id, e.type, e.occurred_at, e.received_at,
+			CAST(e.payload AS TEXT) AS payload, k.request_hash
+		FROM event_idempotency k JOIN events e
+			ON e.customer_id = k.customer_id AND e.id = k.event_id AND e.occurred_at = k.occurred_at
+		WHERE k.customer_id = ? AND k.device_id = ? AND k.idempotency_key IN (?) ORDER BY e.id`, b.CustomerID, b.DeviceID, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +168,25 @@ func idAfter(prev string) (string, error) {
 	return u.String(), nil
 }
 
+// retentionCutoff is the oldest occurred_at kept by a retention of days
+// at now.
+func retentionCutoff(now time.Time, days int) time.Time {
+	return dbTime(now).Add(-time.Duration(days) * 24 * time.Hour)
+}
+
+// cutoff returns the oldest occurred_at of the customer's events that reads
+// may return: its retention before now. Every read of events is bounded by
+// it, so an event past retention is never returned, between the sweeps
+// too (and on PostgreSQL the bound prunes the partitions before it).
+func (s *EventStore) cutoff(ctx context.Context, customerID string) (time.Time, error) {
+	days := resource.DefaultEventRetentionDays
+	err := s.db.GetContext(ctx, &days, s.db.Rebind(`SELECT event_retention_days FROM customers WHERE id = ?`), customerID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, fmt.Errorf("event retention: %w", err)
+	}
+	return retentionCutoff(s.db.now(), days), nil
+}
+
 // eventSorts maps the sort fields of resource.EventQuerySpec to columns.
 var eventSorts = map[string]sortColumn{
 	"occurred_at": {expr: "occurred_at"},
@@ -173,8 +195,13 @@ var eventSorts = map[string]sortColumn{
 // ListEvents returns the page of the customer's events that q selects and
 // how many match in all.
 func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resource.EventQuery) ([]*resource.Event, int, error) {
+	cutoff, err := s.cutoff(ctx, customerID)
+	if err != nil {
+		return nil, 0, err
+	}
 	c := &conds{}
 	c.add("customer_id = ?", customerID)
+	c.add("occurred_at >= ?", cutoff)
 	f := q.Filter
 	if len(f.DeviceIDs) > 0 {
 		c.in("device_id", f.DeviceIDs)
@@ -202,8 +229,13 @@ func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resour
 
 // FindEvent returns an event of the customer, or ENotFound.
 func (s *EventStore) FindEvent(ctx context.Context, customerID, id string) (*resource.Event, error) {
+	cutoff, err := s.cutoff(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
 	var r eventRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+eventColumns+` FROM events WHERE customer_id = ? AND id = ?`), customerID, id)
+	err = s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+eventColumns+` FROM events WHERE customer_id = ? AND id = ? AND occurred_at >= ?`),
+		customerID, id, cutoff)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, resource.Errorf(resource.ENotFound, "event %q not found", id)
 	} else if err != nil {
@@ -215,35 +247,48 @@ func (s *EventStore) FindEvent(ctx context.Context, customerID, id string) (*res
 // EventsAfter returns, by id, up to limit events of a device of the
 // customer whose id is greater than afterID.
 func (s *EventStore) EventsAfter(ctx context.Context, customerID, deviceID, afterID string, limit int) ([]*resource.Event, error) {
+	cutoff, err := s.cutoff(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
 	rows := []eventRow{}
-	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
-		WHERE customer_id = ? AND device_id = ? AND id > ? ORDER BY id LIMIT ?`), customerID, deviceID, afterID, max(limit, 0))
+	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
+		WHERE customer_id = ? AND device_id = ? AND id > ? AND occurred_at >= ? ORDER BY id LIMIT ?`),
+		customerID, deviceID, afterID, cutoff, max(limit, 0))
 	if err != nil {
 		return nil, fmt.Errorf("events after: %w", err)
 	}
 	return eventsOf(rows)
 }
 
-// LastEventID returns the greatest event id of a device of the customer,
-// or "".
+// LastEventID returns the greatest event id of a device of the customer
+// among the events within its retention, or "".
 func (s *EventStore) LastEventID(ctx context.Context, customerID, deviceID string) (string, error) {
+	cutoff, err := s.cutoff(ctx, customerID)
+	if err != nil {
+		return "", err
+	}
 	var id string
-	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ? AND device_id = ?`),
-		customerID, deviceID)
+	err = s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events
+		WHERE customer_id = ? AND device_id = ? AND occurred_at >= ?`), customerID, deviceID, cutoff)
 	if err != nil {
 		return "", fmt.Errorf("latest event id: %w", err)
 	}
 	return id, nil
 }
 
-// CountEvents returns how many events a device of the customer has, in all
-// and since the given time.
+// CountEvents returns how many events a device of the customer has within
+// its retention, in all and since the given time.
 func (s *EventStore) CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*resource.EventCounts, error) {
+	cutoff, err := s.cutoff(ctx, customerID)
+	if err != nil {
+		return nil, err
+	}
 	var c resource.EventCounts
-	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT
-		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ?),
-		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND occurred_at >= ?)`),
-		customerID, deviceID, customerID, deviceID, dbTime(since)).Scan(&c.Total, &c.Recent)
+	err = s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND occurred_at >= ?),
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND occurred_at >= ? AND occurred_at >= ?)`),
+		customerID, deviceID, cutoff, customerID, deviceID, cutoff, dbTime(since)).Scan(&c.Total, &c.Recent)
 	if err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
 	}
