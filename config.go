@@ -52,9 +52,9 @@ type config struct {
 	// RetentionInterval is how often expired events are swept
 	// (ASSETGATE_RETENTION_INTERVAL).
 	RetentionInterval time.Duration
-	RedisTimeout    time.Duration
-	LogLevel        string
-	JSON            bool
+	RedisTimeout      time.Duration
+	LogLevel          string
+	JSON              bool
 	// DebugAddr, when set, serves net/http/pprof there; off by default.
 	DebugAddr string
 	// MetricsAddr is where /metrics (Prometheus) is served, apart from

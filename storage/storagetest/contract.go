@@ -17,7 +17,7 @@ import (
 // microseconds, four days ago (and every offset the suites use stays in the
 // past), so that events at it are within a customer's retention (older
 // ones are refused).
-var testBase = time.Now().UTC().Add(-96*time.Hour).Truncate(time.Second).Add(535897 * time.Microsecond)
+var testBase = time.Now().UTC().Add(-96 * time.Hour).Truncate(time.Second).Add(535897 * time.Microsecond)
 
 // testTime returns a time as stores keep it (UTC, microseconds), offset by
 // d from a fixed instant, so that tests can order times exactly.
