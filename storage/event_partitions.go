@@ -114,8 +114,9 @@ func utcDay(t time.Time) time.Time {
 // the first day within the longest retention (or the end of the partition
 // of the past, if later) to DaysAhead days after today, and drops the
 // partitions whose rows are all older than the longest retention. It is
-// idempotent, and replicas running it at once take turns (an advisory
-// lock held for the transaction). A no-op on SQLite.
+// idempotent, and replicas running it at once take turns (each create or
+// drop is a transaction holding an advisory lock, which checks again that
+// the change is still to be made). A no-op on SQLite.
 func (r *EventRetention) EnsurePartitions(ctx context.Context) (*PartitionChange, error) {
 	change := &PartitionChange{}
 	if r.DB.Dialect != Postgres {
@@ -126,57 +127,86 @@ func (r *EventRetention) EnsurePartitions(ctx context.Context) (*PartitionChange
 		ahead = DefaultPartitionDaysAhead
 	}
 	now := r.DB.now()
-	err := r.DB.WithTx(ctx, func(tx *Tx) error {
-		change.Created, change.Dropped = nil, nil
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLock); err != nil {
-			return err
-		}
-		days, err := maxRetention(ctx, tx)
-		if err != nil {
-			return err
-		}
-		var names []string
-		if err := tx.SelectContext(ctx, &names, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-			WHERE i.inhparent = 'events'::regclass ORDER BY c.relname`); err != nil {
-			return fmt.Errorf("list partitions: %w", err)
-		}
-		// keepFrom: a partition whose rows all lie before it holds only
-		// rows past every customer's retention.
-		keepFrom := retentionCutoff(now, days).Add(-dropMargin)
-		first := utcDay(retentionCutoff(now, days))
-		for _, name := range names {
-			start, end, ok := partitionRange(name)
-			if !ok {
-				continue // not ours: left alone
-			}
-			if !end.After(keepFrom) {
-				if _, err := tx.ExecContext(ctx, `DROP TABLE `+quoteIdent(name)); err != nil {
-					return fmt.Errorf("drop partition %s: %w", name, err)
-				}
-				change.Dropped = append(change.Dropped, name)
-				continue
-			}
-			if start.IsZero() && end.After(first) {
-				first = end // the partition of the past covers up to end
-			}
-		}
-		last := utcDay(now).AddDate(0, 0, ahead)
-		for day := first; !day.After(last); day = day.AddDate(0, 0, 1) {
-			name := dailyPartition + day.Format(partitionDay)
-			if slices.Contains(names, name) {
-				continue
-			}
-			_, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')`,
-				quoteIdent(name), day.Format(time.RFC3339), day.AddDate(0, 0, 1).Format(time.RFC3339)))
-			if err != nil {
-				return fmt.Errorf("create partition %s: %w", name, err)
-			}
-			change.Created = append(change.Created, name)
-		}
-		return nil
-	})
+	days, err := maxRetention(ctx, r.DB)
 	if err != nil {
 		return nil, err
+	}
+	var names []string
+	if err := r.DB.SelectContext(ctx, &names, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'events'::regclass ORDER BY c.relname`); err != nil {
+		return nil, fmt.Errorf("list partitions: %w", err)
+	}
+	// keepFrom: a partition whose rows all lie before it holds only rows
+	// past every customer's retention.
+	keepFrom := retentionCutoff(now, days).Add(-dropMargin)
+	first := utcDay(retentionCutoff(now, days))
+	var drop []string
+	for _, name := range names {
+		start, end, ok := partitionRange(name)
+		switch {
+		case !ok:
+			// Not ours: left alone.
+		case !end.After(keepFrom):
+			drop = append(drop, name)
+		case start.IsZero() && end.After(first):
+			first = end // the partition of the past covers up to end
+		}
+	}
+	// Each change is a transaction of its own under the advisory lock
+	// (short locks on events; replicas take turns and see each other's
+	// work through to_regclass).
+	locked := func(do func(tx *Tx) (bool, error)) (bool, error) {
+		did := false
+		err := r.DB.WithTx(ctx, func(tx *Tx) error {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLock); err != nil {
+				return err
+			}
+			var err error
+			did, err = do(tx)
+			return err
+		})
+		return did, err
+	}
+	exists := func(tx *Tx, name string) (bool, error) {
+		var found bool
+		err := tx.GetContext(ctx, &found, `SELECT to_regclass($1) IS NOT NULL`, quoteIdent(name))
+		return found, err
+	}
+	for _, name := range drop {
+		did, err := locked(func(tx *Tx) (bool, error) {
+			if ok, err := exists(tx, name); err != nil || !ok {
+				return false, err
+			}
+			_, err := tx.ExecContext(ctx, `DROP TABLE `+quoteIdent(name))
+			return err == nil, err
+		})
+		if err != nil {
+			return change, fmt.Errorf("drop partition %s: %w", name, err)
+		}
+		if did {
+			change.Dropped = append(change.Dropped, name)
+		}
+	}
+	last := utcDay(now).AddDate(0, 0, ahead)
+	for day := first; !day.After(last); day = day.AddDate(0, 0, 1) {
+		name := dailyPartition + day.Format(partitionDay)
+		if slices.Contains(names, name) {
+			continue
+		}
+		did, err := locked(func(tx *Tx) (bool, error) {
+			if ok, err := exists(tx, name); err != nil || ok {
+				return false, err
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')`,
+				quoteIdent(name), day.Format(time.RFC3339), day.AddDate(0, 0, 1).Format(time.RFC3339)))
+			return err == nil, err
+		})
+		if err != nil {
+			return change, fmt.Errorf("create partition %s: %w", name, err)
+		}
+		if did {
+			change.Created = append(change.Created, name)
+		}
 	}
 	if len(change.Created) > 0 || len(change.Dropped) > 0 {
 		r.log().Info("event partitions", "created", change.Created, "dropped", change.Dropped)

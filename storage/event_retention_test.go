@@ -237,7 +237,7 @@ func TestEventIdempotencyAcrossPartitions(t *testing.T) {
 }
 
 // partitions returns the names of the partitions of events.
-func partitions(t *testing.T, db *storage.DB) []string {
+func partitions(t testing.TB, db *storage.DB) []string {
 	t.Helper()
 	var names []string
 	if err := db.SelectContext(t.Context(), &names, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
