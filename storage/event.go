@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -174,17 +175,22 @@ func retentionCutoff(now time.Time, days int) time.Time {
 	return dbTime(now).Add(-time.Duration(days) * 24 * time.Hour)
 }
 
-// cutoff returns the oldest occurred_at of the customer's events that reads
-// may return: its retention before now. Every read of events is bounded by
-// it, so an event past retention is never returned, between the sweeps
-// too (and on PostgreSQL the bound prunes the partitions before it).
-func (s *EventStore) cutoff(ctx context.Context, customerID string) (time.Time, error) {
-	days := resource.DefaultEventRetentionDays
-	err := s.db.GetContext(ctx, &days, s.db.Rebind(`SELECT event_retention_days FROM customers WHERE id = ?`), customerID)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, fmt.Errorf("event retention: %w", err)
+// retained returns the condition "occurred_at is within the customer's
+// retention" and its arguments, to AND into a query of the customer's
+// events: every read of events has it, so an event past retention is
+// never returned, between the sweeps too (and on PostgreSQL the bound,
+// known when the query starts, prunes the partitions before it). It reads
+// the retention in the same statement, with a subquery. On SQLite, whose
+// times are text (YYYY-MM-DD HH:MM:SS.ffffff+00:00), the bound is
+// computed at millisecond precision.
+func (s *EventStore) retained(column, customerID string) (string, []any) {
+	now := s.db.now()
+	if s.db.Dialect == Postgres {
+		return column + ` >= CAST(? AS TIMESTAMPTZ) - make_interval(days => (SELECT event_retention_days FROM customers WHERE id = ?))`,
+			[]any{now, customerID}
 	}
-	return retentionCutoff(s.db.now(), days), nil
+	return column + ` >= strftime('%Y-%m-%d %H:%M:%f', ?, '-' || (SELECT event_retention_days FROM customers WHERE id = ?) || ' days') || '+00:00'`,
+		[]any{now.Format("2006-01-02 15:04:05.000000"), customerID}
 }
 
 // eventSorts maps the sort fields of resource.EventQuerySpec to columns.
@@ -195,13 +201,10 @@ var eventSorts = map[string]sortColumn{
 // ListEvents returns the page of the customer's events that q selects and
 // how many match in all.
 func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resource.EventQuery) ([]*resource.Event, int, error) {
-	cutoff, err := s.cutoff(ctx, customerID)
-	if err != nil {
-		return nil, 0, err
-	}
 	c := &conds{}
 	c.add("customer_id = ?", customerID)
-	c.add("occurred_at >= ?", cutoff)
+	bound, args := s.retained("occurred_at", customerID)
+	c.add(bound, args...)
 	f := q.Filter
 	if len(f.DeviceIDs) > 0 {
 		c.in("device_id", f.DeviceIDs)
@@ -229,13 +232,10 @@ func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resour
 
 // FindEvent returns an event of the customer, or ENotFound.
 func (s *EventStore) FindEvent(ctx context.Context, customerID, id string) (*resource.Event, error) {
-	cutoff, err := s.cutoff(ctx, customerID)
-	if err != nil {
-		return nil, err
-	}
+	bound, args := s.retained("occurred_at", customerID)
 	var r eventRow
-	err = s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+eventColumns+` FROM events WHERE customer_id = ? AND id = ? AND occurred_at >= ?`),
-		customerID, id, cutoff)
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+eventColumns+` FROM events WHERE customer_id = ? AND id = ? AND `+bound),
+		append([]any{customerID, id}, args...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, resource.Errorf(resource.ENotFound, "event %q not found", id)
 	} else if err != nil {
@@ -247,14 +247,11 @@ func (s *EventStore) FindEvent(ctx context.Context, customerID, id string) (*res
 // EventsAfter returns, by id, up to limit events of a device of the
 // customer whose id is greater than afterID.
 func (s *EventStore) EventsAfter(ctx context.Context, customerID, deviceID, afterID string, limit int) ([]*resource.Event, error) {
-	cutoff, err := s.cutoff(ctx, customerID)
-	if err != nil {
-		return nil, err
-	}
+	bound, args := s.retained("occurred_at", customerID)
 	rows := []eventRow{}
-	err = s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
-		WHERE customer_id = ? AND device_id = ? AND id > ? AND occurred_at >= ? ORDER BY id LIMIT ?`),
-		customerID, deviceID, afterID, cutoff, max(limit, 0))
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
+		WHERE customer_id = ? AND device_id = ? AND id > ? AND `+bound+` ORDER BY id LIMIT ?`),
+		append(append([]any{customerID, deviceID, afterID}, args...), max(limit, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("events after: %w", err)
 	}
@@ -264,13 +261,10 @@ func (s *EventStore) EventsAfter(ctx context.Context, customerID, deviceID, afte
 // LastEventID returns the greatest event id of a device of the customer
 // among the events within its retention, or "".
 func (s *EventStore) LastEventID(ctx context.Context, customerID, deviceID string) (string, error) {
-	cutoff, err := s.cutoff(ctx, customerID)
-	if err != nil {
-		return "", err
-	}
+	bound, args := s.retained("occurred_at", customerID)
 	var id string
-	err = s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events
-		WHERE customer_id = ? AND device_id = ? AND occurred_at >= ?`), customerID, deviceID, cutoff)
+	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events
+		WHERE customer_id = ? AND device_id = ? AND `+bound), append([]any{customerID, deviceID}, args...)...)
 	if err != nil {
 		return "", fmt.Errorf("latest event id: %w", err)
 	}
@@ -280,15 +274,12 @@ func (s *EventStore) LastEventID(ctx context.Context, customerID, deviceID strin
 // CountEvents returns how many events a device of the customer has within
 // its retention, in all and since the given time.
 func (s *EventStore) CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*resource.EventCounts, error) {
-	cutoff, err := s.cutoff(ctx, customerID)
-	if err != nil {
-		return nil, err
-	}
+	bound, args := s.retained("occurred_at", customerID)
 	var c resource.EventCounts
-	err = s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT
-		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND occurred_at >= ?),
-		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND occurred_at >= ? AND occurred_at >= ?)`),
-		customerID, deviceID, cutoff, customerID, deviceID, cutoff, dbTime(since)).Scan(&c.Total, &c.Recent)
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND `+bound+`),
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND `+bound+` AND occurred_at >= ?)`),
+		slices.Concat([]any{customerID, deviceID}, args, []any{customerID, deviceID}, args, []any{dbTime(since)})...).Scan(&c.Total, &c.Recent)
 	if err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
 	}
