@@ -246,10 +246,13 @@ type SweepResult struct {
 // Sweep deletes the events older than their customer's retention, and
 // their idempotency keys, in DELETEs of at most Batch rows each (each its
 // own transaction, so no long lock is held), logging its progress. On
-// PostgreSQL only the customers whose retention is shorter than the
-// longest have events to delete: EnsurePartitions drops the rest with
-// their partitions. Reads never return those rows even before a sweep
-// (EventStore bounds every query by the retention).
+// PostgreSQL the partitions wholly past the longest retention are gone
+// already (EnsurePartitions drops them): the deletes find the rows of the
+// customers with a shorter retention, and those of the partitions that
+// straddle a cutoff (the day of the cutoff, the partition of the past),
+// and the condition on occurred_at keeps them off the newer partitions.
+// Reads never return those rows even before a sweep (EventStore bounds
+// every query by the retention).
 func (r *EventRetention) Sweep(ctx context.Context) (*SweepResult, error) {
 	res := &SweepResult{}
 	if r.DB.Dialect == Postgres {
@@ -286,14 +289,11 @@ func (r *EventRetention) Sweep(ctx context.Context) (*SweepResult, error) {
 	started := time.Now()
 	for _, c := range customers {
 		cutoff := retentionCutoff(now, c.Days)
-		events := 0
-		if r.DB.Dialect != Postgres || c.Days < longest {
-			events, err = r.deleteBatches(ctx, res, c.ID, "events",
-				`DELETE FROM events WHERE (id, occurred_at) IN (SELECT id, occurred_at FROM events
-					WHERE customer_id = ? AND occurred_at < ? LIMIT ?)`, cutoff)
-			if err != nil {
-				return res, err
-			}
+		events, err := r.deleteBatches(ctx, res, c.ID, "events",
+			`DELETE FROM events WHERE (id, occurred_at) IN (SELECT id, occurred_at FROM events
+				WHERE customer_id = ? AND occurred_at < ? LIMIT ?)`, cutoff)
+		if err != nil {
+			return res, err
 		}
 		keys, err := r.deleteBatches(ctx, res, c.ID, "idempotency keys",
 			`DELETE FROM event_idempotency WHERE (customer_id, device_id, idempotency_key) IN (
