@@ -194,8 +194,10 @@ func (c *cli) customerUpdate(ctx context.Context, args []string) error {
 	if id == "" {
 		return &configError{msg: "customer update: the customer ID is required (customer update ID --event-retention-days N)"}
 	}
-	if err := required(fs, "event-retention-days"); err != nil {
-		return err
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "event-retention-days" })
+	if !set {
+		return &configError{msg: "customer update: --event-retention-days is required"}
 	}
 	a, err := c.openQuiet(ctx)
 	if err != nil {

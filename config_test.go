@@ -41,6 +41,9 @@ func TestBadConfiguration(t *testing.T) {
 		{"PasswordHashConcurrencyHuge", "ASSETGATE_PASSWORD_HASH_CONCURRENCY", "100000"},
 		{"PasswordHashWait", "ASSETGATE_PASSWORD_HASH_WAIT", "a while"},
 		{"PasswordHashWaitZero", "ASSETGATE_PASSWORD_HASH_WAIT", "0s"},
+		{"RetentionInterval", "ASSETGATE_RETENTION_INTERVAL", "hourly"},
+		{"RetentionIntervalZero", "ASSETGATE_RETENTION_INTERVAL", "0s"},
+		{"RetentionIntervalLong", "ASSETGATE_RETENTION_INTERVAL", "720h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testsupport.SQLiteEnv(t).With(tc.variable, tc.value)

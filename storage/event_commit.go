@@ -30,8 +30,11 @@ import (
 //
 // A group's transaction costs a fixed number of statements whatever its
 // size: lock the devices' rows (in id order, so that two groups never
-// deadlock), look up the idempotency keys, insert every event, update
-// every device. A batch whose device is not its customer's, or whose
+// deadlock) and read their customers' retention, look up the idempotency
+// keys, store the keys in event_idempotency (when the group has any),
+// insert every event, update every device. A batch with an event older
+// than its customer's retention is refused (EInvalid) before anything is
+// written. A batch whose device is not its customer's, or whose
 // idempotency key was used before, is answered apart and does not fail the
 // others; a group that fails on the database is written again batch by
 // batch, so one request's events never fail another's.

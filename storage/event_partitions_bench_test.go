@@ -130,7 +130,7 @@ func BenchmarkEventsDeviceLastDay(b *testing.B) {
 		"bench-c7", now.Add(-90*24*time.Hour), "bench-d17", since); err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("plan:\n%s", strings.Join(plan, "\n"))
+	fmt.Printf("plan of one device's last day (bench-d17):\n%s\n", strings.Join(plan, "\n"))
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 200 { // warm the cache and the prepared plans
 		query(rng)
