@@ -180,13 +180,15 @@ func retentionCutoff(now time.Time, days int) time.Time {
 // events: every read of events has it, so an event past retention is
 // never returned, between the sweeps too (and on PostgreSQL the bound,
 // known when the query starts, prunes the partitions before it). It reads
-// the retention in the same statement, with a subquery. On SQLite, whose
+// the retention in the same statement, with a subquery; a day is 24 hours
+// (as for the ingest's check and the sweep), whatever the session's time
+// zone. On SQLite, whose
 // times are text (YYYY-MM-DD HH:MM:SS.ffffff+00:00), the bound is
 // computed at millisecond precision.
 func (s *EventStore) retained(column, customerID string) (string, []any) {
 	now := s.db.now()
 	if s.db.Dialect == Postgres {
-		return column + ` >= CAST(? AS TIMESTAMPTZ) - make_interval(days => (SELECT event_retention_days FROM customers WHERE id = ?))`,
+		return column + ` >= CAST(? AS TIMESTAMPTZ) - make_interval(hours => 24 * (SELECT event_retention_days FROM customers WHERE id = ?))`,
 			[]any{now, customerID}
 	}
 	return column + ` >= strftime('%Y-%m-%d %H:%M:%f', ?, '-' || (SELECT event_retention_days FROM customers WHERE id = ?) || ' days') || '+00:00'`,
