@@ -145,11 +145,15 @@ func (c *cli) tokensImportRedis(ctx context.Context, args []string) error {
 func (c *cli) customerCreate(ctx context.Context, args []string) error {
 	fs := c.flags("customer create")
 	name := fs.String("name", "", "customer `name`")
+	retention := fs.Int("event-retention-days", resource.DefaultEventRetentionDays, "how many `days` the customer's events are kept")
 	if err := c.parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "name"); err != nil {
 		return err
+	}
+	if *retention < 1 || *retention > resource.MaxEventRetentionDays {
+		return &configError{msg: fmt.Sprintf("customer create: --event-retention-days must be 1 to %d", resource.MaxEventRetentionDays)}
 	}
 	a, err := c.openQuiet(ctx)
 	if err != nil {
@@ -160,8 +164,52 @@ func (c *cli) customerCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	return c.print(map[string]any{"id": cu.ID, "name": cu.Name, "created_at": cu.CreatedAt},
-		fmt.Sprintf("customer %s created: %s", cu.Name, cu.ID))
+	if *retention != cu.EventRetentionDays {
+		if cu, err = a.Customers.SetEventRetention(ctx, cu.ID, *retention); err != nil {
+			return err
+		}
+	}
+	return c.print(customerJSON(cu),
+		fmt.Sprintf("customer %s created: %s (events kept %d days)", cu.Name, cu.ID, cu.EventRetentionDays))
+}
+
+// customerJSON is how the CLI shows a customer.
+func customerJSON(cu *resource.Customer) map[string]any {
+	return map[string]any{"id": cu.ID, "name": cu.Name, "created_at": cu.CreatedAt, "updated_at": cu.UpdatedAt,
+		"event_retention_days": cu.EventRetentionDays}
+}
+
+// customerUpdate changes a customer's settings: customer update ID
+// --event-retention-days N.
+func (c *cli) customerUpdate(ctx context.Context, args []string) error {
+	fs := c.flags("customer update")
+	retention := fs.Int("event-retention-days", 0, "how many `days` the customer's events are kept (older ones are hidden at once and swept)")
+	id := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := c.parse(fs, args); err != nil {
+		return err
+	}
+	if id == "" {
+		return &configError{msg: "customer update: the customer ID is required (customer update ID --event-retention-days N)"}
+	}
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "event-retention-days" })
+	if !set {
+		return &configError{msg: "customer update: --event-retention-days is required"}
+	}
+	a, err := c.openQuiet(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	cu, err := a.Customers.SetEventRetention(ctx, id, *retention)
+	if err != nil {
+		return err
+	}
+	return c.print(customerJSON(cu),
+		fmt.Sprintf("customer %s updated: events kept %d days", cu.ID, cu.EventRetentionDays))
 }
 
 func (c *cli) userCreate(ctx context.Context, args []string) error {

@@ -20,6 +20,9 @@ func TestCLIUsage(t *testing.T) {
 		{"NoCommand", nil, "no command"},
 		{"UnknownCommand", []string{"frobnicate"}, "unknown command"},
 		{"MissingFlag", []string{"customer", "create"}, "--name is required"},
+		{"RetentionTooShort", []string{"customer", "create", "--name", "A", "--event-retention-days", "0"}, "--event-retention-days must be 1 to"},
+		{"UpdateWithoutID", []string{"customer", "update", "--event-retention-days", "7"}, "the customer ID is required"},
+		{"UpdateWithoutRetention", []string{"customer", "update", "0190a3c4-0000-7000-8000-000000000000"}, "--event-retention-days is required"},
 		{"UnknownFlag", []string{"migrate", "--nope"}, "flag provided but not defined"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,9 +49,12 @@ type config struct {
 	// transaction) and RedisTimeout each Redis command: a store that does
 	// not answer in time fails the request with 503 instead of holding it.
 	DatabaseTimeout time.Duration
-	RedisTimeout    time.Duration
-	LogLevel        string
-	JSON            bool
+	// RetentionInterval is how often expired events are swept
+	// (ASSETGATE_RETENTION_INTERVAL).
+	RetentionInterval time.Duration
+	RedisTimeout      time.Duration
+	LogLevel          string
+	JSON              bool
 	// DebugAddr, when set, serves net/http/pprof there; off by default.
 	DebugAddr string
 	// MetricsAddr is where /metrics (Prometheus) is served, apart from
@@ -144,6 +147,7 @@ func defaultConfig(getenv func(string) string) config {
 		MetricsAddr:   defaultMetricsAddr,
 
 		DatabaseTimeout:      storage.DefaultTimeout,
+		RetentionInterval:    storage.DefaultRetentionInterval,
 		RedisTimeout:         storage.DefaultRedisTimeout,
 		GraphQLIntrospection: "true",
 		PasswordHashWait:     resource.DefaultPasswordHashWait,
@@ -209,6 +213,7 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_LOGIN_MAX_DELAY", &c.LoginMaxDelay},
 		{"ASSETGATE_LOGIN_PAIR_MEMORY", &c.LoginPairMemory},
 		{"ASSETGATE_LOGIN_KNOWN_FOR", &c.LoginKnownFor},
+		{"ASSETGATE_RETENTION_INTERVAL", &c.RetentionInterval},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			d, err := time.ParseDuration(s)
@@ -344,6 +349,9 @@ func (c *config) validate() error {
 	}
 	if c.KeyRotationDelay < 0 || c.KeyRotationDelay > 7*24*time.Hour {
 		return bad("ASSETGATE_KEY_ROTATION_DELAY", "must be a duration between 0s and 168h")
+	}
+	if c.RetentionInterval < time.Second || c.RetentionInterval > 7*24*time.Hour {
+		return bad("ASSETGATE_RETENTION_INTERVAL", "must be a duration between 1s and 168h")
 	}
 	for _, v := range []struct {
 		name string

@@ -51,6 +51,9 @@ func TestBadConfiguration(t *testing.T) {
 		{"LoginMaxPerAddrZero", "ASSETGATE_LOGIN_MAX_FAILURES_PER_ADDR", "0"},
 		{"LoginFreePerPairNegative", "ASSETGATE_LOGIN_FREE_FAILURES_PER_PAIR", "-1"},
 		{"LoginMaxPerAccountBelowFree", "ASSETGATE_LOGIN_MAX_FAILURES_PER_ACCOUNT", "3"},
+		{"RetentionInterval", "ASSETGATE_RETENTION_INTERVAL", "hourly"},
+		{"RetentionIntervalZero", "ASSETGATE_RETENTION_INTERVAL", "0s"},
+		{"RetentionIntervalLong", "ASSETGATE_RETENTION_INTERVAL", "720h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := testsupport.SQLiteEnv(t).With(tc.variable, tc.value)

@@ -70,7 +70,9 @@ Usage:
   assetgate migrate                 apply migrations and exit
   assetgate tokens import-redis     copy device and refresh tokens that an earlier version kept only in
                                     Redis into the database (once after upgrading, with no server running)
-  assetgate customer create --name NAME
+  assetgate customer create --name NAME [--event-retention-days N]
+  assetgate customer update ID --event-retention-days N
+                                    how many days the customer's events are kept (default 90)
   assetgate user create --customer ID --email EMAIL --password-stdin
   assetgate user set-external-token --user ID      (the token is read from stdin)
   assetgate app create --owner USER_ID --name NAME --grant GRANT [--grant ...]
@@ -151,6 +153,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return c.tokensImportRedis(ctx, rest)
 	case "customer create":
 		return c.customerCreate(ctx, rest)
+	case "customer update":
+		return c.customerUpdate(ctx, rest)
 	case "user create":
 		return c.userCreate(ctx, rest)
 	case "user set-external-token":
@@ -208,6 +212,7 @@ func (c config) wireConfig(key []byte, log *slog.Logger) wire.Config {
 	w.PasswordHashConcurrency, w.PasswordHashWait = c.PasswordHashConcurrency, c.PasswordHashWait
 	w.MaxStreamsPerPrincipal = c.MaxStreamsPerPrincipal
 	w.DatabaseTimeout, w.RedisTimeout = c.DatabaseTimeout, c.RedisTimeout
+	w.RetentionInterval = c.RetentionInterval
 	w.TrustedProxies = c.trustedProxies
 	w.Login = resource.LoginLimits{Window: c.LoginWindow, MaxPerAddr: c.LoginMaxPerAddr, MaxPerAccount: c.LoginMaxPerAccount,
 		AccountWindow: c.LoginAccountWindow, FreePerPair: c.LoginFreePerPair, MaxDelay: c.LoginMaxDelay,

@@ -182,8 +182,9 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 					ID  string `db:"id"`
 					Key string `db:"idempotency_key"`
 				}
-				if err := db.SelectContext(context.Background(), &rows, db.Rebind(`SELECT id, idempotency_key FROM events
-					WHERE customer_id = ? AND idempotency_key IS NOT NULL ORDER BY id`), tn.customerID); err != nil {
+				if err := db.SelectContext(context.Background(), &rows, db.Rebind(`SELECT e.id, k.idempotency_key FROM events e
+					JOIN event_idempotency k ON k.customer_id = e.customer_id AND k.event_id = e.id AND k.occurred_at = e.occurred_at
+					WHERE e.customer_id = ? ORDER BY e.id`), tn.customerID); err != nil {
 					t.Fatal(err)
 				}
 				out := map[string][]string{}

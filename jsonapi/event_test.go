@@ -2,6 +2,7 @@ package jsonapi_test
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,12 +15,14 @@ func TestEventIngest(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			f := newEventFixture(t, dialect, 0, 0)
 			path := "/api/v1/devices/" + f.a.device.ID + "/events"
+			// An hour ago: within the retention.
+			at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second).Format(time.RFC3339)
 			t.Run("OK", func(t *testing.T) {
-				res := f.do(t, "POST", path, f.a.writer, eventDoc("location", "2025-06-01T12:00:00Z",
+				res := f.do(t, "POST", path, f.a.writer, eventDoc("location", at,
 					map[string]any{"latitude": 52.52, "longitude": 13.405}))
 				o := data(t, res.doc(t, http.StatusCreated))
 				a := attrs(o)
-				if a["event_type"] != "location" || a["occurred_at"] != "2025-06-01T12:00:00Z" ||
+				if a["event_type"] != "location" || a["occurred_at"] != at ||
 					a["payload"].(map[string]any)["latitude"] != 52.52 || res.header.Get("Location") != "https://api.example.com/api/v1/events/"+o["id"].(string) {
 					t.Fatalf("created %s (Location %s)", res.body, res.header.Get("Location"))
 				}
@@ -28,7 +31,7 @@ func TestEventIngest(t *testing.T) {
 					t.Fatalf("read back %v, created %v", got, a)
 				}
 				dev := attrs(data(t, f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID, f.a.writer, nil).doc(t, http.StatusOK)))
-				if dev["latitude"] != 52.52 || dev["last_event_at"] != "2025-06-01T12:00:00Z" {
+				if dev["latitude"] != 52.52 || dev["last_event_at"] != at {
 					t.Fatalf("device after ingest: %v", dev)
 				}
 			})
@@ -49,6 +52,8 @@ func TestEventIngest(t *testing.T) {
 					{"ClientID", resourceDoc("events", "x", map[string]any{"event_type": "shock", "payload": map[string]any{"g": 1}}, nil), 403, "/data/id"},
 					{"WrongType", resourceDoc("devices", "", map[string]any{"event_type": "shock", "payload": map[string]any{"g": 1}}, nil), 409, "/data/type"},
 					{"EmptyBatch", map[string]any{"data": []any{}}, 422, "/data"},
+					// Older than the customer's retention (90 days).
+					{"PastRetention", eventDoc("shock", time.Now().Add(-91*24*time.Hour).Format(time.RFC3339), map[string]any{"g": 1}), 422, "/data/attributes/occurred_at"},
 				}
 				for _, tc := range tests {
 					t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +72,11 @@ func TestEventIngest(t *testing.T) {
 				e := f.do(t, "POST", p, f.a.app, batchDoc(ok, ok, ok, bad, ok)).errorOf(t, 422)
 				if source(e, "pointer") != "/data/3/attributes/payload/longitude" {
 					t.Fatalf("pointer %v", source(e, "pointer"))
+				}
+				old := eventDoc("temperature", time.Now().Add(-100*24*time.Hour).Format(time.RFC3339), map[string]any{"celsius": 20})
+				e = f.do(t, "POST", p, f.a.app, batchDoc(ok, old)).errorOf(t, 422)
+				if source(e, "pointer") != "/data/1/attributes/occurred_at" || !strings.Contains(e["detail"].(string), "retention of 90 days") {
+					t.Fatalf("an event past retention: %v", e)
 				}
 				e = f.do(t, "POST", p, f.a.app, batchDoc(ok, map[string]any{"data": map[string]any{"type": "events"}})).errorOf(t, 400)
 				if source(e, "pointer") != "/data/1/attributes" {
@@ -144,7 +154,10 @@ func TestEventIngest(t *testing.T) {
 
 func TestEventLists(t *testing.T) {
 	f := newEventFixture(t, "sqlite", 0, 0)
-	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	// Two days ago: within the retention (events older than it are
+	// refused), outside the stats' last 24 hours.
+	base := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Minute)
+	third := base.Add(2 * time.Minute).Format(time.RFC3339)
 	for i, typ := range []string{"location", "temperature", "status"} {
 		payload := map[string]any{"location": map[string]any{"latitude": 1, "longitude": 2},
 			"temperature": map[string]any{"celsius": 3}, "status": map[string]any{"fault": true}}[typ]
@@ -161,7 +174,7 @@ func TestEventLists(t *testing.T) {
 		}
 	})
 	t.Run("DeviceEvents", func(t *testing.T) {
-		doc := f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID+"/events?filter[until]=2025-06-01T12:02:00Z", f.a.reader, nil).doc(t, http.StatusOK)
+		doc := f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID+"/events?filter[until]="+third, f.a.reader, nil).doc(t, http.StatusOK)
 		list := doc["data"].([]any)
 		if len(list) != 2 || attrs(list[0].(map[string]any))["event_type"] != "temperature" {
 			t.Fatalf("got %s", doc)
@@ -171,7 +184,7 @@ func TestEventLists(t *testing.T) {
 		o := data(t, f.do(t, "GET", "/api/v1/devices/"+f.a.device.ID+"/stats", f.a.writer, nil).doc(t, http.StatusOK))
 		a := attrs(o)
 		if o["type"] != "device-stats" || o["id"] != f.a.device.ID || a["total_events"] != 3.0 || a["events_last_24h"] != 0.0 ||
-			a["fault"] != true || a["latitude"] != 1.0 || a["last_event_at"] != "2025-06-01T12:02:00Z" {
+			a["fault"] != true || a["latitude"] != 1.0 || a["last_event_at"] != third {
 			t.Fatalf("stats %v", o)
 		}
 	})

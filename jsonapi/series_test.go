@@ -13,7 +13,7 @@ import (
 )
 
 // seriesBase is a day start: every bucket width aligns on it.
-var seriesBase = time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)
+var seriesBase = time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -5) // a bucket start, within retention
 
 // postSeriesEvents ingests, as the tenant's application, 12 temperature
 // events 13 minutes apart from base (the first exactly on the hour) and

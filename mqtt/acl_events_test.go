@@ -116,7 +116,8 @@ func TestEventsIngest(t *testing.T) {
 			t.Fatalf("events after one publish: %+v", evs)
 		}
 		// A batch.
-		batch := `[{"event_type":"battery","payload":{"percent":80}},{"event_type":"shock","occurred_at":"2026-01-02T03:04:05Z","payload":{"g":3}}]`
+		batch := `[{"event_type":"battery","payload":{"percent":80}},{"event_type":"shock","occurred_at":"` +
+			time.Now().UTC().Add(-time.Hour).Format(time.RFC3339) + `","payload":{"g":3}}]`
 		if rc := c.publish(t, topic, []byte(batch)); rc != rcSuccess {
 			t.Fatalf("batch PUBACK %#x", rc)
 		}

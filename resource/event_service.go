@@ -130,6 +130,17 @@ func (s *EventService) ingest(ctx context.Context, deviceID string, ins []EventI
 			return nil, false, &Error{Code: EConflict, Field: "idempotency_key",
 				Message: "the idempotency key was used before with another request"}
 		}
+		// The store refuses an item by its batch field (an event older
+		// than the retention): one event's field is the item's own.
+		var re *Error
+		if errors.As(err, &re) && re.Code == EInvalid {
+			if i, field, ok := SplitBatchField(re.Field); ok {
+				if !batch {
+					return nil, false, &Error{Code: EInvalid, Field: field, Message: re.Message}
+				}
+				return nil, false, &Error{Code: EInvalid, Field: re.Field, Message: fmt.Sprintf("event %d: %s", i, re.Message)}
+			}
+		}
 		return nil, false, err
 	}
 	if !replayed && s.Bus != nil {

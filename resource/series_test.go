@@ -50,7 +50,7 @@ func TestSeriesBuckets(t *testing.T) {
 // interval asks: the 24 hours before now, in hours.
 func TestSeriesDefaults(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db *storage.DB) {
-		now := time.Date(2026, 6, 1, 12, 34, 56, 0, time.UTC)
+		now := time.Now().UTC().Truncate(time.Hour).Add(-2*time.Hour + 34*time.Minute + 56*time.Second) // within retention, not on an hour
 		customers, devices, events := storage.NewCustomerStore(db), storage.NewDeviceStore(db), storage.NewEventStore(db)
 		cust := storagetest.MustCreateCustomer(t, customers)
 		d := storagetest.MustCreateDevice(t, devices, storagetest.NewDevice(cust.ID, now))

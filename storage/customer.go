@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/assetgate/assetgate/resource"
 )
@@ -21,15 +22,18 @@ func NewCustomerStore(db *DB) *CustomerStore {
 	return &CustomerStore{db: db}
 }
 
-const customerColumns = `id, name, created_at, updated_at`
+const customerColumns = `id, name, created_at, updated_at, event_retention_days`
 
 // CreateCustomer inserts c, storing its times in UTC at microsecond precision
 // (and setting c's times to the stored values). EConflict when the id is
 // taken.
 func (s *CustomerStore) CreateCustomer(ctx context.Context, c *resource.Customer) error {
 	created, updated := dbTime(c.CreatedAt), dbTime(c.UpdatedAt)
-	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO customers (`+customerColumns+`) VALUES (?, ?, ?, ?)`),
-		c.ID, c.Name, created, updated)
+	if c.EventRetentionDays == 0 {
+		c.EventRetentionDays = resource.DefaultEventRetentionDays
+	}
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO customers (`+customerColumns+`) VALUES (?, ?, ?, ?, ?)`),
+		c.ID, c.Name, created, updated, c.EventRetentionDays)
 	if isUniqueViolation(err, "id") {
 		return resource.Errorf(resource.EConflict, "customer %q already exists", c.ID)
 	} else if err != nil {
@@ -64,4 +68,19 @@ func (s *CustomerStore) findCustomer(ctx context.Context, query string, arg any,
 	}
 	c.CreatedAt, c.UpdatedAt = dbTime(c.CreatedAt), dbTime(c.UpdatedAt)
 	return &c, nil
+}
+
+// SetEventRetention sets the customer's event retention; ENotFound.
+func (s *CustomerStore) SetEventRetention(ctx context.Context, id string, days int, now time.Time) (*resource.Customer, error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE customers SET event_retention_days = ?, updated_at = ? WHERE id = ?`),
+		days, dbTime(now), id)
+	if err != nil {
+		return nil, fmt.Errorf("set event retention: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, fmt.Errorf("set event retention: %w", err)
+	} else if n == 0 {
+		return nil, resource.Errorf(resource.ENotFound, "customer %q not found", id)
+	}
+	return s.FindCustomer(ctx, id)
 }

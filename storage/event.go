@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -113,8 +114,11 @@ func batchKeys(b *resource.EventBatch) []string {
 func replayOf(ctx context.Context, db *DB, b *resource.EventBatch) ([]*resource.Event, error) {
 	conflict := resource.Errorf(resource.EConflict, "the idempotency key was used before with another request")
 	keys := batchKeys(b)
-	q, args, err := sqlx.In(`SELECT `+eventColumns+`, request_hash FROM events
-		WHERE customer_id = ? AND device_id = ? AND idempotency_key IN (?) ORDER BY id`, b.CustomerID, b.DeviceID, keys)
+	q, args, err := sqlx.In(`SELECT e.id, e.customer_id, e.device_id, e.type, e.occurred_at, e.received_at,
+			CAST(e.payload AS TEXT) AS payload, k.request_hash
+		FROM event_idempotency k JOIN events e
+			ON e.customer_id = k.customer_id AND e.id = k.event_id AND e.occurred_at = k.occurred_at
+		WHERE k.customer_id = ? AND k.device_id = ? AND k.idempotency_key IN (?) ORDER BY e.id`, b.CustomerID, b.DeviceID, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +175,32 @@ func idAfter(prev string) (string, error) {
 	return u.String(), nil
 }
 
+// retentionCutoff is the oldest occurred_at kept by a retention of days
+// at now.
+func retentionCutoff(now time.Time, days int) time.Time {
+	return dbTime(now).Add(-time.Duration(days) * 24 * time.Hour)
+}
+
+// retained returns the condition "occurred_at is within the customer's
+// retention" and its arguments, to AND into a query of the customer's
+// events: every read of events has it, so an event past retention is
+// never returned, between the sweeps too (and on PostgreSQL the bound,
+// known when the query starts, prunes the partitions before it). It reads
+// the retention in the same statement, with a subquery; a day is 24 hours
+// (as for the ingest's check and the sweep), whatever the session's time
+// zone. On SQLite, whose
+// times are text (YYYY-MM-DD HH:MM:SS.ffffff+00:00), the bound is
+// computed at millisecond precision.
+func (s *EventStore) retained(column, customerID string) (string, []any) {
+	now := s.db.now()
+	if s.db.Dialect == Postgres {
+		return column + ` >= CAST(? AS TIMESTAMPTZ) - make_interval(hours => 24 * (SELECT event_retention_days FROM customers WHERE id = ?))`,
+			[]any{now, customerID}
+	}
+	return column + ` >= strftime('%Y-%m-%d %H:%M:%f', ?, '-' || (SELECT event_retention_days FROM customers WHERE id = ?) || ' days') || '+00:00'`,
+		[]any{now.Format("2006-01-02 15:04:05.000000"), customerID}
+}
+
 // eventSorts maps the sort fields of resource.EventQuerySpec to columns.
 var eventSorts = map[string]sortColumn{
 	"occurred_at": {expr: "occurred_at"},
@@ -181,6 +211,8 @@ var eventSorts = map[string]sortColumn{
 func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resource.EventQuery) ([]*resource.Event, int, error) {
 	c := &conds{}
 	c.add("customer_id = ?", customerID)
+	bound, args := s.retained("occurred_at", customerID)
+	c.add(bound, args...)
 	f := q.Filter
 	if len(f.DeviceIDs) > 0 {
 		c.in("device_id", f.DeviceIDs)
@@ -208,8 +240,10 @@ func (s *EventStore) ListEvents(ctx context.Context, customerID string, q resour
 
 // FindEvent returns an event of the customer, or ENotFound.
 func (s *EventStore) FindEvent(ctx context.Context, customerID, id string) (*resource.Event, error) {
+	bound, args := s.retained("occurred_at", customerID)
 	var r eventRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+eventColumns+` FROM events WHERE customer_id = ? AND id = ?`), customerID, id)
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+eventColumns+` FROM events WHERE customer_id = ? AND id = ? AND `+bound),
+		append([]any{customerID, id}, args...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, resource.Errorf(resource.ENotFound, "event %q not found", id)
 	} else if err != nil {
@@ -221,21 +255,24 @@ func (s *EventStore) FindEvent(ctx context.Context, customerID, id string) (*res
 // EventsAfter returns, by id, up to limit events of a device of the
 // customer whose id is greater than afterID.
 func (s *EventStore) EventsAfter(ctx context.Context, customerID, deviceID, afterID string, limit int) ([]*resource.Event, error) {
+	bound, args := s.retained("occurred_at", customerID)
 	rows := []eventRow{}
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
-		WHERE customer_id = ? AND device_id = ? AND id > ? ORDER BY id LIMIT ?`), customerID, deviceID, afterID, max(limit, 0))
+		WHERE customer_id = ? AND device_id = ? AND id > ? AND `+bound+` ORDER BY id LIMIT ?`),
+		append(append([]any{customerID, deviceID, afterID}, args...), max(limit, 0))...)
 	if err != nil {
 		return nil, fmt.Errorf("events after: %w", err)
 	}
 	return eventsOf(rows)
 }
 
-// LastEventID returns the greatest event id of a device of the customer,
-// or "".
+// LastEventID returns the greatest event id of a device of the customer
+// among the events within its retention, or "".
 func (s *EventStore) LastEventID(ctx context.Context, customerID, deviceID string) (string, error) {
+	bound, args := s.retained("occurred_at", customerID)
 	var id string
-	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ? AND device_id = ?`),
-		customerID, deviceID)
+	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events
+		WHERE customer_id = ? AND device_id = ? AND `+bound), append([]any{customerID, deviceID}, args...)...)
 	if err != nil {
 		return "", fmt.Errorf("latest event id: %w", err)
 	}
@@ -243,35 +280,42 @@ func (s *EventStore) LastEventID(ctx context.Context, customerID, deviceID strin
 }
 
 // CustomerEventsAfter returns, by id, up to limit events of the customer
-// whose id is greater than afterID (index events_customer_id_id_idx).
+// within its retention whose id is greater than afterID (index
+// events_customer_id_id_idx).
 func (s *EventStore) CustomerEventsAfter(ctx context.Context, customerID, afterID string, limit int) ([]*resource.Event, error) {
+	bound, args := s.retained("occurred_at", customerID)
 	rows := []eventRow{}
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+eventColumns+` FROM events
-		WHERE customer_id = ? AND id > ? ORDER BY id LIMIT ?`), customerID, afterID, max(limit, 0))
+		WHERE customer_id = ? AND id > ? AND `+bound+` ORDER BY id LIMIT ?`),
+		slices.Concat([]any{customerID, afterID}, args, []any{max(limit, 0)})...)
 	if err != nil {
 		return nil, fmt.Errorf("customer events after: %w", err)
 	}
 	return eventsOf(rows)
 }
 
-// LastCustomerEventID returns the greatest event id of the customer, or "".
+// LastCustomerEventID returns the greatest id of the customer's events
+// within its retention, or "".
 func (s *EventStore) LastCustomerEventID(ctx context.Context, customerID string) (string, error) {
+	bound, args := s.retained("occurred_at", customerID)
 	var id string
-	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ?`), customerID)
+	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT COALESCE(MAX(id), '') FROM events WHERE customer_id = ? AND `+bound),
+		slices.Concat([]any{customerID}, args)...)
 	if err != nil {
 		return "", fmt.Errorf("latest customer event id: %w", err)
 	}
 	return id, nil
 }
 
-// CountEvents returns how many events a device of the customer has, in all
-// and since the given time.
+// CountEvents returns how many events a device of the customer has within
+// its retention, in all and since the given time.
 func (s *EventStore) CountEvents(ctx context.Context, customerID, deviceID string, since time.Time) (*resource.EventCounts, error) {
+	bound, args := s.retained("occurred_at", customerID)
 	var c resource.EventCounts
 	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT
-		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ?),
-		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND occurred_at >= ?)`),
-		customerID, deviceID, customerID, deviceID, dbTime(since)).Scan(&c.Total, &c.Recent)
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND `+bound+`),
+		(SELECT COUNT(*) FROM events WHERE customer_id = ? AND device_id = ? AND `+bound+` AND occurred_at >= ?)`),
+		slices.Concat([]any{customerID, deviceID}, args, []any{customerID, deviceID}, args, []any{dbTime(since)})...).Scan(&c.Total, &c.Recent)
 	if err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
 	}

@@ -29,14 +29,15 @@ func (s *EventStore) DeviceStatsMany(ctx context.Context, customerID string, dev
 	if len(deviceIDs) == 0 {
 		return []*resource.DeviceStats{}, nil
 	}
+	bound, bargs := s.retained("occurred_at", customerID)
 	q, args, err := sqlx.In(`SELECT d.id, d.last_event_at, d.latitude, d.longitude, d.fault,
 		COALESCE(c.total, 0) AS total, COALESCE(c.recent, 0) AS recent
 		FROM devices d LEFT JOIN (
 			SELECT device_id, COUNT(*) AS total, SUM(CASE WHEN occurred_at >= ? THEN 1 ELSE 0 END) AS recent
-			FROM events WHERE customer_id = ? AND device_id IN (?) GROUP BY device_id
+			FROM events WHERE customer_id = ? AND device_id IN (?) AND `+bound+` GROUP BY device_id
 		) c ON c.device_id = d.id
 		WHERE d.customer_id = ? AND d.id IN (?)`,
-		dbTime(since), customerID, deviceIDs, customerID, deviceIDs)
+		dbTime(since), customerID, deviceIDs, bargs[0], bargs[1], customerID, deviceIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -30,8 +30,11 @@ import (
 //
 // A group's transaction costs a fixed number of statements whatever its
 // size: lock the devices' rows (in id order, so that two groups never
-// deadlock), look up the idempotency keys, insert every event, update
-// every device. A batch whose device is not its customer's, or whose
+// deadlock) and read their customers' retention, look up the idempotency
+// keys, store the keys in event_idempotency (when the group has any),
+// insert every event, update every device. A batch with an event older
+// than its customer's retention is refused (EInvalid) before anything is
+// written. A batch whose device is not its customer's, or whose
 // idempotency key was used before, is answered apart and does not fail the
 // others; a group that fails on the database is written again batch by
 // batch, so one request's events never fail another's.
@@ -219,7 +222,9 @@ type deviceState struct {
 	// geogroups (geofence.go).
 	GeofenceVersion sql.NullInt64 `db:"geofence_version"`
 	Geofenced       bool          `db:"geofenced"`
-	changed         bool
+	// RetentionDays is the event retention of the device's customer.
+	RetentionDays int `db:"event_retention_days"`
+	changed       bool
 }
 
 // writeGroup writes the batches of group in one transaction. Batches the
@@ -236,10 +241,14 @@ func (c *committer) writeGroup(ctx context.Context, group []*ingest) error {
 			return err
 		}
 		var live []*ingest
+		now := c.db.now()
 		for _, in := range group {
 			d := devices[in.b.DeviceID]
 			if d == nil || d.CustomerID != in.b.CustomerID {
 				in.err = resource.Errorf(resource.ENotFound, "device %q not found", in.b.DeviceID)
+				continue
+			}
+			if in.err = tooOld(in.b, d.RetentionDays, now); in.err != nil {
 				continue
 			}
 			live = append(live, in)
@@ -255,27 +264,25 @@ func (c *committer) writeGroup(ctx context.Context, group []*ingest) error {
 		if err != nil {
 			return err
 		}
-		var rows []*resource.Event
-		var keyed []*ingest
+		rows := 0
 		for _, in := range live {
 			if err := assign(devices[in.b.DeviceID], in.b, fences); err != nil {
 				return err
 			}
-			rows = append(rows, in.b.Events...)
-			rows = append(rows, in.b.Derived...)
-			if in.b.IdempotencyKey != "" {
-				keyed = append(keyed, in)
-			}
+			rows += len(in.b.Events) + len(in.b.Derived)
 		}
-		n, err := c.insertEvents(ctx, tx, live)
+		keys, wantKeys, n, err := c.insertEvents(ctx, tx, live)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
-		if n != len(rows) {
+		if keys != wantKeys {
 			// Another transaction stored one of the keys after we looked
 			// (only possible across replicas without the device lock, or
 			// a key reused within the group): write batch by batch.
 			return errReplay
+		}
+		if n != rows {
+			return fmt.Errorf("insert events: %d of %d rows stored", n, rows)
 		}
 		if err := fences.finish(ctx, tx, devices); err != nil {
 			return err
@@ -295,7 +302,7 @@ func (c *committer) writeGroup(ctx context.Context, group []*ingest) error {
 	if err != nil {
 		for _, in := range group {
 			in.events, in.b.Derived = nil, nil
-			if resource.ErrorCode(in.err) != resource.ENotFound {
+			if code := resource.ErrorCode(in.err); code != resource.ENotFound && code != resource.EInvalid {
 				in.err = nil
 			}
 		}
@@ -321,9 +328,13 @@ func (c *committer) lockDevices(ctx context.Context, tx *Tx, group []*ingest) (m
 	if c.db.Dialect == Postgres {
 		lock = " FOR UPDATE"
 	}
-	q, args, err := sqlx.In(`SELECT id, customer_id, last_event_id, last_event_at, latitude, longitude, fault, location_at, status_at,
-		geofence_version, EXISTS (SELECT 1 FROM geogroups g WHERE g.customer_id = devices.customer_id) AS geofenced
-		FROM devices WHERE id IN (?) ORDER BY id`+lock, ids)
+	if lock != "" {
+		lock += " OF d"
+	}
+	q, args, err := sqlx.In(`SELECT d.id, d.customer_id, d.last_event_id, d.last_event_at, d.latitude, d.longitude, d.fault,
+			d.location_at, d.status_at, d.geofence_version, c.event_retention_days,
+			EXISTS (SELECT 1 FROM geogroups g WHERE g.customer_id = d.customer_id) AS geofenced
+		FROM devices d JOIN customers c ON c.id = d.customer_id WHERE d.id IN (?) ORDER BY d.id`+lock, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -347,8 +358,8 @@ func (c *committer) usedKeys(ctx context.Context, tx *Tx, live []*ingest) (fresh
 	var args []any
 	for _, in := range live {
 		if in.b.IdempotencyKey != "" {
-			cond = append(cond, "(device_id = ? AND idempotency_key = ?)")
-			args = append(args, in.b.DeviceID, in.b.IdempotencyKey)
+			cond = append(cond, "(customer_id = ? AND device_id = ? AND idempotency_key = ?)")
+			args = append(args, in.b.CustomerID, in.b.DeviceID, in.b.IdempotencyKey)
 		}
 	}
 	if len(cond) == 0 {
@@ -358,7 +369,7 @@ func (c *committer) usedKeys(ctx context.Context, tx *Tx, live []*ingest) (fresh
 		Device string `db:"device_id"`
 		Key    string `db:"idempotency_key"`
 	}
-	if err := tx.SelectContext(ctx, &found, tx.Rebind(`SELECT device_id, idempotency_key FROM events WHERE `+strings.Join(cond, " OR ")), args...); err != nil {
+	if err := tx.SelectContext(ctx, &found, tx.Rebind(`SELECT device_id, idempotency_key FROM event_idempotency WHERE `+strings.Join(cond, " OR ")), args...); err != nil {
 		return nil, nil, fmt.Errorf("idempotency keys: %w", err)
 	}
 	seen := make(map[devKey]bool, len(found)+len(cond))
@@ -442,77 +453,125 @@ func assign(d *deviceState, b *resource.EventBatch, fences *fencer) error {
 }
 
 // eventColumnsInsert are the columns an ingest writes.
-const eventColumnsInsert = `id, customer_id, device_id, type, occurred_at, received_at, payload, idempotency_key, request_hash`
+const eventColumnsInsert = `id, customer_id, device_id, type, occurred_at, received_at, payload`
 
-// insertEvents inserts the events of the batches and returns how many rows
-// it stored: on PostgreSQL one INSERT of arrays (one statement text
-// whatever the count), on SQLite multi-row INSERTs.
-func (c *committer) insertEvents(ctx context.Context, tx *Tx, live []*ingest) (int, error) {
+// idempotencyColumns are the columns of event_idempotency.
+const idempotencyColumns = `customer_id, device_id, idempotency_key, event_id, occurred_at, request_hash`
+
+// tooOld returns EInvalid, with the batch field of the first event of b
+// that occurred before its customer's retention (days before now), or nil.
+// Such an event would never be shown and has no partition to go to on
+// PostgreSQL: it is refused rather than stored.
+func tooOld(b *resource.EventBatch, days int, now time.Time) error {
+	cutoff := retentionCutoff(now, days)
+	for i, e := range b.Events {
+		if e.OccurredAt.Before(cutoff) {
+			return &resource.Error{Code: resource.EInvalid, Field: resource.BatchField(i, "occurred_at"),
+				Message: fmt.Sprintf("occurred_at is older than the event retention of %d days", days)}
+		}
+	}
+	return nil
+}
+
+// insertEvents stores the idempotency keys of the batches, then their
+// events, and returns how many keys and events it stored: on PostgreSQL one
+// INSERT of arrays a table (one statement text whatever the count), on
+// SQLite multi-row INSERTs. A key used before is not stored again (ON
+// CONFLICT DO NOTHING), which the caller sees in the count of keys.
+func (c *committer) insertEvents(ctx context.Context, tx *Tx, live []*ingest) (keysStored, wantKeys, events int, err error) {
 	var (
 		ids, customers, devices, types, payloads []string
 		occurred, received                       []time.Time
-		keys, hashes                             []*string
+		kCustomers, kDevices, kKeys, kIDs, kHash []string
+		kOccurred                                []time.Time
 	)
-	anyKey := false
 	for _, in := range live {
 		var bk []string
 		if in.b.IdempotencyKey != "" {
-			bk, anyKey = batchKeys(in.b), true
+			bk = batchKeys(in.b)
 		}
 		for i, e := range slices.Concat(in.b.Events, in.b.Derived) {
 			payload, err := json.Marshal(e.Payload)
 			if err != nil {
-				return 0, fmt.Errorf("event payload: %w", err)
+				return 0, 0, 0, fmt.Errorf("event payload: %w", err)
 			}
 			ids, customers, devices = append(ids, e.ID), append(customers, in.b.CustomerID), append(devices, in.b.DeviceID)
 			types, payloads = append(types, string(e.Type)), append(payloads, string(payload))
 			occurred, received = append(occurred, dbTime(e.OccurredAt)), append(received, dbTime(e.ReceivedAt))
-			var key, hash *string
 			if bk != nil && i < len(bk) {
-				key, hash = &bk[i], &in.b.RequestHash
+				kCustomers, kDevices, kKeys = append(kCustomers, in.b.CustomerID), append(kDevices, in.b.DeviceID), append(kKeys, bk[i])
+				kIDs, kHash, kOccurred = append(kIDs, e.ID), append(kHash, in.b.RequestHash), append(kOccurred, dbTime(e.OccurredAt))
 			}
-			keys, hashes = append(keys, key), append(hashes, hash)
 		}
 	}
-	conflict := ""
-	if anyKey {
-		conflict = ` ON CONFLICT (device_id, idempotency_key) DO NOTHING`
-	}
+	wantKeys = len(kKeys)
 	if c.db.Dialect == Postgres {
+		if wantKeys > 0 {
+			res, err := tx.ExecContext(ctx, `INSERT INTO event_idempotency (`+idempotencyColumns+`)
+				SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::text[])
+				ON CONFLICT (customer_id, device_id, idempotency_key) DO NOTHING`,
+				kCustomers, kDevices, kKeys, kIDs, kOccurred, kHash)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			n, err := res.RowsAffected()
+			if err != nil || int(n) != wantKeys {
+				return int(n), wantKeys, 0, err
+			}
+			keysStored = int(n)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventColumnsInsert+`)
-			SELECT u.id, u.customer_id, u.device_id, u.type, u.occurred_at, u.received_at, u.payload::jsonb, u.idempotency_key, u.request_hash
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[], $8::text[], $9::text[])
-				AS u(id, customer_id, device_id, type, occurred_at, received_at, payload, idempotency_key, request_hash)`+conflict,
-			ids, customers, devices, types, occurred, received, payloads, keys, hashes)
+			SELECT u.id, u.customer_id, u.device_id, u.type, u.occurred_at, u.received_at, u.payload::jsonb
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
+				AS u(id, customer_id, device_id, type, occurred_at, received_at, payload)`,
+			ids, customers, devices, types, occurred, received, payloads)
 		if err != nil {
-			return 0, err
+			return keysStored, wantKeys, 0, err
 		}
 		n, err := res.RowsAffected()
-		return int(n), err
+		return keysStored, wantKeys, int(n), err
 	}
+	keysStored, err = insertRows(ctx, tx, `INSERT INTO event_idempotency (`+idempotencyColumns+`) VALUES `, 6,
+		` ON CONFLICT (customer_id, device_id, idempotency_key) DO NOTHING`, wantKeys, func(i int) []any {
+			return []any{kCustomers[i], kDevices[i], kKeys[i], kIDs[i], kOccurred[i], kHash[i]}
+		})
+	if err != nil || keysStored != wantKeys {
+		return keysStored, wantKeys, 0, err
+	}
+	events, err = insertRows(ctx, tx, `INSERT INTO events (`+eventColumnsInsert+`) VALUES `, 7, "", len(ids), func(i int) []any {
+		return []any{ids[i], customers[i], devices[i], types[i], occurred[i], received[i], payloads[i]}
+	})
+	return keysStored, wantKeys, events, err
+}
+
+// insertRows runs multi-row INSERTs of n rows of width parameters each
+// (head VALUES ... tail), at most insertChunk rows a statement, and
+// returns how many rows they stored.
+func insertRows(ctx context.Context, tx *Tx, head string, width int, tail string, n int, row func(i int) []any) (int, error) {
+	marks := "(?" + strings.Repeat(", ?", width-1) + ")"
 	total := 0
-	for start := 0; start < len(ids); start += insertChunk {
-		end := min(start+insertChunk, len(ids))
+	for start := 0; start < n; start += insertChunk {
+		end := min(start+insertChunk, n)
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO events (` + eventColumnsInsert + `) VALUES `)
-		args := make([]any, 0, 9*(end-start))
+		sb.WriteString(head)
+		args := make([]any, 0, width*(end-start))
 		for i := start; i < end; i++ {
 			if i > start {
 				sb.WriteString(", ")
 			}
-			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, ids[i], customers[i], devices[i], types[i], occurred[i], received[i], payloads[i], keys[i], hashes[i])
+			sb.WriteString(marks)
+			args = append(args, row(i)...)
 		}
-		sb.WriteString(conflict)
+		sb.WriteString(tail)
 		res, err := tx.ExecContext(ctx, sb.String(), args...)
 		if err != nil {
 			return 0, err
 		}
-		n, err := res.RowsAffected()
+		m, err := res.RowsAffected()
 		if err != nil {
 			return 0, err
 		}
-		total += int(n)
+		total += int(m)
 	}
 	return total, nil
 }

@@ -54,6 +54,8 @@ func (s *EventStore) EventSeries(ctx context.Context, customerID string, spec re
 	c.add("type = ?", string(spec.Type))
 	c.add("occurred_at >= ?", dbTime(spec.Since))
 	c.add("occurred_at < ?", dbTime(spec.Until))
+	retained, retainedArgs := s.retained("occurred_at", customerID) // older events are never returned
+	c.add(retained, retainedArgs...)
 
 	var events, buckets, outer strings.Builder
 	events.WriteString("SELECT " + bucket + " AS b, occurred_at")

@@ -263,14 +263,17 @@ const (
 )
 
 // Start runs the background loops until ctx is done: the application
-// cache's invalidation listener (with Redis), and the sweeper of expired
-// rows (even with Redis: other tables hold expiring rows too).
+// cache's invalidation listener (with Redis), the sweeper of expired
+// rows (even with Redis: other tables hold expiring rows too), and the
+// event partitions and retention (storage.EventRetention).
 func (a *App) Start(ctx context.Context) {
 	go a.Stores.Applications.Listen(ctx)
 	sweeper := storage.NewSQLTokenStore(a.DB.WithTimeout(sweepTimeout))
 	go sweeper.RunSweeper(ctx, sweepEvery, func(err error) {
 		a.cfg.Logger.Warn("sweeping expired rows", "err", err)
 	})
+	retention := &storage.EventRetention{DB: a.DB.WithTimeout(sweepTimeout), Log: a.cfg.Logger}
+	go retention.Run(ctx, a.cfg.RetentionInterval)
 }
 
 // EndStreams ends every live event stream (with a final "shutdown"

@@ -68,6 +68,10 @@ type Config struct {
 	// command. Zero keeps the storage package's defaults.
 	DatabaseTimeout time.Duration
 	RedisTimeout    time.Duration
+	// RetentionInterval is how often the events past their customers'
+	// retention are swept (storage.DefaultRetentionInterval when zero);
+	// partitions are kept at least hourly.
+	RetentionInterval time.Duration
 	// AppCacheTTL bounds how long a replica uses an application record it
 	// read; writes invalidate it on every replica at once through Redis.
 	AppCacheTTL time.Duration

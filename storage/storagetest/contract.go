@@ -13,10 +13,16 @@ import (
 // implementation of resource.CustomerStore and resource.UserStore must pass
 // them. Call them from a test of the implementation, on a fresh database.
 
+// testBase is the instant of testTime: fixed for the run, with
+// microseconds, four days ago (and every offset the suites use stays in the
+// past), so that events at it are within a customer's retention (older
+// ones are refused).
+var testBase = time.Now().UTC().Add(-96 * time.Hour).Truncate(time.Second).Add(535897 * time.Microsecond)
+
 // testTime returns a time as stores keep it (UTC, microseconds), offset by
 // d from a fixed instant, so that tests can order times exactly.
 func testTime(d time.Duration) time.Time {
-	return time.Date(2025, 3, 14, 15, 9, 26, 535897000, time.UTC).Add(d)
+	return testBase.Add(d)
 }
 
 // otherZone returns a zone east of UTC that times are written in to check
@@ -83,14 +89,16 @@ func TestCustomerStore(t *testing.T, s resource.CustomerStore) {
 			requireCode(t, s.CreateCustomer(t.Context(), c), "")
 			got, err := s.FindCustomer(t.Context(), c.ID)
 			requireCode(t, err, "")
-			requireEqual(t, got, &resource.Customer{ID: c.ID, Name: "Acme", CreatedAt: testTime(0), UpdatedAt: testTime(time.Second)})
+			requireEqual(t, got, &resource.Customer{ID: c.ID, Name: "Acme", CreatedAt: testTime(0), UpdatedAt: testTime(time.Second),
+				EventRetentionDays: resource.DefaultEventRetentionDays})
 		})
 		t.Run("TimesInUTC", func(t *testing.T) {
 			c := &resource.Customer{ID: resource.NewID(), Name: "Zoned", CreatedAt: testTime(0).In(otherZone()), UpdatedAt: testTime(time.Hour).In(otherZone())}
 			requireCode(t, s.CreateCustomer(t.Context(), c), "")
 			got, err := s.FindCustomer(t.Context(), c.ID)
 			requireCode(t, err, "")
-			requireEqual(t, got, &resource.Customer{ID: c.ID, Name: "Zoned", CreatedAt: testTime(0), UpdatedAt: testTime(time.Hour)})
+			requireEqual(t, got, &resource.Customer{ID: c.ID, Name: "Zoned", CreatedAt: testTime(0), UpdatedAt: testTime(time.Hour),
+				EventRetentionDays: resource.DefaultEventRetentionDays})
 		})
 		t.Run("ErrConflict", func(t *testing.T) {
 			c := MustCreateCustomer(t, s)
@@ -121,6 +129,23 @@ func TestCustomerStore(t *testing.T, s resource.CustomerStore) {
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
 			_, err := s.FindCustomerByName(t.Context(), "No such customer "+resource.NewID())
+			requireCode(t, err, resource.ENotFound)
+		})
+	})
+	t.Run("SetEventRetention", func(t *testing.T) {
+		t.Run("OK", func(t *testing.T) {
+			c := MustCreateCustomer(t, s)
+			got, err := s.SetEventRetention(t.Context(), c.ID, 7, testTime(time.Hour))
+			requireCode(t, err, "")
+			want := *c
+			want.EventRetentionDays, want.UpdatedAt = 7, testTime(time.Hour)
+			requireEqual(t, got, &want)
+			found, err := s.FindCustomer(t.Context(), c.ID)
+			requireCode(t, err, "")
+			requireEqual(t, found, &want)
+		})
+		t.Run("ErrNotFound", func(t *testing.T) {
+			_, err := s.SetEventRetention(t.Context(), resource.NewID(), 7, testTime(0))
 			requireCode(t, err, resource.ENotFound)
 		})
 	})

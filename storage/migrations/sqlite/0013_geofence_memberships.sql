@@ -22,25 +22,24 @@ ALTER TABLE customers ADD COLUMN geofence_version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE devices ADD COLUMN geofence_version BIGINT;
 
 -- Geofence events are stored with the device's other events. SQLite
--- cannot change a CHECK constraint: the table is rebuilt as 0001 made it,
--- with the indexes of 0004 (nothing references events).
+-- cannot change a CHECK constraint: the table is rebuilt as 0011 left it
+-- (idempotency keys in event_idempotency), with the same indexes (nothing
+-- references events).
 CREATE TABLE events_geofence (
-	id              TEXT PRIMARY KEY,
-	customer_id     TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
-	device_id       TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
-	type            TEXT NOT NULL CHECK (type IN ('location', 'temperature', 'shock', 'battery', 'status', 'geofence')),
-	occurred_at     TIMESTAMP NOT NULL,
-	received_at     TIMESTAMP NOT NULL,
-	payload         TEXT NOT NULL DEFAULT '{}',
-	idempotency_key TEXT,
-	request_hash    TEXT,
-	CONSTRAINT events_device_id_idempotency_key_key UNIQUE (device_id, idempotency_key)
+	id          TEXT PRIMARY KEY,
+	customer_id TEXT NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+	device_id   TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+	type        TEXT NOT NULL CHECK (type IN ('location', 'temperature', 'shock', 'battery', 'status', 'geofence')),
+	occurred_at TIMESTAMP NOT NULL,
+	received_at TIMESTAMP NOT NULL,
+	payload     TEXT NOT NULL DEFAULT '{}'
 );
-INSERT INTO events_geofence (id, customer_id, device_id, type, occurred_at, received_at, payload, idempotency_key, request_hash)
-	SELECT id, customer_id, device_id, type, occurred_at, received_at, payload, idempotency_key, request_hash FROM events;
+INSERT INTO events_geofence (id, customer_id, device_id, type, occurred_at, received_at, payload)
+	SELECT id, customer_id, device_id, type, occurred_at, received_at, payload FROM events;
 DROP TABLE events;
 ALTER TABLE events_geofence RENAME TO events;
 CREATE INDEX events_customer_id_occurred_at_id_idx ON events (customer_id, occurred_at, id);
 CREATE INDEX events_customer_id_type_occurred_at_id_idx ON events (customer_id, type, occurred_at, id);
 CREATE INDEX events_customer_id_device_id_occurred_at_id_idx ON events (customer_id, device_id, occurred_at, id);
 CREATE INDEX events_customer_id_device_id_id_idx ON events (customer_id, device_id, id);
+CREATE INDEX events_device_id_idx ON events (device_id);
