@@ -251,6 +251,12 @@ func TestConsole(t *testing.T) {
 						`","payload":{"celsius":`+e.celsius+`}}}}`, http.StatusCreated)
 			}
 			waitText("#series-summary", "Temperature: 3 points from 4 events, averages from 20 to 23.5 °C, lowest 20, highest 24 °C.")
+			// Past events count in the last 24 hours but do not move "last
+			// seen" back.
+			waitText("#events-24h", "5")
+			if recent, _ := chromedp.Run(browser, chromedp.Evaluate[bool](`Math.abs(Date.now() - Date.parse(document.getElementById("last-seen").textContent)) < 120000`)); !recent {
+				t.Fatalf("last seen moved back to %q", text("#last-seen"))
+			}
 			rowsJS := `[...document.querySelectorAll("#series tr")].map(r => [...r.cells].slice(1).map(c => c.textContent).join("|"))`
 			rows, err := chromedp.Run(browser, chromedp.Evaluate[[]string](rowsJS))
 			if err != nil {

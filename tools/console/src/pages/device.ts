@@ -186,6 +186,8 @@ export async function devicePage(root: HTMLElement, [id]: string[]) {
     evs.length ? null : h('p', { class: 'empty', id: 'no-events' }, 'No events yet: new ones appear here as they arrive.'),
   )
   let total = s.totalEvents
+  let last24h = s.eventsLast24h
+  let lastSeen = s.lastSeenAt ? Date.parse(s.lastSeenAt) : 0
   const stop = subscribe<{ deviceEvents: Event }>('device-events-live', { deviceId: id }, ({ deviceEvents: e }) => {
     document.getElementById('no-events')?.remove()
     const tr = eventRow(e)
@@ -193,7 +195,14 @@ export async function devicePage(root: HTMLElement, [id]: string[]) {
     evBody.prepend(tr)
     while (evBody.rows.length > 50) evBody.lastElementChild?.remove()
     document.getElementById('events-total')!.textContent = String(++total)
-    document.getElementById('last-seen')!.textContent = fmtTime(e.occurredAt)
+    // An event may report a moment long past: it counts in the last 24
+    // hours only when it occurred in them, and moves "last seen" forward only.
+    const at = Date.parse(e.occurredAt)
+    if (at > Date.now() - 86400_000) document.getElementById('events-24h')!.textContent = String(++last24h)
+    if (at > lastSeen) {
+      lastSeen = at
+      document.getElementById('last-seen')!.textContent = fmtTime(e.occurredAt)
+    }
     if (e.type === 'LOCATION') document.getElementById('position')!.textContent = `${e.payload.latitude}, ${e.payload.longitude}`
     if (e.type === 'STATUS') clear(document.getElementById('fault')!, e.payload.fault ? h('span', { class: 'badge bad' }, 'Fault') : h('span', { class: 'badge good' }, 'OK'))
     say(`New ${e.type.toLowerCase()} event: ${describe(e)}.`)
