@@ -31,13 +31,19 @@ type consoleDemo struct {
 	ClientSecret  string `json:"client_secret"`
 	ConsoleClient string `json:"console_client_id"`
 	ConsoleURL    string `json:"console_url"`
+	DeviceID      string `json:"device_id"`
+	DeviceToken   string `json:"device_token"`
 }
 
 // TestConsole drives the customer console in headless Chromium against the
 // real server: sign in through the login and consent pages, see the
 // devices (table and map with a geogroup), filter (search, fault,
-// geogroup), see the console refresh its revoked access token, open a
-// device, watch an event ingested with an HTTP POST appear live, create a
+// geogroup), see the page's one subscription to the customer's events move
+// a marker and update a row on a location POSTed over HTTP and follow the
+// demo device's MQTT connect and disconnect, see the console refresh its
+// revoked access token, open a device, watch an event ingested with an
+// HTTP POST appear live, see the chart's series (Device.series) of
+// temperatures posted in earlier hours in its summary and table, create a
 // device token and an application and see each secret once, create and
 // publish a configuration and assign it to a new group, and sign out (the
 // tokens are revoked, the login session ends). axe-core checks every page
@@ -51,8 +57,9 @@ func TestConsole(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			port := freePort(t)
 			origin := fmt.Sprintf("http://127.0.0.1:%d", port)
+			mqttAddr := freeAddr(t)
 			env := mkenv(t).With("ASSETGATE_ADDR", fmt.Sprintf("127.0.0.1:%d", port), "ASSETGATE_ISSUER", origin,
-				"ASSETGATE_MQTT_ADDR", "127.0.0.1:0")
+				"ASSETGATE_MQTT_ADDR", mqttAddr)
 			locked := name == storage.SQLite
 			if locked {
 				dir, err := filepath.Abs(filepath.Join(repoRoot, "console", "trusted-documents"))
@@ -183,6 +190,34 @@ func TestConsole(t *testing.T) {
 			step("clear the filter", setValue(`select[name=geogroup]`, ""), chromedp.Click(chromedp.ID("apply")))
 			waitText("#device-count", "4 devices match")
 
+			// The page's one subscription to the customer's events: a
+			// location posted over HTTP moves the truck's marker (out of
+			// the Berlin cluster) and updates its row.
+			waitText("#live-state", "live")
+			if got := text(`#devices tr[data-device="` + truck + `"] .last-event`); got != "—" {
+				t.Fatalf("the truck's last event before any: %q", got)
+			}
+			time.Sleep(500 * time.Millisecond) // the subscription's start reaches the server
+			sendJSON(t, http.MethodPost, ts.URL+"/api/v1/devices/"+truck+"/events", app,
+				`{"data":{"type":"events","attributes":{"event_type":"location","payload":{"latitude":50.0,"longitude":12.5}}}}`, http.StatusCreated)
+			step("the marker moves", chromedp.WaitVisible(chromedp.CSS(`#map .leaflet-marker-icon[data-device="`+truck+`"][data-position="50,12.5"]`)))
+			if got := text(`#devices tr[data-device="` + truck + `"] .last-event`); got == "—" || got == "" {
+				t.Fatalf("the truck's row after a live location: last event %q", got)
+			}
+			// The same stream brings the MQTT connects and disconnects:
+			// the demo device's row follows its session.
+			demoRow := `#devices tr[data-device="` + demo.DeviceID + `"] .conn-cell`
+			if got := text(demoRow); got != "Not connected" {
+				t.Fatalf("the demo device before its MQTT session: %q", got)
+			}
+			disconnect := dialDevice(t, mqttAddr, demo.DeviceID, demo.DeviceToken)
+			waitText(demoRow, "Connected")
+			if got := text(demoRow); got != "Connected" {
+				t.Fatalf("the demo device in its MQTT session: %q", got)
+			}
+			disconnect()
+			waitText(demoRow, "Not connected")
+
 			// The access token is revoked behind the console's back: its next
 			// request is refused, it refreshes (the refresh token rotates)
 			// and goes on with a new access token.
@@ -200,8 +235,41 @@ func TestConsole(t *testing.T) {
 			sendJSON(t, http.MethodPost, ts.URL+"/api/v1/devices/"+truck+"/events", app,
 				`{"data":{"type":"events","attributes":{"event_type":"temperature","payload":{"celsius":23.5}}}}`, http.StatusCreated)
 			waitText("#events", "23.5 °C")
-			waitText("#events-total", "1")
+			waitText("#events-total", "2") // and the location posted on the devices page
 			waitText("#chart", "Temperature")
+			// The chart is the server's series: three more temperatures in
+			// two earlier hours make three hourly points (the second of
+			// two events: average 23, from 22 to 24), drawn again as each
+			// arrives live, and listed in the table beside it.
+			hour := time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Hour)
+			for _, e := range []struct {
+				at      time.Duration
+				celsius string
+			}{{10 * time.Minute, "20"}, {70 * time.Minute, "22"}, {80 * time.Minute, "24"}} {
+				sendJSON(t, http.MethodPost, ts.URL+"/api/v1/devices/"+truck+"/events", app,
+					`{"data":{"type":"events","attributes":{"event_type":"temperature","occurred_at":"`+hour.Add(e.at).Format(time.RFC3339)+
+						`","payload":{"celsius":`+e.celsius+`}}}}`, http.StatusCreated)
+			}
+			waitText("#series-summary", "Temperature: 3 points from 4 events, averages from 20 to 23.5 °C, lowest 20, highest 24 °C.")
+			// Past events count in the last 24 hours but do not move "last
+			// seen" back.
+			waitText("#events-24h", "5")
+			if recent, _ := chromedp.Run(browser, chromedp.Evaluate[bool](`Math.abs(Date.now() - Date.parse(document.getElementById("last-seen").textContent)) < 120000`)); !recent {
+				t.Fatalf("last seen moved back to %q", text("#last-seen"))
+			}
+			rowsJS := `[...document.querySelectorAll("#series tr")].map(r => [...r.cells].slice(1).map(c => c.textContent).join("|"))`
+			rows, err := chromedp.Run(browser, chromedp.Evaluate[[]string](rowsJS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"1|20 °C|20 °C|20 °C|20 °C", "2|23 °C|22 °C|24 °C|24 °C", "1|23.5 °C|23.5 °C|23.5 °C|23.5 °C"}; fmt.Sprint(rows) != fmt.Sprint(want) {
+				t.Fatalf("the series table: %q, want %q", rows, want)
+			}
+			// Per minute the range spans too many buckets for the server:
+			// the choice is not offered for 24 hours.
+			if off, _ := chromedp.Run(browser, chromedp.Evaluate[bool](`document.querySelector("select[name=interval] option[value=ONE_MINUTE]").disabled`)); !off {
+				t.Fatal("per-minute points are offered for 24 hours")
+			}
 			// A device token: shown once, listed after.
 			step("create a device token", chromedp.SendKeys(chromedp.CSS(`input[name=name]`), "Gateway"),
 				chromedp.Click(chromedp.CSS(`#tokens-h ~ form button[type=submit]`)), chromedp.WaitVisible(chromedp.ID("device-token")))

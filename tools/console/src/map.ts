@@ -15,6 +15,8 @@ export interface MapDevice {
   latitude: number | null
   longitude: number | null
   fault: boolean
+  // connected: whether it has a live MQTT session; undefined when unknown.
+  connected?: boolean
 }
 
 export interface MapGeogroup {
@@ -24,7 +26,7 @@ export interface MapGeogroup {
   geometry: any
 }
 
-type Props = { id: string; name: string; fault: boolean }
+type Props = { id: string; name: string; fault: boolean; connected?: boolean }
 
 export class FleetMap {
   readonly map: L.Map
@@ -86,7 +88,7 @@ export class FleetMap {
     const points: Array<GeoJSON.Feature<GeoJSON.Point, Props>> = []
     for (const d of this.devices.values()) {
       if (d.latitude === null || d.longitude === null) continue
-      points.push({ type: 'Feature', properties: { id: d.id, name: d.name, fault: d.fault }, geometry: { type: 'Point', coordinates: [d.longitude, d.latitude] } })
+      points.push({ type: 'Feature', properties: { id: d.id, name: d.name, fault: d.fault, connected: d.connected }, geometry: { type: 'Point', coordinates: [d.longitude, d.latitude] } })
     }
     this.index = new Supercluster<Props>({ radius: 48, maxZoom: 14 })
     this.index.load(points)
@@ -114,11 +116,17 @@ export class FleetMap {
         m.on('click', () => this.map.flyTo([lat, lng], Math.min(this.index.getClusterExpansionZoom(p.cluster_id!), 16)))
         this.markers.addLayer(m)
       } else {
-        const label = `${p.name}${p.fault ? ' (fault)' : ''}`
-        const icon = L.divIcon({ className: `pin ${p.fault ? 'fault' : 'ok'}`, iconSize: [16, 16] })
+        const label = `${p.name}${p.fault ? ' (fault)' : ''}${p.connected ? ', connected' : ''}`
+        const icon = L.divIcon({ className: `pin ${p.fault ? 'fault' : 'ok'}${p.connected ? ' online' : ''}`, iconSize: [16, 16] })
         const m = L.marker([lat, lng], { icon, title: label, alt: label, keyboard: true })
-        m.getElement()?.setAttribute('data-device', p.id)
-        m.on('add', () => m.getElement()?.setAttribute('data-device', p.id))
+        // The device and its position, for whoever reads the page's markup.
+        const mark = () => {
+          const el = m.getElement()
+          el?.setAttribute('data-device', p.id)
+          el?.setAttribute('data-position', `${lat},${lng}`)
+        }
+        mark()
+        m.on('add', mark)
         m.on('click', () => this.open(p.id))
         this.markers.addLayer(m)
       }

@@ -3,7 +3,7 @@
 // resources.
 import type uPlot from 'uplot'
 import { gql, subscribe } from '../api'
-import { drawChart } from '../chart'
+import { drawChart, type SeriesPoint } from '../chart'
 import { clear, copyButton, field, fmtTime, h } from '../dom'
 import { busy, errorText, say } from '../shell'
 
@@ -11,7 +11,23 @@ interface Payload { latitude: number | null; longitude: number | null; celsius: 
 interface Event { id: string; type: string; occurredAt: string; receivedAt: string; payload: Payload }
 interface Token { id: string; name: string; permissions: string[]; createdAt: string; expiresAt: string | null }
 
-const METRICS: Record<string, { type: string; key: keyof Payload; label: string; unit: string }> = {
+interface Stats { min: number; max: number; avg: number; last: number }
+interface SeriesRow { start: string; count: number; celsius: Stats | null; g: Stats | null; percent: Stats | null }
+
+// The SeriesInterval values, their length in seconds and their names.
+const INTERVALS: Array<[string, number, string]> = [
+  ['ONE_MINUTE', 60, 'Per minute'],
+  ['FIVE_MINUTES', 300, 'Per 5 minutes'],
+  ['FIFTEEN_MINUTES', 900, 'Per 15 minutes'],
+  ['ONE_HOUR', 3600, 'Per hour'],
+  ['SIX_HOURS', 21600, 'Per 6 hours'],
+  ['ONE_DAY', 86400, 'Per day'],
+]
+const MAX_BUCKETS = 1000
+
+const num = (v: number) => String(Number(v.toFixed(2)))
+
+const METRICS: Record<string, { type: string; key: 'celsius' | 'g' | 'percent'; label: string; unit: string }> = {
   celsius: { type: 'TEMPERATURE', key: 'celsius', label: 'Temperature', unit: '°C' },
   percent: { type: 'BATTERY', key: 'percent', label: 'Battery', unit: '%' },
   g: { type: 'SHOCK', key: 'g', label: 'Shock', unit: 'g' },
@@ -81,51 +97,78 @@ export async function devicePage(root: HTMLElement, [id]: string[]) {
     ),
   )
 
-  // The chart: a telemetry value over a range, optionally averaged per interval.
+  // The chart: a telemetry value over a range, in the server's buckets of
+  // an interval (Device.series): the average as a line, the minimum and
+  // maximum as a band, and the same figures as a table for screen readers.
   const metric = h('select', { name: 'metric' }, Object.entries(METRICS).map(([k, m]) => h('option', { value: k }, m.label)))
   const range = h('select', { name: 'range' }, [['1', 'Last hour'], ['24', 'Last 24 hours'], ['168', 'Last 7 days'], ['720', 'Last 30 days']].map(([v, l]) => h('option', { value: v }, l)))
   range.value = '24'
-  const interval = h('select', { name: 'interval' }, [['0', 'Every event'], ['300', '5-minute averages'], ['3600', 'Hourly averages'], ['86400', 'Daily averages']].map(([v, l]) => h('option', { value: v }, l)))
+  const interval = h('select', { name: 'interval' }, INTERVALS.map(([v, , l]) => h('option', { value: v }, l)))
+  interval.value = 'ONE_HOUR'
+  // A series spans at most 1,000 buckets: the intervals too fine for the
+  // range are disabled, and a disabled choice moves to the finest allowed.
+  const fitInterval = () => {
+    const span = Number(range.value) * 3600
+    for (const [i, [, step]] of INTERVALS.entries()) interval.options[i].disabled = span / step > MAX_BUCKETS - 1
+    if (interval.selectedOptions[0]?.disabled) interval.value = INTERVALS.find(([, step]) => span / step <= MAX_BUCKETS - 1)![0]
+  }
+  fitInterval()
   const chartBox = h('div', { class: 'chart', id: 'chart' })
+  const summary = h('p', { id: 'series-summary' })
+  const figures = h('tbody', { id: 'series' })
+  const table = h('details', { class: 'figures' },
+    h('summary', {}, 'The figures as a table'),
+    h('table', { class: 'grid' },
+      h('caption', { class: 'sr-only' }, 'The series, one row per interval'),
+      h('thead', {}, h('tr', {}, ['Interval from', 'Events', 'Average', 'Minimum', 'Maximum', 'Last'].map((c) => h('th', { scope: 'col' }, c)))),
+      figures))
   let plot: uPlot | null = null
+  let drawing = 0
   const drawSeries = async () => {
     const m = METRICS[metric.value]
+    const mine = ++drawing
     chartBox.setAttribute('aria-busy', 'true')
     clear(chartBox, h('p', { class: 'busy' }, 'Loading the series…'))
     try {
-      const since = new Date(Date.now() - Number(range.value) * 3600_000).toISOString()
-      const r = await gql('device-events', { id, filter: { type: [m.type], since }, first: 100 })
-      const evs: Event[] = r.device.events.edges.map((e: { node: Event }) => e.node)
-      let pts = evs.map((e) => [Date.parse(e.occurredAt) / 1000, e.payload[m.key] as number] as [number, number]).filter((p) => p[1] !== null).sort((a, b) => a[0] - b[0])
-      const step = Number(interval.value)
-      if (step) {
-        const buckets = new Map<number, number[]>()
-        for (const [t, v] of pts) {
-          const k = Math.floor(t / step) * step
-          buckets.set(k, [...(buckets.get(k) || []), v])
-        }
-        pts = [...buckets.entries()].map(([t, vs]) => [t, vs.reduce((a, b) => a + b, 0) / vs.length] as [number, number])
-      }
+      const until = new Date()
+      const since = new Date(until.getTime() - Number(range.value) * 3600_000)
+      const r = await gql('device-series', { id, type: m.type, since: since.toISOString(), until: until.toISOString(), interval: interval.value })
+      if (mine !== drawing) return
+      const pts: SeriesPoint[] = (r.device.series as SeriesRow[]).filter((p) => p[m.key]).map((p) => ({ t: Date.parse(p.start) / 1000, count: p.count, ...p[m.key]! }))
       plot?.destroy()
       plot = null
+      clear(figures, pts.map((p) => h('tr', {},
+        h('td', {}, fmtTime(new Date(p.t * 1000).toISOString())), h('td', {}, p.count),
+        h('td', {}, `${num(p.avg)} ${m.unit}`), h('td', {}, `${num(p.min)} ${m.unit}`), h('td', {}, `${num(p.max)} ${m.unit}`), h('td', {}, `${num(p.last)} ${m.unit}`))))
+      table.hidden = !pts.length
       if (!pts.length) {
+        summary.textContent = ''
         clear(chartBox, h('p', { class: 'empty' }, `No ${m.label.toLowerCase()} events in this range.`))
       } else {
-        clear(chartBox, h('p', { class: 'sr-only' }, `${m.label}: ${pts.length} points, from ${Math.min(...pts.map((p) => p[1]))} to ${Math.max(...pts.map((p) => p[1]))} ${m.unit}.`))
-        plot = drawChart(chartBox, { label: m.label, unit: m.unit, points: pts, from: Date.parse(since) / 1000, to: Date.now() / 1000 })
+        const events = pts.reduce((n, p) => n + p.count, 0)
+        summary.textContent = `${m.label}: ${pts.length} point${pts.length === 1 ? '' : 's'} from ${events} event${events === 1 ? '' : 's'}, ` +
+          `averages from ${num(Math.min(...pts.map((p) => p.avg)))} to ${num(Math.max(...pts.map((p) => p.avg)))} ${m.unit}, ` +
+          `lowest ${num(Math.min(...pts.map((p) => p.min)))}, highest ${num(Math.max(...pts.map((p) => p.max)))} ${m.unit}.`
+        clear(chartBox)
+        plot = drawChart(chartBox, { label: m.label, unit: m.unit, points: pts, from: since.getTime() / 1000, to: until.getTime() / 1000 })
       }
     } catch (e) {
+      if (mine !== drawing) return
+      summary.textContent = ''
+      table.hidden = true
       clear(chartBox, h('div', { class: 'error', role: 'alert' }, errorText(e)))
     } finally {
-      chartBox.setAttribute('aria-busy', 'false')
+      if (mine === drawing) chartBox.setAttribute('aria-busy', 'false')
     }
   }
+  range.addEventListener('change', fitInterval)
   for (const c of [metric, range, interval]) c.addEventListener('change', () => void drawSeries())
   const chart = h('section', { class: 'card wide', 'aria-labelledby': 'chart-h' },
     h('h2', { id: 'chart-h' }, 'Telemetry'),
     h('div', { class: 'inline' }, field('Value', metric), field('Range', range), field('Interval', interval)),
-    h('p', { class: 'hint' }, 'Drawn from the device’s events of the range (the newest 100).'),
     chartBox,
+    summary,
+    table,
   )
 
   // Last events, live.
@@ -143,6 +186,8 @@ export async function devicePage(root: HTMLElement, [id]: string[]) {
     evs.length ? null : h('p', { class: 'empty', id: 'no-events' }, 'No events yet: new ones appear here as they arrive.'),
   )
   let total = s.totalEvents
+  let last24h = s.eventsLast24h
+  let lastSeen = s.lastSeenAt ? Date.parse(s.lastSeenAt) : 0
   const stop = subscribe<{ deviceEvents: Event }>('device-events-live', { deviceId: id }, ({ deviceEvents: e }) => {
     document.getElementById('no-events')?.remove()
     const tr = eventRow(e)
@@ -150,7 +195,14 @@ export async function devicePage(root: HTMLElement, [id]: string[]) {
     evBody.prepend(tr)
     while (evBody.rows.length > 50) evBody.lastElementChild?.remove()
     document.getElementById('events-total')!.textContent = String(++total)
-    document.getElementById('last-seen')!.textContent = fmtTime(e.occurredAt)
+    // An event may report a moment long past: it counts in the last 24
+    // hours only when it occurred in them, and moves "last seen" forward only.
+    const at = Date.parse(e.occurredAt)
+    if (at > Date.now() - 86400_000) document.getElementById('events-24h')!.textContent = String(++last24h)
+    if (at > lastSeen) {
+      lastSeen = at
+      document.getElementById('last-seen')!.textContent = fmtTime(e.occurredAt)
+    }
     if (e.type === 'LOCATION') document.getElementById('position')!.textContent = `${e.payload.latitude}, ${e.payload.longitude}`
     if (e.type === 'STATUS') clear(document.getElementById('fault')!, e.payload.fault ? h('span', { class: 'badge bad' }, 'Fault') : h('span', { class: 'badge good' }, 'OK'))
     say(`New ${e.type.toLowerCase()} event: ${describe(e)}.`)

@@ -1,5 +1,7 @@
 // The fleet: a filtered, sorted, paged table of devices beside a map,
-// updated live from each listed device's event subscription.
+// both updated live from one subscription to every event of the customer
+// (with the MQTT connects and disconnects), so the devices on the map that
+// the table's page does not show move too.
 import { gql, subscribe } from '../api'
 import { clear, field, fmtTime, h } from '../dom'
 import { FleetMap, type MapDevice, type MapGeogroup } from '../map'
@@ -10,6 +12,7 @@ interface Device extends MapDevice {
   mac: string | null
   lastEventAt: string | null
   group: { id: string; name: string } | null
+  stats: { connected: boolean }
 }
 
 interface LiveEvent {
@@ -17,7 +20,10 @@ interface LiveEvent {
   type: string
   occurredAt: string
   payload: { latitude: number | null; longitude: number | null; fault: boolean | null }
+  connection: { connected: boolean; reason: string | null } | null
 }
+
+const connBadge = (connected: boolean) => connected ? h('span', { class: 'badge good' }, 'Connected') : h('span', { class: 'badge' }, 'Not connected')
 
 const PAGE = 25
 const MAP_LIMIT = 1000
@@ -70,8 +76,6 @@ export async function devicesPage(root: HTMLElement) {
   const map = new FleetMap(mapEl, (id) => navigate(`/console/devices/${encodeURIComponent(id)}`))
   map.setGeogroups(geogroups)
 
-  let stops: Array<() => void> = []
-  const stopLive = () => { stops.forEach((s) => s()); stops = [] }
   let cursor: { after?: string; before?: string } = {}
 
   const filter = () => {
@@ -102,7 +106,6 @@ export async function devicesPage(root: HTMLElement) {
     tableArea.setAttribute('aria-busy', 'true')
     tableArea.classList.add('loading')
     say('Loading devices…')
-    stopLive()
     try {
       const page = cursor.before ? { last: PAGE, before: cursor.before } : { first: PAGE, after: cursor.after }
       const d = await gql('devices', { filter: filter(), orderBy: order(), ...page })
@@ -115,6 +118,7 @@ export async function devicesPage(root: HTMLElement) {
           h('td', {}, dev.imei),
           h('td', {}, dev.mac || '—'),
           h('td', { class: 'fault-cell' }, dev.fault ? h('span', { class: 'badge bad' }, 'Fault') : h('span', { class: 'badge good' }, 'OK')),
+          h('td', { class: 'conn-cell' }, connBadge(dev.stats.connected)),
           h('td', {}, dev.group?.name || '—'),
           h('td', { class: 'last-event' }, fmtTime(dev.lastEventAt)),
         )
@@ -130,15 +134,12 @@ export async function devicesPage(root: HTMLElement) {
         list.length
           ? h('table', { class: 'grid', id: 'devices' },
             h('caption', { class: 'sr-only' }, 'Devices matching the filter'),
-            h('thead', {}, h('tr', {}, ['Name', 'IMEI', 'MAC', 'State', 'Group', 'Last event'].map((c) => h('th', { scope: 'col' }, c)))),
+            h('thead', {}, h('tr', {}, ['Name', 'IMEI', 'MAC', 'State', 'Connection', 'Group', 'Last event'].map((c) => h('th', { scope: 'col' }, c)))),
             body)
           : h('p', { class: 'empty' }, 'No device matches: change or clear the filter.'),
         h('div', { class: 'pager' }, prev, next),
       )
       say(`${conn.totalCount} device${conn.totalCount === 1 ? '' : 's'} match.`)
-      for (const dev of list) {
-        stops.push(subscribe<{ deviceEvents: LiveEvent }>('device-events-live', { deviceId: dev.id }, (e) => live(e.deviceEvents), () => {}))
-      }
       void loadMap()
     } catch (e) {
       clear(tableArea, h('div', { class: 'error', role: 'alert' }, errorText(e)))
@@ -159,12 +160,15 @@ export async function devicesPage(root: HTMLElement) {
       if (!d.devices.pageInfo.hasNextPage) break
       after = d.devices.pageInfo.endCursor
     }
-    map.setDevices(all)
+    map.setDevices(all.map((d) => ({ ...d, connected: d.stats.connected })))
   }
 
+  // live applies an item of the customer's stream to the map and, when the
+  // device is on the table's page, to its row.
   const live = (e: LiveEvent) => {
     const tr = rows.get(e.deviceId)
     const change: Partial<MapDevice> & { id: string } = { id: e.deviceId }
+    if (e.type === 'CONNECTION' && e.connection) change.connected = e.connection.connected
     if (e.type === 'LOCATION' && e.payload.latitude !== null) {
       change.latitude = e.payload.latitude
       change.longitude = e.payload.longitude
@@ -172,15 +176,30 @@ export async function devicesPage(root: HTMLElement) {
     if (e.type === 'STATUS' && e.payload.fault !== null) change.fault = e.payload.fault
     map.update(change)
     if (!tr) return
-    tr.querySelector('.last-event')!.textContent = fmtTime(e.occurredAt)
-    if (change.fault !== undefined) {
-      clear(tr.querySelector('.fault-cell')!, change.fault ? h('span', { class: 'badge bad' }, 'Fault') : h('span', { class: 'badge good' }, 'OK'))
+    const name = tr.querySelector('a')?.textContent
+    if (e.type === 'CONNECTION') {
+      clear(tr.querySelector('.conn-cell')!, connBadge(change.connected ?? false))
+      say(`${name} ${change.connected ? 'connected' : 'disconnected'}.`)
+    } else {
+      tr.querySelector('.last-event')!.textContent = fmtTime(e.occurredAt)
+      if (change.fault !== undefined) {
+        clear(tr.querySelector('.fault-cell')!, change.fault ? h('span', { class: 'badge bad' }, 'Fault') : h('span', { class: 'badge good' }, 'OK'))
+      }
+      say(`New ${e.type.toLowerCase()} event from ${name}.`)
     }
     tr.classList.remove('flash')
     void tr.offsetWidth
     tr.classList.add('flash')
-    say(`New ${e.type.toLowerCase()} event from ${tr.querySelector('a')?.textContent}.`)
   }
+  const liveState = h('span', { class: 'badge', id: 'live-state' }, 'connecting…')
+  root.querySelector('h1')!.append(' ', liveState)
+  const stopLive = subscribe<{ deviceEvents: LiveEvent }>('fleet-events-live', {}, (e) => live(e.deviceEvents), (err) => {
+    liveState.textContent = 'not live'
+    liveState.classList.remove('good')
+    say(err.message)
+  })
+  liveState.textContent = 'live'
+  liveState.classList.add('good')
 
   form.addEventListener('submit', (ev) => {
     ev.preventDefault()
