@@ -16,7 +16,7 @@ import (
 // argument paths of the validation errors.
 func TestSeries(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
-		base := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, -5) // a day start, within retention
+		base := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -5) // a day start, within retention
 		var evs []*resource.Event
 		for i := range 9 {
 			ev := storagetest.NewEvent(e.a.customer.ID, e.a.device.ID, resource.EventTemperature, base.Add(time.Duration(i)*20*time.Minute))

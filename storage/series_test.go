@@ -120,7 +120,7 @@ func TestEventSeries(t *testing.T) {
 		a, b, loose := newDevice(cust.ID, g.ID), newDevice(cust.ID, g.ID), newDevice(cust.ID, "")
 		edge, foreign := newDevice(cust.ID, ""), newDevice(other.ID, "")
 
-		base := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, -5) // a bucket start for every interval, within retention
+		base := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -5) // a bucket start for every interval, within retention
 		rng := rand.New(rand.NewPCG(14, 3))
 		var all []*resource.Event
 		store := func(evs ...*resource.Event) {
