@@ -220,7 +220,11 @@ func (b *Broker) Listen() error {
 			return fmt.Errorf("mqtt: %w", err)
 		}
 	}
-	b.renewLease(ctx) // before the first session is marked connected
+	// The lease exists before the first session is marked connected (no
+	// session yet: nothing to mark again).
+	rctx, rcancel := context.WithTimeout(ctx, stateTimeout)
+	b.renew(rctx)
+	rcancel()
 	if err := b.srv.Serve(); err != nil {
 		cancel()
 		b.closeListenersLocked()

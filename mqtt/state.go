@@ -80,18 +80,9 @@ func (b *Broker) retainedResources(deviceID string) []resource.DeviceResource {
 // marked its devices disconnected) the live sessions are marked connected
 // again.
 func (b *Broker) renewLease(ctx context.Context) {
-	if b.deps.Mirror == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(ctx, stateTimeout)
 	defer cancel()
-	now := b.deps.Now()
-	lapsed, err := b.deps.Mirror.RenewLease(ctx, b.replica, now.Add(b.cfg.Lease), now)
-	if err != nil {
-		b.log.Warn("mqtt replica lease", "err", err)
-		return
-	}
-	if !lapsed {
+	if !b.renew(ctx) {
 		return
 	}
 	b.mu.Lock()
@@ -105,6 +96,21 @@ func (b *Broker) renewLease(ctx context.Context) {
 			b.log.Warn("mqtt connection state", "device_id", s.deviceID(), "err", err)
 		}
 	}
+}
+
+// renew renews the replica's lease and reports whether it had lapsed; it
+// takes no lock (Listen calls it holding b.mu).
+func (b *Broker) renew(ctx context.Context) (lapsed bool) {
+	if b.deps.Mirror == nil {
+		return false
+	}
+	now := b.deps.Now()
+	lapsed, err := b.deps.Mirror.RenewLease(ctx, b.replica, now.Add(b.cfg.Lease), now)
+	if err != nil {
+		b.log.Warn("mqtt replica lease", "err", err)
+		return false
+	}
+	return lapsed
 }
 
 // leaseLoop renews the replica's lease every third of Config.Lease until
