@@ -19,6 +19,7 @@ func TestDeviceListErrors(t *testing.T) {
 				{"ErrUnknownFilter", "filter[colour]=red", "filter[colour]",
 					`unknown filter "colour"; known: search, imei, mac, fault, group, connected, latitude, longitude, radius_lte, radius_gte, geogroup_inside, geogroup_outside, geogroup_distance`},
 				{"ErrFault", "filter[fault]=yes", "filter[fault]", "filter[fault] must be true or false"},
+				{"ErrConnected", "filter[connected]=online", "filter[connected]", "filter[connected] must be true or false"},
 				{"ErrNoRadius", "filter[latitude]=52&filter[longitude]=13", "filter[radius_lte]",
 					"a geo filter needs filter[radius_lte] or filter[radius_gte] (metres)"},
 				{"ErrLatitudeRange", "filter%5Blatitude%5D=95&filter%5Blongitude%5D=13&filter%5Bradius_gte%5D=1", "filter[latitude]",
