@@ -29,12 +29,15 @@ func (b *Broker) connected(s *session) {
 	if err != nil {
 		b.log.Warn("mqtt connection state", "device_id", s.deviceID(), "err", err)
 	}
-	b.putState(s)
+	// The mirror first: the state in the store is what calls read, and it
+	// should not say connected long before the session takes its
+	// subscriptions.
 	if b.deps.Mirror != nil {
 		if err := b.deps.Mirror.MarkConnected(ctx, s.state(b.replica)); err != nil {
 			b.log.Warn("mqtt connection state", "device_id", s.deviceID(), "err", err)
 		}
 	}
+	b.putState(s)
 	if old := cs[s.deviceID()]; old != nil && old.Connected && old.Replica != b.replica && b.deps.Relay != nil {
 		err := b.relay(ctx, old.Replica, relayMessage{Kind: "takeover", DeviceID: s.deviceID(), Session: s.id})
 		if err != nil {
