@@ -185,32 +185,46 @@ type ConnectionReader struct {
 }
 
 // States returns the states of the customer's devices among ids; a device
-// that never connected has none.
+// that never connected has none. With a mirror, the store is asked only
+// about the devices the mirror has a row of (a device that never connected
+// costs no Redis command).
 func (r *ConnectionReader) States(ctx context.Context, customerID string, ids []string) (map[string]*DeviceConnectionState, error) {
 	out := map[string]*DeviceConnectionState{}
 	if r == nil || r.Store == nil || len(ids) == 0 {
 		return out, nil
+	}
+	var ms map[string]*MirroredConnection
+	if r.Mirror != nil {
+		var err error
+		if ms, err = r.Mirror.FindMirrored(ctx, customerID, ids, nowUTC(r.Now)); err != nil {
+			return nil, err
+		}
+		ids = make([]string, 0, len(ms))
+		for id := range ms {
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return out, nil
+		}
+		slices.Sort(ids)
 	}
 	cs, err := r.Store.FindConnections(ctx, customerID, ids)
 	if err != nil {
 		return nil, err
 	}
 	for id, c := range cs {
-		st := &DeviceConnectionState{Connected: c.Connected, ConnectedAt: c.ConnectedAt, DisconnectedAt: c.DisconnectedAt,
+		out[id] = &DeviceConnectionState{Connected: c.Connected, ConnectedAt: c.ConnectedAt, DisconnectedAt: c.DisconnectedAt,
 			RemoteAddress: c.RemoteAddress, RxBytes: c.RxBytes, TxBytes: c.TxBytes, LastPacketAt: c.LastPacketAt}
-		if r.Mirror != nil {
-			// The mirror decides; a state it has no row of is not
-			// connected (its replica never wrote it, or it is gone).
-			st.Connected = false
-		}
-		out[id] = st
 	}
 	if r.Mirror == nil {
 		return out, nil
 	}
-	ms, err := r.Mirror.FindMirrored(ctx, customerID, ids, nowUTC(r.Now))
-	if err != nil {
-		return nil, err
+	// The mirror decides connected, connected_at and disconnected_at (the
+	// filter's rule); a state it has no row of is not shown.
+	for id := range out {
+		if ms[id] == nil {
+			delete(out, id)
+		}
 	}
 	for id, m := range ms {
 		st := out[id]
