@@ -119,7 +119,11 @@ type config struct {
 	MQTTWSAddr  string
 	MQTTTLSCert string
 	MQTTTLSKey  string
-	mqttTLS     *tls.Config
+	// MQTTLease is how long the replica's lease of its MQTT sessions runs:
+	// after a crash, its devices read disconnected at most this long
+	// after its last renewal.
+	MQTTLease time.Duration
+	mqttTLS   *tls.Config
 }
 
 // Settings of the metrics listener.
@@ -151,6 +155,7 @@ func defaultConfig(getenv func(string) string) config {
 		RedisTimeout:         storage.DefaultRedisTimeout,
 		GraphQLIntrospection: "true",
 		PasswordHashWait:     resource.DefaultPasswordHashWait,
+		MQTTLease:            mqtt.DefaultLease,
 		IDTokenTTL:           oauth.DefaultIDTokenTTL,
 		SigningAlg:           oauth.AlgRS256,
 		KeyRotationDelay:     oauth.DefaultRotationDelay,
@@ -214,6 +219,7 @@ func defaultConfig(getenv func(string) string) config {
 		{"ASSETGATE_LOGIN_PAIR_MEMORY", &c.LoginPairMemory},
 		{"ASSETGATE_LOGIN_KNOWN_FOR", &c.LoginKnownFor},
 		{"ASSETGATE_RETENTION_INTERVAL", &c.RetentionInterval},
+		{"ASSETGATE_MQTT_LEASE", &c.MQTTLease},
 	} {
 		if s, ok := lookup(getenv, v.name); ok {
 			d, err := time.ParseDuration(s)
@@ -284,6 +290,7 @@ func (c *config) registerServe(fs *flag.FlagSet) {
 	fs.StringVar(&c.MQTTAddr, "mqtt-addr", c.MQTTAddr, "MQTT listener `address` for devices, e.g. :1883; off when empty (ASSETGATE_MQTT_ADDR)")
 	fs.StringVar(&c.MQTTWSAddr, "mqtt-ws-addr", c.MQTTWSAddr, "MQTT over WebSocket listener `address`; off when empty (ASSETGATE_MQTT_WS_ADDR)")
 	fs.StringVar(&c.MQTTTLSCert, "mqtt-tls-cert", c.MQTTTLSCert, "PEM certificate `file`: the MQTT listeners speak TLS (ASSETGATE_MQTT_TLS_CERT)")
+	fs.DurationVar(&c.MQTTLease, "mqtt-lease", c.MQTTLease, "how long after a crashed replica's last lease renewal its MQTT devices read disconnected (ASSETGATE_MQTT_LEASE)")
 	fs.StringVar(&c.MQTTTLSKey, "mqtt-tls-key", c.MQTTTLSKey, "PEM private key `file` of ASSETGATE_MQTT_TLS_CERT (ASSETGATE_MQTT_TLS_KEY)")
 }
 
@@ -460,6 +467,9 @@ func (c *config) validateMQTT() error {
 			return bad(v.name, "must be HOST:PORT or :PORT, got %q", v.addr)
 		}
 	}
+	if c.MQTTLease < time.Second || c.MQTTLease > 10*time.Minute {
+		return bad("ASSETGATE_MQTT_LEASE", "must be a duration between 1s and 10m")
+	}
 	if (c.MQTTTLSCert == "") != (c.MQTTTLSKey == "") {
 		return bad("ASSETGATE_MQTT_TLS_CERT", "ASSETGATE_MQTT_TLS_CERT and ASSETGATE_MQTT_TLS_KEY go together")
 	}
@@ -475,7 +485,7 @@ func (c *config) validateMQTT() error {
 
 // mqttConfig is the MQTT listener's configuration.
 func (c config) mqttConfig() mqtt.Config {
-	return mqtt.Config{Addr: c.MQTTAddr, WSAddr: c.MQTTWSAddr, TLS: c.mqttTLS}
+	return mqtt.Config{Addr: c.MQTTAddr, WSAddr: c.MQTTWSAddr, TLS: c.mqttTLS, Lease: c.MQTTLease}
 }
 
 // maxPasswordHashConcurrency bounds ASSETGATE_PASSWORD_HASH_CONCURRENCY:

@@ -76,7 +76,8 @@ func TestGraphQLParity(t *testing.T) {
 			eventAttrs := []string{"type", "occurredAt", "receivedAt", "payload"}
 			eventNames := map[string]string{"type": "event_type"}
 
-			deviceFields := []string{"name", "imei", "mac", "latitude", "longitude", "fault", "attributes", "lastEventAt", "createdAt", "updatedAt"}
+			deviceFields := []string{"name", "imei", "mac", "latitude", "longitude", "fault", "attributes", "lastEventAt", "createdAt", "updatedAt",
+				"connected", "connectedAt", "disconnectedAt", "remoteAddress", "rxBytes", "txBytes", "lastSeenAt"}
 			deviceQuery := "id " + strings.Join(deviceFields, " ") + " group { id }"
 			configFields := []string{"name", "state", "settings", "publishedAt", "createdAt", "updatedAt"}
 			configQuery := "id name state publishedAt createdAt updatedAt settings { reportingIntervalS temperatureLogIntervalS shockThresholdG }"
@@ -143,6 +144,11 @@ func TestGraphQLParity(t *testing.T) {
 				{name: "Geogroup", path: "/geogroups/" + tn.geogroupID, field: "geogroup",
 					query: `{ geogroup(id: "` + tn.geogroupID + `") { id name geometry createdAt updatedAt } }`,
 					attrs: []string{"name", "geometry", "createdAt", "updatedAt"}},
+				// (Connected devices: TestDeviceConnectionState, which
+				// connects one.)
+				{name: "DevicesNotConnected", path: "/devices?filter[connected]=false&sort=name", list: true, field: "devices",
+					query: `{ devices(filter: {connected: false}, orderBy: [{field: NAME}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
+					attrs: deviceFields, rels: map[string]string{"group": "group"}},
 				{name: "DevicesNoGroupNewestFirst", path: "/devices?filter[group]=none&sort=-created_at", list: true, field: "devices",
 					query: `{ devices(filter: {group: "none"}, orderBy: [{field: CREATED_AT, direction: DESC}]) { totalCount edges { node { ` + deviceQuery + ` } } } }`,
 					attrs: deviceFields, rels: map[string]string{"group": "group"}},

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/assetgate/assetgate/graph/exec"
 	"github.com/assetgate/assetgate/graph/model"
@@ -22,6 +23,33 @@ func (r *deviceResolver) Mac(ctx context.Context, obj *resource.Device) (*string
 
 func (r *deviceResolver) Attributes(ctx context.Context, obj *resource.Device) (model.JSON, error) {
 	return model.JSON(obj.Attributes.JSON()), nil
+}
+
+func (r *deviceResolver) Connected(ctx context.Context, obj *resource.Device) (bool, error) {
+	return obj.Connection.Connected, nil
+}
+
+func (r *deviceResolver) ConnectedAt(ctx context.Context, obj *resource.Device) (*time.Time, error) {
+	return obj.Connection.ConnectedAt, nil
+}
+
+func (r *deviceResolver) DisconnectedAt(ctx context.Context, obj *resource.Device) (*time.Time, error) {
+	return obj.Connection.DisconnectedAt, nil
+}
+
+func (r *deviceResolver) RemoteAddress(ctx context.Context, obj *resource.Device) (*string, error) {
+	if obj.Connection.RemoteAddress == "" {
+		return nil, nil
+	}
+	return &obj.Connection.RemoteAddress, nil
+}
+
+func (r *deviceResolver) RxBytes(ctx context.Context, obj *resource.Device) (int, error) {
+	return int(obj.Connection.RxBytes), nil
+}
+
+func (r *deviceResolver) TxBytes(ctx context.Context, obj *resource.Device) (int, error) {
+	return int(obj.Connection.TxBytes), nil
 }
 
 func (r *deviceResolver) Group(ctx context.Context, obj *resource.Device) (*resource.DeviceGroup, error) {

@@ -23,7 +23,7 @@ func deviceQuery(f *model.DeviceFilter, orderBy []*model.DeviceOrder) resource.L
 	})}
 	if f != nil {
 		q.Filter = resource.DeviceListFilter{
-			Search: f.Search.Value(), IMEI: f.Imei.Value(), MAC: f.Mac.Value(), Fault: f.Fault.Value(), Group: f.Group.Value(),
+			Search: f.Search.Value(), IMEI: f.Imei.Value(), MAC: f.Mac.Value(), Fault: f.Fault.Value(), Group: f.Group.Value(), Connected: f.Connected.Value(),
 			Latitude: f.Latitude.Value(), Longitude: f.Longitude.Value(), RadiusLTE: f.RadiusLte.Value(), RadiusGTE: f.RadiusGte.Value(),
 			GeogroupInside: f.GeogroupInside.Value(), GeogroupOutside: f.GeogroupOutside.Value(), GeogroupDistance: f.GeogroupDistance.Value(),
 			Attributes: attributeMatches(f.Attributes.Value()),

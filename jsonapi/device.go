@@ -12,19 +12,27 @@ import (
 
 // devicePresenter is a device as a devices resource object.
 type devicePresenter struct {
-	ID          string          `jsonapi:"primary,devices"`
-	Name        string          `jsonapi:"attr,name"`
-	IMEI        string          `jsonapi:"attr,imei"`
-	MAC         *string         `jsonapi:"attr,mac"`
-	Latitude    *float64        `jsonapi:"attr,latitude"`
-	Longitude   *float64        `jsonapi:"attr,longitude"`
-	Fault       bool            `jsonapi:"attr,fault"`
-	Attributes  map[string]any  `jsonapi:"attr,attributes"`
-	LastEventAt *string         `jsonapi:"attr,last_event_at"`
-	CreatedAt   string          `jsonapi:"attr,created_at"`
-	UpdatedAt   string          `jsonapi:"attr,updated_at"`
-	Group       *groupPresenter `jsonapi:"relation,group"`
-	base        string
+	ID          string         `jsonapi:"primary,devices"`
+	Name        string         `jsonapi:"attr,name"`
+	IMEI        string         `jsonapi:"attr,imei"`
+	MAC         *string        `jsonapi:"attr,mac"`
+	Latitude    *float64       `jsonapi:"attr,latitude"`
+	Longitude   *float64       `jsonapi:"attr,longitude"`
+	Fault       bool           `jsonapi:"attr,fault"`
+	Attributes  map[string]any `jsonapi:"attr,attributes"`
+	LastEventAt *string        `jsonapi:"attr,last_event_at"`
+	// The MQTT connection, as GET /devices/{id}/stats shows it.
+	Connected      bool            `jsonapi:"attr,connected"`
+	ConnectedAt    *string         `jsonapi:"attr,connected_at"`
+	DisconnectedAt *string         `jsonapi:"attr,disconnected_at"`
+	RemoteAddress  *string         `jsonapi:"attr,remote_address"`
+	RxBytes        int             `jsonapi:"attr,rx_bytes"`
+	TxBytes        int             `jsonapi:"attr,tx_bytes"`
+	LastSeenAt     *string         `jsonapi:"attr,last_seen_at"`
+	CreatedAt      string          `jsonapi:"attr,created_at"`
+	UpdatedAt      string          `jsonapi:"attr,updated_at"`
+	Group          *groupPresenter `jsonapi:"relation,group"`
+	base           string
 }
 
 // JSONAPILinks implements jsonapi.Linkable.
@@ -60,6 +68,9 @@ func (a *API) presentDevice(d *resource.Device) *devicePresenter {
 		ID: d.ID, Name: d.Name, IMEI: d.IMEI, MAC: optString(d.MAC), Latitude: d.Latitude, Longitude: d.Longitude,
 		Fault: d.Fault, Attributes: attributesMap(d.Attributes), LastEventAt: optTime(d.LastEventAt), CreatedAt: timeString(d.CreatedAt),
 		UpdatedAt: timeString(d.UpdatedAt), base: a.base,
+		Connected: d.Connection.Connected, ConnectedAt: optTime(d.Connection.ConnectedAt),
+		DisconnectedAt: optTime(d.Connection.DisconnectedAt), RemoteAddress: optString(d.Connection.RemoteAddress),
+		RxBytes: int(d.Connection.RxBytes), TxBytes: int(d.Connection.TxBytes), LastSeenAt: optTime(d.LastSeenAt()),
 	}
 	if d.GroupID != "" {
 		p.Group = &groupPresenter{ID: d.GroupID, base: a.base}

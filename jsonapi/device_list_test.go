@@ -17,8 +17,9 @@ func TestDeviceListErrors(t *testing.T) {
 			f := newFixture(t, dialect)
 			for _, tc := range []struct{ name, query, param, detail string }{
 				{"ErrUnknownFilter", "filter[colour]=red", "filter[colour]",
-					`unknown filter "colour"; known: search, imei, mac, fault, group, latitude, longitude, radius_lte, radius_gte, geogroup_inside, geogroup_outside, geogroup_distance, attributes.KEY`},
+					`unknown filter "colour"; known: search, imei, mac, fault, group, connected, latitude, longitude, radius_lte, radius_gte, geogroup_inside, geogroup_outside, geogroup_distance, attributes.KEY`},
 				{"ErrFault", "filter[fault]=yes", "filter[fault]", "filter[fault] must be true or false"},
+				{"ErrConnected", "filter[connected]=online", "filter[connected]", "filter[connected] must be true or false"},
 				{"ErrNoRadius", "filter[latitude]=52&filter[longitude]=13", "filter[radius_lte]",
 					"a geo filter needs filter[radius_lte] or filter[radius_gte] (metres)"},
 				{"ErrLatitudeRange", "filter%5Blatitude%5D=95&filter%5Blongitude%5D=13&filter%5Bradius_gte%5D=1", "filter[latitude]",

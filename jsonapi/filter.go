@@ -165,6 +165,7 @@ var deviceFilters = filterFields[deviceFilter]{
 	textFilter(resource.DeviceFilterMAC, func(f *deviceFilter) **string { return &f.MAC }),
 	boolFilter(resource.DeviceFilterFault, func(f *deviceFilter) **bool { return &f.Fault }),
 	textFilter(resource.DeviceFilterGroup, func(f *deviceFilter) **string { return &f.Group }),
+	boolFilter(resource.DeviceFilterConnected, func(f *deviceFilter) **bool { return &f.Connected }),
 	numberFilter(resource.DeviceFilterLatitude, func(f *deviceFilter) **float64 { return &f.Latitude }),
 	numberFilter(resource.DeviceFilterLongitude, func(f *deviceFilter) **float64 { return &f.Longitude }),
 	numberFilter(resource.DeviceFilterRadiusLTE, func(f *deviceFilter) **float64 { return &f.RadiusLTE }),

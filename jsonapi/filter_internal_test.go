@@ -68,7 +68,7 @@ func TestParseList(t *testing.T) {
 		events                   bool
 	}{
 		{name: "ErrUnknownFilter", raw: "filter[colour]=red", param: "filter[colour]",
-			detail: `unknown filter "colour"; known: search, imei, mac, fault, group, latitude, longitude, radius_lte, radius_gte, geogroup_inside, geogroup_outside, geogroup_distance, attributes.KEY`},
+			detail: `unknown filter "colour"; known: search, imei, mac, fault, group, connected, latitude, longitude, radius_lte, radius_gte, geogroup_inside, geogroup_outside, geogroup_distance, attributes.KEY`},
 		{name: "ErrBool", raw: "filter[fault]=yes", param: "filter[fault]", detail: "filter[fault] must be true or false"},
 		{name: "ErrNumber", raw: "filter[latitude]=north", param: "filter[latitude]", detail: "filter[latitude] must be a number"},
 		{name: "ErrInfinite", raw: "filter[radius_gte]=Inf", param: "filter[radius_gte]", detail: "filter[radius_gte] must be a number"},

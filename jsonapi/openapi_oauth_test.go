@@ -15,6 +15,8 @@ func filterDescription(name string) string {
 		return "Keep the device with this MAC address."
 	case resource.DeviceFilterFault:
 		return "Keep devices with (true) or without (false) a fault."
+	case resource.DeviceFilterConnected:
+		return "Keep the devices with (true) or without (false) a live MQTT session, as the connected attribute says."
 	case resource.DeviceFilterGroup:
 		return "Keep the devices of this device group; \"none\" keeps devices in no group."
 	case resource.DeviceFilterLatitude, resource.DeviceFilterLongitude:
@@ -44,7 +46,7 @@ func filterDescription(name string) string {
 // filterSchema is the schema of one list filter's value.
 func filterSchema(name string) obj {
 	switch name {
-	case resource.DeviceFilterFault:
+	case resource.DeviceFilterFault, resource.DeviceFilterConnected:
 		return obj{"type": "boolean"}
 	case resource.DeviceFilterLatitude:
 		return obj{"type": "number", "minimum": -90, "maximum": 90}

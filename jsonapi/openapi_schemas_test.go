@@ -82,6 +82,13 @@ func resourceKinds() []resourceKind {
 					"additionalProperties": obj{"type": []any{"string", "number", "boolean"}},
 					"description": "The customer's own keys: at most 64, each 1 to 64 characters of A-Z, a-z, 0-9, '_', '.', '-'; values strings, numbers or booleans; " +
 						"at most 4,096 bytes as JSON. A PATCH replaces the whole object (null clears it). A bad key or value is 422 pointing at /data/attributes/attributes/ followed by the key."},
+				"connected":       {"type": "boolean", "description": "Whether the device has a live MQTT session (on any replica); filter[connected] keeps the devices for which it is true or false."},
+				"connected_at":    obj{"type": []any{"string", "null"}, "format": "date-time", "description": "When its current (or last) MQTT session began; null if it never connected."},
+				"disconnected_at": obj{"type": []any{"string", "null"}, "format": "date-time", "description": "When its last MQTT session ended; null while connected or if it never connected."},
+				"remote_address":  {"type": []any{"string", "null"}, "description": "HOST:PORT of the MQTT session."},
+				"rx_bytes":        {"type": "integer", "minimum": 0, "description": "Bytes received from the device in its (last) MQTT session."},
+				"tx_bytes":        {"type": "integer", "minimum": 0, "description": "Bytes sent to the device in its (last) MQTT session."},
+				"last_seen_at":    obj{"type": []any{"string", "null"}, "format": "date-time", "description": "The later of last_event_at and the last MQTT packet."},
 			}},
 		{typ: typeDeviceGroups, schema: "DeviceGroup", presenter: groupPresenter{}, spec: &groupSpec,
 			required: []string{"name"}, relTypes: map[string]string{"configuration": typeConfigurations},

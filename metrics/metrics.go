@@ -51,6 +51,8 @@ type Metrics struct {
 	liveStreams       *prometheus.GaugeVec
 	streamsDrained    *prometheus.CounterVec
 	mqttConnections   prometheus.Gauge
+	mqttRefused       *prometheus.CounterVec
+	mqttMessages      *prometheus.CounterVec
 	operationNames    *NameSet
 }
 
@@ -119,6 +121,16 @@ func New(operationNames *NameSet) *Metrics {
 	m.mqttConnections = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "mqtt_connections",
 		Help: "MQTT client connections open on this replica."})
 	reg.MustRegister(m.mqttConnections)
+	m.mqttRefused = counter("mqtt_refused_total",
+		"MQTT refusals, by what was refused (connect, publish, subscribe, payload).", "reason")
+	m.mqttMessages = counter("mqtt_messages_received_total",
+		"MQTT messages devices published, by outcome (accepted: events stored; delivered: another message taken; rejected: an invalid payload; refused: a topic the device may not publish to; failed: not stored through no fault of the message).", "outcome")
+	for _, r := range []string{"connect", "publish", "subscribe", "payload"} {
+		m.mqttRefused.WithLabelValues(r)
+	}
+	for _, o := range []string{"accepted", "delivered", "rejected", "refused", "failed"} {
+		m.mqttMessages.WithLabelValues(o)
+	}
 	for _, t := range []string{TransportSSE, TransportWebSocket} {
 		m.liveStreams.WithLabelValues(t)
 	}
@@ -405,6 +417,22 @@ func (m *Metrics) MQTTConnected() (closed func()) {
 	}
 	m.mqttConnections.Inc()
 	return m.mqttConnections.Dec
+}
+
+// MQTTRefused counts an MQTT refusal: reason is connect, publish,
+// subscribe or payload.
+func (m *Metrics) MQTTRefused(reason string) {
+	if m != nil {
+		m.mqttRefused.WithLabelValues(reason).Inc()
+	}
+}
+
+// MQTTMessage counts a message a device published over MQTT, by outcome
+// (accepted, delivered, rejected, refused, failed).
+func (m *Metrics) MQTTMessage(outcome string) {
+	if m != nil {
+		m.mqttMessages.WithLabelValues(outcome).Inc()
+	}
 }
 
 // redisPoolCollector reads a Redis client's pool statistics at each scrape.

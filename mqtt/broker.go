@@ -40,7 +40,15 @@ type Config struct {
 	// so that a revoked or expired token's session ends; 0 is
 	// DefaultRecheck.
 	Recheck time.Duration
+	// Lease is how long the replica's lease in the connection mirror runs
+	// (renewed every third of it): the devices of a replica that died
+	// without ending its sessions read disconnected at most this long
+	// after its last renewal. 0 is DefaultLease.
+	Lease time.Duration
 }
+
+// DefaultLease is the default of Config.Lease.
+const DefaultLease = 15 * time.Second
 
 // DefaultRecheck is the default of Config.Recheck: a revoked token's
 // session ends within a second, on every replica.
@@ -60,6 +68,26 @@ const (
 	RefusedPayload   Refusal = "payload"
 )
 
+// MessageOutcome is what became of a message a device published, as a
+// message counter is told.
+type MessageOutcome string
+
+// Message outcomes.
+const (
+	// MessageAccepted: events stored (and a QoS 1 message acknowledged).
+	MessageAccepted MessageOutcome = "accepted"
+	// MessageDelivered: another message of the device (an announcement, a
+	// call's reply, a topic of its own) taken by the broker.
+	MessageDelivered MessageOutcome = "delivered"
+	// MessageRejected: an invalid payload, never stored.
+	MessageRejected MessageOutcome = "rejected"
+	// MessageRefused: a topic the device may not publish to.
+	MessageRefused MessageOutcome = "refused"
+	// MessageFailed: events not stored through no fault of the message
+	// (the store failed); the device sends them again.
+	MessageFailed MessageOutcome = "failed"
+)
+
 // Deps are what the listener runs on.
 type Deps struct {
 	// Resolver turns the password of a CONNECT into its principal: the
@@ -76,6 +104,15 @@ type Deps struct {
 	// between replicas (nil: this is the only replica).
 	Connections resource.ConnectionStore
 	Relay       Relay
+	// Mirror, when set, records connects and disconnects in the database
+	// (what filter[connected] reads) under the replica's lease.
+	Mirror resource.ConnectionMirror
+	// OnConnection, when set, is called when a session is established; it
+	// returns what to call when the session ends (a metrics gauge).
+	OnConnection func() (ended func())
+	// OnMessage, when set, is called for every message a device publishes,
+	// with its outcome (a metrics hook).
+	OnMessage func(MessageOutcome)
 	// OnRefused, when set, is called for every refused connection,
 	// publish, subscription or payload (a metrics hook).
 	OnRefused func(Refusal)
@@ -113,6 +150,9 @@ func New(cfg Config, deps Deps) (*Broker, error) {
 	}
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = DefaultRecheck
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -180,16 +220,25 @@ func (b *Broker) Listen() error {
 			return fmt.Errorf("mqtt: %w", err)
 		}
 	}
+	// The lease exists before the first session is marked connected (no
+	// session yet: nothing to mark again).
+	rctx, rcancel := context.WithTimeout(ctx, stateTimeout)
+	b.renew(rctx)
+	rcancel()
 	if err := b.srv.Serve(); err != nil {
 		cancel()
 		b.closeListenersLocked()
 		return fmt.Errorf("mqtt: %w", err)
 	}
 	b.stop, b.started = cancel, true
-	b.loops.Add(1)
+	b.loops.Add(2)
 	go func() {
 		defer b.loops.Done()
 		b.recheckLoop(b.closing)
+	}()
+	go func() {
+		defer b.loops.Done()
+		b.leaseLoop(b.closing)
 	}()
 	b.log.Info("mqtt listening", "addr", b.Addr(), "ws_addr", b.WSAddr(), "tls", b.cfg.TLS != nil)
 	return nil
@@ -234,6 +283,7 @@ func (b *Broker) Close() {
 	close(b.closing)
 	b.loops.Wait()
 	_ = b.srv.Close()
+	b.releaseLease()
 	stop() // the relay, after the sessions' last states are stored
 }
 
@@ -268,5 +318,15 @@ func (b *Broker) refused(r Refusal, msg string, args ...any) {
 	b.log.Info(msg, append([]any{"refused", string(r)}, args...)...)
 	if b.deps.OnRefused != nil {
 		b.deps.OnRefused(r)
+	}
+	if r == RefusedPublish {
+		b.message(MessageRefused)
+	}
+}
+
+// message counts a message a device published.
+func (b *Broker) message(o MessageOutcome) {
+	if b.deps.OnMessage != nil {
+		b.deps.OnMessage(o)
 	}
 }

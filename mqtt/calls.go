@@ -92,7 +92,14 @@ func (b *Broker) Announced(ctx context.Context, customerID, deviceID string) (bo
 	if c == nil {
 		return false, nil, nil
 	}
-	return c.Connected, c.Resources, nil
+	if c.Replica == b.replica {
+		return c.Connected, c.Resources, nil
+	}
+	live, err := b.liveElsewhere(ctx, c)
+	if err != nil {
+		return false, nil, err
+	}
+	return live, c.Resources, nil
 }
 
 // Call implements resource.DeviceCaller: it sends the call to the replica
@@ -106,6 +113,13 @@ func (b *Broker) Call(ctx context.Context, customerID, deviceID, name string, in
 	c := cs[deviceID]
 	if c == nil || !c.Connected {
 		return nil, offline
+	}
+	if c.Replica != b.replica {
+		if live, err := b.liveElsewhere(ctx, c); err != nil {
+			return nil, err
+		} else if !live {
+			return nil, offline
+		}
 	}
 	req := relayMessage{Kind: "call", ID: resource.NewID(), Origin: b.replica, CustomerID: customerID, DeviceID: deviceID,
 		Name: name, In: in}

@@ -54,6 +54,9 @@ type session struct {
 	resources []resource.DeviceResource
 	// reported are the byte counts last stored.
 	reportedRx, reportedTx int64
+	// ended, when set, is called once the session ended (the connections
+	// gauge).
+	ended func()
 }
 
 // bytesChanged reports whether the byte counts moved since they were last
@@ -159,6 +162,9 @@ func (h *hook) OnSessionEstablish(cl *mochi.Client, _ packets.Packet) {
 	}
 	s.resources = h.b.retainedResources(s.deviceID())
 	h.b.connected(s)
+	if h.b.deps.OnConnection != nil {
+		s.ended = h.b.deps.OnConnection()
+	}
 	h.b.log.Info("mqtt device connected", "device_id", s.deviceID(), "customer_id", s.principal.CustomerID,
 		"remote", s.remote, "protocol", cl.Properties.ProtocolVersion)
 }
@@ -177,6 +183,9 @@ func (h *hook) OnDisconnect(cl *mochi.Client, err error, _ bool) {
 	h.b.mu.Unlock()
 	reason := disconnectReason(s, err)
 	h.b.disconnected(s, reason)
+	if s.ended != nil {
+		s.ended()
+	}
 	h.b.log.Info("mqtt device disconnected", "device_id", s.deviceID(), "reason", reason,
 		"rx_bytes", s.bytes.rx.Load(), "tx_bytes", s.bytes.tx.Load())
 }
@@ -268,15 +277,36 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	if s == nil {
 		return pk, packets.ErrRejectPacket
 	}
+	var err error
+	events := isEventsTopic(s.deviceID(), pk.TopicName)
 	switch {
-	case isEventsTopic(s.deviceID(), pk.TopicName):
-		return pk, h.b.ingest(s, pk)
+	case events:
+		err = h.b.ingest(s, pk)
 	case pk.TopicName == announceTopic(s.deviceID()):
-		return pk, h.b.announce(s, pk)
+		err = h.b.announce(s, pk)
 	case isReply(s.deviceID(), pk.TopicName):
-		return pk, h.b.reply(s, pk)
+		err = h.b.reply(s, pk)
 	}
-	return pk, nil
+	h.b.message(messageOutcome(events, err))
+	return pk, err
+}
+
+// messageOutcome names what OnPublish's answer err does with a message of
+// the events topic (events) or another one.
+func messageOutcome(events bool, err error) MessageOutcome {
+	var code packets.Code
+	switch {
+	case err == nil || errors.Is(err, packets.CodeSuccessIgnore):
+		if events {
+			return MessageAccepted
+		}
+		return MessageDelivered
+	case errors.Is(err, packets.ErrRejectPacket):
+		return MessageFailed
+	case errors.As(err, &code) && code.Code == packets.ErrUnspecifiedError.Code:
+		return MessageFailed
+	}
+	return MessageRejected
 }
 
 // Topics of a device.

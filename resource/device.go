@@ -30,7 +30,14 @@ type Device struct {
 	LastEventAt *time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Connection is the device's MQTT connection state, as DeviceService
+	// reads it (see ConnectionReader); stores leave it zero.
+	Connection DeviceConnectionState
 }
+
+// LastSeenAt is the later of the device's last event and its last MQTT
+// packet (the PING-style "last seen"); nil when it has neither.
+func (d *Device) LastSeenAt() *time.Time { return LastSeenAt(d.LastEventAt, d.Connection.LastPacketAt) }
 
 // DeviceFilter is a checked device filter, as stores apply it. Zero fields
 // do not filter.
@@ -47,7 +54,11 @@ type DeviceFilter struct {
 	// MAC is upper-case already.
 	MAC   string
 	Fault *bool
-	Near  *GeoFilter
+	// Connected keeps the connected (true) or the disconnected (false)
+	// devices, as the ConnectionMirror's lease rule decides at Now.
+	Connected *bool
+	Now       time.Time
+	Near      *GeoFilter
 	// Geogroup keeps the devices inside or outside a geogroup, its
 	// geometry filled in.
 	Geogroup *GeogroupMatch
@@ -125,6 +136,7 @@ const (
 	DeviceFilterMAC       = "mac"
 	DeviceFilterFault     = "fault"
 	DeviceFilterGroup     = "group"
+	DeviceFilterConnected = "connected"
 	DeviceFilterLatitude  = "latitude"
 	DeviceFilterLongitude = "longitude"
 	DeviceFilterRadiusLTE = "radius_lte"
@@ -155,7 +167,7 @@ const (
 )
 
 var deviceSpec = QuerySpec{
-	Filters: []string{DeviceFilterSearch, DeviceFilterIMEI, DeviceFilterMAC, DeviceFilterFault, DeviceFilterGroup,
+	Filters: []string{DeviceFilterSearch, DeviceFilterIMEI, DeviceFilterMAC, DeviceFilterFault, DeviceFilterGroup, DeviceFilterConnected,
 		DeviceFilterLatitude, DeviceFilterLongitude, DeviceFilterRadiusLTE, DeviceFilterRadiusGTE,
 		DeviceFilterGeogroupInside, DeviceFilterGeogroupOutside, DeviceFilterGeogroupDistance, DeviceFilterAttributes},
 	Sorts:       []string{DeviceSortName, DeviceSortIMEI, DeviceSortCreatedAt, DeviceSortLastEventAt},
@@ -224,6 +236,10 @@ type DeviceService struct {
 	// DeviceTokens revokes the tokens of a deleted device; nil revokes
 	// none (there are no device tokens without it).
 	DeviceTokens DeviceTokenRevoker
+	// Connections reads the devices' MQTT connection states into the
+	// devices that List, Find and Update return; nil reads none (every
+	// device never connected).
+	Connections *ConnectionReader
 }
 
 // DeviceTokenRevoker revokes every token of a device (implemented by
@@ -257,6 +273,9 @@ func (s *DeviceService) List(ctx context.Context, q ListQuery[DeviceListFilter])
 	if p.Kind == scopes.KindDevice {
 		f.DeviceID = p.DeviceID
 	}
+	if f.Connected != nil {
+		f.Now = nowUTC(s.Now)
+	}
 	if m := f.Geogroup; m != nil {
 		g, err := s.Geogroups.FindGeogroup(ctx, p.CustomerID, m.GeogroupID)
 		if ErrorCode(err) == ENotFound {
@@ -272,12 +291,18 @@ func (s *DeviceService) List(ctx context.Context, q ListQuery[DeviceListFilter])
 		if err != nil {
 			return nil, err
 		}
+		if err := s.Connections.withConnections(ctx, p.CustomerID, devices...); err != nil {
+			return nil, err
+		}
 		return &DeviceList{Devices: devices, Total: total, Page: c.page}, nil
 	}
 	// Every include path starts with the group: the page's groups come
 	// with the page.
 	devices, groups, total, err := s.Store.ListDevicesWithGroups(ctx, p.CustomerID, dq)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.Connections.withConnections(ctx, p.CustomerID, devices...); err != nil {
 		return nil, err
 	}
 	list := &DeviceList{Devices: devices, Total: total, Page: c.page}
@@ -296,7 +321,14 @@ func (s *DeviceService) Find(ctx context.Context, id string) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.find(ctx, p, id)
+	d, err := s.find(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Connections.withConnections(ctx, p.CustomerID, d); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // find returns a device the principal may see, or ENotFound.
@@ -430,6 +462,9 @@ func (s *DeviceService) Update(ctx context.Context, id string, patch DevicePatch
 	}
 	d.UpdatedAt = nowUTC(s.Now)
 	if err := s.Store.UpdateDevice(ctx, d); err != nil {
+		return nil, err
+	}
+	if err := s.Connections.withConnections(ctx, p.CustomerID, d); err != nil {
 		return nil, err
 	}
 	return d, nil

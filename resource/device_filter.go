@@ -20,6 +20,9 @@ type DeviceListFilter struct {
 	// MAC is a MAC address in any form NormalizeMAC reads.
 	MAC   *string
 	Fault *bool
+	// Connected keeps the devices connected over MQTT (true) or not
+	// (false).
+	Connected *bool
 	// Group is a device group id, or DeviceGroupNone for the devices in no
 	// group.
 	Group *string
@@ -77,6 +80,7 @@ func (f DeviceListFilter) Validate() (DeviceFilter, error) {
 		out.MAC = mac
 	}
 	out.Fault = f.Fault
+	out.Connected = f.Connected
 	if f.Group != nil {
 		switch v := *f.Group; {
 		case v == DeviceGroupNone:

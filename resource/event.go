@@ -463,8 +463,8 @@ type DeviceStats struct {
 	RemoteAddress  *string
 	RxBytes        int
 	TxBytes        int
-	// LastSeenAt is the later of LastEventAt and the last MQTT packet; nil
-	// for a device that never connected over MQTT.
+	// LastSeenAt is the later of LastEventAt and the last MQTT packet (the
+	// device attribute last_seen_at); nil when there is neither.
 	LastSeenAt *time.Time
 }
 

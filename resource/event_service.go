@@ -27,8 +27,8 @@ type EventService struct {
 	// nil means no bound.
 	Streams *Caps
 	// Connections, when set, adds the devices' MQTT connection states to
-	// Stats.
-	Connections ConnectionStore
+	// Stats (the reader of the device attributes).
+	Connections *ConnectionReader
 	Now         func() time.Time
 }
 
@@ -266,17 +266,17 @@ func (s *EventService) Stats(ctx context.Context, deviceID string) (*DeviceStats
 }
 
 // addConnections adds the devices' MQTT connection states to their stats
-// (nothing without a ConnectionStore, or for a device that never
-// connected).
+// (nothing without a ConnectionReader, or for a device that never
+// connected): the same read as the device attributes.
 func (s *EventService) addConnections(ctx context.Context, customerID string, stats []*DeviceStats) error {
-	if s.Connections == nil || len(stats) == 0 {
+	if len(stats) == 0 {
 		return nil
 	}
 	ids := make([]string, len(stats))
 	for i, st := range stats {
 		ids[i] = st.DeviceID
 	}
-	cs, err := s.Connections.FindConnections(ctx, customerID, ids)
+	cs, err := s.Connections.States(ctx, customerID, ids)
 	if err != nil {
 		return err
 	}
@@ -290,9 +290,11 @@ func (s *EventService) addConnections(ctx context.Context, customerID string, st
 		if c.RemoteAddress != "" {
 			st.RemoteAddress = &c.RemoteAddress
 		}
-		st.LastSeenAt = st.LastEventAt
-		if c.LastPacketAt != nil && (st.LastSeenAt == nil || c.LastPacketAt.After(*st.LastSeenAt)) {
-			st.LastSeenAt = c.LastPacketAt
+		st.LastSeenAt = LastSeenAt(st.LastEventAt, c.LastPacketAt)
+	}
+	for _, st := range stats {
+		if st.LastSeenAt == nil {
+			st.LastSeenAt = st.LastEventAt
 		}
 	}
 	return nil

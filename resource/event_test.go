@@ -302,7 +302,11 @@ func TestEventList(t *testing.T) {
 			if st.LastEventAt == nil || st.LastEventAt.After(last) || st.LastEventAt.Before(base) {
 				t.Fatalf("last event at %v", st.LastEventAt)
 			}
-			st.LastEventAt = nil
+			// Never connected over MQTT: last seen is the last event.
+			if st.LastSeenAt == nil || !st.LastSeenAt.Equal(*st.LastEventAt) {
+				t.Fatalf("last seen at %v, want the last event %v", st.LastSeenAt, st.LastEventAt)
+			}
+			st.LastEventAt, st.LastSeenAt = nil, nil
 			requireEqual(t, st, &resource.DeviceStats{DeviceID: other.ID, EventsLast24h: 3, TotalEvents: 4,
 				Latitude: float(1), Longitude: float(0), Fault: true})
 		})

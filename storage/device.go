@@ -302,6 +302,13 @@ func deviceConds(dialect, customerID string, f resource.DeviceFilter) *conds {
 	if f.Fault != nil {
 		c.add("fault = ?", *f.Fault)
 	}
+	if f.Connected != nil {
+		if *f.Connected {
+			c.add(connectedSQL, true, dbTime(f.Now))
+		} else {
+			c.add("NOT "+connectedSQL, true, dbTime(f.Now))
+		}
+	}
 	if g := f.Near; g != nil {
 		geoConds(c, g)
 	}

@@ -100,6 +100,9 @@ type Stores struct {
 	// Connections keeps devices' MQTT connection states: in Redis when
 	// there is one, in process otherwise.
 	Connections resource.ConnectionStore
+	// ConnectionMirror mirrors whether devices are connected into the
+	// database, under each MQTT replica's lease (filter[connected]).
+	ConnectionMirror *storage.ConnectionMirror
 	// Tokens keeps issued tokens. With Redis it is TieredTokens: refresh
 	// and device tokens in the database with copies in Redis, access
 	// tokens in Redis only, so a Redis that loses its data costs access
@@ -137,6 +140,7 @@ func (a *App) build(o options) error {
 	s.Events.ObserveCommits(a.Metrics.GroupCommitted)
 	s.OIDC = storage.NewOIDCStore(db)
 	s.ResourceCalls = storage.NewResourceCallStore(db)
+	s.ConnectionMirror = storage.NewConnectionMirror(db)
 	var relay mqtt.Relay
 	s.Applications = storage.NewCachedApplicationStore(storage.NewApplicationStore(db), cfg.AppCacheTTL, rc, cfg.RedisPrefix)
 	if rc != nil {
@@ -160,13 +164,16 @@ func (a *App) build(o options) error {
 	// A deleted device's tokens are revoked with it.
 	a.DeviceTokens = &resource.DeviceTokenService{Store: s.DeviceTokens, Devices: s.Devices, Tokens: s.Tokens,
 		Key: cfg.Key, Now: now}
+	// One reader of connection states for the device attributes and the
+	// device stats.
+	conns := &resource.ConnectionReader{Store: s.Connections, Mirror: s.ConnectionMirror, Now: now}
 	a.Devices = &resource.DeviceService{Store: s.Devices, Groups: s.Groups, Configurations: s.Configurations,
-		Geogroups: s.Geogroups, DeviceTokens: a.DeviceTokens, Now: now}
+		Geogroups: s.Geogroups, DeviceTokens: a.DeviceTokens, Connections: conns, Now: now}
 	a.Geogroups = &resource.GeogroupService{Store: s.Geogroups, Now: now}
 	a.Groups = &resource.DeviceGroupService{Store: s.Groups, Configurations: s.Configurations, Devices: a.Devices, Now: now}
 	a.Configurations = &resource.ConfigurationService{Store: s.Configurations, Now: now}
 	a.Events = &resource.EventService{Store: s.Events, Devices: s.Devices, Bus: a.Bus,
-		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Connections: s.Connections, Now: now}
+		Streams: resource.NewCaps(cfg.MaxStreamsPerPrincipal), Connections: conns, Now: now}
 	a.Series = &resource.SeriesService{Store: s.Events, Devices: s.Devices, Groups: s.Groups, Now: now}
 
 	a.ClientAddr = clientaddr.New(cfg.TrustedProxies).Addr
@@ -190,7 +197,10 @@ func (a *App) build(o options) error {
 	a.DeviceResources = &resource.DeviceResourceService{Devices: s.Devices, Calls: s.ResourceCalls, Now: now}
 	if cfg.MQTT.Enabled() {
 		b, err := mqtt.New(cfg.MQTT, mqtt.Deps{Resolver: a.Resolver, Tokens: s.Tokens, Key: cfg.Key, Events: a.Events,
-			Connections: s.Connections, Relay: relay, Logger: cfg.Logger, Now: now})
+			Connections: s.Connections, Relay: relay, Mirror: s.ConnectionMirror, Logger: cfg.Logger, Now: now,
+			OnConnection: a.Metrics.MQTTConnected,
+			OnRefused:    func(r mqtt.Refusal) { a.Metrics.MQTTRefused(string(r)) },
+			OnMessage:    func(o mqtt.MessageOutcome) { a.Metrics.MQTTMessage(string(o)) }})
 		if err != nil {
 			return err
 		}

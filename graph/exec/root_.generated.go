@@ -171,23 +171,30 @@ type ComplexityRoot struct {
 	}
 
 	Device struct {
-		Attributes  func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Events      func(childComplexity int, filter *model.DeviceEventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) int
-		Fault       func(childComplexity int) int
-		Group       func(childComplexity int) int
-		ID          func(childComplexity int) int
-		IMEI        func(childComplexity int) int
-		LastEventAt func(childComplexity int) int
-		Latitude    func(childComplexity int) int
-		Longitude   func(childComplexity int) int
-		Mac         func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Resources   func(childComplexity int) int
-		Series      func(childComplexity int, typeArg model.EventType, since *time.Time, until *time.Time, interval *model.SeriesInterval) int
-		Stats       func(childComplexity int) int
-		Tokens      func(childComplexity int) int
-		UpdatedAt   func(childComplexity int) int
+		Attributes     func(childComplexity int) int
+		Connected      func(childComplexity int) int
+		ConnectedAt    func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DisconnectedAt func(childComplexity int) int
+		Events         func(childComplexity int, filter *model.DeviceEventFilter, orderBy []*model.EventOrder, first *int, after *string, last *int, before *string) int
+		Fault          func(childComplexity int) int
+		Group          func(childComplexity int) int
+		ID             func(childComplexity int) int
+		IMEI           func(childComplexity int) int
+		LastEventAt    func(childComplexity int) int
+		LastSeenAt     func(childComplexity int) int
+		Latitude       func(childComplexity int) int
+		Longitude      func(childComplexity int) int
+		Mac            func(childComplexity int) int
+		Name           func(childComplexity int) int
+		RemoteAddress  func(childComplexity int) int
+		Resources      func(childComplexity int) int
+		RxBytes        func(childComplexity int) int
+		Series         func(childComplexity int, typeArg model.EventType, since *time.Time, until *time.Time, interval *model.SeriesInterval) int
+		Stats          func(childComplexity int) int
+		Tokens         func(childComplexity int) int
+		TxBytes        func(childComplexity int) int
+		UpdatedAt      func(childComplexity int) int
 	}
 
 	DeviceConnection struct {
@@ -854,12 +861,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Attributes(childComplexity), true
+	case "Device.connected":
+		if e.ComplexityRoot.Device.Connected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.Connected(childComplexity), true
+	case "Device.connectedAt":
+		if e.ComplexityRoot.Device.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.ConnectedAt(childComplexity), true
 	case "Device.createdAt":
 		if e.ComplexityRoot.Device.CreatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Device.CreatedAt(childComplexity), true
+	case "Device.disconnectedAt":
+		if e.ComplexityRoot.Device.DisconnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.DisconnectedAt(childComplexity), true
 	case "Device.events":
 		if e.ComplexityRoot.Device.Events == nil {
 			break
@@ -901,6 +926,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.LastEventAt(childComplexity), true
+	case "Device.lastSeenAt":
+		if e.ComplexityRoot.Device.LastSeenAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.LastSeenAt(childComplexity), true
 	case "Device.latitude":
 		if e.ComplexityRoot.Device.Latitude == nil {
 			break
@@ -925,12 +956,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Name(childComplexity), true
+	case "Device.remoteAddress":
+		if e.ComplexityRoot.Device.RemoteAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.RemoteAddress(childComplexity), true
 	case "Device.resources":
 		if e.ComplexityRoot.Device.Resources == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Device.Resources(childComplexity), true
+	case "Device.rxBytes":
+		if e.ComplexityRoot.Device.RxBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.RxBytes(childComplexity), true
 	case "Device.series":
 		if e.ComplexityRoot.Device.Series == nil {
 			break
@@ -954,6 +997,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Device.Tokens(childComplexity), true
+	case "Device.txBytes":
+		if e.ComplexityRoot.Device.TxBytes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Device.TxBytes(childComplexity), true
 	case "Device.updatedAt":
 		if e.ComplexityRoot.Device.UpdatedAt == nil {
 			break
@@ -2527,6 +2576,19 @@ type Device {
   attributes: JSON!
   "When the device last sent an event; null before its first."
   lastEventAt: Time
+  "Whether the device has a live MQTT session (on any replica); the same as stats.connected."
+  connected: Boolean!
+  "When its current (or last) MQTT session began; null if it never connected."
+  connectedAt: Time
+  "When its last MQTT session ended; null while connected or if it never connected."
+  disconnectedAt: Time
+  "HOST:PORT of the MQTT session."
+  remoteAddress: String
+  "Bytes received from and sent to the device in its (last) MQTT session."
+  rxBytes: Int!
+  txBytes: Int!
+  "The later of lastEventAt and the last MQTT packet."
+  lastSeenAt: Time
   createdAt: Time!
   updatedAt: Time!
   "The device's group; null when it is in none."
@@ -2545,6 +2607,8 @@ input DeviceFilter {
   fault: Boolean
   "A device group id, or \"none\" for the devices in no group."
   group: ID
+  "true: the devices with a live MQTT session; false: the others."
+  connected: Boolean
   "With longitude and radiusLte and/or radiusGte: a distance from a point."
   latitude: Float
   longitude: Float
@@ -3638,6 +3702,20 @@ func (ec *executionContext) childFields_Device(ctx context.Context, field graphq
 		return ec.fieldContext_Device_attributes(ctx, field)
 	case "lastEventAt":
 		return ec.fieldContext_Device_lastEventAt(ctx, field)
+	case "connected":
+		return ec.fieldContext_Device_connected(ctx, field)
+	case "connectedAt":
+		return ec.fieldContext_Device_connectedAt(ctx, field)
+	case "disconnectedAt":
+		return ec.fieldContext_Device_disconnectedAt(ctx, field)
+	case "remoteAddress":
+		return ec.fieldContext_Device_remoteAddress(ctx, field)
+	case "rxBytes":
+		return ec.fieldContext_Device_rxBytes(ctx, field)
+	case "txBytes":
+		return ec.fieldContext_Device_txBytes(ctx, field)
+	case "lastSeenAt":
+		return ec.fieldContext_Device_lastSeenAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Device_createdAt(ctx, field)
 	case "updatedAt":

@@ -272,6 +272,8 @@ type DeviceFilter struct {
 	Fault  graphql.Omittable[*bool]   `json:"fault,omitempty"`
 	// A device group id, or "none" for the devices in no group.
 	Group graphql.Omittable[*string] `json:"group,omitempty"`
+	// true: the devices with a live MQTT session; false: the others.
+	Connected graphql.Omittable[*bool] `json:"connected,omitempty"`
 	// With longitude and radiusLte and/or radiusGte: a distance from a point.
 	Latitude  graphql.Omittable[*float64] `json:"latitude,omitempty"`
 	Longitude graphql.Omittable[*float64] `json:"longitude,omitempty"`
