@@ -210,7 +210,7 @@ func TestConsole(t *testing.T) {
 			if got := text(demoRow); got != "Not connected" {
 				t.Fatalf("the demo device before its MQTT session: %q", got)
 			}
-			disconnect := dialDevice(t, mqttAddr, demo.DeviceID, demo.DeviceToken)
+			disconnect := connectDevice(t, mqttAddr, demo.DeviceID, demo.DeviceToken)
 			waitText(demoRow, "Connected")
 			if got := text(demoRow); got != "Connected" {
 				t.Fatalf("the demo device in its MQTT session: %q", got)
