@@ -150,7 +150,10 @@ func TestREADMECommands(t *testing.T) {
 		// Fill in what the README asks the reader to copy from an answer.
 		var doc map[string]any
 		if json.Unmarshal([]byte(body), &doc) == nil {
-			if tok, ok := doc["access_token"].(string); ok && vars["TOKEN"] == "" {
+			// $TOKEN is the application token: the first one, and the new
+			// one the walk-through takes after revoking it (user tokens
+			// of the device and OpenID Connect steps have other names).
+			if tok, ok := doc["access_token"].(string); ok && (vars["TOKEN"] == "" || doc["scope"] == "app basic") {
 				vars["TOKEN"] = tok
 			}
 			if dc, ok := doc["device_code"].(string); ok {
