@@ -34,7 +34,12 @@ func (s *DeviceStore) ImportDevices(ctx context.Context, customerID string, devi
 		args = append(args, d.ID, customerID, nullString(d.GroupID), d.Name, d.IMEI, d.MAC, d.Latitude, d.Longitude,
 			d.Attributes.JSON(), dbTime(d.CreatedAt), dbTime(d.UpdatedAt))
 	}
-	b.WriteString(` ON CONFLICT (customer_id, imei) DO UPDATE SET group_id = excluded.group_id, name = excluded.name,
+	// A moved device's geofence memberships are decided afresh, without
+	// events, at its next location event (as for UpdateDevice).
+	b.WriteString(` ON CONFLICT (customer_id, imei) DO UPDATE SET
+		geofence_version = CASE WHEN devices.latitude = excluded.latitude AND devices.longitude = excluded.longitude
+			THEN devices.geofence_version END,
+		group_id = excluded.group_id, name = excluded.name,
 		mac = excluded.mac, latitude = excluded.latitude, longitude = excluded.longitude, attributes = excluded.attributes,
 		updated_at = excluded.updated_at RETURNING id, imei`)
 	var got []struct {

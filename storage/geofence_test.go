@@ -298,12 +298,23 @@ func TestGeofenceGeogroupChanges(t *testing.T) {
 		wantCrossings(t, "after a position set inside by hand", f.post(t, "", f.loc(d, 6, 52.8, berlinLon+0.001)))
 		wantCrossings(t, "out of it", f.post(t, "", f.loc(d, 7, 0, 0)), "left:"+circle)
 
+		// A position set by an import (a known IMEI): the same.
+		if dev, err = f.devices.FindDevice(context.Background(), f.customer, d); err != nil {
+			t.Fatal(err)
+		}
+		dev.Latitude, dev.Longitude, dev.UpdatedAt = &lat, &lon, time.Now()
+		if _, _, err := f.devices.ImportDevices(context.Background(), f.customer, []*resource.Device{dev}); err != nil {
+			t.Fatal(err)
+		}
+		wantCrossings(t, "after a position imported inside", f.post(t, "", f.loc(d, 8, 52.8, berlinLon+0.001)))
+		wantCrossings(t, "out of it again", f.post(t, "", f.loc(d, 9, 0, 0)), "left:"+circle)
+
 		var kinds []string
 		for _, e := range f.stored(t, d) {
 			kinds = append(kinds, e.Payload[resource.PayloadTransition].(string))
 		}
-		if got := strings.Join(kinds, ","); got != "entered,left,left,left" {
-			t.Errorf("stored transitions %s, want entered,left,left,left", got)
+		if got := strings.Join(kinds, ","); got != "entered,left,left,left,left" {
+			t.Errorf("stored transitions %s, want entered,left,left,left,left", got)
 		}
 	})
 }
