@@ -348,10 +348,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		}
 		_ = json.NewEncoder(c.stdout).Encode(line)
 	} else {
-		fmt.Fprintf(c.stdout, "assetgate listening on %s\n", base)
+		// The note first: whoever waits for the listening line has
+		// everything then.
 		if note != "" {
 			fmt.Fprintln(c.stdout, note)
 		}
+		fmt.Fprintf(c.stdout, "assetgate listening on %s\n", base)
 	}
 	select {
 	case err := <-served:

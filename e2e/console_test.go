@@ -235,7 +235,8 @@ func TestConsole(t *testing.T) {
 			sendJSON(t, http.MethodPost, ts.URL+"/api/v1/devices/"+truck+"/events", app,
 				`{"data":{"type":"events","attributes":{"event_type":"temperature","payload":{"celsius":23.5}}}}`, http.StatusCreated)
 			waitText("#events", "23.5 °C")
-			waitText("#events-total", "2") // and the location posted on the devices page
+			waitText("#events-total", "3") // and the location posted on the devices page, and the geofence event it made (the truck left the Berlin geogroup)
+			waitText("#events", "left geogroup")
 			waitText("#chart", "Temperature")
 			// The chart is the server's series: three more temperatures in
 			// two earlier hours make three hourly points (the second of
@@ -253,7 +254,7 @@ func TestConsole(t *testing.T) {
 			waitText("#series-summary", "Temperature: 3 points from 4 events, averages from 20 to 23.5 °C, lowest 20, highest 24 °C.")
 			// Past events count in the last 24 hours but do not move "last
 			// seen" back.
-			waitText("#events-24h", "5")
+			waitText("#events-24h", "6")
 			if recent, _ := chromedp.Run(browser, chromedp.Evaluate[bool](`Math.abs(Date.now() - Date.parse(document.getElementById("last-seen").textContent)) < 120000`)); !recent {
 				t.Fatalf("last seen moved back to %q", text("#last-seen"))
 			}

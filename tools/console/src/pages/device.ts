@@ -7,7 +7,7 @@ import { drawChart, type SeriesPoint } from '../chart'
 import { clear, copyButton, field, fmtTime, h } from '../dom'
 import { busy, errorText, say } from '../shell'
 
-interface Payload { latitude: number | null; longitude: number | null; celsius: number | null; g: number | null; percent: number | null; fault: boolean | null }
+interface Payload { latitude: number | null; longitude: number | null; celsius: number | null; g: number | null; percent: number | null; fault: boolean | null; transition?: 'ENTERED' | 'LEFT' | null; geogroupId?: string | null }
 interface Event { id: string; type: string; occurredAt: string; receivedAt: string; payload: Payload }
 interface Token { id: string; name: string; permissions: string[]; createdAt: string; expiresAt: string | null }
 
@@ -41,6 +41,7 @@ function describe(e: Event): string {
     case 'SHOCK': return `${p.g} g`
     case 'BATTERY': return `${p.percent} %`
     case 'STATUS': return p.fault ? 'fault' : 'no fault'
+    case 'GEOFENCE': return `${p.transition === 'ENTERED' ? 'entered' : 'left'} geogroup ${p.geogroupId ?? ''}`
   }
   return ''
 }
