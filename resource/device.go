@@ -69,7 +69,7 @@ type DeviceFilter struct {
 // IsZero reports whether f filters nothing.
 func (f DeviceFilter) IsZero() bool {
 	return f.DeviceID == "" && f.GroupID == nil && f.Search == "" && f.IMEI == "" && f.MAC == "" &&
-		f.Fault == nil && f.Near == nil && f.Geogroup == nil && len(f.Attributes) == 0
+		f.Fault == nil && f.Connected == nil && f.Near == nil && f.Geogroup == nil && len(f.Attributes) == 0
 }
 
 // GeoFilter keeps the devices within (RadiusLTE) and/or beyond (RadiusGTE) a

@@ -3,6 +3,7 @@ package resource_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -218,4 +219,35 @@ func testDeviceInclude(t *testing.T, e *env) {
 		_, err = e.groups.ListDevices(ctx, resource.NewID(), deviceQuery{})
 		requireCode(t, err, resource.ENotFound)
 	})
+}
+
+// TestDeviceFilterIsZero sets each field of DeviceFilter in turn: IsZero
+// must say no for every one (a field IsZero forgets would let the store
+// answer a filtered list with the customer's unfiltered count).
+func TestDeviceFilterIsZero(t *testing.T) {
+	if !(resource.DeviceFilter{}).IsZero() {
+		t.Fatal("the zero filter is not zero")
+	}
+	typ := reflect.TypeFor[resource.DeviceFilter]()
+	for i := range typ.NumField() {
+		field := typ.Field(i)
+		if field.Name == "Now" {
+			continue // when Connected is judged: not a filter of its own
+		}
+		var f resource.DeviceFilter
+		v := reflect.ValueOf(&f).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString("x")
+		case reflect.Pointer:
+			v.Set(reflect.New(field.Type.Elem()))
+		case reflect.Slice:
+			v.Set(reflect.MakeSlice(field.Type, 1, 1))
+		default:
+			t.Fatalf("DeviceFilter.%s: a %s; teach this test to set it", field.Name, v.Kind())
+		}
+		if f.IsZero() {
+			t.Errorf("DeviceFilter.%s set, and IsZero says the filter is empty", field.Name)
+		}
+	}
 }
