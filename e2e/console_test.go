@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
+	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/assetgate/assetgate/internal/testsupport"
 	"github.com/assetgate/assetgate/storage"
@@ -44,12 +46,15 @@ type consoleDemo struct {
 // revoked access token, open a device, watch an event ingested with an
 // HTTP POST appear live, see the chart's series (Device.series) of
 // temperatures posted in earlier hours in its summary and table, create a
-// device token and an application and see each secret once, create and
-// publish a configuration and assign it to a new group, and sign out (the
-// tokens are revoked, the login session ends). axe-core checks every page
-// for serious and critical violations; the page may reach its own origin
-// only and must break no Content-Security-Policy rule. On SQLite the
-// server runs with the trusted documents lock on the console's documents.
+// device token, see that an offline device's resources cannot be called,
+// call the relay the demo device (a real MQTT 5 client) announced and see
+// the out it replied, create an application and see each secret once,
+// create and publish a configuration and assign it to a new group, and
+// sign out (the tokens are revoked, the login session ends). axe-core
+// checks every page for serious and critical violations; the page may
+// reach its own origin only and must break no Content-Security-Policy
+// rule. On SQLite the server runs with the trusted documents lock on the
+// console's documents.
 func TestConsole(t *testing.T) {
 	axe := consoleAxe(t)
 	shots := screenshotDir(t)
@@ -280,6 +285,35 @@ func TestConsole(t *testing.T) {
 			waitText("#tokens-h + table", "Gateway")
 			consoleAxeCheck(t, browser, axe, "device")
 			shot("device.png")
+			// The truck never connected: its resources cannot be called.
+			waitText(`section[aria-labelledby=res-h]`, "The device is not connected")
+			if n, _ := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll("form.resource").length`)); n != 0 {
+				t.Fatalf("an offline device offers %d resource forms", n)
+			}
+
+			// The demo device connects, announces a relay and answers its
+			// calls: its page calls the relay and shows the device's out.
+			calls := resourceDevice(t, mqttAddr, demo.DeviceID, demo.DeviceToken)
+			step("open the demo device", chromedp.Click(chromedp.CSS(`.crumbs a`)), chromedp.WaitVisible(chromedp.CSS(`#devices a[href$="`+demo.DeviceID+`"]`)))
+			waitText(demoRow, "Connected")
+			step("open its resources", chromedp.Click(chromedp.CSS(`#devices a[href$="`+demo.DeviceID+`"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`form.resource textarea[name=in]`)))
+			waitText(`form.resource h3`, "relay")
+			step("call the relay", setValue(`form.resource textarea[name=in]`, `{"on": true}`), chromedp.Click(chromedp.CSS(`form.resource button[type=submit]`)))
+			waitText(`form.resource pre.out`, `"on": true`)
+			if got := text(`form.resource pre.out`); !strings.Contains(got, " ms") || strings.Contains(got, "false") {
+				t.Fatalf("the relay's out on the page: %q", got)
+			}
+			select {
+			case in := <-calls:
+				if in != `{"on":true}` {
+					t.Fatalf("the device received in %s", in)
+				}
+			default:
+				t.Fatal("the page shows an out but the device received no call")
+			}
+			consoleAxeCheck(t, browser, axe, "device resources")
+			shot("device-resources.png")
 
 			// An application: the secret is shown once.
 			step("applications", chromedp.Click(chromedp.CSS(`nav a[data-nav=applications]`)), chromedp.WaitVisible(chromedp.ID("app-create")))
@@ -348,6 +382,70 @@ func TestConsole(t *testing.T) {
 			}
 		})
 	}
+}
+
+// resourceDevice connects an MQTT 5 client as the device, announces a
+// relay resource (retained) and answers every call on
+// devices/{id}/resources/+/call with {"id", "out": {"on": in.on}} on the
+// call's response topic with its correlation data (the reply topic
+// devices/{id}/resources/{name}/reply). It returns the ins of the calls it
+// answered, compacted.
+func resourceDevice(t *testing.T, addr, deviceID, token string) <-chan string {
+	t.Helper()
+	d, err := dialDevice(t, addr, deviceID, token)
+	if err != nil {
+		t.Fatalf("mqtt connect: %v", err)
+	}
+	prefix := "devices/" + deviceID + "/resources/"
+	ins := make(chan string, 16)
+	d.AddOnPublishReceived(func(pr paho.PublishReceived) (bool, error) {
+		p := pr.Packet
+		name, ok := strings.CutSuffix(strings.TrimPrefix(p.Topic, prefix), "/call")
+		if !ok || !strings.HasPrefix(p.Topic, prefix) {
+			return false, nil
+		}
+		var call struct {
+			ID string          `json:"id"`
+			In json.RawMessage `json:"in"`
+		}
+		var in struct {
+			On *bool `json:"on"`
+		}
+		if err := json.Unmarshal(p.Payload, &call); err != nil || json.Unmarshal(call.In, &in) != nil || in.On == nil {
+			t.Errorf("the device received a call it cannot read on %s: %q", p.Topic, p.Payload)
+			return true, nil
+		}
+		var compact bytes.Buffer
+		_ = json.Compact(&compact, call.In)
+		ins <- compact.String()
+		reply, _ := json.Marshal(map[string]any{"id": call.ID, "out": map[string]any{"on": *in.On}})
+		topic := prefix + name + "/reply"
+		var props *paho.PublishProperties
+		if p.Properties != nil && p.Properties.ResponseTopic != "" {
+			topic = p.Properties.ResponseTopic
+			props = &paho.PublishProperties{CorrelationData: p.Properties.CorrelationData}
+		}
+		// Not from the client's receive loop, which must go on to read
+		// the PUBACK.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := d.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: reply, Properties: props}); err != nil {
+				t.Errorf("the device's reply on %s: %v", topic, err)
+			}
+		}()
+		return true, nil
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := d.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: prefix + "+/call", QoS: 1}}}); err != nil {
+		t.Fatalf("subscribe to the calls: %v", err)
+	}
+	announce := `[{"name":"relay","kind":"io","in":{"type":"object","properties":{"on":{"type":"boolean"}},"required":["on"]}}]`
+	if pr, err := d.Publish(ctx, &paho.Publish{Topic: "devices/" + deviceID + "/resources", QoS: 1, Retain: true, Payload: []byte(announce)}); err != nil || pr.ReasonCode >= 0x80 {
+		t.Fatalf("announce the resources: %v %v", pr, err)
+	}
+	return ins
 }
 
 // consoleDevice creates a device over JSON:API and returns its id.
